@@ -1,0 +1,151 @@
+"""Commands: what a bank system asks the ledger to do, validated at the boundary.
+
+Every command carries `key`, an idempotency key its sender chooses: sending the
+same command again with the same key returns the first result and writes
+nothing; the same key with a different payload is refused. `ledger_time` is the
+business time of the command; when empty, the ledger's clock supplies it.
+Amounts are decimal strings ("12.50"), checked against the asset's scale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictStr, TypeAdapter
+
+from domain.money import ASSET_CODE_PATTERN, SCALE_MAX, AssetKind
+from domain.parties import ClientKind, PartyId, PartyName, Residency
+
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,128}$"
+REFERENCE_LENGTH_MAX = 128
+
+IdempotencyKey = Annotated[str, Field(pattern=IDEMPOTENCY_KEY_PATTERN)]
+AssetCode = Annotated[str, Field(pattern=ASSET_CODE_PATTERN)]
+DecimalText = Annotated[StrictStr, Field(min_length=1, max_length=60)]
+Reference = Annotated[str, Field(min_length=1, max_length=REFERENCE_LENGTH_MAX)]
+
+
+class BaseCommand(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: IdempotencyKey
+    ledger_time: AwareDatetime | None = None
+
+    def digest(self) -> str:
+        """SHA-256 of the canonical payload, without the key: a repeat must match it."""
+        payload = self.model_dump(mode="json", exclude={"key"})
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def at(self, default: datetime) -> datetime:
+        return self.ledger_time or default
+
+
+class EstablishBank(BaseCommand):
+    type: Literal["establish_bank"] = "establish_bank"
+    name: PartyName
+    htp_resident: StrictBool
+    nbrb_register_entry: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class RegisterIssuer(BaseCommand):
+    type: Literal["register_issuer"] = "register_issuer"
+    issuer_id: PartyId
+    name: PartyName
+    licensed: StrictBool
+
+
+class OnboardClient(BaseCommand):
+    type: Literal["onboard_client"] = "onboard_client"
+    client_id: PartyId
+    name: PartyName
+    residency: Residency
+    kind: ClientKind
+
+
+class VerifyKyc(BaseCommand):
+    type: Literal["verify_kyc"] = "verify_kyc"
+    client_id: PartyId
+
+
+class RegisterAsset(BaseCommand):
+    """Fiat or external crypto that clients deposit and withdraw."""
+
+    type: Literal["register_asset"] = "register_asset"
+    code: AssetCode
+    scale: Annotated[int, Field(strict=True, ge=0, le=SCALE_MAX)]
+    kind: Literal[AssetKind.FIAT, AssetKind.CRYPTO]
+
+
+class RegisterToken(BaseCommand):
+    """A token minted by a licensed issuer, up to `supply_cap`."""
+
+    type: Literal["register_token"] = "register_token"
+    code: AssetCode
+    scale: Annotated[int, Field(strict=True, ge=0, le=SCALE_MAX)]
+    issuer_id: PartyId
+    supply_cap: DecimalText
+
+
+class IssueTokens(BaseCommand):
+    type: Literal["issue_tokens"] = "issue_tokens"
+    issuer_id: PartyId
+    asset: AssetCode
+    client_id: PartyId
+    amount: DecimalText
+
+
+class RedeemTokens(BaseCommand):
+    type: Literal["redeem_tokens"] = "redeem_tokens"
+    issuer_id: PartyId
+    asset: AssetCode
+    client_id: PartyId
+    amount: DecimalText
+
+
+class Deposit(BaseCommand):
+    """Fiat or crypto arriving from outside the bank (`reference`: the bank
+    transfer or blockchain transaction that brought it)."""
+
+    type: Literal["deposit"] = "deposit"
+    client_id: PartyId
+    asset: AssetCode
+    amount: DecimalText
+    reference: Reference
+
+
+class Withdraw(BaseCommand):
+    type: Literal["withdraw"] = "withdraw"
+    client_id: PartyId
+    asset: AssetCode
+    amount: DecimalText
+    reference: Reference
+
+
+class Transfer(BaseCommand):
+    type: Literal["transfer"] = "transfer"
+    source_client_id: PartyId
+    target_client_id: PartyId
+    asset: AssetCode
+    amount: DecimalText
+
+
+Command = Annotated[
+    EstablishBank
+    | RegisterIssuer
+    | OnboardClient
+    | VerifyKyc
+    | RegisterAsset
+    | RegisterToken
+    | IssueTokens
+    | RedeemTokens
+    | Deposit
+    | Withdraw
+    | Transfer,
+    Field(discriminator="type"),
+]
+
+COMMAND_ADAPTER: TypeAdapter[Command] = TypeAdapter(Command)

@@ -1,0 +1,135 @@
+"""Expected rejections of ledger commands, with keyword-only context.
+
+The tree::
+
+    LedgerError                      anything the ledger refuses on purpose
+    ├── InvalidCommand               malformed or inconsistent input: nothing is written
+    │   ├── InvalidAmount            zero, negative, NaN, too many decimals, too large
+    │   ├── UnknownAsset
+    │   ├── UnknownClient
+    │   ├── UnknownIssuer
+    │   ├── AlreadyExists            a party or asset registered twice
+    │   ├── BankNotEstablished       a command that needs the bank before it exists
+    │   └── IdempotencyConflict      a key reused with a different payload
+    ├── RuleViolation                a business rule a supervisor should see: the
+    │   │                            rejection is recorded as an event with a rule code
+    │   ├── IssuerNotLicensed
+    │   ├── SupplyCapExceeded
+    │   ├── KycNotVerified
+    │   ├── InsufficientFunds
+    │   └── NotIssuersToken
+    └── BatchRejected                a batch that wrote nothing, naming the position
+                                     of the command that was refused and why
+
+`InvalidCommand` means the batch is refused whole and the store is untouched.
+`RuleViolation` means the command's outcome is a recorded rejection: the batch
+commits, with a rejection event in place of the command's effects.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class LedgerError(Exception):
+    """Base of every expected rejection; `context` holds the keyword details."""
+
+    template: ClassVar[str] = "ledger error"
+
+    def __init__(self, **context: object) -> None:
+        self.context = context
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        return self.template.format(**self.context)
+
+
+class InvalidCommand(LedgerError):
+    template = "invalid command: {reason}"
+
+
+class InvalidAmount(InvalidCommand):
+    template = "invalid amount {amount!r} for {asset}: {reason}"
+
+
+class UnknownAsset(InvalidCommand):
+    template = "unknown asset {asset!r}"
+
+
+class UnknownClient(InvalidCommand):
+    template = "unknown client {client!r}"
+
+
+class UnknownIssuer(InvalidCommand):
+    template = "unknown issuer {issuer!r}"
+
+
+class AlreadyExists(InvalidCommand):
+    template = "{kind} {key!r} already exists"
+
+
+class BankNotEstablished(InvalidCommand):
+    template = "the bank is not established yet: run 'ledger init' first"
+
+
+class IdempotencyConflict(InvalidCommand):
+    template = (
+        "idempotency key {key!r} was already used for a different command "
+        "(first digest {first_digest}, this one {digest})"
+    )
+
+
+class RuleViolation(LedgerError):
+    """A refused command that is recorded; `rule` is its stable rule code."""
+
+    rule: ClassVar[str] = "RULE"
+
+
+class IssuerNotLicensed(RuleViolation):
+    rule = "ISSUER_NOT_LICENSED"
+    template = "issuer {issuer!r} holds no HTP licence to mint or burn tokens"
+
+
+class NotIssuersToken(RuleViolation):
+    rule = "NOT_ISSUERS_TOKEN"
+    template = "issuer {issuer!r} did not issue {asset}; its issuer is {token_issuer!r}"
+
+
+class SupplyCapExceeded(RuleViolation):
+    rule = "SUPPLY_CAP_EXCEEDED"
+    template = "issuing {requested} {asset} would exceed the supply cap of {cap} (outstanding {outstanding})"
+
+
+class KycNotVerified(RuleViolation):
+    rule = "KYC_NOT_VERIFIED"
+    template = "client {client!r} has KYC status {kyc}; value moves only after verification"
+
+
+class InsufficientFunds(RuleViolation):
+    rule = "INSUFFICIENT_FUNDS"
+    template = "account {account} holds {available} {asset}, {requested} requested"
+
+
+class BatchRejected(LedgerError):
+    """A batch wrote nothing because the command at `position` was invalid."""
+
+    template = "command {position} ({key!r}) refused, nothing written: {error}"
+
+    @property
+    def cause(self) -> LedgerError:
+        error = self.context["error"]
+        assert isinstance(error, LedgerError)
+        return error
+
+
+RULE_VIOLATIONS: dict[str, type[RuleViolation]] = {
+    cls.rule: cls
+    for cls in (
+        IssuerNotLicensed,
+        NotIssuersToken,
+        SupplyCapExceeded,
+        KycNotVerified,
+        InsufficientFunds,
+    )
+}

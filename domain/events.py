@@ -1,0 +1,154 @@
+"""Events: past-tense facts, the stored contract of the ledger.
+
+Every event names its stream (`originator_id`) and its place in it
+(`originator_version`), the wall-clock time it was recorded (`timestamp`), the
+business time it happened (`ledger_time`) and the idempotency key of the
+command that caused it (`command_key`). Parties and assets each have a stream;
+every business transaction, and every recorded rejection, is a stream of one
+event whose id is derived from the command's key, so the store itself refuses
+a second transaction under the same key.
+
+Adding a field means `class_version = 2` and an `upcast_v1_v2` static method;
+a class is never edited in place or moved without registering its old topic.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Annotated, ClassVar
+from uuid import UUID, uuid5
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from domain.money import Asset, MinorUnits
+from domain.parties import ClientKind, Residency
+
+# The namespace of every stream id the ledger derives (uuid5), fixed forever:
+# changing it would give the same command a different stream on replay.
+LEDGER_NAMESPACE = UUID("6f1c4b2e-8d0a-5c39-9b7e-3a2d1f0e4c58")
+POSTINGS_PER_TRANSACTION_MAX = 16
+
+
+def stream_id(kind: str, name: str) -> UUID:
+    return uuid5(LEDGER_NAMESPACE, f"{kind}:{name}")
+
+
+BANK_STREAM = stream_id("bank", "bank")
+
+
+class LedgerEvent(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    class_version: ClassVar[int] = 1
+
+    originator_id: UUID
+    originator_version: int
+    timestamp: datetime
+    ledger_time: datetime
+    command_key: str
+
+
+class BankEstablished(LedgerEvent):
+    name: str
+    htp_resident: bool
+    nbrb_register_entry: str
+
+
+class IssuerRegistered(LedgerEvent):
+    issuer_id: str
+    name: str
+    licensed: bool
+
+
+class ClientOnboarded(LedgerEvent):
+    client_id: str
+    name: str
+    residency: Residency
+    kind: ClientKind
+
+
+class ClientKycVerified(LedgerEvent):
+    client_id: str
+
+
+class AssetRegistered(LedgerEvent):
+    """Fiat or external crypto: `asset.issuer_id` and the cap are empty."""
+
+    asset: Asset
+
+
+class TokenRegistered(LedgerEvent):
+    asset: Asset
+
+
+class Posting(BaseModel):
+    """One leg of a transaction: `amount_minor` adds to the account's balance
+    (negative takes away)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    account: str
+    asset: str
+    amount_minor: MinorUnits
+
+
+class LedgerTransaction(LedgerEvent):
+    """A movement of value: postings that sum to zero per asset."""
+
+    postings: Annotated[tuple[Posting, ...], Field(min_length=2, max_length=POSTINGS_PER_TRANSACTION_MAX)]
+
+    @model_validator(mode="after")
+    def _postings_balance(self) -> LedgerTransaction:
+        totals: dict[str, int] = defaultdict(int)
+        for posting in self.postings:
+            totals[posting.asset] += posting.amount_minor
+        unbalanced = {asset: total for asset, total in totals.items() if total}
+        if unbalanced:
+            raise ValueError(f"postings do not balance: {unbalanced}")
+        return self
+
+
+class TokensIssued(LedgerTransaction):
+    issuer_id: str
+    client_id: str
+    asset_code: str
+    amount_minor: MinorUnits
+
+
+class TokensRedeemed(LedgerTransaction):
+    issuer_id: str
+    client_id: str
+    asset_code: str
+    amount_minor: MinorUnits
+
+
+class FundsDeposited(LedgerTransaction):
+    client_id: str
+    asset_code: str
+    amount_minor: MinorUnits
+    reference: str
+
+
+class FundsWithdrawn(LedgerTransaction):
+    client_id: str
+    asset_code: str
+    amount_minor: MinorUnits
+    reference: str
+
+
+class FundsTransferred(LedgerTransaction):
+    source_client_id: str
+    target_client_id: str
+    asset_code: str
+    amount_minor: MinorUnits
+
+
+class CommandRejected(LedgerEvent):
+    """A refused command a supervisor should see: `rule` is the stable rule
+    code, `details` the context of the refusal, `command` the payload as sent."""
+
+    command_type: str
+    rule: str
+    reason: str
+    details: dict[str, str]
+    command: dict[str, object]

@@ -1,0 +1,63 @@
+"""The parties of the simulated world: the crypto bank, token issuers and clients."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Party ids are chosen by the bank's systems (a CRM id, a register number):
+# short, printable and stable, because they name accounts in the audit trail.
+PARTY_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+NAME_LENGTH_MAX = 200
+
+PartyId = Annotated[str, Field(pattern=PARTY_ID_PATTERN)]
+PartyName = Annotated[str, Field(min_length=1, max_length=NAME_LENGTH_MAX)]
+
+
+class Residency(StrEnum):
+    RESIDENT = "resident"
+    NON_RESIDENT = "non_resident"
+
+
+class ClientKind(StrEnum):
+    INDIVIDUAL = "individual"
+    SELF_EMPLOYED = "self_employed"
+    COMPANY = "company"
+
+
+class KycStatus(StrEnum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+
+
+class Bank(BaseModel):
+    """The crypto bank: a joint-stock company, HTP resident, entered in the
+    NBRB register of crypto banks under `nbrb_register_entry`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: PartyName
+    htp_resident: bool
+    nbrb_register_entry: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class Issuer(BaseModel):
+    """A token issuer; only `licensed` (HTP-resident) issuers mint or burn."""
+
+    model_config = ConfigDict(frozen=True)
+
+    issuer_id: PartyId
+    name: PartyName
+    licensed: bool
+
+
+class Client(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    client_id: PartyId
+    name: PartyName
+    residency: Residency
+    kind: ClientKind
+    kyc: KycStatus = KycStatus.PENDING

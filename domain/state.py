@@ -1,0 +1,172 @@
+"""The ledger's decision state, evolved from events, with undo for whole batches.
+
+`LedgerState` is a projection of the log kept in memory by the write path: the
+parties, the assets, every balance and every stream's version. `evolve` applies
+one event; it re-runs on every replay, so it only applies state and re-asserts
+the invariants. Between `begin()` and `commit()` every change is journalled, so
+a batch that fails part-way, or whose database transaction fails, is undone
+exactly by `rollback()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, MutableMapping
+from typing import Any
+from uuid import UUID
+
+from domain.accounts import SystemAccount, is_client_account
+from domain.events import (
+    AssetRegistered,
+    BankEstablished,
+    ClientKycVerified,
+    ClientOnboarded,
+    CommandRejected,
+    IssuerRegistered,
+    LedgerEvent,
+    LedgerTransaction,
+    TokenRegistered,
+)
+from domain.money import Asset
+from domain.parties import Bank, Client, Issuer, KycStatus
+
+_MISSING = object()
+BalanceKey = tuple[str, str]  # (account, asset code)
+
+
+class LedgerState:
+    def __init__(self) -> None:
+        self.counters: dict[str, int] = {}
+        self._bank: dict[str, Bank] = {}
+        self.issuers: dict[str, Issuer] = {}
+        self.clients: dict[str, Client] = {}
+        self.assets: dict[str, Asset] = {}
+        self.balances: dict[BalanceKey, int] = {}
+        self.versions: dict[UUID, int] = {}
+        self._journal: list[tuple[MutableMapping[Any, Any], Any, Any]] | None = None
+        self._handlers: dict[type[LedgerEvent], Callable[[Any], None]] = {
+            BankEstablished: self._bank_established,
+            IssuerRegistered: self._issuer_registered,
+            ClientOnboarded: self._client_onboarded,
+            ClientKycVerified: self._client_kyc_verified,
+            AssetRegistered: self._asset_registered,
+            TokenRegistered: self._asset_registered,
+            CommandRejected: self._command_rejected,
+        }
+
+    # Reading.
+
+    @property
+    def bank(self) -> Bank | None:
+        return self._bank.get("bank")
+
+    @property
+    def rejections(self) -> int:
+        return self.counters.get("rejections", 0)
+
+    @property
+    def position(self) -> int:
+        """The notification id of the last event applied."""
+        return self.counters.get("position", 0)
+
+    @property
+    def in_batch(self) -> bool:
+        return self._journal is not None
+
+    def advance_to(self, position: int) -> None:
+        assert position > self.position, (position, self.position)
+        self._put(self.counters, "position", position)
+
+    def balance(self, account: str, asset: str) -> int:
+        return self.balances.get((account, asset), 0)
+
+    def version(self, stream: UUID) -> int:
+        return self.versions.get(stream, 0)
+
+    def supply(self, asset: str) -> int:
+        """Outstanding supply of a token: what the issuance account gave out."""
+        return -self.balance(SystemAccount.ISSUANCE, asset)
+
+    def holdings(self, asset: str) -> int:
+        return sum(
+            amount
+            for (account, code), amount in self.balances.items()
+            if code == asset and is_client_account(account)
+        )
+
+    # Batches.
+
+    def begin(self) -> None:
+        assert self._journal is None, "a batch is already open"
+        self._journal = []
+
+    def commit(self) -> None:
+        assert self._journal is not None
+        self._journal = None
+
+    def rollback(self) -> None:
+        assert self._journal is not None
+        for mapping, key, old in reversed(self._journal):
+            if old is _MISSING:
+                del mapping[key]
+            else:
+                mapping[key] = old
+        self._journal = None
+
+    # Evolving.
+
+    def evolve_all(self, events: Iterable[LedgerEvent]) -> None:
+        for event in events:
+            self.evolve(event)
+
+    def evolve(self, event: LedgerEvent) -> None:
+        expected = self.version(event.originator_id) + 1
+        assert event.originator_version == expected, (event, expected)
+        self._put(self.versions, event.originator_id, event.originator_version)
+        if isinstance(event, LedgerTransaction):
+            self._apply_postings(event)
+        else:
+            self._handlers[type(event)](event)
+
+    def _put(self, mapping: MutableMapping[Any, Any], key: Any, value: Any) -> None:
+        if self._journal is not None:
+            self._journal.append((mapping, key, mapping.get(key, _MISSING)))
+        mapping[key] = value
+
+    def _apply_postings(self, event: LedgerTransaction) -> None:
+        for posting in event.postings:
+            key = (posting.account, posting.asset)
+            balance = self.balances.get(key, 0) + posting.amount_minor
+            assert balance >= 0 or not is_client_account(posting.account), (event, key)
+            self._put(self.balances, key, balance)
+
+    def _bank_established(self, event: BankEstablished) -> None:
+        assert self.bank is None
+        bank = Bank(
+            name=event.name,
+            htp_resident=event.htp_resident,
+            nbrb_register_entry=event.nbrb_register_entry,
+        )
+        self._put(self._bank, "bank", bank)
+
+    def _issuer_registered(self, event: IssuerRegistered) -> None:
+        issuer = Issuer(issuer_id=event.issuer_id, name=event.name, licensed=event.licensed)
+        self._put(self.issuers, event.issuer_id, issuer)
+
+    def _client_onboarded(self, event: ClientOnboarded) -> None:
+        client = Client(
+            client_id=event.client_id,
+            name=event.name,
+            residency=event.residency,
+            kind=event.kind,
+        )
+        self._put(self.clients, event.client_id, client)
+
+    def _client_kyc_verified(self, event: ClientKycVerified) -> None:
+        client = self.clients[event.client_id]
+        self._put(self.clients, event.client_id, client.model_copy(update={"kyc": KycStatus.VERIFIED}))
+
+    def _asset_registered(self, event: AssetRegistered | TokenRegistered) -> None:
+        self._put(self.assets, event.asset.code, event.asset)
+
+    def _command_rejected(self, _: CommandRejected) -> None:
+        self._put(self.counters, "rejections", self.rejections + 1)

@@ -1,0 +1,6 @@
+"""The crypto bank's event-sourced ledger: write path, store, projections, CLI."""
+
+from ledger.clock import Clock, ManualClock, SystemClock
+from ledger.service import Balance, CommandResult, Ledger
+
+__all__ = ["Balance", "Clock", "CommandResult", "Ledger", "ManualClock", "SystemClock"]

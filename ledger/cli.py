@@ -1,0 +1,203 @@
+"""The `ledger` command line: a thin layer over `Sandbox` and `Ledger`.
+
+User errors print one line naming what was wrong and where, exit with status 2
+and write nothing; there are no tracebacks for them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from eventsourcing.persistence import PersistenceError
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from domain.commands import COMMAND_ADAPTER, BaseCommand
+from domain.errors import BatchRejected, LedgerError
+from ledger.home import BankIdentity
+from ledger.keys import SigningKeyError
+from ledger.persistence import StoreConfigError
+from ledger.sandbox import DEFAULT_IDENTITY, Sandbox, SandboxError
+from ledger.service import BATCH_SIZE_MAX, DEFAULT_HOME
+
+EXIT_USER_ERROR = 2
+INPUT_LINE_LENGTH_MAX = 64 * 1024
+
+app = typer.Typer(
+    help="An event-sourced ledger for a simulated crypto bank.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+HomeOption = Annotated[
+    Path, typer.Option("--home", envvar="LEDGER_HOME", help="Sandbox home: SQLite file, keys, identity.")
+]
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="LEDGER_DATABASE_URL",
+        help="postgresql://user@host:port/dbname?schema=name (default: the SQLite file in the home).",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+class UserError(Exception):
+    """A mistake of the caller's, reported as one line."""
+
+
+def fail(message: str) -> NoReturn:
+    err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_USER_ERROR)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Translates expected failures to one-line messages at the edge."""
+    try:
+        yield
+    except (UserError, LedgerError, SandboxError, SigningKeyError, StoreConfigError) as error:
+        fail(str(error))
+    except ValidationError as error:
+        fail(describe_validation_error(error))
+    except (PersistenceError, sqlite3.Error, OSError) as error:
+        fail(f"the store could not be used: {error}")
+
+
+def describe_validation_error(error: ValidationError, where: str = "") -> str:
+    problems = []
+    for item in error.errors()[:3]:
+        field = ".".join(str(part) for part in item["loc"]) or "input"
+        problems.append(f"{field}: {item['msg']}")
+    prefix = f"{where}: " if where else ""
+    return prefix + "; ".join(problems)
+
+
+def sandbox_for(home: Path, database_url: str | None) -> Sandbox:
+    return Sandbox.at(home, database_url)
+
+
+@app.command()
+def init(
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+    bank_name: Annotated[str, typer.Option(help="The crypto bank's name.")] = DEFAULT_IDENTITY.name,
+    origin: Annotated[
+        str, typer.Option(help="The log's origin line in checkpoints.")
+    ] = DEFAULT_IDENTITY.origin,
+    register_entry: Annotated[
+        str, typer.Option(help="The bank's entry in the NBRB register of crypto banks.")
+    ] = DEFAULT_IDENTITY.nbrb_register_entry,
+    sandbox_key: Annotated[
+        bool, typer.Option("--sandbox-key", help="Store the signing key unencrypted (sandboxes only).")
+    ] = False,
+) -> None:
+    """Create the store, the bank's identity and its Ed25519 signing key."""
+    with user_errors():
+        identity = BankIdentity(name=bank_name, origin=origin, nbrb_register_entry=register_entry)
+        key = sandbox_for(home, database_url).init(identity, allow_unencrypted_key=sandbox_key)
+    out.print(f"Initialised {home} for {identity.name}")
+    out.print(f"verifier key: {key}", soft_wrap=True)
+
+
+@app.command()
+def balances(
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
+    include_system: Annotated[bool, typer.Option("--system", help="Show system accounts too.")] = False,
+) -> None:
+    """Balances per account and asset."""
+    with user_errors(), sandbox_for(home, database_url).open() as ledger:
+        rows = ledger.balances(include_system=include_system)
+    if as_json:
+        print(
+            json.dumps([{"account": r.account, "asset": r.asset, "amount": r.amount} for r in rows], indent=2)
+        )
+        return
+    table = Table()
+    for column in ("Account", "Asset", "Amount"):
+        table.add_column(column, justify="right" if column == "Amount" else "left")
+    for row in rows:
+        table.add_row(row.account, row.asset, row.amount)
+    out.print(table)
+
+
+@app.command()
+def submit(
+    source: Annotated[str, typer.Argument(help="A file of commands, one JSON object a line; '-' for stdin.")],
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Submit a batch of commands: all are committed together, or none."""
+    with user_errors():
+        lines = read_lines(source)
+        commands = parse_commands(source, lines)
+        with sandbox_for(home, database_url).open() as ledger:
+            try:
+                results = ledger.submit([command for _, command in commands])
+            except BatchRejected as rejected:
+                line = commands[int(str(rejected.context["position"]))][0]
+                raise UserError(f"{source}:{line}: {rejected.message}") from None
+    if as_json:
+        print(json.dumps([result.to_json() for result in results], indent=2))
+        return
+    for result in results:
+        status = (
+            "[green]accepted[/]" if result.accepted else f"[red]rejected[/] {result.rule}: {result.reason}"
+        )
+        again = " (repeat)" if result.repeated else ""
+        out.print(f"{result.key}: {status}{again}")
+
+
+def read_lines(source: str) -> list[str]:
+    if source == "-":
+        return sys.stdin.read().splitlines()
+    path = Path(source)
+    if not path.is_file():
+        raise UserError(f"{source}: no such file")
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def parse_commands(source: str, lines: list[str]) -> list[tuple[int, BaseCommand]]:
+    commands: list[tuple[int, BaseCommand]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if len(line) > INPUT_LINE_LENGTH_MAX:
+            raise UserError(f"{source}:{number}: line longer than {INPUT_LINE_LENGTH_MAX} characters")
+        try:
+            commands.append((number, COMMAND_ADAPTER.validate_json(line)))
+        except ValidationError as error:
+            raise UserError(describe_validation_error(error, f"{source}:{number}")) from None
+        if len(commands) > BATCH_SIZE_MAX:
+            raise UserError(f"{source}:{number}: a batch holds at most {BATCH_SIZE_MAX} commands")
+    if not commands:
+        raise UserError(f"{source}: no commands found")
+    return commands
+
+
+@app.command()
+def demo(home: HomeOption = Path("demo-sandbox"), database_url: DatabaseUrlOption = None) -> None:
+    """The main job: a full scenario end to end, with a summary."""
+    from ledger.demo import run_demo  # noqa: PLC0415 (keeps the other commands' start-up light)
+
+    with user_errors():
+        run_demo(sandbox_for(home, database_url), out)
+
+
+def main() -> Any:
+    return app()

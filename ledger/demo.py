@@ -1,0 +1,204 @@
+"""The main job: a full scenario end to end in a sandbox, with a readable summary.
+
+The scenario onboards a licensed and an unlicensed token issuer and three
+clients, registers fiat, crypto and a bank-issued token, funds the clients,
+moves value, and shows what the ledger refuses: rule violations recorded for
+the supervisor, and malformed input that writes nothing. Its idempotency keys
+are fixed, so running it again in the same home changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from rich.console import Console
+from rich.table import Table
+
+from domain.commands import (
+    BaseCommand,
+    Deposit,
+    IssueTokens,
+    OnboardClient,
+    RedeemTokens,
+    RegisterAsset,
+    RegisterIssuer,
+    RegisterToken,
+    Transfer,
+    VerifyKyc,
+    Withdraw,
+)
+from domain.errors import BatchRejected
+from domain.money import AssetKind
+from domain.parties import ClientKind, Residency
+from ledger.clock import ManualClock
+from ledger.sandbox import Sandbox
+from ledger.service import CommandResult, Ledger
+
+DEMO_START = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
+
+
+def reference_data() -> list[BaseCommand]:
+    return [
+        RegisterIssuer(
+            key="demo:issuer:svislach", issuer_id="svislach", name="Svislach Tokens LLC", licensed=True
+        ),
+        RegisterIssuer(
+            key="demo:issuer:grey-mint", issuer_id="grey-mint", name="Grey Mint Ltd", licensed=False
+        ),
+        RegisterAsset(key="demo:asset:BYN", code="BYN", scale=2, kind=AssetKind.FIAT),
+        RegisterAsset(key="demo:asset:USDT", code="USDT", scale=6, kind=AssetKind.CRYPTO),
+        RegisterAsset(key="demo:asset:BTC", code="BTC", scale=8, kind=AssetKind.CRYPTO),
+        RegisterAsset(key="demo:asset:ETH", code="ETH", scale=18, kind=AssetKind.CRYPTO),
+        RegisterToken(
+            key="demo:token:SVT", code="SVT", scale=2, issuer_id="svislach", supply_cap="1000000.00"
+        ),
+    ]
+
+
+def clients() -> list[BaseCommand]:
+    people = [
+        ("alesia", "Alesia Kavalenka", Residency.RESIDENT, ClientKind.INDIVIDUAL),
+        ("nord-timber", "Nord Timber JSC", Residency.RESIDENT, ClientKind.COMPANY),
+        ("jan", "Jan Novak", Residency.NON_RESIDENT, ClientKind.INDIVIDUAL),
+    ]
+    onboard: list[BaseCommand] = [
+        OnboardClient(key=f"demo:onboard:{cid}", client_id=cid, name=name, residency=res, kind=kind)
+        for cid, name, res, kind in people
+    ]
+    verify: list[BaseCommand] = [VerifyKyc(key=f"demo:kyc:{cid}", client_id=cid) for cid, *_ in people]
+    return onboard + verify
+
+
+def movements() -> list[BaseCommand]:
+    return [
+        Deposit(
+            key="demo:deposit:1", client_id="alesia", asset="BYN", amount="5000.00", reference="BYN-IN-0001"
+        ),
+        Deposit(
+            key="demo:deposit:2",
+            client_id="nord-timber",
+            asset="USDT",
+            amount="1250.000000",
+            reference="tron:7f3a9c",
+        ),
+        IssueTokens(
+            key="demo:issue:1", issuer_id="svislach", asset="SVT", client_id="alesia", amount="10000.00"
+        ),
+        Transfer(
+            key="demo:transfer:1",
+            source_client_id="alesia",
+            target_client_id="nord-timber",
+            asset="SVT",
+            amount="2500.00",
+        ),
+        RedeemTokens(
+            key="demo:redeem:1", issuer_id="svislach", asset="SVT", client_id="nord-timber", amount="500.00"
+        ),
+        Withdraw(
+            key="demo:withdraw:1", client_id="alesia", asset="BYN", amount="1200.00", reference="BYN-OUT-0001"
+        ),
+    ]
+
+
+def attempts() -> list[BaseCommand]:
+    """Commands the rules refuse; each refusal is recorded for the supervisor."""
+    return [
+        RegisterToken(
+            key="demo:token:GRY", code="GRY", scale=2, issuer_id="grey-mint", supply_cap="500000.00"
+        ),
+        IssueTokens(
+            key="demo:issue:over-cap",
+            issuer_id="svislach",
+            asset="SVT",
+            client_id="alesia",
+            amount="995000.00",
+        ),
+        Withdraw(
+            key="demo:withdraw:jan", client_id="jan", asset="BYN", amount="10.00", reference="BYN-OUT-0002"
+        ),
+    ]
+
+
+def malformed() -> BaseCommand:
+    """An amount with more decimals than BYN has: refused, nothing written."""
+    return Deposit(
+        key="demo:deposit:bad", client_id="jan", asset="BYN", amount="10.005", reference="BYN-IN-0002"
+    )
+
+
+def run_demo(sandbox: Sandbox, console: Console) -> int:
+    if not sandbox.home.is_initialised():
+        key = sandbox.init(allow_unencrypted_key=True)
+        console.print(f"[bold]Initialised[/] a sandbox in {sandbox.home.root} (unencrypted sandbox key)")
+        console.print(f"  verifier key: {key}", soft_wrap=True)
+    with sandbox.open(ledger_clock=ManualClock(DEMO_START, step=timedelta(hours=1))) as ledger:
+        bank = ledger.state.bank
+        assert bank is not None
+        console.print(f"\n[bold]{bank.name}[/], NBRB register entry {bank.nbrb_register_entry}\n")
+        for title, batch in (
+            ("Reference data: issuers, assets, a token", reference_data()),
+            ("Clients onboarded and KYC-verified", clients()),
+            ("Funding and movements", movements()),
+            ("Attempts the rules refuse (recorded)", attempts()),
+        ):
+            _show_batch(console, title, batch, ledger.submit(batch))
+        _show_refusal(console, ledger)
+        _show_balances(console, ledger)
+        _show_supply(console, ledger)
+        console.print(
+            f"\nEvents in the log: {ledger.state.position}; recorded rejections: {ledger.state.rejections}"
+        )
+    return 0
+
+
+def _show_batch(
+    console: Console, title: str, batch: Sequence[BaseCommand], results: list[CommandResult]
+) -> None:
+    console.print(f"[bold underline]{title}[/]")
+    for command, result in zip(batch, results, strict=True):
+        again = " [dim](repeat: nothing written)[/]" if result.repeated else ""
+        if result.accepted:
+            console.print(f"  [green]accepted[/] {result.command_type:<16} {command.key}{again}")
+        else:
+            console.print(f"  [red]rejected[/] {result.command_type:<16} {command.key}{again}")
+            console.print(f"           [red]{result.rule}[/]: {result.reason}")
+    console.print()
+
+
+def _show_refusal(console: Console, ledger: Ledger) -> None:
+    console.print("[bold underline]Malformed input: refused, nothing written[/]")
+    before = ledger.state.position
+    try:
+        ledger.submit([malformed()])
+    except BatchRejected as refused:
+        console.print(f"  [yellow]refused[/] {refused.message}", soft_wrap=True)
+    assert ledger.state.position == before
+
+
+def _show_balances(console: Console, ledger: Ledger) -> None:
+    table = Table(title="Client balances", title_justify="left")
+    table.add_column("Account")
+    table.add_column("Asset")
+    table.add_column("Amount", justify="right")
+    for row in ledger.balances():
+        table.add_row(row.account, row.asset, row.amount)
+    console.print()
+    console.print(table)
+
+
+def _show_supply(console: Console, ledger: Ledger) -> None:
+    table = Table(title="Token supply against holdings", title_justify="left")
+    for column in ("Token", "Issuer", "Cap", "Supply", "Held by clients"):
+        table.add_column(column, justify="right" if column not in ("Token", "Issuer") else "left")
+    for asset in sorted(ledger.state.assets.values(), key=lambda a: a.code):
+        if asset.kind != AssetKind.TOKEN or asset.supply_cap_minor is None:
+            continue
+        table.add_row(
+            asset.code,
+            asset.issuer_id or "",
+            asset.format(asset.supply_cap_minor),
+            asset.format(ledger.state.supply(asset.code)),
+            asset.format(ledger.state.holdings(asset.code)),
+        )
+    console.print(table)

@@ -1,0 +1,53 @@
+"""The sandbox home: where a ledger keeps its SQLite file, its keys and its identity."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.parties import PartyName
+
+IDENTITY_FILE = "bank.json"
+SIGNING_KEY_FILE = "keys/signing-key.pem"
+ORIGIN_PATTERN = r"^[a-z0-9][a-z0-9.-]*(/[a-z0-9._-]+)*$"
+
+
+class BankIdentity(BaseModel):
+    """Who signs the audit trail: `origin` names the log in its checkpoints
+    and the signing key in its verifier key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: PartyName
+    origin: str = Field(pattern=ORIGIN_PATTERN, max_length=200)
+    nbrb_register_entry: str = Field(min_length=1, max_length=64)
+    htp_resident: bool = True
+
+
+@dataclass(frozen=True)
+class Home:
+    root: Path
+
+    @property
+    def identity_path(self) -> Path:
+        return self.root / IDENTITY_FILE
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.root / SIGNING_KEY_FILE
+
+    def is_initialised(self) -> bool:
+        return self.identity_path.exists()
+
+    def read_identity(self) -> BankIdentity:
+        return BankIdentity.model_validate_json(self.identity_path.read_text())
+
+    def write_identity(self, identity: BankIdentity) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.identity_path.write_text(json.dumps(identity.model_dump(), indent=2) + "\n")
+
+    def describe(self) -> dict[str, str]:
+        return {name: str(value) for name, value in asdict(self).items()}

@@ -1,0 +1,81 @@
+"""The bank's Ed25519 signing key: created at `ledger init`, kept in the sandbox home.
+
+The private key is PKCS#8 PEM, file mode 0600, encrypted with the passphrase in
+`LEDGER_KEY_PASSPHRASE`; it is stored unencrypted only when the caller asks
+for a sandbox key explicitly. The public half is published as a C2SP verifier
+key, `name+hexkeyid+base64(0x01 || public key)`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+PASSPHRASE_ENV = "LEDGER_KEY_PASSPHRASE"  # noqa: S105 (the variable's name, not its value)
+ED25519_ALGORITHM = b"\x01"
+KEY_FILE_MODE = 0o600
+
+
+class SigningKeyError(Exception):
+    """The signing key cannot be created or read; the message says why."""
+
+
+def check_can_create(path: Path, *, allow_unencrypted: bool) -> None:
+    """Refuses before anything is written: an existing key, or no passphrase."""
+    if path.exists():
+        raise SigningKeyError(f"{path} exists already: refusing to overwrite a signing key")
+    if not os.environ.get(PASSPHRASE_ENV) and not allow_unencrypted:
+        raise SigningKeyError(
+            f"set {PASSPHRASE_ENV} to encrypt the signing key, "
+            "or pass --sandbox-key to store it unencrypted in a sandbox"
+        )
+
+
+def create_signing_key(path: Path, *, allow_unencrypted: bool) -> Ed25519PrivateKey:
+    check_can_create(path, allow_unencrypted=allow_unencrypted)
+    passphrase = os.environ.get(PASSPHRASE_ENV, "")
+    key = Ed25519PrivateKey.generate()
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(passphrase.encode())
+        if passphrase
+        else serialization.NoEncryption()
+    )
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, KEY_FILE_MODE)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(pem)
+    return key
+
+
+def load_signing_key(path: Path) -> Ed25519PrivateKey:
+    if not path.exists():
+        raise SigningKeyError(f"no signing key at {path}: run 'ledger init' first")
+    passphrase = os.environ.get(PASSPHRASE_ENV, "").encode() or None
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=passphrase)
+    except (ValueError, TypeError) as error:
+        raise SigningKeyError(
+            f"cannot read the signing key at {path}: {error} (is {PASSPHRASE_ENV} right?)"
+        ) from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise SigningKeyError(f"{path} is not an Ed25519 key")
+    return key
+
+
+def key_id(name: str, public_key: Ed25519PublicKey) -> bytes:
+    """C2SP signed-note key id: the first four bytes of
+    SHA-256(name || 0x0A || 0x01 || public key)."""
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(name.encode() + b"\n" + ED25519_ALGORITHM + raw).digest()[:4]
+
+
+def verifier_key(name: str, public_key: Ed25519PublicKey) -> str:
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    encoded = base64.b64encode(ED25519_ALGORITHM + raw).decode()
+    return f"{name}+{key_id(name, public_key).hex()}+{encoded}"

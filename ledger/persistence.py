@@ -1,0 +1,311 @@
+"""The event store: `eventsourcing`'s recorders on SQLite or PostgreSQL.
+
+The library provides the tables, the connection pools, the insert statements
+and the notification log. This module adds what the ledger needs on top:
+
+- `PydanticMapper`: events are pydantic models, stored as their JSON (the
+  pattern of the library's "aggregate 7" example, without a transcoder pass);
+- append-only tables enforced by the database (triggers reject UPDATE, DELETE
+  and, on PostgreSQL, TRUNCATE);
+- a write session per batch: the write lock is taken first, the session reads
+  the notifications it has not seen, looks up idempotency keys, inserts the
+  events through the library's recorder and remembers the keys, all in one
+  database transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import parse_qs, unquote, urlparse
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Mapper, Notification, StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from eventsourcing.utils import get_topic, resolve_topic
+
+from domain.events import LedgerEvent
+
+NOTIFICATION_PAGE_SIZE = 1000
+COMMANDS_TABLE = "ledger_commands"
+_SCHEMA_PATTERN = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class StoreConfigError(ValueError):
+    """The database URL or home directory cannot be used."""
+
+
+class PydanticMapper(Mapper[UUID]):
+    """Stores a `LedgerEvent` as its JSON; reads it back with its class's
+    validation, upcasting older class versions first."""
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        event = cast(LedgerEvent, domain_event)
+        state = event.model_dump_json().encode()
+        if type(event).class_version > 1:
+            data = json.loads(state)
+            data["class_version"] = type(event).class_version
+            state = json.dumps(data, separators=(",", ":")).encode()
+        return StoredEvent(
+            originator_id=event.originator_id,
+            originator_version=event.originator_version,
+            topic=get_topic(type(event)),
+            state=self._seal(state),
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        cls: type[LedgerEvent] = resolve_topic(stored_event.topic)
+        state = self._open(stored_event.state)
+        if cls.class_version == 1:
+            event = cls.model_validate_json(state)
+        else:
+            event = cls.model_validate(_upcast(cls, json.loads(state)))
+        assert event.originator_version == stored_event.originator_version, stored_event
+        return event
+
+    def _seal(self, state: bytes) -> bytes:
+        if self.compressor:
+            state = self.compressor.compress(state)
+        if self.cipher:
+            state = self.cipher.encrypt(state)
+        return state
+
+    def _open(self, state: bytes) -> bytes:
+        if self.cipher:
+            state = self.cipher.decrypt(state)
+        if self.compressor:
+            state = self.compressor.decompress(state)
+        return state
+
+
+def _upcast(cls: type[LedgerEvent], data: dict[str, Any]) -> dict[str, Any]:
+    version = data.pop("class_version", 1)
+    while version < cls.class_version:
+        getattr(cls, f"upcast_v{version}_v{version + 1}")(data)
+        version += 1
+    return data
+
+
+class LedgerStore(Application[UUID]):
+    """The library's application, used for its infrastructure: the factory,
+    the recorder and the mapper. Tables on PostgreSQL are named after it."""
+
+    name = "ledger"
+    env = {"MAPPER_TOPIC": get_topic(PydanticMapper)}  # noqa: RUF012 (the library's API)
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """Where the events live: an SQLite file, or a PostgreSQL database and schema."""
+
+    sqlite_path: Path | None = None
+    postgres: dict[str, str] | None = None
+
+    @classmethod
+    def parse(cls, *, home: Path, database_url: str | None) -> StoreLocation:
+        if not database_url:
+            return cls(sqlite_path=home / "ledger.sqlite")
+        if database_url.startswith("sqlite:///"):
+            return cls(sqlite_path=Path(database_url.removeprefix("sqlite:///")))
+        return cls(postgres=parse_postgres_url(database_url))
+
+    def env(self) -> dict[str, str]:
+        if self.sqlite_path is not None:
+            return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(self.sqlite_path)}
+        assert self.postgres is not None
+        return {"PERSISTENCE_MODULE": "eventsourcing.postgres", **self.postgres}
+
+    def describe(self) -> str:
+        if self.sqlite_path is not None:
+            return f"SQLite file {self.sqlite_path}"
+        assert self.postgres is not None
+        p = self.postgres
+        return (
+            f"PostgreSQL {p['POSTGRES_USER']}@{p['POSTGRES_HOST']}:{p['POSTGRES_PORT']}"
+            f"/{p['POSTGRES_DBNAME']} schema {p['POSTGRES_SCHEMA']}"
+        )
+
+
+def parse_postgres_url(url: str) -> dict[str, str]:
+    """`postgresql://user[:password]@host[:port]/dbname[?schema=name]` to the
+    library's environment keys."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("postgres", "postgresql"):
+        raise StoreConfigError(
+            f"database URL {url!r}: expected postgresql://user@host:port/dbname or sqlite:///path"
+        )
+    dbname = parsed.path.lstrip("/")
+    if not dbname or not parsed.hostname:
+        raise StoreConfigError(f"database URL {url!r}: a host and a database name are needed")
+    schema = parse_qs(parsed.query).get("schema", ["public"])[0]
+    if not _SCHEMA_PATTERN.match(schema):
+        raise StoreConfigError(f"database URL {url!r}: schema {schema!r} is not a plain lower-case name")
+    return {
+        "POSTGRES_HOST": parsed.hostname,
+        "POSTGRES_PORT": str(parsed.port or 5432),
+        "POSTGRES_DBNAME": dbname,
+        "POSTGRES_USER": unquote(parsed.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(parsed.password or ""),
+        "POSTGRES_SCHEMA": schema,
+    }
+
+
+class WriteSession(ABC):
+    """One database transaction of the write path, holding the write lock."""
+
+    @abstractmethod
+    def notifications_after(self, position: int, limit: int) -> Sequence[Notification]: ...
+
+    @abstractmethod
+    def known_commands(self, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """The (digest, result) already recorded for any of these keys."""
+
+    @abstractmethod
+    def append(self, stored_events: Sequence[StoredEvent]) -> Sequence[int]:
+        """Inserts the events and returns their notification ids."""
+
+    @abstractmethod
+    def remember_commands(self, rows: Sequence[tuple[str, str, str]]) -> None:
+        """Records (key, digest, result) for each newly decided command."""
+
+
+class Backend(ABC):
+    """The ledger's view of one store: set-up, the write session, reading the log."""
+
+    def __init__(self, store: LedgerStore) -> None:
+        self.store = store
+
+    @abstractmethod
+    def set_up(self) -> None:
+        """Creates the ledger's own tables and the append-only guards, idempotently."""
+
+    @abstractmethod
+    def write(self) -> Any:
+        """A context manager giving a `WriteSession` that commits on success."""
+
+    def notifications_after(
+        self, position: int, limit: int = NOTIFICATION_PAGE_SIZE
+    ) -> Sequence[Notification]:
+        return self.store.recorder.select_notifications(start=position, limit=limit, inclusive_of_start=False)
+
+    def max_notification_id(self) -> int:
+        return self.store.recorder.max_notification_id() or 0
+
+    def close(self) -> None:
+        self.store.close()
+
+
+# SQLite.
+
+_SQLITE_SET_UP = [
+    f"CREATE TABLE IF NOT EXISTS {COMMANDS_TABLE} ("
+    "key TEXT PRIMARY KEY, digest TEXT NOT NULL, result TEXT NOT NULL) WITHOUT ROWID",
+    *(
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {verb} refused'); END"
+        for table in ("stored_events", COMMANDS_TABLE)
+        for verb in ("UPDATE", "DELETE")
+    ),
+]
+
+
+class SQLiteWriteSession(WriteSession):
+    def __init__(self, connection: sqlite3.Connection, recorder: SQLiteApplicationRecorder) -> None:
+        self.connection = connection
+        self.recorder = recorder
+
+    def notifications_after(self, position: int, limit: int) -> Sequence[Notification]:
+        rows = self.connection.execute(
+            "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
+            "WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            (position, limit),
+        ).fetchall()
+        return [notification(*row) for row in rows]
+
+    def known_commands(self, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
+        found: dict[str, tuple[str, str]] = {}
+        for chunk in _chunks(keys, 500):
+            marks = ",".join("?" * len(chunk))
+            rows = self.connection.execute(
+                # Only placeholders are interpolated; the keys travel as parameters.
+                f"SELECT key, digest, result FROM {COMMANDS_TABLE} WHERE key IN ({marks})",  # noqa: S608
+                chunk,
+            )
+            found.update({key: (digest, result) for key, digest, result in rows})
+        return found
+
+    def append(self, stored_events: Sequence[StoredEvent]) -> Sequence[int]:
+        ids = self.recorder._insert_events(SQLiteCursor(self.connection.cursor()), stored_events)  # noqa: SLF001
+        assert ids is not None
+        return ids
+
+    def remember_commands(self, rows: Sequence[tuple[str, str, str]]) -> None:
+        self.connection.executemany("INSERT INTO ledger_commands VALUES (?, ?, ?)", rows)
+
+
+class SQLiteBackend(Backend):
+    @property
+    def datastore(self) -> SQLiteDatastore:
+        return cast(SQLiteDatastore, self.store.factory.datastore)  # type: ignore[attr-defined]
+
+    def set_up(self) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            for statement in _SQLITE_SET_UP:
+                cursor.execute(statement)
+
+    @contextmanager
+    def write(self) -> Iterator[WriteSession]:
+        with self.datastore.get_connection(commit=True) as pooled:
+            # The library begins deferred transactions; the write path reads
+            # before it writes, so it must hold the write lock from the start
+            # or two writers could both read, then one fail to upgrade.
+            connection: sqlite3.Connection = pooled._sqlite_conn  # noqa: SLF001
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield SQLiteWriteSession(connection, cast(SQLiteApplicationRecorder, self.store.recorder))
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
+
+
+def open_backend(location: StoreLocation) -> Backend:
+    if location.postgres is not None:
+        # Imported here so that the embedded default needs no PostgreSQL driver.
+        from ledger.postgres import PostgresBackend, ensure_postgres_schema  # noqa: PLC0415
+
+        ensure_postgres_schema(location.postgres)
+        store = LedgerStore(env=location.env())
+        backend: Backend = PostgresBackend(store)
+    else:
+        assert location.sqlite_path is not None
+        location.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        store = LedgerStore(env=location.env())
+        backend = SQLiteBackend(store)
+    backend.set_up()
+    return backend
+
+
+def notification(
+    notification_id: int, originator_id: str | UUID, version: int, topic: str, state: bytes
+) -> Notification:
+    return Notification(
+        id=notification_id,
+        originator_id=originator_id if isinstance(originator_id, UUID) else UUID(originator_id),
+        originator_version=version,
+        topic=topic,
+        state=state,
+    )
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,132 @@
+"""The PostgreSQL side of the event store: the write session and the guards."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, cast
+
+import psycopg
+from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg.sql import SQL, Identifier
+
+from ledger.persistence import COMMANDS_TABLE, Backend, WriteSession, notification
+
+
+class PostgresWriteSession(WriteSession):
+    def __init__(self, cursor: psycopg.Cursor[Any], recorder: PostgresApplicationRecorder) -> None:
+        self.cursor = cursor
+        self.recorder = recorder
+        schema = Identifier(recorder.datastore.schema)
+        self.select_after = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {schema}.{table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+        ).format(schema=schema, table=Identifier(recorder.events_table_name))
+        self.select_commands = SQL(
+            "SELECT key, digest, result FROM {schema}.{table} WHERE key = ANY(%s)"
+        ).format(schema=schema, table=Identifier(COMMANDS_TABLE))
+        self.insert_commands = SQL("INSERT INTO {schema}.{table} VALUES (%s, %s, %s)").format(
+            schema=schema, table=Identifier(COMMANDS_TABLE)
+        )
+
+    def notifications_after(self, position: int, limit: int) -> Sequence[Notification]:
+        self.cursor.execute(self.select_after, (position, limit))
+        return [
+            notification(
+                row["notification_id"],
+                row["originator_id"],
+                row["originator_version"],
+                row["topic"],
+                bytes(row["state"]),
+            )
+            for row in self.cursor.fetchall()
+        ]
+
+    def known_commands(self, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
+        self.cursor.execute(self.select_commands, (list(keys),))
+        return {row["key"]: (row["digest"], row["result"]) for row in self.cursor.fetchall()}
+
+    def append(self, stored_events: Sequence[StoredEvent]) -> Sequence[int]:
+        if not stored_events:
+            return []
+        self.recorder._insert_stored_events(self.cursor, stored_events)  # noqa: SLF001
+        ids = self.recorder._fetch_ids_after_insert_events(self.cursor, stored_events)  # noqa: SLF001
+        assert ids is not None
+        assert len(ids) == len(stored_events)
+        return ids
+
+    def remember_commands(self, rows: Sequence[tuple[str, str, str]]) -> None:
+        self.cursor.executemany(self.insert_commands, rows)
+
+
+class PostgresBackend(Backend):
+    @property
+    def datastore(self) -> PostgresDatastore:
+        return cast(PostgresDatastore, self.store.factory.datastore)  # type: ignore[attr-defined]
+
+    @property
+    def recorder(self) -> PostgresApplicationRecorder:
+        return cast(PostgresApplicationRecorder, self.store.recorder)
+
+    def set_up(self) -> None:
+        schema = Identifier(self.datastore.schema)
+        guard = Identifier("ledger_refuse_change")
+        statements = [
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {schema}.{table} "
+                "(key text PRIMARY KEY, digest text NOT NULL, result text NOT NULL)"
+            ).format(schema=schema, table=Identifier(COMMANDS_TABLE)),
+            SQL(
+                "CREATE OR REPLACE FUNCTION {schema}.{guard}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                "BEGIN RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP "
+                "USING ERRCODE = 'insufficient_privilege'; END $$"
+            ).format(schema=schema, guard=guard),
+        ]
+        for table in (self.recorder.events_table_name, COMMANDS_TABLE):
+            for verb, level in (("UPDATE", "ROW"), ("DELETE", "ROW"), ("TRUNCATE", "STATEMENT")):
+                statements.append(
+                    SQL(
+                        "CREATE OR REPLACE TRIGGER {name} BEFORE {verb} ON {schema}.{table} "
+                        "FOR EACH {level} EXECUTE FUNCTION {schema}.{guard}()"
+                    ).format(
+                        name=Identifier(f"{table}_no_{verb.lower()}"),
+                        verb=SQL(verb),
+                        level=SQL(level),
+                        schema=schema,
+                        table=Identifier(table),
+                        guard=guard,
+                    )
+                )
+        with self.datastore.transaction(commit=True) as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+
+    @contextmanager
+    def write(self) -> Iterator[WriteSession]:
+        with (
+            self.datastore.get_connection() as connection,
+            connection.transaction(),
+            connection.cursor() as cursor,
+        ):
+            # The library's own lock: inserts are serialised, so notification
+            # ids are committed in order and the catch-up read sees every
+            # event committed before this decision.
+            self.recorder._lock_table(cursor)  # noqa: SLF001
+            yield PostgresWriteSession(cursor, self.recorder)
+
+
+def ensure_postgres_schema(settings: dict[str, str]) -> None:
+    """The library expects the schema to exist; a sandbox creates its own."""
+    with psycopg.connect(
+        host=settings["POSTGRES_HOST"],
+        port=int(settings["POSTGRES_PORT"]),
+        dbname=settings["POSTGRES_DBNAME"],
+        user=settings["POSTGRES_USER"],
+        password=settings["POSTGRES_PASSWORD"] or None,
+        autocommit=True,
+        connect_timeout=5,
+    ) as connection:
+        connection.execute(
+            SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(settings["POSTGRES_SCHEMA"]))
+        )

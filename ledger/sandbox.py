@@ -1,0 +1,61 @@
+"""A sandbox: a home directory (identity, keys, SQLite file) and the store it points at."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from domain.commands import EstablishBank
+from ledger.clock import Clock
+from ledger.home import BankIdentity, Home
+from ledger.keys import check_can_create, create_signing_key, load_signing_key, verifier_key
+from ledger.service import DEFAULT_HOME, Ledger
+
+DEFAULT_IDENTITY = BankIdentity(
+    name="Zubr Crypto Bank JSC",
+    origin="zubr-crypto-bank.example/ledger",
+    nbrb_register_entry="NBRB-CB-0001",
+)
+ESTABLISH_BANK_KEY = "init:establish-bank"
+
+
+class SandboxError(Exception):
+    """The sandbox cannot be created or opened as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    home: Home
+    database_url: str | None = None
+
+    @classmethod
+    def at(cls, home: Path = DEFAULT_HOME, database_url: str | None = None) -> Sandbox:
+        return cls(Home(home), database_url)
+
+    def init(self, identity: BankIdentity = DEFAULT_IDENTITY, *, allow_unencrypted_key: bool = False) -> str:
+        """Creates the store, the bank's identity and its signing key; returns
+        the verifier key. Refuses a home that is already initialised."""
+        if self.home.is_initialised():
+            raise SandboxError(f"{self.home.root} is initialised already (found {self.home.identity_path})")
+        check_can_create(self.home.signing_key_path, allow_unencrypted=allow_unencrypted_key)
+        with self.open() as ledger:
+            ledger.execute(
+                EstablishBank(
+                    key=ESTABLISH_BANK_KEY,
+                    name=identity.name,
+                    htp_resident=identity.htp_resident,
+                    nbrb_register_entry=identity.nbrb_register_entry,
+                )
+            )
+        key = create_signing_key(self.home.signing_key_path, allow_unencrypted=allow_unencrypted_key)
+        self.home.write_identity(identity)
+        return verifier_key(identity.origin, key.public_key())
+
+    def open(self, *, clock: Clock | None = None, ledger_clock: Clock | None = None) -> Ledger:
+        return Ledger.open(
+            home=self.home.root, database_url=self.database_url, clock=clock, ledger_clock=ledger_clock
+        )
+
+    def verifier_key(self) -> str:
+        identity = self.home.read_identity()
+        return verifier_key(identity.origin, load_signing_key(self.home.signing_key_path).public_key())

@@ -1,0 +1,304 @@
+"""The ledger application: one entry point that takes batches of commands.
+
+`Ledger.submit(commands)` is the write path. Inside one database transaction
+that holds the write lock it catches the decision state up with every event
+committed before it, looks up the commands' idempotency keys, decides each
+command in order against the state as the earlier ones left it, inserts all
+the events and records the keys. A batch commits whole or writes nothing: an
+invalid command raises `BatchRejected` naming its position. A command refused
+by a business rule is not an error of the batch: its outcome is a recorded
+`CommandRejected` event. `Ledger.execute(command)` is a batch of one that
+raises the rule violation for callers that want an exception.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, Self, cast
+
+from eventsourcing.persistence import Notification
+
+from domain.commands import BaseCommand
+from domain.decide import Outcome, Stamp, command_stream, handle
+from domain.errors import RULE_VIOLATIONS, BatchRejected, IdempotencyConflict, InvalidCommand, RuleViolation
+from domain.events import LedgerEvent
+from domain.money import Asset
+from domain.state import LedgerState
+from ledger.clock import Clock, SystemClock
+from ledger.persistence import Backend, StoreLocation, WriteSession, open_backend
+
+BATCH_SIZE_MAX = 10_000
+DEFAULT_HOME = Path("ledger-sandbox")
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What became of one command: `accepted`, or `rejected` under `rule`.
+
+    `stream` is the id of the stream the command wrote, `notification_ids` the
+    positions of its events in the log. A repeat (`repeated`) wrote nothing and
+    carries the first submission's stream and positions.
+    """
+
+    position: int
+    key: str
+    command_type: str
+    status: Literal["accepted", "rejected"]
+    stream: str
+    notification_ids: tuple[int, ...]
+    rule: str | None = None
+    reason: str | None = None
+    details: dict[str, str] | None = None
+    repeated: bool = False
+    violation: RuleViolation | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == "accepted"
+
+    def stored(self) -> str:
+        return json.dumps(
+            {
+                "command_type": self.command_type,
+                "status": self.status,
+                "stream": self.stream,
+                "notification_ids": list(self.notification_ids),
+                "rule": self.rule,
+                "reason": self.reason,
+                "details": self.details,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_stored(cls, text: str, *, position: int, key: str) -> CommandResult:
+        data = json.loads(text)
+        violation = None
+        if data["rule"] is not None:
+            violation = RULE_VIOLATIONS[data["rule"]](**data["details"])
+        return cls(
+            position=position,
+            key=key,
+            command_type=data["command_type"],
+            status=data["status"],
+            stream=data["stream"],
+            notification_ids=tuple(data["notification_ids"]),
+            rule=data["rule"],
+            reason=data["reason"],
+            details=data["details"],
+            repeated=True,
+            violation=violation,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "position": self.position,
+            "key": self.key,
+            "command_type": self.command_type,
+            "status": self.status,
+            "rule": self.rule,
+            "reason": self.reason,
+            "details": self.details,
+            "repeated": self.repeated,
+            "stream": self.stream,
+            "notification_ids": list(self.notification_ids),
+        }
+
+
+@dataclass(frozen=True)
+class Balance:
+    account: str
+    asset: str
+    amount: str
+    amount_minor: int
+
+
+@dataclass
+class _Decided:
+    position: int
+    command: BaseCommand
+    digest: str
+    outcome: Outcome
+
+
+class Ledger:
+    def __init__(
+        self, backend: Backend, *, clock: Clock | None = None, ledger_clock: Clock | None = None
+    ) -> None:
+        self.backend = backend
+        self.clock = clock or SystemClock()
+        self.ledger_clock = ledger_clock or self.clock
+        self.mapper = backend.store.mapper
+        self.state = LedgerState()
+        self.catch_up()
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        home: Path = DEFAULT_HOME,
+        database_url: str | None = None,
+        clock: Clock | None = None,
+        ledger_clock: Clock | None = None,
+    ) -> Ledger:
+        backend = open_backend(StoreLocation.parse(home=home, database_url=database_url))
+        return cls(backend, clock=clock, ledger_clock=ledger_clock)
+
+    def close(self) -> None:
+        self.backend.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+    # The write path.
+
+    def execute(self, command: BaseCommand) -> CommandResult:
+        """A batch of one: raises the command's own error, including a rule
+        violation (after recording it)."""
+        try:
+            (result,) = self.submit([command])
+        except BatchRejected as rejected:
+            raise rejected.cause from None
+        if result.violation is not None:
+            raise result.violation
+        return result
+
+    def submit(self, commands: Sequence[BaseCommand]) -> list[CommandResult]:
+        if len(commands) > BATCH_SIZE_MAX:
+            raise InvalidCommand(
+                reason=f"a batch holds at most {BATCH_SIZE_MAX} commands, {len(commands)} given"
+            )
+        if not commands:
+            return []
+        try:
+            with self.backend.write() as session:
+                self._catch_up(session.notifications_after)
+                self.state.begin()
+                results = self._decide_batch(session, commands)
+        except BaseException:
+            if self.state.in_batch:
+                self.state.rollback()
+            raise
+        self.state.commit()
+        return results
+
+    def _decide_batch(self, session: WriteSession, commands: Sequence[BaseCommand]) -> list[CommandResult]:
+        prior = session.known_commands(list({command.key for command in commands}))
+        recorded_at = self.clock.now().astimezone(UTC)
+        ledger_now = self.ledger_clock.now().astimezone(UTC)
+        decided: list[_Decided] = []
+        in_batch: dict[str, _Decided] = {}
+        results: list[CommandResult | _Decided] = []
+        for position, command in enumerate(commands):
+            digest = command.digest()
+            if command.key in prior:
+                first_digest, stored = prior[command.key]
+                self._check_same(position, command, first_digest, digest)
+                results.append(CommandResult.from_stored(stored, position=position, key=command.key))
+                continue
+            if command.key in in_batch:
+                self._check_same(position, command, in_batch[command.key].digest, digest)
+                results.append(in_batch[command.key])
+                continue
+            stamp = Stamp(
+                recorded_at=recorded_at,
+                ledger_time=command.at(ledger_now).astimezone(UTC),
+                command_key=command.key,
+            )
+            try:
+                outcome = handle(self.state, command, stamp)
+            except InvalidCommand as error:
+                raise BatchRejected(position=position, key=command.key, error=error) from None
+            self.state.evolve_all(outcome.events)
+            entry = _Decided(position, command, digest, outcome)
+            decided.append(entry)
+            in_batch[command.key] = entry
+            results.append(entry)
+        first_results = self._append(session, decided)
+        return [self._result_for(position, item, first_results) for position, item in enumerate(results)]
+
+    def _append(self, session: WriteSession, decided: list[_Decided]) -> dict[str, CommandResult]:
+        events = [event for entry in decided for event in entry.outcome.events]
+        ids = iter(session.append([self.mapper.to_stored_event(event) for event in events]))
+        first_results: dict[str, CommandResult] = {}
+        for entry in decided:
+            notification_ids = tuple(next(ids) for _ in entry.outcome.events)
+            first_results[entry.command.key] = _first_result(entry, notification_ids)
+        session.remember_commands(
+            [
+                (entry.command.key, entry.digest, first_results[entry.command.key].stored())
+                for entry in decided
+            ]
+        )
+        if events:
+            self.state.advance_to(max(first_results[decided[-1].command.key].notification_ids))
+        return first_results
+
+    @staticmethod
+    def _result_for(
+        position: int, item: CommandResult | _Decided, first: dict[str, CommandResult]
+    ) -> CommandResult:
+        if isinstance(item, CommandResult):
+            return item
+        result = first[item.command.key]
+        if item.position == position:
+            return result
+        return CommandResult(**{**result.__dict__, "position": position, "repeated": True})
+
+    @staticmethod
+    def _check_same(position: int, command: BaseCommand, first_digest: str, digest: str) -> None:
+        if first_digest != digest:
+            error = IdempotencyConflict(key=command.key, first_digest=first_digest[:12], digest=digest[:12])
+            raise BatchRejected(position=position, key=command.key, error=error)
+
+    # Reading.
+
+    def catch_up(self) -> None:
+        """Applies every event committed since the state was last brought up to date."""
+        self._catch_up(self.backend.notifications_after)
+
+    def _catch_up(self, read: Callable[[int, int], Sequence[Notification]]) -> None:
+        while notifications := read(self.state.position, 1000):
+            for notification in notifications:
+                event = cast(LedgerEvent, self.mapper.to_domain_event(notification))
+                self.state.evolve(event)
+            self.state.advance_to(notifications[-1].id)
+
+    def balances(self, *, include_system: bool = False) -> list[Balance]:
+        self.catch_up()
+        rows = []
+        for (account, code), amount_minor in sorted(self.state.balances.items()):
+            if not include_system and not account.startswith("client:"):
+                continue
+            asset: Asset = self.state.assets[code]
+            rows.append(Balance(account, code, asset.format(amount_minor), amount_minor))
+        return rows
+
+
+def _first_result(entry: _Decided, notification_ids: tuple[int, ...]) -> CommandResult:
+    command_type = entry.command.model_dump()["type"]
+    violation = entry.outcome.violation
+    return CommandResult(
+        position=entry.position,
+        key=entry.command.key,
+        command_type=command_type,
+        status="rejected" if violation else "accepted",
+        stream=str(
+            entry.outcome.events[0].originator_id
+            if entry.outcome.events
+            else command_stream(entry.command.key)
+        ),
+        notification_ids=notification_ids,
+        rule=violation.rule if violation else None,
+        reason=violation.message if violation else None,
+        details={name: str(value) for name, value in violation.context.items()} if violation else None,
+        violation=violation,
+    )

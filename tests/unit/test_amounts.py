@@ -1,0 +1,82 @@
+"""Amounts are integers in minor units inside and decimal strings at the boundary."""
+
+import pytest
+
+from domain.errors import InvalidAmount
+from domain.money import AMOUNT_MINOR_MAX, format_amount, parse_amount
+
+
+@pytest.mark.parametrize(
+    ("text", "scale", "minor"),
+    [
+        ("12.50", 2, 1250),
+        ("12.5", 2, 1250),
+        ("12", 2, 1200),
+        ("0.01", 2, 1),
+        ("7", 0, 7),
+        ("1.000000000000000001", 18, 10**18 + 1),
+        ("0.00000001", 8, 1),
+    ],
+)
+def test_decimal_strings_become_exact_minor_units(text: str, scale: int, minor: int) -> None:
+    assert parse_amount(text, asset="X", scale=scale) == minor
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("0", "greater than zero"),
+        ("0.00", "greater than zero"),
+        ("-1", "plain decimal"),
+        ("NaN", "plain decimal"),
+        ("Infinity", "plain decimal"),
+        ("1e3", "plain decimal"),
+        ("1,000.00", "plain decimal"),
+        (" 1.00", "plain decimal"),
+        ("1.", "plain decimal"),
+        (".5", "plain decimal"),
+        ("", "plain decimal"),
+        ("1.005", "2 decimal places, 3 given"),
+        ("9" * 59, "exceeds the ledger's limit"),
+        ("9" * 61, "too many digits"),
+    ],
+)
+def test_bad_amount_text_is_refused_with_the_reason(text: str, reason: str) -> None:
+    with pytest.raises(InvalidAmount, match=reason):
+        parse_amount(text, asset="BYN", scale=2)
+
+
+def test_more_decimals_than_the_scale_is_an_error_never_rounded() -> None:
+    with pytest.raises(InvalidAmount, match="BYN has 2 decimal places"):
+        parse_amount("0.001", asset="BYN", scale=2)
+
+
+def test_a_float_is_not_an_amount() -> None:
+    with pytest.raises(InvalidAmount, match="decimal strings"):
+        parse_amount(12.5, asset="BYN", scale=2)  # type: ignore[arg-type]
+
+
+def test_the_largest_amount_is_accepted_and_one_more_is_not() -> None:
+    assert parse_amount(str(AMOUNT_MINOR_MAX), asset="BRZ", scale=0) == AMOUNT_MINOR_MAX
+    with pytest.raises(InvalidAmount):
+        parse_amount(str(AMOUNT_MINOR_MAX + 1), asset="BRZ", scale=0)
+
+
+@pytest.mark.parametrize(
+    ("minor", "scale", "text"),
+    [
+        (1250, 2, "12.50"),
+        (1, 2, "0.01"),
+        (-1, 2, "-0.01"),
+        (0, 2, "0.00"),
+        (7, 0, "7"),
+        (10**18, 18, "1." + "0" * 18),
+    ],
+)
+def test_minor_units_format_with_every_decimal_place(minor: int, scale: int, text: str) -> None:
+    assert format_amount(minor, scale=scale) == text
+
+
+def test_formatting_then_parsing_gives_back_the_amount() -> None:
+    for minor in (1, 99, 100, 123456789, 10**30 + 7):
+        assert parse_amount(format_amount(minor, scale=8), asset="BTC", scale=8) == minor

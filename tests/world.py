@@ -1,0 +1,71 @@
+"""A small world of parties and assets, built through commands, for the tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from domain.commands import (
+    BaseCommand,
+    Deposit,
+    EstablishBank,
+    IssueTokens,
+    OnboardClient,
+    RegisterAsset,
+    RegisterIssuer,
+    RegisterToken,
+    VerifyKyc,
+)
+from domain.decide import Outcome, Stamp, handle
+from domain.money import AssetKind
+from domain.parties import ClientKind, Residency
+from domain.state import LedgerState
+
+LEDGER_TIME = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
+SVT_CAP = "1000.00"
+
+
+def setup_commands() -> list[BaseCommand]:
+    """The bank, two licensed issuers and an unlicensed one, BYN, USDT and two
+    tokens, two verified clients and one still pending KYC."""
+    return [
+        EstablishBank(key="bank", name="Zubr Crypto Bank JSC", htp_resident=True, nbrb_register_entry="CB-1"),
+        RegisterIssuer(key="issuer-svislach", issuer_id="svislach", name="Svislach Tokens", licensed=True),
+        RegisterIssuer(key="issuer-berezina", issuer_id="berezina", name="Berezina Mint", licensed=True),
+        RegisterIssuer(key="issuer-grey", issuer_id="grey-mint", name="Grey Mint", licensed=False),
+        RegisterAsset(key="asset-byn", code="BYN", scale=2, kind=AssetKind.FIAT),
+        RegisterAsset(key="asset-usdt", code="USDT", scale=6, kind=AssetKind.CRYPTO),
+        RegisterToken(key="token-svt", code="SVT", scale=2, issuer_id="svislach", supply_cap=SVT_CAP),
+        RegisterToken(key="token-brz", code="BRZ", scale=0, issuer_id="berezina", supply_cap="1000000"),
+        *(
+            OnboardClient(key=f"onboard-{cid}", client_id=cid, name=cid.title(), residency=res, kind=kind)
+            for cid, res, kind in (
+                ("alesia", Residency.RESIDENT, ClientKind.INDIVIDUAL),
+                ("nord", Residency.RESIDENT, ClientKind.COMPANY),
+                ("pending", Residency.NON_RESIDENT, ClientKind.INDIVIDUAL),
+            )
+        ),
+        VerifyKyc(key="kyc-alesia", client_id="alesia"),
+        VerifyKyc(key="kyc-nord", client_id="nord"),
+    ]
+
+
+def funding_commands() -> list[BaseCommand]:
+    """Alesia holds 100.00 BYN and 300.00 SVT."""
+    return [
+        Deposit(key="fund-byn", client_id="alesia", asset="BYN", amount="100.00", reference="in-1"),
+        IssueTokens(key="fund-svt", issuer_id="svislach", asset="SVT", client_id="alesia", amount="300.00"),
+    ]
+
+
+def apply(state: LedgerState, command: BaseCommand) -> Outcome:
+    outcome = handle(state, command, Stamp(LEDGER_TIME, LEDGER_TIME, command.key))
+    state.evolve_all(outcome.events)
+    return outcome
+
+
+def built_world() -> LedgerState:
+    state = LedgerState()
+    for command in setup_commands() + funding_commands():
+        outcome = apply(state, command)
+        assert outcome.violation is None, outcome.violation
+    return state
