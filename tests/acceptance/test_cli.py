@@ -1,0 +1,213 @@
+"""The `ledger` command as a user runs it: in a subprocess, on a real sandbox."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+VERIFIER_KEY = re.compile(r"^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}$")
+
+
+def ledger(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "ledger", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        input=stdin,
+        timeout=120,
+        check=False,
+    )
+
+
+def store_digest(home: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(home)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(home.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    home = tmp_path / "sandbox"
+    result = ledger("init", "--home", str(home), "--sandbox-key")
+    assert result.returncode == 0, result.stderr
+    return home
+
+
+def test_init_creates_the_store_the_identity_and_an_owner_only_signing_key(tmp_path: Path) -> None:
+    home = tmp_path / "sandbox"
+    result = ledger("init", "--home", str(home), "--bank-name", "Nioman Crypto Bank JSC")
+    assert result.returncode == 2
+    assert "LEDGER_KEY_PASSPHRASE" in result.stderr
+    assert not home.exists()
+
+    result = ledger("init", "--home", str(home), env={"LEDGER_KEY_PASSPHRASE": "correct horse"})
+    assert result.returncode == 0, result.stderr
+    key_line = result.stdout.strip().splitlines()[-1].removeprefix("verifier key: ")
+    assert VERIFIER_KEY.match(key_line), key_line
+    key_file = home / "keys" / "signing-key.pem"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert b"ENCRYPTED PRIVATE KEY" in key_file.read_bytes()
+    assert (home / "ledger.sqlite").exists()
+    assert json.loads((home / "bank.json").read_text())["name"] == "Zubr Crypto Bank JSC"
+
+
+def test_init_refuses_a_home_that_is_initialised_already(home: Path) -> None:
+    before = store_digest(home)
+    result = ledger("init", "--home", str(home), "--sandbox-key")
+    assert result.returncode == 2
+    assert "initialised already" in result.stderr
+    assert store_digest(home) == before
+
+
+def test_demo_runs_in_a_fresh_home_and_again_without_changing_anything(tmp_path: Path) -> None:
+    home = tmp_path / "demo"
+    first = ledger("demo", "--home", str(home))
+    assert first.returncode == 0, first.stderr
+    assert "SUPPLY_CAP_EXCEEDED" in first.stdout
+    assert "ISSUER_NOT_LICENSED" in first.stdout
+    assert "nothing written" in first.stdout
+    balances = ledger("balances", "--home", str(home), "--json")
+    again = ledger("demo", "--home", str(home))
+    assert again.returncode == 0, again.stderr
+    assert "repeat: nothing written" in again.stdout
+    assert ledger("balances", "--home", str(home), "--json").stdout == balances.stdout
+
+
+def test_demo_runs_in_a_home_that_init_prepared(home: Path) -> None:
+    result = ledger("demo", "--home", str(home))
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(ledger("balances", "--home", str(home), "--json").stdout)
+    assert {"account": "client:alesia", "asset": "SVT", "amount": "7500.00"} in rows
+
+
+def write_batch(path: Path, *commands: dict[str, object] | str) -> Path:
+    lines = [c if isinstance(c, str) else json.dumps(c) for c in commands]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+ONBOARD = {
+    "type": "onboard_client",
+    "key": "c1",
+    "client_id": "ales",
+    "name": "Ales",
+    "residency": "resident",
+    "kind": "individual",
+}
+KYC = {"type": "verify_kyc", "key": "k1", "client_id": "ales"}
+BYN = {"type": "register_asset", "key": "a1", "code": "BYN", "scale": 2, "kind": "fiat"}
+
+
+def deposit(amount: object, **changes: object) -> dict[str, object]:
+    return {
+        "type": "deposit",
+        "key": "d1",
+        "client_id": "ales",
+        "asset": "BYN",
+        "amount": amount,
+        "reference": "in-1",
+        **changes,
+    }
+
+
+def test_submit_commits_a_batch_and_reports_each_result(home: Path, tmp_path: Path) -> None:
+    batch = write_batch(
+        tmp_path / "batch.jsonl",
+        ONBOARD,
+        KYC,
+        BYN,
+        deposit("12.50"),
+        {
+            "type": "withdraw",
+            "key": "w1",
+            "client_id": "ales",
+            "asset": "BYN",
+            "amount": "20",
+            "reference": "out-1",
+        },
+    )
+    result = ledger("submit", str(batch), "--home", str(home), "--json")
+    assert result.returncode == 0, result.stderr
+    statuses = [(r["key"], r["status"], r["rule"]) for r in json.loads(result.stdout)]
+    assert statuses[-2:] == [("d1", "accepted", None), ("w1", "rejected", "INSUFFICIENT_FUNDS")]
+    rows = json.loads(ledger("balances", "--home", str(home), "--json").stdout)
+    assert rows == [{"account": "client:ales", "asset": "BYN", "amount": "12.50"}]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (deposit(12.5), "amount: Input should be a valid string"),
+        (deposit("NaN"), "not a plain decimal number"),
+        (deposit("12.505"), "BYN has 2 decimal places, 3 given"),
+        (deposit("0"), "must be greater than zero"),
+        (deposit("-5"), "not a plain decimal number"),
+        (deposit("9" * 45), "exceeds the ledger's limit"),
+        (deposit("1", asset="EUR"), "unknown asset 'EUR'"),
+        (deposit("1", client_id="nobody"), "unknown client 'nobody'"),
+        (deposit("1", reference=7), "reference: Input should be a valid string"),
+        (deposit("1", colour="red"), "colour: Extra inputs are not permitted"),
+        ({"type": "pay_bribe", "key": "x"}, "does not match any of the expected tags"),
+        ('{"type": "deposit", "key": ', "Invalid JSON"),
+        (
+            {"type": "register_issuer", "key": "i", "issuer_id": "x", "name": "X", "licensed": "yes"},
+            "licensed: Input should be a valid boolean",
+        ),
+    ],
+    ids=[
+        "float",
+        "nan",
+        "decimals",
+        "zero",
+        "negative",
+        "huge",
+        "asset",
+        "client",
+        "type",
+        "extra",
+        "command",
+        "json",
+        "bool",
+    ],
+)
+def test_malformed_input_gets_one_clear_line_and_writes_nothing(
+    home: Path, tmp_path: Path, line: dict[str, object] | str, message: str
+) -> None:
+    ledger("submit", str(write_batch(tmp_path / "setup.jsonl", ONBOARD, KYC, BYN)), "--home", str(home))
+    before = store_digest(home)
+    batch = write_batch(tmp_path / "batch.jsonl", deposit("1.00", key="fine"), line)
+    result = ledger("submit", str(batch), "--home", str(home))
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert f"{batch}:2" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert store_digest(home) == before
+
+
+def test_a_bad_database_url_is_a_clear_error(tmp_path: Path) -> None:
+    result = ledger("balances", "--home", str(tmp_path), "--database-url", "mysql://x/y")
+    assert result.returncode == 2
+    assert "expected postgresql://" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_commands_read_from_standard_input(home: Path) -> None:
+    result = ledger("submit", "-", "--home", str(home), stdin=json.dumps(BYN) + "\n")
+    assert result.returncode == 0, result.stderr
+    assert "a1: accepted" in result.stdout
