@@ -10,7 +10,6 @@ Amounts are decimal strings ("12.50"), checked against the asset's scale.
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -35,10 +34,9 @@ class BaseCommand(BaseModel):
     ledger_time: AwareDatetime | None = None
 
     def digest(self) -> str:
-        """SHA-256 of the canonical payload, without the key: a repeat must match it."""
-        payload = self.model_dump(mode="json", exclude={"key"})
-        text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        """SHA-256 of the payload as JSON, without the key: a repeat must match
+        it. Field order is the class's, so equal commands give equal digests."""
+        return hashlib.sha256(self.model_dump_json(exclude={"key"}).encode()).hexdigest()
 
     def at(self, default: datetime) -> datetime:
         return self.ledger_time or default

@@ -1,6 +1,7 @@
 """The crypto bank's event-sourced ledger: write path, store, projections, CLI."""
 
 from ledger.clock import Clock, ManualClock, SystemClock
+from ledger.sandbox import Sandbox
 from ledger.service import Balance, CommandResult, Ledger
 
-__all__ = ["Balance", "Clock", "CommandResult", "Ledger", "ManualClock", "SystemClock"]
+__all__ = ["Balance", "Clock", "CommandResult", "Ledger", "ManualClock", "Sandbox", "SystemClock"]

@@ -10,7 +10,7 @@ import json
 import sqlite3
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -201,3 +201,27 @@ def demo(home: HomeOption = Path("demo-sandbox"), database_url: DatabaseUrlOptio
 
 def main() -> Any:
     return app()
+
+
+@app.command()
+def bench(
+    as_json: JsonOption = False,
+    events: Annotated[
+        int, typer.Option("--events", min=100, max=2_000_000, help="Business transactions.")
+    ] = 20_000,
+) -> None:
+    """Benchmarks with references measured in the same run."""
+    from ledger.bench import run_benchmarks  # noqa: PLC0415
+
+    with err.status("benchmarking...") if not as_json else nullcontext():
+        report = run_benchmarks(events)
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    table = Table()
+    for column in ("Figure", "Value", "Unit", "References"):
+        table.add_column(column)
+    for name, figure in report["figures"].items():
+        references = ", ".join(f"{k} {v}" for k, v in figure["references"].items())
+        table.add_row(name, str(figure["value"]), figure["unit"], references)
+    out.print(table)

@@ -1,0 +1,258 @@
+"""Benchmarks, each beside references measured in the same run (DESIGN.md section 7).
+
+`write.sqlite`: business transactions per second through `Ledger.submit` in
+batches, on a fresh SQLite file with the library's durable defaults (WAL,
+synchronous FULL). Its references, each on a fresh file of its own:
+
+- `naive_eventsourcing`: the library's bank-account style, one aggregate per
+  account and one `save` per transaction (with the library's aggregate cache,
+  so the reference is not slowed by re-reading whole accounts);
+- `raw_sqlite`: `executemany` of the very rows our path stored, in the same
+  batch size, into the library's table layout.
+
+The commands are built before the clock starts, for ours and the naive path
+alike: the figure is the ledger's work, not the generator's.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+
+from domain.commands import (
+    BaseCommand,
+    Deposit,
+    EstablishBank,
+    IssueTokens,
+    OnboardClient,
+    RedeemTokens,
+    RegisterAsset,
+    RegisterIssuer,
+    RegisterToken,
+    Transfer,
+    VerifyKyc,
+    Withdraw,
+)
+from domain.money import AssetKind
+from domain.parties import ClientKind, Residency
+from ledger.service import Ledger
+
+BATCH_SIZE = 500
+NAIVE_TRANSACTIONS_MAX = 5_000
+CLIENT_COUNT = 200
+
+
+@dataclass(frozen=True)
+class Move:
+    """One business transaction of the mix, in plain values."""
+
+    kind: str
+    source: str
+    target: str
+    asset: str
+    amount_minor: int
+
+
+def workload(count: int, seed: int = 7) -> list[Move]:
+    """The simulated mix: deposits, transfers, issuance, withdrawals and
+    redemptions, only ever spending what the shadow balances hold."""
+    rng = random.Random(seed)  # noqa: S311 (a reproducible workload, not a secret)
+    clients = [f"c{n}" for n in range(CLIENT_COUNT)]
+    held: dict[tuple[str, str], int] = {}
+    moves: list[Move] = []
+    while len(moves) < count:
+        client, other = rng.sample(clients, 2)
+        roll = rng.random()
+        asset = "SVT" if roll < 0.2 else "BYN"
+        balance = held.get((client, asset), 0)
+        amount = rng.randint(1, 10_000)
+        if roll < 0.15 or (asset == "BYN" and balance == 0):
+            kind = "issue" if asset == "SVT" else "deposit"
+            moves.append(Move(kind, "", client, asset, amount))
+            held[(client, asset)] = balance + amount
+            continue
+        if balance == 0:
+            continue
+        amount = min(amount, balance)
+        kind = rng.choices(["transfer", "withdraw"], weights=[4, 1])[0]
+        if kind == "withdraw" and asset == "SVT":
+            kind = "redeem"
+        held[(client, asset)] = balance - amount
+        if kind == "transfer":
+            held[(other, asset)] = held.get((other, asset), 0) + amount
+        moves.append(Move(kind, client, other if kind == "transfer" else "", asset, amount))
+    return moves
+
+
+def setup_commands() -> list[BaseCommand]:
+    commands: list[BaseCommand] = [
+        EstablishBank(
+            key="bench:bank", name="Bench Crypto Bank JSC", htp_resident=True, nbrb_register_entry="B-1"
+        ),
+        RegisterIssuer(key="bench:issuer", issuer_id="issuer", name="Bench Issuer", licensed=True),
+        RegisterAsset(key="bench:BYN", code="BYN", scale=2, kind=AssetKind.FIAT),
+        RegisterToken(
+            key="bench:SVT", code="SVT", scale=2, issuer_id="issuer", supply_cap="1000000000000.00"
+        ),
+    ]
+    for n in range(CLIENT_COUNT):
+        client = f"c{n}"
+        commands.append(
+            OnboardClient(
+                key=f"bench:onboard:{client}",
+                client_id=client,
+                name=client,
+                residency=Residency.RESIDENT,
+                kind=ClientKind.INDIVIDUAL,
+            )
+        )
+        commands.append(VerifyKyc(key=f"bench:kyc:{client}", client_id=client))
+    return commands
+
+
+def to_command(index: int, move: Move) -> BaseCommand:
+    key = f"bench:{index}"
+    amount = f"{move.amount_minor // 100}.{move.amount_minor % 100:02d}"
+    if move.kind == "deposit":
+        return Deposit(key=key, client_id=move.target, asset=move.asset, amount=amount, reference=key)
+    if move.kind == "issue":
+        return IssueTokens(
+            key=key, issuer_id="issuer", asset=move.asset, client_id=move.target, amount=amount
+        )
+    if move.kind == "withdraw":
+        return Withdraw(key=key, client_id=move.source, asset=move.asset, amount=amount, reference=key)
+    if move.kind == "redeem":
+        return RedeemTokens(
+            key=key, issuer_id="issuer", asset=move.asset, client_id=move.source, amount=amount
+        )
+    return Transfer(
+        key=key, source_client_id=move.source, target_client_id=move.target, asset=move.asset, amount=amount
+    )
+
+
+def batches(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def measure_ledger(folder: Path, moves: list[Move]) -> tuple[float, list[tuple[str, int, str, bytes]]]:
+    """Ours: transactions per second, and the rows it stored (for the raw reference)."""
+    path = folder / "ours.sqlite"
+    commands = [to_command(index, move) for index, move in enumerate(moves)]
+    with Ledger.open(home=folder, database_url=f"sqlite:///{path}") as ledger:
+        ledger.submit(setup_commands())
+        first_id = ledger.state.position
+        started = time.perf_counter()
+        for batch in batches(commands, BATCH_SIZE):
+            results = ledger.submit(batch)
+            assert all(result.accepted for result in results), "the bench mix must be all valid"
+        elapsed = time.perf_counter() - started
+    connection = sqlite3.connect(path)
+    rows = connection.execute(
+        "SELECT originator_id, originator_version, topic, state FROM stored_events "
+        "WHERE rowid > ? ORDER BY rowid",
+        (first_id,),
+    ).fetchall()
+    connection.close()
+    return len(moves) / elapsed, rows
+
+
+def measure_raw_sqlite(folder: Path, rows: list[tuple[str, int, str, bytes]], transactions: int) -> float:
+    connection = sqlite3.connect(folder / "raw.sqlite", isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute(
+        "CREATE TABLE stored_events (originator_id TEXT, originator_version INTEGER, topic TEXT, state BLOB, "
+        "PRIMARY KEY (originator_id, originator_version))"
+    )
+    per_batch = max(1, round(len(rows) * BATCH_SIZE / transactions))
+    started = time.perf_counter()
+    for batch in batches(rows, per_batch):
+        connection.execute("BEGIN")
+        connection.executemany("INSERT INTO stored_events VALUES (?, ?, ?, ?)", batch)
+        connection.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return transactions / elapsed
+
+
+class NaiveAccount(Aggregate):
+    """The library's bank-account example, with a balance per asset."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.balances: dict[str, int] = {}
+
+    @event("Credited")
+    def credit(self, asset: str, amount_minor: int) -> None:
+        self.balances[asset] = self.balances.get(asset, 0) + amount_minor
+
+    @event("Debited")
+    def debit(self, asset: str, amount_minor: int) -> None:
+        self.balances[asset] = self.balances.get(asset, 0) - amount_minor
+
+
+class NaiveBank(Application[UUID]):
+    def open_account(self, name: str) -> UUID:
+        account = NaiveAccount(name)
+        self.save(account)
+        return account.id
+
+    def move(self, source: UUID, target: UUID, asset: str, amount_minor: int) -> None:
+        debited = self.repository.get(source)
+        credited = self.repository.get(target)
+        if debited.name.startswith("c") and debited.balances.get(asset, 0) < amount_minor:
+            msg = "insufficient funds"
+            raise ValueError(msg)
+        debited.debit(asset, amount_minor)
+        credited.credit(asset, amount_minor)
+        self.save(debited, credited)
+
+
+def measure_naive(folder: Path, moves: list[Move]) -> float:
+    bank = NaiveBank(
+        env={
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(folder / "naive.sqlite"),
+            "AGGREGATE_CACHE_MAXSIZE": str(CLIENT_COUNT + 10),
+        }
+    )
+    accounts = {name: bank.open_account(name) for name in [f"c{n}" for n in range(CLIENT_COUNT)]}
+    accounts[""] = bank.open_account("system")
+    started = time.perf_counter()
+    for move in moves:
+        bank.move(accounts[move.source], accounts[move.target], move.asset, move.amount_minor)
+    elapsed = time.perf_counter() - started
+    bank.close()
+    return len(moves) / elapsed
+
+
+def run_benchmarks(transactions: int) -> dict[str, Any]:
+    moves = workload(transactions)
+    with tempfile.TemporaryDirectory(prefix="ledger-bench-") as folder:
+        root = Path(folder)
+        ours, rows = measure_ledger(root, moves)
+        raw = measure_raw_sqlite(root, rows, len(moves))
+        naive = measure_naive(root, moves[: min(len(moves), NAIVE_TRANSACTIONS_MAX)])
+    return {
+        "figures": {
+            "write.sqlite": {
+                "value": round(ours),
+                "unit": "tx/s",
+                "references": {"naive_eventsourcing": round(naive), "raw_sqlite": round(raw)},
+                "ratios": {"vs_naive": round(ours / naive, 2), "vs_raw": round(ours / raw, 3)},
+                "transactions": len(moves),
+                "events": len(rows),
+                "batch_size": BATCH_SIZE,
+            }
+        }
+    }

@@ -1,0 +1,22 @@
+"""`ledger bench --json` prints figures beside same-run references (DESIGN.md section 7)."""
+
+import json
+
+from tests.acceptance.test_cli import ledger
+
+
+def test_bench_prints_write_sqlite_with_its_two_references_as_json() -> None:
+    result = ledger("bench", "--json", "--events", "300")
+    assert result.returncode == 0, result.stderr
+    figure = json.loads(result.stdout)["figures"]["write.sqlite"]
+    assert figure["unit"] == "tx/s"
+    assert figure["value"] > 0
+    assert set(figure["references"]) == {"naive_eventsourcing", "raw_sqlite"}
+    assert all(value > 0 for value in figure["references"].values())
+    assert figure["transactions"] == figure["events"] == 300
+
+
+def test_bench_refuses_a_size_out_of_range() -> None:
+    result = ledger("bench", "--json", "--events", "5")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
