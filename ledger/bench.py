@@ -208,8 +208,8 @@ class NaiveBank(Application[UUID]):
         return account.id
 
     def move(self, source: UUID, target: UUID, asset: str, amount_minor: int) -> None:
-        debited = self.repository.get(source)
-        credited = self.repository.get(target)
+        debited: NaiveAccount = self.repository.get(source)
+        credited: NaiveAccount = self.repository.get(target)
         if debited.name.startswith("c") and debited.balances.get(asset, 0) < amount_minor:
             msg = "insufficient funds"
             raise ValueError(msg)
