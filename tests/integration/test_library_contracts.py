@@ -1,0 +1,65 @@
+"""The library's own recorder test cases pass on the ledger's guarded tables.
+
+The ledger adds append-only triggers and its own set-up to the library's
+SQLite and PostgreSQL recorders; the library's reusable test cases show that
+the recorders still behave exactly as the library promises.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.tests.persistence import ApplicationRecorderTestCase
+
+from ledger.persistence import Backend, StoreLocation, open_backend
+
+
+class GuardedSQLiteRecorderTest(ApplicationRecorderTestCase[ApplicationRecorder]):
+    backends: ClassVar[list[Backend]] = []
+
+    def setUp(self) -> None:
+        self.folder = tempfile.TemporaryDirectory()
+
+    def tearDown(self) -> None:
+        for backend in self.backends:
+            backend.close()
+        self.backends.clear()
+        self.folder.cleanup()
+
+    def create_recorder(self) -> ApplicationRecorder:
+        path = Path(self.folder.name) / f"ledger-{len(self.backends)}.sqlite"
+        backend = open_backend(StoreLocation(sqlite_path=path))
+        self.backends.append(backend)
+        return backend.store.recorder
+
+    # Speed is measured by `ledger bench`, never by timed tests.
+    test_performance = None  # type: ignore[assignment]
+    test_concurrent_throughput = None  # type: ignore[assignment]
+
+
+@pytest.mark.postgres
+class GuardedPostgresRecorderTest(ApplicationRecorderTestCase[ApplicationRecorder]):
+    backends: ClassVar[list[Backend]] = []
+
+    @pytest.fixture(autouse=True)
+    def _schema(self, postgres_url: str) -> None:
+        self.url = postgres_url
+
+    def tearDown(self) -> None:
+        for backend in self.backends:
+            backend.close()
+        self.backends.clear()
+
+    def create_recorder(self) -> ApplicationRecorder:
+        backend = open_backend(StoreLocation.parse(home=Path(os.devnull), database_url=self.url))
+        self.backends.append(backend)
+        return backend.store.recorder
+
+    # Speed is measured by `ledger bench`, never by timed tests.
+    test_performance = None  # type: ignore[assignment]
+    test_concurrent_throughput = None  # type: ignore[assignment]

@@ -1,0 +1,88 @@
+"""Events are stored as their pydantic JSON and read back, upcast when older."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from uuid import uuid4
+
+from eventsourcing.persistence import JSONTranscoder, StoredEvent
+from eventsourcing.utils import get_topic
+
+from domain.events import FundsDeposited, LedgerEvent, Posting
+from ledger.persistence import PydanticMapper
+
+NOW = datetime(2026, 2, 2, tzinfo=UTC)
+
+
+class ClientNoted(LedgerEvent):
+    """A test event in its second version: `channel` was added in v2."""
+
+    class_version: ClassVar[int] = 2
+    note: str
+    channel: str
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["channel"] = "branch"
+
+
+def mapper() -> PydanticMapper:
+    return PydanticMapper(transcoder=JSONTranscoder())
+
+
+def test_an_event_round_trips_through_its_stored_form_with_amounts_as_strings() -> None:
+    event = FundsDeposited(
+        originator_id=uuid4(),
+        originator_version=1,
+        timestamp=NOW,
+        ledger_time=NOW,
+        command_key="d",
+        postings=(
+            Posting(account="system:external", asset="ETH", amount_minor=-(10**30)),
+            Posting(account="client:a", asset="ETH", amount_minor=10**30),
+        ),
+        client_id="a",
+        asset_code="ETH",
+        amount_minor=10**30,
+        reference="tx",
+    )
+    stored = mapper().to_stored_event(event)
+    assert json.loads(stored.state)["amount_minor"] == str(10**30)
+    assert mapper().to_domain_event(stored) == event
+
+
+def test_a_version_1_event_is_upcast_when_read() -> None:
+    v1_state = {
+        "originator_id": str(uuid4()),
+        "originator_version": 1,
+        "timestamp": NOW.isoformat(),
+        "ledger_time": NOW.isoformat(),
+        "command_key": "n",
+        "note": "called",
+    }
+    stored = StoredEvent(
+        originator_id=v1_state["originator_id"],
+        originator_version=1,
+        topic=get_topic(ClientNoted),
+        state=json.dumps(v1_state).encode(),
+    )
+    event = mapper().to_domain_event(stored)
+    assert isinstance(event, ClientNoted)
+    assert event.channel == "branch"
+
+
+def test_a_current_event_records_its_class_version_and_reads_back_unchanged() -> None:
+    event = ClientNoted(
+        originator_id=uuid4(),
+        originator_version=1,
+        timestamp=NOW,
+        ledger_time=NOW,
+        command_key="n",
+        note="called",
+        channel="app",
+    )
+    stored = mapper().to_stored_event(event)
+    assert json.loads(stored.state)["class_version"] == 2
+    assert mapper().to_domain_event(stored) == event
