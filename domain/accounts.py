@@ -17,6 +17,7 @@ class SystemAccount(StrEnum):
     ISSUANCE = "system:issuance"  # minus the outstanding supply of each token
     EXTERNAL = "system:external"  # minus client value deposited from outside
     FEES = "system:fees"  # the bank's fee income
+    TREASURY = "system:treasury"  # the bank's own position when it is the counterparty
     IN_TRANSIT = "system:in_transit"  # cross-border value sent but not settled
     SUSPENSE = "system:suspense"  # value held while a question is resolved
 

@@ -10,13 +10,13 @@ Amounts are decimal strings ("12.50"), checked against the asset's scale.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictStr, TypeAdapter
 
 from domain.money import ASSET_CODE_PATTERN, SCALE_MAX, AssetKind
-from domain.parties import ClientKind, PartyId, PartyName, Residency
+from domain.parties import ClientKind, PartyId, PartyName, Residency, VenueKind
 
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,128}$"
 REFERENCE_LENGTH_MAX = 128
@@ -25,6 +25,8 @@ IdempotencyKey = Annotated[str, Field(pattern=IDEMPOTENCY_KEY_PATTERN)]
 AssetCode = Annotated[str, Field(pattern=ASSET_CODE_PATTERN)]
 DecimalText = Annotated[StrictStr, Field(min_length=1, max_length=60)]
 Reference = Annotated[str, Field(min_length=1, max_length=REFERENCE_LENGTH_MAX)]
+WalletAddress = Annotated[str, Field(pattern=r"^[A-Za-z0-9:_-]{8,128}$")]
+VENUE_ASSETS_MAX = 200
 
 
 class BaseCommand(BaseModel):
@@ -106,13 +108,15 @@ class RedeemTokens(BaseCommand):
 
 class Deposit(BaseCommand):
     """Fiat or crypto arriving from outside the bank (`reference`: the bank
-    transfer or blockchain transaction that brought it)."""
+    transfer or blockchain transaction that brought it; `wallet_address`: the
+    sending wallet, empty for fiat)."""
 
     type: Literal["deposit"] = "deposit"
     client_id: PartyId
     asset: AssetCode
     amount: DecimalText
     reference: Reference
+    wallet_address: WalletAddress | None = None
 
 
 class Withdraw(BaseCommand):
@@ -121,6 +125,7 @@ class Withdraw(BaseCommand):
     asset: AssetCode
     amount: DecimalText
     reference: Reference
+    wallet_address: WalletAddress | None = None
 
 
 class Transfer(BaseCommand):
@@ -129,6 +134,66 @@ class Transfer(BaseCommand):
     target_client_id: PartyId
     asset: AssetCode
     amount: DecimalText
+
+
+class ListVenue(BaseCommand):
+    """Lists a venue, or lists again one that was delisted, with the assets it trades."""
+
+    type: Literal["list_venue"] = "list_venue"
+    venue_id: PartyId
+    name: PartyName
+    kind: VenueKind
+    assets: Annotated[list[AssetCode], Field(min_length=1, max_length=VENUE_ASSETS_MAX)]
+
+
+class DelistVenue(BaseCommand):
+    type: Literal["delist_venue"] = "delist_venue"
+    venue_id: PartyId
+    reason: Reference
+
+
+class SetTradingPolicy(BaseCommand):
+    """Whether non-residents and resident companies may trade on foreign venues."""
+
+    type: Literal["set_trading_policy"] = "set_trading_policy"
+    non_residents_on_foreign_venues: StrictBool
+    resident_companies_on_foreign_venues: StrictBool
+
+
+class SetVolumeCap(BaseCommand):
+    """A daily cap on traded volume, counted in the quote asset: the bank's
+    (`client_id` empty; the NBRB's cap) or one client's."""
+
+    type: Literal["set_volume_cap"] = "set_volume_cap"
+    client_id: PartyId | None = None
+    asset: AssetCode
+    daily_cap: DecimalText
+
+
+class BlacklistAddress(BaseCommand):
+    """A wallet address refused from the day after `listed_on`."""
+
+    type: Literal["blacklist_address"] = "blacklist_address"
+    address: WalletAddress
+    listed_on: date
+    reason: Reference
+
+
+class ExecuteTrade(BaseCommand):
+    """Delivery versus payment: the buyer receives `base_amount` of the base
+    asset and pays `quote_amount` of the quote asset, plus `fee` (in the quote
+    asset) to the bank. An empty side is the bank itself when `venue_id` is
+    empty, and the venue's outside counterparty otherwise."""
+
+    type: Literal["execute_trade"] = "execute_trade"
+    venue_id: PartyId | None = None
+    buyer_client_id: PartyId | None = None
+    seller_client_id: PartyId | None = None
+    base_asset: AssetCode
+    base_amount: DecimalText
+    quote_asset: AssetCode
+    quote_amount: DecimalText
+    fee: DecimalText = "0"
 
 
 Command = Annotated[
@@ -142,7 +207,13 @@ Command = Annotated[
     | RedeemTokens
     | Deposit
     | Withdraw
-    | Transfer,
+    | Transfer
+    | ListVenue
+    | DelistVenue
+    | SetTradingPolicy
+    | SetVolumeCap
+    | BlacklistAddress
+    | ExecuteTrade,
     Field(discriminator="type"),
 ]
 

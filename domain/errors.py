@@ -8,6 +8,7 @@ The tree::
     │   ├── UnknownAsset
     │   ├── UnknownClient
     │   ├── UnknownIssuer
+    │   ├── UnknownVenue
     │   ├── AlreadyExists            a party or asset registered twice
     │   ├── BankNotEstablished       a command that needs the bank before it exists
     │   └── IdempotencyConflict      a key reused with a different payload
@@ -17,7 +18,13 @@ The tree::
     │   ├── SupplyCapExceeded
     │   ├── KycNotVerified
     │   ├── InsufficientFunds
-    │   └── NotIssuersToken
+    │   ├── NotIssuersToken
+    │   ├── VenueNotListed
+    │   ├── ForeignVenueForbidden    the domestic-only rule (Decree No. 367)
+    │   ├── AssetNotListedOnVenue
+    │   ├── ClientVolumeCapExceeded
+    │   ├── BankVolumeCapExceeded    the NBRB's cap on the bank's operations
+    │   └── BlacklistedAddress
     └── BatchRejected                a batch that wrote nothing, naming the position
                                      of the command that was refused and why
 
@@ -63,6 +70,10 @@ class UnknownClient(InvalidCommand):
 
 class UnknownIssuer(InvalidCommand):
     template = "unknown issuer {issuer!r}"
+
+
+class UnknownVenue(InvalidCommand):
+    template = "unknown venue {venue!r}"
 
 
 class AlreadyExists(InvalidCommand):
@@ -111,6 +122,44 @@ class InsufficientFunds(RuleViolation):
     template = "account {account} holds {available} {asset}, {requested} requested"
 
 
+class VenueNotListed(RuleViolation):
+    rule = "VENUE_NOT_LISTED"
+    template = "venue {venue!r} is not listed: the bank routes no trades to it"
+
+
+class ForeignVenueForbidden(RuleViolation):
+    rule = "FOREIGN_VENUE_FORBIDDEN"
+    template = (
+        "client {client!r} ({residency} {kind}) may trade only on listed domestic HTP venues "
+        "or with the bank; {venue!r} is a foreign exchange"
+    )
+
+
+class AssetNotListedOnVenue(RuleViolation):
+    rule = "ASSET_NOT_LISTED_ON_VENUE"
+    template = "venue {venue!r} does not list {asset}"
+
+
+class ClientVolumeCapExceeded(RuleViolation):
+    rule = "CLIENT_VOLUME_CAP_EXCEEDED"
+    template = (
+        "client {client!r} would trade {requested} {asset} on {day}, over its daily cap of {cap} "
+        "(already {used})"
+    )
+
+
+class BankVolumeCapExceeded(RuleViolation):
+    rule = "BANK_VOLUME_CAP_EXCEEDED"
+    template = (
+        "the bank would trade {requested} {asset} on {day}, over its daily cap of {cap} (already {used})"
+    )
+
+
+class BlacklistedAddress(RuleViolation):
+    rule = "BLACKLISTED_ADDRESS"
+    template = "wallet address {address!r} is blacklisted: refused from {effective}"
+
+
 class BatchRejected(LedgerError):
     """A batch wrote nothing because the command at `position` was invalid."""
 
@@ -131,5 +180,11 @@ RULE_VIOLATIONS: dict[str, type[RuleViolation]] = {
         SupplyCapExceeded,
         KycNotVerified,
         InsufficientFunds,
+        VenueNotListed,
+        ForeignVenueForbidden,
+        AssetNotListedOnVenue,
+        ClientVolumeCapExceeded,
+        BankVolumeCapExceeded,
+        BlacklistedAddress,
     )
 }

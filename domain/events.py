@@ -15,14 +15,14 @@ a class is never edited in place or moved without registering its old topic.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, ClassVar
 from uuid import UUID, uuid5
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.money import Asset, MinorUnits
-from domain.parties import ClientKind, Residency
+from domain.parties import ClientKind, Residency, TradingPolicy, Venue
 
 # The namespace of every stream id the ledger derives (uuid5), fixed forever:
 # changing it would give the same command a different stream on replay.
@@ -123,17 +123,23 @@ class TokensRedeemed(LedgerTransaction):
 
 
 class FundsDeposited(LedgerTransaction):
+    """`wallet_address` is empty for fiat."""
+
     client_id: str
     asset_code: str
     amount_minor: MinorUnits
     reference: str
+    wallet_address: str | None = None
 
 
 class FundsWithdrawn(LedgerTransaction):
+    """`wallet_address` is empty for fiat."""
+
     client_id: str
     asset_code: str
     amount_minor: MinorUnits
     reference: str
+    wallet_address: str | None = None
 
 
 class FundsTransferred(LedgerTransaction):
@@ -143,12 +149,56 @@ class FundsTransferred(LedgerTransaction):
     amount_minor: MinorUnits
 
 
+class TradeExecuted(LedgerTransaction):
+    """`venue_id` is empty for a trade with the bank; an empty client side is
+    the bank (no venue) or the venue's outside counterparty."""
+
+    venue_id: str | None
+    buyer_client_id: str | None
+    seller_client_id: str | None
+    base_asset: str
+    base_amount_minor: MinorUnits
+    quote_asset: str
+    quote_amount_minor: MinorUnits
+    fee_minor: MinorUnits
+
+
+class VenueListed(LedgerEvent):
+    venue: Venue
+
+
+class VenueDelisted(LedgerEvent):
+    venue_id: str
+    reason: str
+
+
+class TradingPolicySet(LedgerEvent):
+    policy: TradingPolicy
+
+
+class VolumeCapSet(LedgerEvent):
+    """`client_id` is empty for the bank's own cap."""
+
+    client_id: str | None
+    asset_code: str
+    daily_cap_minor: MinorUnits
+
+
+class AddressBlacklisted(LedgerEvent):
+    address: str
+    listed_on: date
+    reason: str
+
+
 class CommandRejected(LedgerEvent):
     """A refused command a supervisor should see: `rule` is the stable rule
-    code, `details` the context of the refusal, `command` the payload as sent."""
+    code, `details` the context of the refusal, `command` the payload as sent,
+    `client_id` and `venue_id` whom and where it concerned (empty if nobody)."""
 
     command_type: str
     rule: str
     reason: str
     details: dict[str, str]
     command: dict[str, object]
+    client_id: str | None = None
+    venue_id: str | None = None

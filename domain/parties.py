@@ -61,3 +61,46 @@ class Client(BaseModel):
     residency: Residency
     kind: ClientKind
     kyc: KycStatus = KycStatus.PENDING
+
+
+class VenueKind(StrEnum):
+    """Domestic venues are HTP residents (a platform or an exchange operator);
+    a foreign exchange is anything else."""
+
+    HTP_PLATFORM = "htp_platform"
+    HTP_EXCHANGE_OPERATOR = "htp_exchange_operator"
+    FOREIGN_EXCHANGE = "foreign_exchange"
+
+
+class Venue(BaseModel):
+    """A trading venue; `assets` are the codes it lists, `listed` whether the
+    bank may route trades to it at all."""
+
+    model_config = ConfigDict(frozen=True)
+
+    venue_id: PartyId
+    name: PartyName
+    kind: VenueKind
+    listed: bool
+    assets: frozenset[str]
+
+    @property
+    def domestic(self) -> bool:
+        return self.kind != VenueKind.FOREIGN_EXCHANGE
+
+
+class TradingPolicy(BaseModel):
+    """Who may trade on foreign venues. Resident individuals and self-employed
+    clients never may (Decree No. 367); the rest is the bank's configuration."""
+
+    model_config = ConfigDict(frozen=True)
+
+    non_residents_on_foreign_venues: bool = True
+    resident_companies_on_foreign_venues: bool = False
+
+    def allows_foreign_venue(self, client: Client) -> bool:
+        if client.residency == Residency.NON_RESIDENT:
+            return self.non_residents_on_foreign_venues
+        if client.kind == ClientKind.COMPANY:
+            return self.resident_companies_on_foreign_venues
+        return False

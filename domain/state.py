@@ -11,11 +11,13 @@ exactly by `rollback()`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, MutableMapping
+from datetime import date
 from typing import Any
 from uuid import UUID
 
 from domain.accounts import SystemAccount, is_client_account
 from domain.events import (
+    AddressBlacklisted,
     AssetRegistered,
     BankEstablished,
     ClientKycVerified,
@@ -25,12 +27,19 @@ from domain.events import (
     LedgerEvent,
     LedgerTransaction,
     TokenRegistered,
+    TradeExecuted,
+    TradingPolicySet,
+    VenueDelisted,
+    VenueListed,
+    VolumeCapSet,
 )
 from domain.money import Asset
-from domain.parties import Bank, Client, Issuer, KycStatus
+from domain.parties import Bank, Client, Issuer, KycStatus, TradingPolicy, Venue
 
 _MISSING = object()
 BalanceKey = tuple[str, str]  # (account, asset code)
+BANK_SCOPE = ""  # the volume-cap scope of the bank as a whole
+VolumeKey = tuple[str, str, str]  # (client id or BANK_SCOPE, asset code, ISO day)
 
 
 class LedgerState:
@@ -42,6 +51,11 @@ class LedgerState:
         self.assets: dict[str, Asset] = {}
         self.balances: dict[BalanceKey, int] = {}
         self.versions: dict[UUID, int] = {}
+        self.venues: dict[str, Venue] = {}
+        self.policies: dict[str, TradingPolicy] = {}
+        self.volume_caps: dict[tuple[str, str], int] = {}
+        self.volumes: dict[VolumeKey, int] = {}
+        self.blacklist: dict[str, date] = {}
         self._journal: list[tuple[MutableMapping[Any, Any], Any, Any]] | None = None
         self._handlers: dict[type[LedgerEvent], Callable[[Any], None]] = {
             BankEstablished: self._bank_established,
@@ -51,6 +65,12 @@ class LedgerState:
             AssetRegistered: self._asset_registered,
             TokenRegistered: self._asset_registered,
             CommandRejected: self._command_rejected,
+            TradeExecuted: self._trade_executed,
+            VenueListed: self._venue_listed,
+            VenueDelisted: self._venue_delisted,
+            TradingPolicySet: self._trading_policy_set,
+            VolumeCapSet: self._volume_cap_set,
+            AddressBlacklisted: self._address_blacklisted,
         }
 
     # Reading.
@@ -58,6 +78,13 @@ class LedgerState:
     @property
     def bank(self) -> Bank | None:
         return self._bank.get("bank")
+
+    @property
+    def policy(self) -> TradingPolicy:
+        return self.policies.get("trading", TradingPolicy())
+
+    def volume(self, scope: str, asset: str, day: str) -> int:
+        return self.volumes.get((scope, asset, day), 0)
 
     @property
     def rejections(self) -> int:
@@ -124,8 +151,11 @@ class LedgerState:
         self._put(self.versions, event.originator_id, event.originator_version)
         if isinstance(event, LedgerTransaction):
             self._apply_postings(event)
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            handler(event)
         else:
-            self._handlers[type(event)](event)
+            assert isinstance(event, LedgerTransaction), event
 
     def _put(self, mapping: MutableMapping[Any, Any], key: Any, value: Any) -> None:
         if self._journal is not None:
@@ -170,3 +200,28 @@ class LedgerState:
 
     def _command_rejected(self, _: CommandRejected) -> None:
         self._put(self.counters, "rejections", self.rejections + 1)
+
+    def _trade_executed(self, event: TradeExecuted) -> None:
+        day = event.ledger_time.date().isoformat()
+        scopes = {BANK_SCOPE, event.buyer_client_id, event.seller_client_id} - {None}
+        for scope in scopes:
+            assert scope is not None
+            key = (scope, event.quote_asset, day)
+            self._put(self.volumes, key, self.volumes.get(key, 0) + event.quote_amount_minor)
+
+    def _venue_listed(self, event: VenueListed) -> None:
+        self._put(self.venues, event.venue.venue_id, event.venue)
+
+    def _venue_delisted(self, event: VenueDelisted) -> None:
+        venue = self.venues[event.venue_id]
+        self._put(self.venues, event.venue_id, venue.model_copy(update={"listed": False}))
+
+    def _trading_policy_set(self, event: TradingPolicySet) -> None:
+        self._put(self.policies, "trading", event.policy)
+
+    def _volume_cap_set(self, event: VolumeCapSet) -> None:
+        scope = event.client_id or BANK_SCOPE
+        self._put(self.volume_caps, (scope, event.asset_code), event.daily_cap_minor)
+
+    def _address_blacklisted(self, event: AddressBlacklisted) -> None:
+        self._put(self.blacklist, event.address, event.listed_on)

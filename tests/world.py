@@ -9,6 +9,7 @@ from domain.commands import (
     Deposit,
     EstablishBank,
     IssueTokens,
+    ListVenue,
     OnboardClient,
     RegisterAsset,
     RegisterIssuer,
@@ -17,7 +18,7 @@ from domain.commands import (
 )
 from domain.decide import Outcome, Stamp, handle
 from domain.money import AssetKind
-from domain.parties import ClientKind, Residency
+from domain.parties import ClientKind, Residency, VenueKind
 from domain.state import LedgerState
 
 LEDGER_TIME = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
@@ -58,7 +59,7 @@ def funding_commands() -> list[BaseCommand]:
 
 
 def apply(state: LedgerState, command: BaseCommand) -> Outcome:
-    outcome = handle(state, command, Stamp(LEDGER_TIME, LEDGER_TIME, command.key))
+    outcome = handle(state, command, Stamp(LEDGER_TIME, command.at(LEDGER_TIME), command.key))
     state.evolve_all(outcome.events)
     return outcome
 
@@ -66,6 +67,62 @@ def apply(state: LedgerState, command: BaseCommand) -> Outcome:
 def built_world() -> LedgerState:
     state = LedgerState()
     for command in setup_commands() + funding_commands():
+        outcome = apply(state, command)
+        assert outcome.violation is None, outcome.violation
+    return state
+
+
+def trading_commands() -> list[BaseCommand]:
+    """Two domestic venues and a foreign one; a verified non-resident (jan) and
+    a resident self-employed client (ivan); nord holds 1000 USDT and 50 BYN."""
+    return [
+        ListVenue(
+            key="venue-minsk",
+            venue_id="minsk-htp",
+            name="Minsk HTP Platform",
+            kind=VenueKind.HTP_PLATFORM,
+            assets=["BYN", "USDT", "SVT"],
+        ),
+        ListVenue(
+            key="venue-grodno",
+            venue_id="grodno-x",
+            name="Grodno Exchange Operator",
+            kind=VenueKind.HTP_EXCHANGE_OPERATOR,
+            assets=["BYN", "USDT"],
+        ),
+        ListVenue(
+            key="venue-offshore",
+            venue_id="offshore",
+            name="Offshore Exchange Ltd",
+            kind=VenueKind.FOREIGN_EXCHANGE,
+            assets=["BYN", "USDT", "SVT"],
+        ),
+        OnboardClient(
+            key="onboard-jan",
+            client_id="jan",
+            name="Jan",
+            residency=Residency.NON_RESIDENT,
+            kind=ClientKind.INDIVIDUAL,
+        ),
+        OnboardClient(
+            key="onboard-ivan",
+            client_id="ivan",
+            name="Ivan",
+            residency=Residency.RESIDENT,
+            kind=ClientKind.SELF_EMPLOYED,
+        ),
+        VerifyKyc(key="kyc-jan", client_id="jan"),
+        VerifyKyc(key="kyc-ivan", client_id="ivan"),
+        Deposit(key="fund-nord-usdt", client_id="nord", asset="USDT", amount="1000", reference="in-2"),
+        Deposit(key="fund-nord-byn", client_id="nord", asset="BYN", amount="50", reference="in-3"),
+        Deposit(key="fund-jan-usdt", client_id="jan", asset="USDT", amount="1000", reference="in-4"),
+        Deposit(key="fund-ivan-usdt", client_id="ivan", asset="USDT", amount="1000", reference="in-5"),
+    ]
+
+
+def trading_world() -> LedgerState:
+    state = built_world()
+    for command in trading_commands():
         outcome = apply(state, command)
         assert outcome.violation is None, outcome.violation
     return state
