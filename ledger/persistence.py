@@ -20,7 +20,7 @@ import re
 import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Mapper, Notification, StoredEvent
+from eventsourcing.persistence import Mapper, Notification, StoredEvent, Tracking
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 from eventsourcing.utils import get_topic, resolve_topic
 
@@ -159,7 +159,30 @@ def parse_postgres_url(url: str) -> dict[str, str]:
 
 
 class WriteSession(ABC):
-    """One database transaction of the write path, holding the write lock."""
+    """One database transaction holding a lock: the write lock for the write
+    path, the views' lock for projections. SQL given to `execute`, `executemany`
+    and `fetchall` uses `?` placeholders and unqualified table names on both
+    backends."""
+
+    @abstractmethod
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None: ...
+
+    @abstractmethod
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    @abstractmethod
+    def fetchall(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    def tracking_position(self, name: str) -> int:
+        """The last notification id the named projection applied (0 for none)."""
+
+    @abstractmethod
+    def advance_tracking(self, name: str, position: int) -> None:
+        """Records the new position; the library refuses one that does not advance."""
+
+    @abstractmethod
+    def reset_tracking(self, name: str) -> None: ...
 
     @abstractmethod
     def notifications_after(self, position: int, limit: int) -> Sequence[Notification]: ...
@@ -188,8 +211,20 @@ class Backend(ABC):
         """Creates the ledger's own tables and the append-only guards, idempotently."""
 
     @abstractmethod
-    def write(self) -> Any:
+    def write(self) -> AbstractContextManager[WriteSession]:
         """A context manager giving a `WriteSession` that commits on success."""
+
+    @abstractmethod
+    def views(self) -> AbstractContextManager[WriteSession]:
+        """A context manager giving a session under the views' lock, which
+        serialises projectors but not writers."""
+
+    @property
+    def tracking(self) -> Any:
+        """The library's tracking recorder (it creates its table on first use)."""
+        if not hasattr(self, "_tracking"):
+            self._tracking = self.store.factory.tracking_recorder()
+        return self._tracking
 
     def notifications_after(
         self, position: int, limit: int = NOTIFICATION_PAGE_SIZE
@@ -218,9 +253,30 @@ _SQLITE_SET_UP = [
 
 
 class SQLiteWriteSession(WriteSession):
-    def __init__(self, connection: sqlite3.Connection, recorder: SQLiteApplicationRecorder) -> None:
+    def __init__(
+        self, connection: sqlite3.Connection, recorder: SQLiteApplicationRecorder, tracking: Any
+    ) -> None:
         self.connection = connection
         self.recorder = recorder
+        self.tracking = tracking
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+        self.connection.execute(statement, params)
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.connection.executemany(statement, rows)
+
+    def fetchall(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self.connection.execute(statement, params)]
+
+    def tracking_position(self, name: str) -> int:
+        return self.tracking._max_tracking_id(name, self.connection.cursor()) or 0  # noqa: SLF001
+
+    def advance_tracking(self, name: str, position: int) -> None:
+        self.tracking._insert_tracking(self.connection.cursor(), Tracking(name, position))  # noqa: SLF001
+
+    def reset_tracking(self, name: str) -> None:
+        self.connection.execute("DELETE FROM tracking WHERE application_name = ?", (name,))
 
     def notifications_after(self, position: int, limit: int) -> Sequence[Notification]:
         rows = self.connection.execute(
@@ -263,6 +319,16 @@ class SQLiteBackend(Backend):
 
     @contextmanager
     def write(self) -> Iterator[WriteSession]:
+        with self._immediate() as session:
+            yield session
+
+    def views(self) -> AbstractContextManager[WriteSession]:
+        # SQLite has one writer at a time: the views take the same lock.
+        return self._immediate()
+
+    @contextmanager
+    def _immediate(self) -> Iterator[WriteSession]:
+        tracking = self.tracking
         with self.datastore.get_connection(commit=True) as pooled:
             # The library begins deferred transactions; the write path reads
             # before it writes, so it must hold the write lock from the start
@@ -270,7 +336,9 @@ class SQLiteBackend(Backend):
             connection: sqlite3.Connection = pooled._sqlite_conn  # noqa: SLF001
             connection.execute("BEGIN IMMEDIATE")
             try:
-                yield SQLiteWriteSession(connection, cast(SQLiteApplicationRecorder, self.store.recorder))
+                yield SQLiteWriteSession(
+                    connection, cast(SQLiteApplicationRecorder, self.store.recorder), tracking
+                )
             except BaseException:
                 connection.rollback()
                 raise

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 import psycopg
-from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.persistence import Notification, StoredEvent, Tracking
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.sql import SQL, Identifier
 
@@ -15,9 +15,14 @@ from ledger.persistence import COMMANDS_TABLE, Backend, WriteSession, notificati
 
 
 class PostgresWriteSession(WriteSession):
-    def __init__(self, cursor: psycopg.Cursor[Any], recorder: PostgresApplicationRecorder) -> None:
+    def __init__(
+        self, cursor: psycopg.Cursor[Any], recorder: PostgresApplicationRecorder, tracking: Any
+    ) -> None:
         self.cursor = cursor
         self.recorder = recorder
+        self.tracking = tracking
+        # Unqualified names in the projections' SQL resolve to the ledger's schema.
+        cursor.execute(SQL("SET LOCAL search_path TO {}").format(Identifier(recorder.datastore.schema)))
         schema = Identifier(recorder.datastore.schema)
         self.select_after = SQL(
             "SELECT notification_id, originator_id, originator_version, topic, state "
@@ -29,6 +34,28 @@ class PostgresWriteSession(WriteSession):
         self.insert_commands = SQL("INSERT INTO {schema}.{table} VALUES (%s, %s, %s)").format(
             schema=schema, table=Identifier(COMMANDS_TABLE)
         )
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+        self.cursor.execute(_placeholders(statement), params)
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.cursor.executemany(_placeholders(statement), rows)
+
+    def fetchall(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self.cursor.execute(_placeholders(statement), params)
+        return [tuple(row.values()) for row in self.cursor.fetchall()]
+
+    def tracking_position(self, name: str) -> int:
+        return self.tracking._max_tracking_id(name, self.cursor) or 0  # noqa: SLF001
+
+    def advance_tracking(self, name: str, position: int) -> None:
+        self.tracking._insert_tracking(self.cursor, Tracking(name, position))  # noqa: SLF001
+
+    def reset_tracking(self, name: str) -> None:
+        statement = SQL("DELETE FROM {}.{} WHERE application_name = %s").format(
+            Identifier(self.recorder.datastore.schema), Identifier(self.tracking.tracking_table_name)
+        )
+        self.cursor.execute(statement, (name,))
 
     def notifications_after(self, position: int, limit: int) -> Sequence[Notification]:
         self.cursor.execute(self.select_after, (position, limit))
@@ -104,6 +131,7 @@ class PostgresBackend(Backend):
 
     @contextmanager
     def write(self) -> Iterator[WriteSession]:
+        tracking = self.tracking
         with (
             self.datastore.get_connection() as connection,
             connection.transaction(),
@@ -113,7 +141,19 @@ class PostgresBackend(Backend):
             # ids are committed in order and the catch-up read sees every
             # event committed before this decision.
             self.recorder._lock_table(cursor)  # noqa: SLF001
-            yield PostgresWriteSession(cursor, self.recorder)
+            yield PostgresWriteSession(cursor, self.recorder, tracking)
+
+    @contextmanager
+    def views(self) -> Iterator[WriteSession]:
+        tracking = self.tracking
+        with (
+            self.datastore.get_connection() as connection,
+            connection.transaction(),
+            connection.cursor() as cursor,
+        ):
+            # Projectors take a lock of their own, so they never block writers.
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{self.datastore.schema}:views",))
+            yield PostgresWriteSession(cursor, self.recorder, tracking)
 
 
 def ensure_postgres_schema(settings: dict[str, str]) -> None:
@@ -130,3 +170,8 @@ def ensure_postgres_schema(settings: dict[str, str]) -> None:
         connection.execute(
             SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(settings["POSTGRES_SCHEMA"]))
         )
+
+
+def _placeholders(statement: str) -> str:
+    """The projections' portable SQL uses `?`; psycopg wants `%s`."""
+    return statement.replace("?", "%s")

@@ -27,10 +27,11 @@ from domain.commands import BaseCommand
 from domain.decide import Outcome, Stamp, command_stream, handle
 from domain.errors import RULE_VIOLATIONS, BatchRejected, IdempotencyConflict, InvalidCommand, RuleViolation
 from domain.events import LedgerEvent
-from domain.money import Asset
+from domain.money import format_amount
 from domain.state import LedgerState
 from ledger.clock import Clock, SystemClock
 from ledger.persistence import Backend, StoreLocation, WriteSession, open_backend
+from ledger.projections import Projector, decode_with
 
 BATCH_SIZE_MAX = 10_000
 DEFAULT_HOME = Path("ledger-sandbox")
@@ -135,6 +136,8 @@ class Ledger:
         self.ledger_clock = ledger_clock or self.clock
         self.mapper = backend.store.mapper
         self.state = LedgerState()
+        self.projector = Projector(backend, decode_with(self.mapper))
+        self.projector.set_up()
         self.catch_up()
 
     @classmethod
@@ -273,14 +276,18 @@ class Ledger:
             self.state.advance_to(notifications[-1].id)
 
     def balances(self, *, include_system: bool = False) -> list[Balance]:
-        self.catch_up()
-        rows = []
-        for (account, code), amount_minor in sorted(self.state.balances.items()):
-            if not include_system and not account.startswith("client:"):
-                continue
-            asset: Asset = self.state.assets[code]
-            rows.append(Balance(account, code, asset.format(amount_minor), amount_minor))
-        return rows
+        """From the balances view, brought up to the head of the log first."""
+        self.projector.catch_up()
+        with self.backend.views() as session:
+            rows = session.fetchall(
+                "SELECT b.account, b.asset, b.amount_minor, a.scale FROM view_balances b "
+                "JOIN view_assets a ON a.code = b.asset ORDER BY b.account, b.asset"
+            )
+        return [
+            Balance(account, asset, format_amount(int(amount), scale=scale), int(amount))
+            for account, asset, amount, scale in rows
+            if include_system or account.startswith("client:")
+        ]
 
 
 def _first_result(entry: _Decided, notification_ids: tuple[int, ...]) -> CommandResult:

@@ -1,0 +1,257 @@
+"""Read models built from the notification log, in the same database as the events.
+
+Each page of notifications is applied in one transaction that also records the
+views' tracking position through the library's tracking recorder, so every
+event is applied exactly once: a page re-delivered after a crash is skipped,
+and a failure part-way through a page rolls the page back whole. Both backends
+poll `select_notifications`-style reads (the library's SQLite recorder has no
+subscriptions).
+
+The views: balances per account and asset; clients; venues; assets with the
+outstanding supply of each token; and compliance (recorded rejections by day,
+rule, client, venue and command).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from domain.accounts import SystemAccount
+from domain.events import (
+    AssetRegistered,
+    ClientKycVerified,
+    ClientOnboarded,
+    CommandRejected,
+    LedgerEvent,
+    LedgerTransaction,
+    TokenRegistered,
+    VenueDelisted,
+    VenueListed,
+)
+from domain.parties import KycStatus
+from ledger.persistence import Backend, WriteSession
+
+VIEWS_TRACKING_NAME = "ledger-views"
+PAGE_SIZE = 1000
+_IN_CHUNK = 400  # keeps every IN (...) list under SQLite's parameter limit
+
+# Portable DDL: the same statements on SQLite and PostgreSQL. Amounts are
+# decimal text of minor units (they exceed 64-bit integers).
+VIEW_TABLES: dict[str, str] = {
+    "view_balances": "account TEXT NOT NULL, asset TEXT NOT NULL, amount_minor TEXT NOT NULL, "
+    "PRIMARY KEY (account, asset)",
+    "view_clients": "client_id TEXT PRIMARY KEY, name TEXT NOT NULL, residency TEXT NOT NULL, "
+    "kind TEXT NOT NULL, kyc TEXT NOT NULL",
+    "view_venues": "venue_id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, "
+    "domestic INTEGER NOT NULL, listed INTEGER NOT NULL, assets TEXT NOT NULL",
+    "view_assets": "code TEXT PRIMARY KEY, scale INTEGER NOT NULL, kind TEXT NOT NULL, issuer_id TEXT, "
+    "cap_minor TEXT, supply_minor TEXT NOT NULL",
+    "view_compliance": "day TEXT NOT NULL, rule TEXT NOT NULL, client_id TEXT NOT NULL, "
+    "venue_id TEXT NOT NULL, command_type TEXT NOT NULL, rejections INTEGER NOT NULL, "
+    "PRIMARY KEY (day, rule, client_id, venue_id, command_type)",
+}
+VIEW_ORDER: dict[str, str] = {
+    "view_balances": "account, asset",
+    "view_clients": "client_id",
+    "view_venues": "venue_id",
+    "view_assets": "code",
+    "view_compliance": "day, rule, client_id, venue_id, command_type",
+}
+
+
+def create_view_statements() -> list[str]:
+    return [f"CREATE TABLE IF NOT EXISTS {name} ({columns})" for name, columns in VIEW_TABLES.items()]
+
+
+ComplianceKey = tuple[str, str, str, str, str]
+
+
+@dataclass
+class _Page:
+    """What one page changes in the views that accumulate: balances and counts."""
+
+    balances: dict[tuple[str, str], int] = field(default_factory=dict)
+    supply_touched: set[str] = field(default_factory=set)
+    compliance: dict[ComplianceKey, int] = field(default_factory=lambda: defaultdict(int))
+
+
+class Projector:
+    """Applies the log to the views; `catch_up` brings them to the head."""
+
+    def __init__(self, backend: Backend, decode: Callable[[Any], LedgerEvent]) -> None:
+        self.backend = backend
+        self.decode = decode
+        self._handlers: dict[type[LedgerEvent], Callable[[WriteSession, Any], None]] = {
+            ClientOnboarded: self._client_onboarded,
+            ClientKycVerified: self._client_kyc_verified,
+            AssetRegistered: self._asset_registered,
+            TokenRegistered: self._asset_registered,
+            VenueListed: self._venue_listed,
+            VenueDelisted: self._venue_delisted,
+        }
+
+    def set_up(self) -> None:
+        with self.backend.views() as session:
+            for statement in create_view_statements():
+                session.execute(statement)
+
+    def catch_up(self, *, page_size: int = PAGE_SIZE, progress: Callable[[int], None] | None = None) -> int:
+        """Applies every notification after the views' position; returns how many."""
+        applied = 0
+        while True:
+            with self.backend.views() as session:
+                position = session.tracking_position(VIEWS_TRACKING_NAME)
+                notifications = session.notifications_after(position, page_size)
+                if not notifications:
+                    return applied
+                self.apply_page(session, position, notifications)
+            applied += len(notifications)
+            if progress is not None:
+                progress(len(notifications))
+
+    def rebuild(self, *, progress: Callable[[int], None] | None = None) -> int:
+        """Empties every view and applies the whole log again."""
+        with self.backend.views() as session:
+            for table in VIEW_TABLES:
+                session.execute(f"DELETE FROM {table}")  # noqa: S608 (table names are constants)
+            session.reset_tracking(VIEWS_TRACKING_NAME)
+        return self.catch_up(progress=progress)
+
+    def position(self) -> int:
+        with self.backend.views() as session:
+            return session.tracking_position(VIEWS_TRACKING_NAME)
+
+    def apply_page(self, session: WriteSession, position: int, notifications: Sequence[Any]) -> None:
+        """Applies the notifications after `position`, in order, then records the
+        new position. Notifications at or before `position` change nothing."""
+        fresh = [n for n in notifications if n.id > position]
+        if not fresh:
+            return
+        events = [self.decode(notification) for notification in fresh]
+        page = _Page(balances=self._load_balances(session, events))
+        for event in events:
+            self._apply(session, page, event)
+        self._write_page(session, page)
+        session.advance_tracking(VIEWS_TRACKING_NAME, fresh[-1].id)
+
+    def _apply(self, session: WriteSession, page: _Page, event: LedgerEvent) -> None:
+        if isinstance(event, LedgerTransaction):
+            for posting in event.postings:
+                key = (posting.account, posting.asset)
+                page.balances[key] = page.balances.get(key, 0) + posting.amount_minor
+                if posting.account == SystemAccount.ISSUANCE:
+                    page.supply_touched.add(posting.asset)
+        elif isinstance(event, CommandRejected):
+            day = event.ledger_time.date().isoformat()
+            counted = (day, event.rule, event.client_id or "", event.venue_id or "", event.command_type)
+            page.compliance[counted] += 1
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            handler(session, event)
+
+    # Accumulating views: read what the page touches, write it back once.
+
+    def _load_balances(
+        self, session: WriteSession, events: Iterable[LedgerEvent]
+    ) -> dict[tuple[str, str], int]:
+        accounts = sorted({p.account for e in events if isinstance(e, LedgerTransaction) for p in e.postings})
+        balances: dict[tuple[str, str], int] = {}
+        for start in range(0, len(accounts), _IN_CHUNK):
+            chunk = accounts[start : start + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = session.fetchall(
+                f"SELECT account, asset, amount_minor FROM view_balances WHERE account IN ({marks})",  # noqa: S608
+                chunk,
+            )
+            balances.update({(account, asset): int(amount) for account, asset, amount in rows})
+        return balances
+
+    def _write_page(self, session: WriteSession, page: _Page) -> None:
+        if page.balances:
+            session.executemany(
+                "INSERT INTO view_balances VALUES (?, ?, ?) ON CONFLICT (account, asset) "
+                "DO UPDATE SET amount_minor = excluded.amount_minor",
+                [(account, asset, str(amount)) for (account, asset), amount in page.balances.items()],
+            )
+        if page.supply_touched:
+            session.executemany(
+                "UPDATE view_assets SET supply_minor = ? WHERE code = ?",
+                [
+                    (str(-page.balances.get((SystemAccount.ISSUANCE, code), 0)), code)
+                    for code in sorted(page.supply_touched)
+                ],
+            )
+        if page.compliance:
+            session.executemany(
+                "INSERT INTO view_compliance VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (day, rule, client_id, venue_id, command_type) "
+                "DO UPDATE SET rejections = view_compliance.rejections + excluded.rejections",
+                [(*key, count) for key, count in page.compliance.items()],
+            )
+
+    # Row views, written event by event (they change rarely).
+
+    def _client_onboarded(self, session: WriteSession, event: ClientOnboarded) -> None:
+        session.execute(
+            "INSERT INTO view_clients VALUES (?, ?, ?, ?, ?)",
+            (event.client_id, event.name, event.residency.value, event.kind.value, KycStatus.PENDING.value),
+        )
+
+    def _client_kyc_verified(self, session: WriteSession, event: ClientKycVerified) -> None:
+        session.execute(
+            "UPDATE view_clients SET kyc = ? WHERE client_id = ?", (KycStatus.VERIFIED.value, event.client_id)
+        )
+
+    def _asset_registered(self, session: WriteSession, event: AssetRegistered | TokenRegistered) -> None:
+        asset = event.asset
+        cap = None if asset.supply_cap_minor is None else str(asset.supply_cap_minor)
+        session.execute(
+            "INSERT INTO view_assets VALUES (?, ?, ?, ?, ?, ?)",
+            (asset.code, asset.scale, asset.kind.value, asset.issuer_id, cap, "0"),
+        )
+
+    def _venue_listed(self, session: WriteSession, event: VenueListed) -> None:
+        venue = event.venue
+        session.execute(
+            "INSERT INTO view_venues VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (venue_id) DO UPDATE SET "
+            "name = excluded.name, kind = excluded.kind, domestic = excluded.domestic, "
+            "listed = excluded.listed, assets = excluded.assets",
+            (
+                venue.venue_id,
+                venue.name,
+                venue.kind.value,
+                int(venue.domestic),
+                1,
+                ",".join(sorted(venue.assets)),
+            ),
+        )
+
+    def _venue_delisted(self, session: WriteSession, event: VenueDelisted) -> None:
+        session.execute("UPDATE view_venues SET listed = 0 WHERE venue_id = ?", (event.venue_id,))
+
+
+def view_rows(session: WriteSession, table: str) -> list[tuple[Any, ...]]:
+    assert table in VIEW_TABLES, table
+    return session.fetchall(f"SELECT * FROM {table} ORDER BY {VIEW_ORDER[table]}")  # noqa: S608
+
+
+def view_digests(backend: Backend) -> dict[str, str]:
+    """SHA-256 per view of its rows in key order, as JSON lines: equal views,
+    on either backend, give equal digests."""
+    digests: dict[str, str] = {}
+    with backend.views() as session:
+        for table in VIEW_TABLES:
+            hasher = hashlib.sha256()
+            for row in view_rows(session, table):
+                hasher.update(json.dumps(list(row), separators=(",", ":")).encode() + b"\n")
+            digests[table] = hasher.hexdigest()
+    return digests
+
+
+def decode_with(mapper: Any) -> Callable[[Any], LedgerEvent]:
+    return lambda notification: cast(LedgerEvent, mapper.to_domain_event(notification))
