@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import ClassVar
 
@@ -19,6 +20,14 @@ from eventsourcing.tests.persistence import ApplicationRecorderTestCase
 from ledger.persistence import Backend, StoreLocation, open_backend
 
 
+def join_library_threads() -> None:
+    """The library's concurrency test stops its reader threads without joining
+    them; closing the store under a reader still in a query would crash it."""
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join(timeout=30)
+
+
 class GuardedSQLiteRecorderTest(ApplicationRecorderTestCase[ApplicationRecorder]):
     backends: ClassVar[list[Backend]] = []
 
@@ -26,6 +35,7 @@ class GuardedSQLiteRecorderTest(ApplicationRecorderTestCase[ApplicationRecorder]
         self.folder = tempfile.TemporaryDirectory()
 
     def tearDown(self) -> None:
+        join_library_threads()
         for backend in self.backends:
             backend.close()
         self.backends.clear()
@@ -51,6 +61,7 @@ class GuardedPostgresRecorderTest(ApplicationRecorderTestCase[ApplicationRecorde
         self.url = postgres_url
 
     def tearDown(self) -> None:
+        join_library_threads()
         for backend in self.backends:
             backend.close()
         self.backends.clear()
