@@ -20,14 +20,16 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from domain.commands import COMMAND_ADAPTER, BaseCommand
+from domain.commands import COMMAND_ADAPTER, BaseCommand, DelistVenue, ExecuteTrade, ListVenue
 from domain.errors import BatchRejected, LedgerError
+from domain.parties import VenueKind
 from ledger.home import BankIdentity
 from ledger.keys import SigningKeyError
 from ledger.persistence import StoreConfigError
 from ledger.sandbox import DEFAULT_IDENTITY, Sandbox, SandboxError
 from ledger.service import BATCH_SIZE_MAX, DEFAULT_HOME
 
+EXIT_RULE_REJECTED = 1
 EXIT_USER_ERROR = 2
 INPUT_LINE_LENGTH_MAX = 64 * 1024
 
@@ -52,6 +54,12 @@ DatabaseUrlOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+KeyOption = Annotated[str, typer.Option("--key", help="Your idempotency key for this command.")]
+
+venues_app = typer.Typer(help="Trading venues: list, add, delist.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports for people and for the supervisor.", no_args_is_help=True)
+app.add_typer(venues_app, name="venues")
+app.add_typer(report_app, name="report")
 
 
 class UserError(Exception):
@@ -225,3 +233,139 @@ def bench(
         references = ", ".join(f"{k} {v}" for k, v in figure["references"].items())
         table.add_row(name, str(figure["value"]), figure["unit"], references)
     out.print(table)
+
+
+def submit_one(home: Path, database_url: str | None, command: BaseCommand, as_json: bool) -> None:
+    """Submits one command and reports it; a rule rejection exits with status 1."""
+    with user_errors(), sandbox_for(home, database_url).open() as ledger:
+        try:
+            (result,) = ledger.submit([command])
+        except BatchRejected as rejected:
+            raise UserError(str(rejected.cause)) from None
+    if as_json:
+        print(json.dumps(result.to_json(), indent=2))
+    elif result.accepted:
+        out.print(f"{result.key}: [green]accepted[/]{' (repeat)' if result.repeated else ''}")
+    else:
+        out.print(f"{result.key}: [red]rejected[/] {result.rule}: {result.reason}", soft_wrap=True)
+    if not result.accepted:
+        raise typer.Exit(EXIT_RULE_REJECTED)
+
+
+@venues_app.command("list")
+def venues_list(
+    home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
+) -> None:
+    """Venues, domestic or foreign, listed or not, with the assets they list."""
+    from ledger.reports import venues  # noqa: PLC0415
+
+    with user_errors(), sandbox_for(home, database_url).open() as ledger:
+        rows = venues(ledger)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table()
+    for column in ("Venue", "Name", "Kind", "Domestic", "Listed", "Assets"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["venue_id"],
+            row["name"],
+            row["kind"],
+            "yes" if row["domestic"] else "no",
+            "yes" if row["listed"] else "[red]no[/]",
+            ", ".join(row["assets"]),
+        )
+    out.print(table)
+
+
+@venues_app.command("add")
+def venues_add(
+    venue_id: Annotated[str, typer.Argument(help="The venue's id.")],
+    name: Annotated[str, typer.Option(help="The venue's name.")],
+    kind: Annotated[VenueKind, typer.Option(help="Domestic HTP platform or exchange operator, or foreign.")],
+    assets: Annotated[str, typer.Option(help="Asset codes it lists, comma-separated: BYN,USDT.")],
+    key: KeyOption,
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List a venue (or list again one that was delisted)."""
+    with user_errors():
+        codes = [code.strip() for code in assets.split(",") if code.strip()]
+        command = ListVenue(key=key, venue_id=venue_id, name=name, kind=kind, assets=codes)
+    submit_one(home, database_url, command, as_json)
+
+
+@venues_app.command("delist")
+def venues_delist(
+    venue_id: Annotated[str, typer.Argument(help="The venue's id.")],
+    reason: Annotated[str, typer.Option(help="Why, for the record.")],
+    key: KeyOption,
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Delist a venue: every trade routed to it afterwards is refused."""
+    with user_errors():
+        command = DelistVenue(key=key, venue_id=venue_id, reason=reason)
+    submit_one(home, database_url, command, as_json)
+
+
+@app.command()
+def trade(
+    key: KeyOption,
+    base: Annotated[str, typer.Option(help="The asset bought, like USDT.")],
+    base_amount: Annotated[str, typer.Option(help="How much of it, as a decimal.")],
+    quote: Annotated[str, typer.Option(help="The asset paid, like BYN.")],
+    quote_amount: Annotated[str, typer.Option(help="How much is paid, as a decimal.")],
+    venue: Annotated[str | None, typer.Option(help="The venue; none for a trade with the bank.")] = None,
+    buyer: Annotated[str | None, typer.Option(help="Buying client; none for the bank or the venue.")] = None,
+    seller: Annotated[
+        str | None, typer.Option(help="Selling client; none for the bank or the venue.")
+    ] = None,
+    fee: Annotated[str, typer.Option(help="The bank's fee, in the quote asset, paid by the buyer.")] = "0",
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Execute a trade: delivery versus payment, with a fee to the bank."""
+    with user_errors():
+        command = ExecuteTrade(
+            key=key,
+            venue_id=venue,
+            buyer_client_id=buyer,
+            seller_client_id=seller,
+            base_asset=base,
+            base_amount=base_amount,
+            quote_asset=quote,
+            quote_amount=quote_amount,
+            fee=fee,
+        )
+    submit_one(home, database_url, command, as_json)
+
+
+@report_app.command("compliance")
+def report_compliance(
+    home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
+) -> None:
+    """Recorded rejections by rule, client, venue and day."""
+    from ledger.reports import compliance  # noqa: PLC0415
+
+    with user_errors(), sandbox_for(home, database_url).open() as ledger:
+        report = compliance(ledger)
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    out.print(f"Recorded rejections up to log position {report['as_of_position']}: {report['total']}")
+    table = Table(title="By rule", title_justify="left")
+    table.add_column("Rule")
+    table.add_column("Rejections", justify="right")
+    for rule, count in report["by_rule"].items():
+        table.add_row(rule, str(count))
+    out.print(table)
+    for title, key in (("By client", "by_client"), ("By venue", "by_venue"), ("By day", "by_day")):
+        if report[key]:
+            out.print(
+                f"[bold]{title}[/]: " + ", ".join(f"{name} {count}" for name, count in report[key].items())
+            )

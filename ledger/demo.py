@@ -18,7 +18,9 @@ from rich.table import Table
 from domain.commands import (
     BaseCommand,
     Deposit,
+    ExecuteTrade,
     IssueTokens,
+    ListVenue,
     OnboardClient,
     RedeemTokens,
     RegisterAsset,
@@ -30,8 +32,9 @@ from domain.commands import (
 )
 from domain.errors import BatchRejected
 from domain.money import AssetKind
-from domain.parties import ClientKind, Residency
+from domain.parties import ClientKind, Residency, VenueKind
 from ledger.clock import ManualClock
+from ledger.reports import compliance
 from ledger.sandbox import Sandbox
 from ledger.service import CommandResult, Ledger
 
@@ -52,6 +55,20 @@ def reference_data() -> list[BaseCommand]:
         RegisterAsset(key="demo:asset:ETH", code="ETH", scale=18, kind=AssetKind.CRYPTO),
         RegisterToken(
             key="demo:token:SVT", code="SVT", scale=2, issuer_id="svislach", supply_cap="1000000.00"
+        ),
+        ListVenue(
+            key="demo:venue:minsk-htp",
+            venue_id="minsk-htp",
+            name="Minsk HTP Digital Platform",
+            kind=VenueKind.HTP_PLATFORM,
+            assets=["BYN", "USDT", "BTC", "SVT"],
+        ),
+        ListVenue(
+            key="demo:venue:offshore",
+            venue_id="offshore-x",
+            name="Offshore Exchange Ltd",
+            kind=VenueKind.FOREIGN_EXCHANGE,
+            assets=["BYN", "USDT", "BTC"],
         ),
     ]
 
@@ -98,12 +115,40 @@ def movements() -> list[BaseCommand]:
         Withdraw(
             key="demo:withdraw:1", client_id="alesia", asset="BYN", amount="1200.00", reference="BYN-OUT-0001"
         ),
+        ExecuteTrade(
+            key="demo:trade:domestic",
+            venue_id="minsk-htp",
+            buyer_client_id="alesia",
+            seller_client_id="nord-timber",
+            base_asset="USDT",
+            base_amount="100.000000",
+            quote_asset="BYN",
+            quote_amount="330.00",
+            fee="0.50",
+        ),
+        ExecuteTrade(
+            key="demo:trade:with-bank",
+            buyer_client_id="alesia",
+            base_asset="BTC",
+            base_amount="0.00100000",
+            quote_asset="BYN",
+            quote_amount="300.00",
+        ),
     ]
 
 
 def attempts() -> list[BaseCommand]:
     """Commands the rules refuse; each refusal is recorded for the supervisor."""
     return [
+        ExecuteTrade(
+            key="demo:trade:offshore",
+            venue_id="offshore-x",
+            buyer_client_id="alesia",
+            base_asset="USDT",
+            base_amount="50.000000",
+            quote_asset="BYN",
+            quote_amount="165.00",
+        ),
         RegisterToken(
             key="demo:token:GRY", code="GRY", scale=2, issuer_id="grey-mint", supply_cap="500000.00"
         ),
@@ -146,6 +191,7 @@ def run_demo(sandbox: Sandbox, console: Console) -> int:
         _show_refusal(console, ledger)
         _show_balances(console, ledger)
         _show_supply(console, ledger)
+        _show_compliance(console, ledger)
         console.print(
             f"\nEvents in the log: {ledger.state.position}; recorded rejections: {ledger.state.rejections}"
         )
@@ -201,4 +247,15 @@ def _show_supply(console: Console, ledger: Ledger) -> None:
             asset.format(ledger.state.supply(asset.code)),
             asset.format(ledger.state.holdings(asset.code)),
         )
+    console.print(table)
+
+
+def _show_compliance(console: Console, ledger: Ledger) -> None:
+    report = compliance(ledger)
+    table = Table(title="Compliance: recorded rejections by rule", title_justify="left")
+    table.add_column("Rule")
+    table.add_column("Rejections", justify="right")
+    for rule, count in report["by_rule"].items():
+        if count:
+            table.add_row(rule, str(count))
     console.print(table)

@@ -2,7 +2,7 @@
 
 import json
 
-from tests.acceptance.test_cli import ledger
+from tests.acceptance.cli import ledger
 
 
 def test_bench_prints_write_sqlite_with_its_two_references_as_json() -> None:

@@ -2,50 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import re
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.acceptance.cli import ledger, store_digest, write_batch
+
 VERIFIER_KEY = re.compile(r"^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}$")
-
-
-def ledger(
-    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
-    environment.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "ledger", *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        input=stdin,
-        timeout=120,
-        check=False,
-    )
-
-
-def store_digest(home: Path) -> dict[str, str]:
-    return {
-        str(path.relative_to(home)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(home.rglob("*"))
-        if path.is_file()
-    }
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    home = tmp_path / "sandbox"
-    result = ledger("init", "--home", str(home), "--sandbox-key")
-    assert result.returncode == 0, result.stderr
-    return home
 
 
 def test_init_creates_the_store_the_identity_and_an_owner_only_signing_key(tmp_path: Path) -> None:
@@ -93,12 +59,6 @@ def test_demo_runs_in_a_home_that_init_prepared(home: Path) -> None:
     assert result.returncode == 0, result.stderr
     rows = json.loads(ledger("balances", "--home", str(home), "--json").stdout)
     assert {"account": "client:alesia", "asset": "SVT", "amount": "7500.00"} in rows
-
-
-def write_batch(path: Path, *commands: dict[str, object] | str) -> Path:
-    lines = [c if isinstance(c, str) else json.dumps(c) for c in commands]
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 ONBOARD = {
