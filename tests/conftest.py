@@ -82,3 +82,24 @@ def open_ledger(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Led
     yield open_
     for ledger in opened:
         ledger.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def fresh_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """Makes a new, empty store on each call (for property tests, one per
+    example): an SQLite file, or a PostgreSQL schema dropped at the end."""
+    schemas: list[str] = []
+    base = str(request.getfixturevalue("postgres_server")) if request.param == "postgres" else ""
+
+    def make() -> str:
+        name = uuid4().hex[:16]
+        if request.param == "sqlite":
+            return f"sqlite:///{tmp_path / name}.sqlite"
+        schemas.append(f"test_{name}")
+        return f"{base}?schema=test_{name}"
+
+    yield make
+    if schemas:
+        with _connect(base) as connection:
+            for schema in schemas:
+                connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
