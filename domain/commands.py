@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictStr, TypeAdapter
 
+from domain.crossborder import DEADLINE_DAYS_MAX, Country, Direction, PartyInfo, RateText
 from domain.money import ASSET_CODE_PATTERN, SCALE_MAX, AssetKind
 from domain.parties import ClientKind, PartyId, PartyName, Residency, VenueKind
 
@@ -196,6 +197,87 @@ class ExecuteTrade(BaseCommand):
     fee: DecimalText = "0"
 
 
+class InitiateSettlement(BaseCommand):
+    """Sends a client's value abroad under a foreign contract. The deadline is
+    `deadline_days` after the ledger day, or the settings' default for the
+    direction; `originator` and `beneficiary` carry the travel-rule data."""
+
+    type: Literal["initiate_settlement"] = "initiate_settlement"
+    settlement_id: PartyId
+    client_id: PartyId
+    direction: Direction
+    counterparty: PartyName
+    country: Country
+    contract_reference: Reference
+    asset: AssetCode
+    amount: DecimalText
+    deadline_days: Annotated[int, Field(strict=True, ge=1, le=DEADLINE_DAYS_MAX)] | None = None
+    originator: PartyInfo = PartyInfo()
+    beneficiary: PartyInfo = PartyInfo()
+    beneficiary_wallet: WalletAddress | None = None
+
+
+class ReturnSettlementFunds(BaseCommand):
+    """Value of a settlement coming back, in full or in part."""
+
+    type: Literal["return_settlement_funds"] = "return_settlement_funds"
+    settlement_id: PartyId
+    amount: DecimalText
+    reference: Reference
+
+
+class CloseSettlementByDelivery(BaseCommand):
+    """An import whose goods arrived: what is outstanding is settled."""
+
+    type: Literal["close_settlement_by_delivery"] = "close_settlement_by_delivery"
+    settlement_id: PartyId
+    delivery_reference: Reference
+
+
+class ExtendSettlementDeadline(BaseCommand):
+    type: Literal["extend_settlement_deadline"] = "extend_settlement_deadline"
+    settlement_id: PartyId
+    new_deadline: date
+    permit_reference: Reference
+
+
+class CheckDeadlines(BaseCommand):
+    """Flags every open settlement whose deadline the ledger time has passed."""
+
+    type: Literal["check_deadlines"] = "check_deadlines"
+
+
+class SetReferenceRate(BaseCommand):
+    """BYN per whole unit of `code` (an asset, or USD) from `effective_on`."""
+
+    type: Literal["set_reference_rate"] = "set_reference_rate"
+    code: AssetCode
+    byn_per_unit: RateText
+    effective_on: date
+
+
+class SetComplianceSettings(BaseCommand):
+    """Thresholds (decimal strings) and deadlines; a field left out keeps its default."""
+
+    type: Literal["set_compliance_settings"] = "set_compliance_settings"
+    travel_rule_threshold_usd: DecimalText = "1000"
+    aml_individual_base_units: DecimalText = "2000"
+    aml_company_base_units: DecimalText = "20000"
+    base_unit_byn: DecimalText = "45"
+    export_deadline_days: Annotated[int, Field(strict=True, ge=1, le=DEADLINE_DAYS_MAX)] = 180
+    import_deadline_days: Annotated[int, Field(strict=True, ge=1, le=DEADLINE_DAYS_MAX)] = 90
+    settling_kinds: Annotated[list[ClientKind], Field(max_length=3)] = [
+        ClientKind.COMPANY,
+        ClientKind.SELF_EMPLOYED,
+    ]
+
+
+class BlockJurisdiction(BaseCommand):
+    type: Literal["block_jurisdiction"] = "block_jurisdiction"
+    country: Country
+    reason: Reference
+
+
 Command = Annotated[
     EstablishBank
     | RegisterIssuer
@@ -213,7 +295,15 @@ Command = Annotated[
     | SetTradingPolicy
     | SetVolumeCap
     | BlacklistAddress
-    | ExecuteTrade,
+    | ExecuteTrade
+    | InitiateSettlement
+    | ReturnSettlementFunds
+    | CloseSettlementByDelivery
+    | ExtendSettlementDeadline
+    | CheckDeadlines
+    | SetReferenceRate
+    | SetComplianceSettings
+    | BlockJurisdiction,
     Field(discriminator="type"),
 ]
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from fractions import Fraction
 from typing import Any
 from uuid import UUID
 
@@ -19,10 +20,15 @@ from domain.accounts import SystemAccount, client_account
 from domain.commands import (
     BaseCommand,
     BlacklistAddress,
+    BlockJurisdiction,
+    CheckDeadlines,
+    CloseSettlementByDelivery,
     DelistVenue,
     Deposit,
     EstablishBank,
     ExecuteTrade,
+    ExtendSettlementDeadline,
+    InitiateSettlement,
     IssueTokens,
     ListVenue,
     OnboardClient,
@@ -30,11 +36,23 @@ from domain.commands import (
     RegisterAsset,
     RegisterIssuer,
     RegisterToken,
+    ReturnSettlementFunds,
+    SetComplianceSettings,
+    SetReferenceRate,
     SetTradingPolicy,
     SetVolumeCap,
     Transfer,
     VerifyKyc,
     Withdraw,
+)
+from domain.crossborder import (
+    ComplianceSettings,
+    Direction,
+    Settlement,
+    SettlementStatus,
+    cents_text,
+    parse_rate,
+    value_in_byn,
 )
 from domain.errors import (
     AlreadyExists,
@@ -42,35 +60,49 @@ from domain.errors import (
     BankNotEstablished,
     BankVolumeCapExceeded,
     BlacklistedAddress,
+    BlockedJurisdiction,
     ClientVolumeCapExceeded,
     ForeignVenueForbidden,
     InsufficientFunds,
     InvalidCommand,
     IssuerNotLicensed,
     KycNotVerified,
+    MissingRate,
     NotIssuersToken,
     RuleViolation,
+    SettlementNotPermitted,
     SupplyCapExceeded,
+    TravelRuleIncomplete,
     UnknownAsset,
     UnknownClient,
     UnknownIssuer,
+    UnknownSettlement,
     UnknownVenue,
     VenueNotListed,
 )
 from domain.events import (
     BANK_STREAM,
     AddressBlacklisted,
+    AmlNotificationRecorded,
     AssetRegistered,
     BankEstablished,
     ClientKycVerified,
     ClientOnboarded,
     CommandRejected,
+    ComplianceSettingsSet,
     FundsDeposited,
+    FundsReturned,
     FundsTransferred,
     FundsWithdrawn,
     IssuerRegistered,
+    JurisdictionBlocked,
     LedgerEvent,
     Posting,
+    ReferenceRateSet,
+    SettlementClosedByDelivery,
+    SettlementDeadlineExtended,
+    SettlementInitiated,
+    SettlementOverdue,
     TokenRegistered,
     TokensIssued,
     TokensRedeemed,
@@ -391,7 +423,8 @@ def _deposit(state: LedgerState, c: Deposit, stamp: Stamp) -> list[LedgerEvent]:
             amount_minor=amount_minor,
             reference=c.reference,
             wallet_address=c.wallet_address,
-        )
+        ),
+        *_aml(state, stamp, client, asset, amount_minor, c.type),
     ]
 
 
@@ -412,7 +445,8 @@ def _withdraw(state: LedgerState, c: Withdraw, stamp: Stamp) -> list[LedgerEvent
             amount_minor=amount_minor,
             reference=c.reference,
             wallet_address=c.wallet_address,
-        )
+        ),
+        *_aml(state, stamp, client, asset, amount_minor, c.type),
     ]
 
 
@@ -436,7 +470,8 @@ def _transfer(state: LedgerState, c: Transfer, stamp: Stamp) -> list[LedgerEvent
             target_client_id=target.client_id,
             asset_code=asset.code,
             amount_minor=amount_minor,
-        )
+        ),
+        *_aml(state, stamp, source, asset, amount_minor, c.type),
     ]
 
 
@@ -456,7 +491,7 @@ def _list_venue(state: LedgerState, c: ListVenue, stamp: Stamp) -> list[LedgerEv
         raise AlreadyExists(kind="listed venue", key=c.venue_id)
     for code in c.assets:
         _asset(state, code)
-    venue = Venue(venue_id=c.venue_id, name=c.name, kind=c.kind, listed=True, assets=frozenset(c.assets))
+    venue = Venue(venue_id=c.venue_id, name=c.name, kind=c.kind, listed=True, assets=tuple(c.assets))
     return [VenueListed(**_head(state, stream_id("venue", c.venue_id), stamp), venue=venue)]
 
 
@@ -644,8 +679,254 @@ def _execute_trade(state: LedgerState, c: ExecuteTrade, stamp: Stamp) -> list[Le
             quote_asset=trade.quote.code,
             quote_amount_minor=trade.quote_minor,
             fee_minor=trade.fee_minor,
+        ),
+        *(
+            notice
+            for client in trade.clients
+            for notice in _aml(state, stamp, client, trade.quote, trade.quote_minor, c.type)
+        ),
+    ]
+
+
+# AML notifications.
+
+
+def _aml(
+    state: LedgerState, stamp: Stamp, client: Client, asset: Asset, amount_minor: int, operation: str
+) -> list[LedgerEvent]:
+    """An AML notification when the operation's BYN value is at or above the
+    client's threshold. Without a reference rate for the asset there is no
+    value to compare, and no notification (BYN is always valued)."""
+    rate = state.rate(asset.code, stamp.ledger_time.date())
+    if rate is None:
+        return []
+    value = value_in_byn(amount_minor, asset, rate)
+    threshold = state.settings.aml_threshold_byn(client.kind)
+    if value < threshold:
+        return []
+    stream = stream_id("aml", f"{stamp.command_key}:{client.client_id}")
+    return [
+        AmlNotificationRecorded(
+            **_head(state, stream, stamp),
+            client_id=client.client_id,
+            operation=operation,
+            asset_code=asset.code,
+            amount_minor=amount_minor,
+            value_byn=cents_text(value),
+            threshold_byn=cents_text(threshold),
         )
     ]
+
+
+# Cross-border settlements.
+
+
+def _settlement(state: LedgerState, settlement_id: str) -> Settlement:
+    settlement = state.settlements.get(settlement_id)
+    if settlement is None:
+        raise UnknownSettlement(settlement=settlement_id)
+    return settlement
+
+
+def _still_outstanding(settlement: Settlement) -> None:
+    if settlement.status not in (SettlementStatus.OPEN, SettlementStatus.OVERDUE):
+        raise InvalidCommand(
+            reason=f"settlement {settlement.settlement_id!r} is {settlement.status.value} already"
+        )
+
+
+def _rate_on(state: LedgerState, code: str, day: date) -> Fraction:
+    rate = state.rate(code, day)
+    if rate is None:
+        raise MissingRate(code=code, day=day.isoformat())
+    return rate
+
+
+def _check_travel_rule(
+    state: LedgerState, c: InitiateSettlement, asset: Asset, amount_minor: int, day: date
+) -> None:
+    threshold = state.settings.travel_rule_threshold_usd
+    missing = [f"originator {gap}" for gap in c.originator.missing()]
+    missing += [f"beneficiary {gap}" for gap in c.beneficiary.missing()]
+    if not missing:
+        return
+    value_usd = value_in_byn(amount_minor, asset, _rate_on(state, asset.code, day)) / _rate_on(
+        state, "USD", day
+    )
+    if value_usd >= threshold:
+        raise TravelRuleIncomplete(
+            value_usd=cents_text(value_usd), threshold_usd=cents_text(threshold), missing="; ".join(missing)
+        )
+
+
+def _check_may_settle(state: LedgerState, client: Client, country: str) -> None:
+    settings = state.settings
+    if client.kind not in settings.settling_kinds:
+        permitted = ", ".join(kind.value for kind in settings.settling_kinds) or "nobody"
+        raise SettlementNotPermitted(client=client.client_id, kind=client.kind.value, permitted=permitted)
+    if country in state.blocked_countries:
+        raise BlockedJurisdiction(country=country, reason=state.blocked_countries[country])
+
+
+def _initiate_settlement(state: LedgerState, c: InitiateSettlement, stamp: Stamp) -> list[LedgerEvent]:
+    if c.settlement_id in state.settlements:
+        raise AlreadyExists(kind="settlement", key=c.settlement_id)
+    client = _client(state, c.client_id)
+    asset = _asset(state, c.asset)
+    amount_minor = asset.parse(c.amount)
+    day = stamp.ledger_time.date()
+    account = client_account(client.client_id)
+    _check_may_settle(state, client, c.country)
+    _check_verified(client)
+    _check_not_blacklisted(state, c.beneficiary_wallet, stamp)
+    _check_travel_rule(state, c, asset, amount_minor, day)
+    _check_funds(state, account, asset, amount_minor)
+    rate = state.rate(asset.code, day)
+    deadline_days = c.deadline_days or state.settings.deadline_days(c.direction)
+    initiated = SettlementInitiated(
+        **_head(state, stream_id("settlement", c.settlement_id), stamp),
+        postings=_movement(account, SystemAccount.IN_TRANSIT, asset.code, amount_minor),
+        settlement_id=c.settlement_id,
+        client_id=client.client_id,
+        direction=c.direction,
+        counterparty=c.counterparty,
+        country=c.country,
+        contract_reference=c.contract_reference,
+        asset_code=asset.code,
+        amount_minor=amount_minor,
+        deadline=day + timedelta(days=deadline_days),
+        originator=c.originator,
+        beneficiary=c.beneficiary,
+        beneficiary_wallet=c.beneficiary_wallet,
+        travel_rule_complete=not (c.originator.missing() or c.beneficiary.missing()),
+        value_byn=None if rate is None else cents_text(value_in_byn(amount_minor, asset, rate)),
+    )
+    return [initiated, *_aml(state, stamp, client, asset, amount_minor, c.type)]
+
+
+def _return_settlement_funds(state: LedgerState, c: ReturnSettlementFunds, stamp: Stamp) -> list[LedgerEvent]:
+    settlement = _settlement(state, c.settlement_id)
+    asset = _asset(state, settlement.asset)
+    amount_minor = asset.parse(c.amount)
+    _still_outstanding(settlement)
+    if amount_minor > settlement.outstanding_minor:
+        raise InvalidCommand(
+            reason=f"settlement {settlement.settlement_id!r} has "
+            f"{asset.format(settlement.outstanding_minor)} {asset.code} outstanding, {c.amount} returned"
+        )
+    account = client_account(settlement.client_id)
+    return [
+        FundsReturned(
+            **_head(state, stream_id("settlement", settlement.settlement_id), stamp),
+            postings=_movement(SystemAccount.IN_TRANSIT, account, asset.code, amount_minor),
+            settlement_id=settlement.settlement_id,
+            amount_minor=amount_minor,
+            reference=c.reference,
+        )
+    ]
+
+
+def _close_by_delivery(state: LedgerState, c: CloseSettlementByDelivery, stamp: Stamp) -> list[LedgerEvent]:
+    settlement = _settlement(state, c.settlement_id)
+    _still_outstanding(settlement)
+    if settlement.direction != Direction.IMPORT:
+        raise InvalidCommand(
+            reason=f"settlement {settlement.settlement_id!r} is an export: only imports close by delivery"
+        )
+    outstanding = settlement.outstanding_minor
+    return [
+        SettlementClosedByDelivery(
+            **_head(state, stream_id("settlement", settlement.settlement_id), stamp),
+            postings=_movement(
+                SystemAccount.IN_TRANSIT, SystemAccount.EXTERNAL, settlement.asset, outstanding
+            ),
+            settlement_id=settlement.settlement_id,
+            amount_minor=outstanding,
+            delivery_reference=c.delivery_reference,
+        )
+    ]
+
+
+def _extend_deadline(state: LedgerState, c: ExtendSettlementDeadline, stamp: Stamp) -> list[LedgerEvent]:
+    settlement = _settlement(state, c.settlement_id)
+    if settlement.status != SettlementStatus.OPEN:
+        raise InvalidCommand(
+            reason=f"settlement {settlement.settlement_id!r} is {settlement.status.value}: "
+            "only an open one is extended"
+        )
+    if c.new_deadline <= settlement.deadline:
+        raise InvalidCommand(reason=f"the new deadline {c.new_deadline} is not after {settlement.deadline}")
+    return [
+        SettlementDeadlineExtended(
+            **_head(state, stream_id("settlement", settlement.settlement_id), stamp),
+            settlement_id=settlement.settlement_id,
+            new_deadline=c.new_deadline,
+            permit_reference=c.permit_reference,
+        )
+    ]
+
+
+def _check_deadlines(state: LedgerState, _: CheckDeadlines, stamp: Stamp) -> list[LedgerEvent]:
+    today = stamp.ledger_time.date()
+    return [
+        SettlementOverdue(
+            **_head(state, stream_id("settlement", settlement.settlement_id), stamp),
+            settlement_id=settlement.settlement_id,
+            deadline=settlement.deadline,
+            outstanding_minor=settlement.outstanding_minor,
+        )
+        for settlement in sorted(state.settlements.values(), key=lambda s: s.settlement_id)
+        if settlement.status == SettlementStatus.OPEN and today > settlement.deadline
+    ]
+
+
+def _set_reference_rate(state: LedgerState, c: SetReferenceRate, stamp: Stamp) -> list[LedgerEvent]:
+    if c.code == "BYN":
+        raise InvalidCommand(reason="BYN is the unit of the rate table: its rate is always 1")
+    if c.code != "USD":
+        _asset(state, c.code)
+    try:
+        parse_rate(c.byn_per_unit)
+    except ValueError as error:
+        raise InvalidCommand(reason=str(error)) from None
+    stream = stream_id("rate", c.code)
+    return [
+        ReferenceRateSet(
+            **_head(state, stream, stamp),
+            code=c.code,
+            byn_per_unit=c.byn_per_unit,
+            effective_on=c.effective_on,
+        )
+    ]
+
+
+def _setting(text: str, name: str) -> Fraction:
+    if text.strip("0.") == "":
+        return Fraction(0)
+    try:
+        return parse_rate(text)
+    except ValueError:
+        raise InvalidCommand(reason=f"{name} {text!r} is not a plain decimal like '1000'") from None
+
+
+def _set_compliance_settings(state: LedgerState, c: SetComplianceSettings, stamp: Stamp) -> list[LedgerEvent]:
+    settings = ComplianceSettings(
+        travel_rule_threshold_usd=_setting(c.travel_rule_threshold_usd, "travel_rule_threshold_usd"),
+        aml_individual_base_units=_setting(c.aml_individual_base_units, "aml_individual_base_units"),
+        aml_company_base_units=_setting(c.aml_company_base_units, "aml_company_base_units"),
+        base_unit_byn=_setting(c.base_unit_byn, "base_unit_byn"),
+        export_deadline_days=c.export_deadline_days,
+        import_deadline_days=c.import_deadline_days,
+        settling_kinds=tuple(c.settling_kinds),
+    )
+    return [ComplianceSettingsSet(**_head(state, BANK_STREAM, stamp), settings=settings)]
+
+
+def _block_jurisdiction(state: LedgerState, c: BlockJurisdiction, stamp: Stamp) -> list[LedgerEvent]:
+    if c.country in state.blocked_countries:
+        raise AlreadyExists(kind="blocked jurisdiction", key=c.country)
+    stream = stream_id("jurisdiction", c.country)
+    return [JurisdictionBlocked(**_head(state, stream, stamp), country=c.country, reason=c.reason)]
 
 
 _DECIDERS: dict[type[BaseCommand], Callable[[LedgerState, Any, Stamp], list[LedgerEvent]]] = {
@@ -666,4 +947,12 @@ _DECIDERS: dict[type[BaseCommand], Callable[[LedgerState, Any, Stamp], list[Ledg
     SetVolumeCap: _set_volume_cap,
     BlacklistAddress: _blacklist_address,
     ExecuteTrade: _execute_trade,
+    InitiateSettlement: _initiate_settlement,
+    ReturnSettlementFunds: _return_settlement_funds,
+    CloseSettlementByDelivery: _close_by_delivery,
+    ExtendSettlementDeadline: _extend_deadline,
+    CheckDeadlines: _check_deadlines,
+    SetReferenceRate: _set_reference_rate,
+    SetComplianceSettings: _set_compliance_settings,
+    BlockJurisdiction: _block_jurisdiction,
 }

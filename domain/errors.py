@@ -9,6 +9,8 @@ The tree::
     │   ├── UnknownClient
     │   ├── UnknownIssuer
     │   ├── UnknownVenue
+    │   ├── UnknownSettlement
+    │   ├── MissingRate              no reference rate to value an amount with
     │   ├── AlreadyExists            a party or asset registered twice
     │   ├── BankNotEstablished       a command that needs the bank before it exists
     │   └── IdempotencyConflict      a key reused with a different payload
@@ -24,7 +26,10 @@ The tree::
     │   ├── AssetNotListedOnVenue
     │   ├── ClientVolumeCapExceeded
     │   ├── BankVolumeCapExceeded    the NBRB's cap on the bank's operations
-    │   └── BlacklistedAddress
+    │   ├── BlacklistedAddress
+    │   ├── TravelRuleIncomplete     originator or beneficiary data missing
+    │   ├── BlockedJurisdiction
+    │   └── SettlementNotPermitted   a kind of client the bank does not settle abroad for
     └── BatchRejected                a batch that wrote nothing, naming the position
                                      of the command that was refused and why
 
@@ -74,6 +79,17 @@ class UnknownIssuer(InvalidCommand):
 
 class UnknownVenue(InvalidCommand):
     template = "unknown venue {venue!r}"
+
+
+class UnknownSettlement(InvalidCommand):
+    template = "unknown settlement {settlement!r}"
+
+
+class MissingRate(InvalidCommand):
+    template = (
+        "no reference rate for {code} on {day}: record one with set_reference_rate "
+        "before valuing {code} against a threshold"
+    )
 
 
 class AlreadyExists(InvalidCommand):
@@ -160,6 +176,24 @@ class BlacklistedAddress(RuleViolation):
     template = "wallet address {address!r} is blacklisted: refused from {effective}"
 
 
+class TravelRuleIncomplete(RuleViolation):
+    rule = "TRAVEL_RULE_INCOMPLETE"
+    template = (
+        "a transfer worth {value_usd} USD (threshold {threshold_usd}) needs complete travel-rule data; "
+        "missing: {missing}"
+    )
+
+
+class BlockedJurisdiction(RuleViolation):
+    rule = "BLOCKED_JURISDICTION"
+    template = "settlements to {country} are blocked ({reason})"
+
+
+class SettlementNotPermitted(RuleViolation):
+    rule = "SETTLEMENT_NOT_PERMITTED"
+    template = "client {client!r} is {kind}: the bank settles abroad only for {permitted}"
+
+
 class BatchRejected(LedgerError):
     """A batch wrote nothing because the command at `position` was invalid."""
 
@@ -186,5 +220,8 @@ RULE_VIOLATIONS: dict[str, type[RuleViolation]] = {
         ClientVolumeCapExceeded,
         BankVolumeCapExceeded,
         BlacklistedAddress,
+        TravelRuleIncomplete,
+        BlockedJurisdiction,
+        SettlementNotPermitted,
     )
 }

@@ -21,6 +21,7 @@ from uuid import UUID, uuid5
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain.crossborder import ComplianceSettings, Direction, PartyInfo
 from domain.money import Asset, MinorUnits
 from domain.parties import ClientKind, Residency, TradingPolicy, Venue
 
@@ -202,3 +203,81 @@ class CommandRejected(LedgerEvent):
     command: dict[str, object]
     client_id: str | None = None
     venue_id: str | None = None
+
+
+class SettlementInitiated(LedgerTransaction):
+    """Value sent abroad: the client's account to the in-transit account.
+    `value_byn` is the BYN equivalent at the day's reference rate (for
+    reports), empty when the asset has no rate; `travel_rule_complete` whether
+    both parties' data were complete, whatever the threshold."""
+
+    settlement_id: str
+    client_id: str
+    direction: Direction
+    counterparty: str
+    country: str
+    contract_reference: str
+    asset_code: str
+    amount_minor: MinorUnits
+    deadline: date
+    originator: PartyInfo
+    beneficiary: PartyInfo
+    beneficiary_wallet: str | None
+    travel_rule_complete: bool
+    value_byn: str | None
+
+
+class FundsReturned(LedgerTransaction):
+    """Value of a settlement back from abroad: in-transit to the client."""
+
+    settlement_id: str
+    amount_minor: MinorUnits
+    reference: str
+
+
+class SettlementClosedByDelivery(LedgerTransaction):
+    """An import settled by the goods: in-transit to the outside world."""
+
+    settlement_id: str
+    amount_minor: MinorUnits
+    delivery_reference: str
+
+
+class SettlementDeadlineExtended(LedgerEvent):
+    settlement_id: str
+    new_deadline: date
+    permit_reference: str
+
+
+class SettlementOverdue(LedgerEvent):
+    settlement_id: str
+    deadline: date
+    outstanding_minor: MinorUnits
+
+
+class ReferenceRateSet(LedgerEvent):
+    code: str
+    byn_per_unit: str
+    effective_on: date
+
+
+class ComplianceSettingsSet(LedgerEvent):
+    settings: ComplianceSettings
+
+
+class JurisdictionBlocked(LedgerEvent):
+    country: str
+    reason: str
+
+
+class AmlNotificationRecorded(LedgerEvent):
+    """An operation at or above the client's AML threshold, for the
+    supervisor: `operation` the command type, `value_byn` and
+    `threshold_byn` decimal BYN."""
+
+    client_id: str
+    operation: str
+    asset_code: str
+    amount_minor: MinorUnits
+    value_byn: str
+    threshold_byn: str

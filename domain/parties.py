@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 # Party ids are chosen by the bank's systems (a CRM id, a register number):
 # short, printable and stable, because they name accounts in the audit trail.
@@ -82,7 +82,9 @@ class Venue(BaseModel):
     name: PartyName
     kind: VenueKind
     listed: bool
-    assets: frozenset[str]
+    # Sorted, never a set: a set's order varies between runs, and events must
+    # serialise to the same bytes every time.
+    assets: Annotated[tuple[str, ...], AfterValidator(lambda codes: tuple(sorted(set(codes))))]
 
     @property
     def domestic(self) -> bool:

@@ -12,20 +12,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, MutableMapping
 from datetime import date
+from fractions import Fraction
 from typing import Any
 from uuid import UUID
 
 from domain.accounts import SystemAccount, is_client_account
+from domain.crossborder import ComplianceSettings, Settlement, SettlementStatus, parse_rate
 from domain.events import (
     AddressBlacklisted,
+    AmlNotificationRecorded,
     AssetRegistered,
     BankEstablished,
     ClientKycVerified,
     ClientOnboarded,
     CommandRejected,
+    ComplianceSettingsSet,
+    FundsReturned,
     IssuerRegistered,
+    JurisdictionBlocked,
     LedgerEvent,
     LedgerTransaction,
+    ReferenceRateSet,
+    SettlementClosedByDelivery,
+    SettlementDeadlineExtended,
+    SettlementInitiated,
+    SettlementOverdue,
     TokenRegistered,
     TradeExecuted,
     TradingPolicySet,
@@ -52,10 +63,14 @@ class LedgerState:
         self.balances: dict[BalanceKey, int] = {}
         self.versions: dict[UUID, int] = {}
         self.venues: dict[str, Venue] = {}
-        self.policies: dict[str, TradingPolicy] = {}
+        self._trading: dict[str, TradingPolicy] = {}
+        self._compliance: dict[str, ComplianceSettings] = {}
         self.volume_caps: dict[tuple[str, str], int] = {}
         self.volumes: dict[VolumeKey, int] = {}
         self.blacklist: dict[str, date] = {}
+        self.settlements: dict[str, Settlement] = {}
+        self.rates: dict[str, tuple[tuple[date, Fraction], ...]] = {}
+        self.blocked_countries: dict[str, str] = {}
         self._journal: list[tuple[MutableMapping[Any, Any], Any, Any]] | None = None
         self._handlers: dict[type[LedgerEvent], Callable[[Any], None]] = {
             BankEstablished: self._bank_established,
@@ -71,6 +86,15 @@ class LedgerState:
             TradingPolicySet: self._trading_policy_set,
             VolumeCapSet: self._volume_cap_set,
             AddressBlacklisted: self._address_blacklisted,
+            SettlementInitiated: self._settlement_initiated,
+            FundsReturned: self._funds_returned,
+            SettlementClosedByDelivery: self._settlement_closed,
+            SettlementDeadlineExtended: self._deadline_extended,
+            SettlementOverdue: self._settlement_overdue,
+            ReferenceRateSet: self._reference_rate_set,
+            ComplianceSettingsSet: self._compliance_settings_set,
+            JurisdictionBlocked: self._jurisdiction_blocked,
+            AmlNotificationRecorded: self._aml_notification_recorded,
         }
 
     # Reading.
@@ -81,7 +105,22 @@ class LedgerState:
 
     @property
     def policy(self) -> TradingPolicy:
-        return self.policies.get("trading", TradingPolicy())
+        return self._trading.get("policy", TradingPolicy())
+
+    @property
+    def settings(self) -> ComplianceSettings:
+        return self._compliance.get("settings", ComplianceSettings())
+
+    def rate(self, code: str, day: date) -> Fraction | None:
+        """BYN per unit of `code` in force on `day` (BYN itself is 1)."""
+        if code == "BYN":
+            return Fraction(1)
+        in_force = [rate for effective, rate in self.rates.get(code, ()) if effective <= day]
+        return in_force[-1] if in_force else None
+
+    @property
+    def aml_notifications(self) -> int:
+        return self.counters.get("aml_notifications", 0)
 
     def volume(self, scope: str, asset: str, day: str) -> int:
         return self.volumes.get((scope, asset, day), 0)
@@ -217,7 +256,7 @@ class LedgerState:
         self._put(self.venues, event.venue_id, venue.model_copy(update={"listed": False}))
 
     def _trading_policy_set(self, event: TradingPolicySet) -> None:
-        self._put(self.policies, "trading", event.policy)
+        self._put(self._trading, "policy", event.policy)
 
     def _volume_cap_set(self, event: VolumeCapSet) -> None:
         scope = event.client_id or BANK_SCOPE
@@ -225,3 +264,62 @@ class LedgerState:
 
     def _address_blacklisted(self, event: AddressBlacklisted) -> None:
         self._put(self.blacklist, event.address, event.listed_on)
+
+    def _update_settlement(self, settlement_id: str, **changes: Any) -> None:
+        settlement = self.settlements[settlement_id]
+        self._put(self.settlements, settlement_id, settlement.model_copy(update=changes))
+
+    def _settlement_initiated(self, event: SettlementInitiated) -> None:
+        settlement = Settlement(
+            settlement_id=event.settlement_id,
+            client_id=event.client_id,
+            direction=event.direction,
+            counterparty=event.counterparty,
+            country=event.country,
+            contract_reference=event.contract_reference,
+            asset=event.asset_code,
+            sent_minor=event.amount_minor,
+            initiated_on=event.ledger_time.date(),
+            deadline=event.deadline,
+        )
+        self._put(self.settlements, event.settlement_id, settlement)
+
+    def _funds_returned(self, event: FundsReturned) -> None:
+        settlement = self.settlements[event.settlement_id]
+        returned = settlement.returned_minor + event.amount_minor
+        assert returned + settlement.delivered_minor <= settlement.sent_minor, event
+        complete = returned + settlement.delivered_minor == settlement.sent_minor
+        status = SettlementStatus.RETURNED if complete else settlement.status
+        self._update_settlement(event.settlement_id, returned_minor=returned, status=status)
+
+    def _settlement_closed(self, event: SettlementClosedByDelivery) -> None:
+        settlement = self.settlements[event.settlement_id]
+        assert event.amount_minor == settlement.outstanding_minor, event
+        self._update_settlement(
+            event.settlement_id,
+            delivered_minor=settlement.delivered_minor + event.amount_minor,
+            status=SettlementStatus.CLOSED,
+        )
+
+    def _deadline_extended(self, event: SettlementDeadlineExtended) -> None:
+        self._update_settlement(
+            event.settlement_id, deadline=event.new_deadline, status=SettlementStatus.OPEN
+        )
+
+    def _settlement_overdue(self, event: SettlementOverdue) -> None:
+        assert self.settlements[event.settlement_id].outstanding_minor > 0, event
+        self._update_settlement(event.settlement_id, status=SettlementStatus.OVERDUE)
+
+    def _reference_rate_set(self, event: ReferenceRateSet) -> None:
+        rates = dict(self.rates.get(event.code, ()))
+        rates[event.effective_on] = parse_rate(event.byn_per_unit)
+        self._put(self.rates, event.code, tuple(sorted(rates.items())))
+
+    def _compliance_settings_set(self, event: ComplianceSettingsSet) -> None:
+        self._put(self._compliance, "settings", event.settings)
+
+    def _jurisdiction_blocked(self, event: JurisdictionBlocked) -> None:
+        self._put(self.blocked_countries, event.country, event.reason)
+
+    def _aml_notification_recorded(self, _: AmlNotificationRecorded) -> None:
+        self._put(self.counters, "aml_notifications", self.aml_notifications + 1)

@@ -230,7 +230,8 @@ class Ledger:
 
     def _append(self, session: WriteSession, decided: list[_Decided]) -> dict[str, CommandResult]:
         events = [event for entry in decided for event in entry.outcome.events]
-        ids = iter(session.append([self.mapper.to_stored_event(event) for event in events]))
+        appended = session.append([self.mapper.to_stored_event(event) for event in events])
+        ids = iter(appended)
         first_results: dict[str, CommandResult] = {}
         for entry in decided:
             notification_ids = tuple(next(ids) for _ in entry.outcome.events)
@@ -241,8 +242,8 @@ class Ledger:
                 for entry in decided
             ]
         )
-        if events:
-            self.state.advance_to(max(first_results[decided[-1].command.key].notification_ids))
+        if appended:
+            self.state.advance_to(appended[-1])
         return first_results
 
     @staticmethod

@@ -1,0 +1,148 @@
+"""Cross-border settlements, travel-rule data, reference rates and compliance settings.
+
+A settlement sends a client's value abroad under a foreign contract: it waits
+in the in-transit account until it comes back (returned, in full or in
+parts), or the goods it paid for arrive (an import closed by delivery). When
+ledger time passes the deadline with value outstanding, it is overdue.
+Currency control expects export proceeds within 180 days and import
+deliveries within 90: defaults of the bank's settings, not law.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import StrEnum
+from fractions import Fraction
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from domain.money import Asset, MinorUnits
+from domain.parties import ClientKind
+
+COUNTRY_PATTERN = r"^[A-Z]{2}$"
+RATE_TEXT_PATTERN = re.compile(r"^(?P<whole>[0-9]{1,12})(?:\.(?P<fraction>[0-9]{1,12}))?$")
+DEADLINE_DAYS_MAX = 3650
+BYN = "BYN"
+USD = "USD"  # a rate key only: dollars need not be an asset of the ledger
+
+Country = Annotated[str, Field(pattern=COUNTRY_PATTERN)]
+RateText = Annotated[str, Field(pattern=RATE_TEXT_PATTERN.pattern)]
+
+
+class Direction(StrEnum):
+    EXPORT = "export"
+    IMPORT = "import"
+
+
+class SettlementStatus(StrEnum):
+    OPEN = "open"
+    RETURNED = "returned"
+    CLOSED = "closed"
+    OVERDUE = "overdue"
+
+
+class PartyInfo(BaseModel):
+    """FATF travel-rule data about the originator or the beneficiary. Any
+    field may be empty; `missing()` says which the rule still needs: a name,
+    an account or wallet, a country, and one of address, national id,
+    customer id, or date and place of birth."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    account: str | None = Field(default=None, max_length=128)
+    address: str | None = Field(default=None, max_length=300)
+    national_id: str | None = Field(default=None, max_length=64)
+    customer_id: str | None = Field(default=None, max_length=64)
+    birth_date: date | None = None
+    birth_place: str | None = Field(default=None, max_length=200)
+    country: Country | None = None
+
+    def missing(self) -> list[str]:
+        gaps = [name for name in ("name", "account", "country") if not getattr(self, name)]
+        identified = (
+            self.address or self.national_id or self.customer_id or (self.birth_date and self.birth_place)
+        )
+        if not identified:
+            gaps.append("address, national_id, customer_id or birth_date and birth_place")
+        return gaps
+
+
+class ComplianceSettings(BaseModel):
+    """Thresholds and deadlines; each is recorded as an event when changed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    travel_rule_threshold_usd: Fraction = Fraction(1000)
+    aml_individual_base_units: Fraction = Fraction(2000)
+    aml_company_base_units: Fraction = Fraction(20000)
+    base_unit_byn: Fraction = Fraction(45)
+    export_deadline_days: int = Field(default=180, ge=1, le=DEADLINE_DAYS_MAX)
+    import_deadline_days: int = Field(default=90, ge=1, le=DEADLINE_DAYS_MAX)
+    # Sorted, never a set, so that the event's bytes are the same every run.
+    settling_kinds: Annotated[
+        tuple[ClientKind, ...], AfterValidator(lambda kinds: tuple(sorted(set(kinds))))
+    ] = (
+        ClientKind.COMPANY,
+        ClientKind.SELF_EMPLOYED,
+    )
+
+    def aml_threshold_byn(self, kind: ClientKind) -> Fraction:
+        units = self.aml_company_base_units if kind == ClientKind.COMPANY else self.aml_individual_base_units
+        return units * self.base_unit_byn
+
+    def deadline_days(self, direction: Direction) -> int:
+        return self.export_deadline_days if direction == Direction.EXPORT else self.import_deadline_days
+
+
+class Settlement(BaseModel):
+    """One outbound settlement. `returned_minor` came back; `delivered_minor`
+    was settled by the delivery of goods; the rest is outstanding."""
+
+    model_config = ConfigDict(frozen=True)
+
+    settlement_id: str
+    client_id: str
+    direction: Direction
+    counterparty: str
+    country: str
+    contract_reference: str
+    asset: str
+    sent_minor: MinorUnits
+    returned_minor: MinorUnits = 0
+    delivered_minor: MinorUnits = 0
+    initiated_on: date
+    deadline: date
+    status: SettlementStatus = SettlementStatus.OPEN
+
+    @property
+    def outstanding_minor(self) -> int:
+        return self.sent_minor - self.returned_minor - self.delivered_minor
+
+
+def parse_rate(text: str) -> Fraction:
+    """A positive decimal rate, exactly: '3.2750' BYN per unit."""
+    match = RATE_TEXT_PATTERN.match(text)
+    if match is None:
+        raise ValueError(f"rate {text!r} is not a plain decimal like '3.2750'")
+    fraction = match["fraction"] or ""
+    value = Fraction(int(match["whole"] + fraction), 10 ** len(fraction))
+    if value <= 0:
+        raise ValueError(f"rate {text!r} must be greater than zero")
+    return value
+
+
+def value_in_byn(amount_minor: int, asset: Asset, rate_byn: Fraction) -> Fraction:
+    """The exact BYN value of an amount at a rate of BYN per whole unit."""
+    return Fraction(amount_minor, 10**asset.scale) * rate_byn
+
+
+def cents_text(value: Fraction) -> str:
+    """A BYN or USD value for reports, to the cent, half to even (reporting only:
+    balances are never rounded)."""
+    kopecks = round(value * 100)
+    sign = "-" if kopecks < 0 else ""
+    whole, part = divmod(abs(kopecks), 100)
+    return f"{sign}{whole}.{part:02d}"

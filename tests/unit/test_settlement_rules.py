@@ -1,0 +1,281 @@
+"""Cross-border settlements: lifecycle, deadlines, travel rule, jurisdictions and AML."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from domain.commands import (
+    BlacklistAddress,
+    BlockJurisdiction,
+    CheckDeadlines,
+    CloseSettlementByDelivery,
+    Deposit,
+    ExtendSettlementDeadline,
+    InitiateSettlement,
+    ReturnSettlementFunds,
+    SetComplianceSettings,
+    SetReferenceRate,
+)
+from domain.crossborder import Direction, PartyInfo, SettlementStatus
+from domain.errors import InvalidCommand, MissingRate, UnknownSettlement
+from domain.events import AmlNotificationRecorded, SettlementInitiated, SettlementOverdue
+from domain.parties import ClientKind
+from domain.state import LedgerState
+from tests.unit.test_rules import assert_recorded_rejection, assert_refused
+from tests.world import LEDGER_TIME, apply, trading_world
+
+ORIGINATOR = PartyInfo(name="Nord Timber JSC", account="client:nord", customer_id="C-42", country="BY")
+BENEFICIARY = PartyInfo(
+    name="Baltic Wood GmbH", account="DE89370400440532013000", address="Hafen 1, Kiel", country="DE"
+)
+DAY = LEDGER_TIME.date()
+
+
+@pytest.fixture
+def state() -> LedgerState:
+    state = trading_world()
+    for command in (
+        SetReferenceRate(
+            key="r-usd", code="USD", byn_per_unit="3.2000", effective_on=DAY - timedelta(days=30)
+        ),
+        SetReferenceRate(
+            key="r-usdt", code="USDT", byn_per_unit="3.2500", effective_on=DAY - timedelta(days=30)
+        ),
+        Deposit(key="fund-nord-big", client_id="nord", asset="BYN", amount="50000", reference="in-9"),
+    ):
+        assert apply(state, command).violation is None
+    return state
+
+
+def settle(
+    settlement_id: str = "s1",
+    amount: str = "3000.00",
+    direction: Direction = Direction.EXPORT,
+    client: str = "nord",
+    country: str = "DE",
+    **changes: object,
+) -> InitiateSettlement:
+    command = InitiateSettlement(
+        key=f"init-{settlement_id}",
+        settlement_id=settlement_id,
+        client_id=client,
+        direction=direction,
+        counterparty="Baltic Wood GmbH",
+        country=country,
+        contract_reference="EXP-2026-7",
+        asset="BYN",
+        amount=amount,
+        originator=ORIGINATOR,
+        beneficiary=BENEFICIARY,
+    )
+    return command.model_copy(update=changes)
+
+
+def later(
+    command: CheckDeadlines | ReturnSettlementFunds, days: int
+) -> CheckDeadlines | ReturnSettlementFunds:
+    return command.model_copy(update={"ledger_time": LEDGER_TIME + timedelta(days=days)})
+
+
+def test_an_export_sends_value_to_in_transit_with_a_180_day_deadline(state: LedgerState) -> None:
+    (event,) = apply(state, settle()).events
+    assert isinstance(event, SettlementInitiated)
+    assert event.deadline == DAY + timedelta(days=180)
+    assert event.travel_rule_complete
+    assert event.value_byn == "3000.00"
+    assert state.balance("system:in_transit", "BYN") == 300000
+    assert state.settlements["s1"].status == SettlementStatus.OPEN
+
+
+def test_an_import_has_a_90_day_deadline_unless_told_otherwise(state: LedgerState) -> None:
+    apply(state, settle(direction=Direction.IMPORT))
+    apply(state, settle("s2", direction=Direction.IMPORT, deadline_days=30, key="init-s2b"))
+    assert state.settlements["s1"].deadline == DAY + timedelta(days=90)
+    assert state.settlements["s2"].deadline == DAY + timedelta(days=30)
+
+
+def test_funds_returned_in_parts_then_in_full_end_the_settlement(state: LedgerState) -> None:
+    apply(state, settle())
+    apply(state, ReturnSettlementFunds(key="r1", settlement_id="s1", amount="1000", reference="swift-1"))
+    assert state.settlements["s1"].status == SettlementStatus.OPEN
+    assert state.settlements["s1"].outstanding_minor == 200000
+    apply(state, ReturnSettlementFunds(key="r2", settlement_id="s1", amount="2000", reference="swift-2"))
+    assert state.settlements["s1"].status == SettlementStatus.RETURNED
+    assert state.balance("system:in_transit", "BYN") == 0
+    assert_refused(
+        state,
+        ReturnSettlementFunds(key="r3", settlement_id="s1", amount="1", reference="x"),
+        InvalidCommand,
+        "returned already",
+    )
+
+
+def test_more_cannot_come_back_than_is_outstanding(state: LedgerState) -> None:
+    apply(state, settle())
+    assert_refused(
+        state,
+        ReturnSettlementFunds(key="r", settlement_id="s1", amount="3000.01", reference="x"),
+        InvalidCommand,
+        "3000.00 BYN outstanding",
+    )
+
+
+def test_an_import_closes_by_delivery_and_an_export_cannot(state: LedgerState) -> None:
+    apply(state, settle(direction=Direction.IMPORT))
+    apply(state, ReturnSettlementFunds(key="r", settlement_id="s1", amount="500", reference="refund"))
+    apply(state, CloseSettlementByDelivery(key="c", settlement_id="s1", delivery_reference="CMR-991"))
+    settlement = state.settlements["s1"]
+    assert settlement.status == SettlementStatus.CLOSED
+    assert (settlement.returned_minor, settlement.delivered_minor, settlement.outstanding_minor) == (
+        50000,
+        250000,
+        0,
+    )
+    apply(state, settle("s2", key="init-s2"))
+    assert_refused(
+        state,
+        CloseSettlementByDelivery(key="c2", settlement_id="s2", delivery_reference="x"),
+        InvalidCommand,
+        "only imports",
+    )
+
+
+def test_a_settlement_is_overdue_only_once_ledger_time_passes_its_deadline(state: LedgerState) -> None:
+    apply(state, settle(deadline_days=10))
+    assert apply(state, later(CheckDeadlines(key="d10"), 10)).events == []
+    (event,) = apply(state, later(CheckDeadlines(key="d11"), 11)).events
+    assert isinstance(event, SettlementOverdue)
+    assert event.outstanding_minor == 300000
+    assert state.settlements["s1"].status == SettlementStatus.OVERDUE
+    assert apply(state, later(CheckDeadlines(key="d12"), 12)).events == []
+
+
+def test_a_late_return_ends_an_overdue_settlement(state: LedgerState) -> None:
+    apply(state, settle(deadline_days=10))
+    apply(state, later(CheckDeadlines(key="d"), 11))
+    apply(
+        state, later(ReturnSettlementFunds(key="r", settlement_id="s1", amount="3000", reference="late"), 40)
+    )
+    assert state.settlements["s1"].status == SettlementStatus.RETURNED
+
+
+def test_returned_and_closed_settlements_are_never_overdue(state: LedgerState) -> None:
+    apply(state, settle(deadline_days=5))
+    apply(state, ReturnSettlementFunds(key="r", settlement_id="s1", amount="3000", reference="back"))
+    assert apply(state, later(CheckDeadlines(key="d"), 30)).events == []
+
+
+def test_a_permit_extends_the_deadline(state: LedgerState) -> None:
+    apply(state, settle(deadline_days=10))
+    apply(
+        state,
+        ExtendSettlementDeadline(
+            key="x", settlement_id="s1", new_deadline=DAY + timedelta(days=60), permit_reference="NBRB-P-17"
+        ),
+    )
+    assert apply(state, later(CheckDeadlines(key="d"), 30)).events == []
+    assert_refused(
+        state,
+        ExtendSettlementDeadline(key="x2", settlement_id="s1", new_deadline=DAY, permit_reference="P"),
+        InvalidCommand,
+        "not after",
+    )
+
+
+def test_travel_rule_data_must_be_complete_at_or_above_the_threshold(state: LedgerState) -> None:
+    # 3200.00 BYN is exactly 1000 USD at 3.20.
+    incomplete = PartyInfo(name="Baltic Wood GmbH", country="DE")
+    event = assert_recorded_rejection(
+        state, settle(amount="3200.00", beneficiary=incomplete), "TRAVEL_RULE_INCOMPLETE"
+    )
+    assert "beneficiary account" in event.details["missing"]
+    assert event.details["value_usd"] == "1000.00"
+
+
+def test_below_the_threshold_incomplete_data_passes_and_is_marked(state: LedgerState) -> None:
+    (event,) = apply(state, settle(amount="3199.99", beneficiary=PartyInfo(name="B"))).events
+    assert isinstance(event, SettlementInitiated)
+    assert not event.travel_rule_complete
+
+
+def test_a_zero_threshold_requires_travel_rule_data_always(state: LedgerState) -> None:
+    apply(state, SetComplianceSettings(key="eu-tfr", travel_rule_threshold_usd="0"))
+    assert_recorded_rejection(
+        state, settle(amount="0.01", beneficiary=PartyInfo(name="B")), "TRAVEL_RULE_INCOMPLETE"
+    )
+
+
+def test_without_a_rate_an_incomplete_settlement_cannot_be_valued(state: LedgerState) -> None:
+    apply(state, Deposit(key="btc", client_id="nord", asset="USDT", amount="5", reference="r"))
+    command = settle(asset="SVT", amount="1", beneficiary=PartyInfo(name="B"))
+    assert_refused(state, command, MissingRate, "no reference rate for SVT")
+
+
+def test_a_blocked_jurisdiction_is_refused(state: LedgerState) -> None:
+    apply(state, BlockJurisdiction(key="b", country="KP", reason="FATF call for action"))
+    assert_recorded_rejection(state, settle(country="KP"), "BLOCKED_JURISDICTION")
+
+
+def test_individuals_do_not_settle_abroad_by_default(state: LedgerState) -> None:
+    event = assert_recorded_rejection(state, settle(client="alesia", amount="10"), "SETTLEMENT_NOT_PERMITTED")
+    assert event.client_id == "alesia"
+
+
+def test_a_blacklisted_beneficiary_wallet_is_refused(state: LedgerState) -> None:
+    wallet = "TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE"
+    apply(
+        state, BlacklistAddress(key="bl", address=wallet, listed_on=DAY - timedelta(days=1), reason="mixer")
+    )
+    assert_recorded_rejection(state, settle(beneficiary_wallet=wallet), "BLACKLISTED_ADDRESS")
+
+
+def test_unknown_settlements_are_refused(state: LedgerState) -> None:
+    assert_refused(
+        state,
+        ReturnSettlementFunds(key="r", settlement_id="nope", amount="1", reference="x"),
+        UnknownSettlement,
+    )
+
+
+@pytest.mark.parametrize(
+    ("client", "amount", "notified"),
+    [
+        ("alesia", "90000.00", True),
+        ("alesia", "89999.99", False),
+        ("nord", "90000.00", False),
+        ("nord", "900000.00", True),
+    ],
+)
+def test_aml_notifications_at_the_clients_threshold(
+    state: LedgerState, client: str, amount: str, notified: bool
+) -> None:
+    events = apply(
+        state, Deposit(key="big", client_id=client, asset="BYN", amount=amount, reference="r")
+    ).events
+    notices = [e for e in events if isinstance(e, AmlNotificationRecorded)]
+    assert bool(notices) == notified
+    if notices:
+        kind = state.clients[client].kind
+        assert notices[0].threshold_byn == ("900000.00" if kind == ClientKind.COMPANY else "90000.00")
+
+
+def test_aml_values_crypto_at_the_reference_rate(state: LedgerState) -> None:
+    # 27,693 USDT at 3.25 is 90,002.25 BYN: over an individual's 90,000.
+    events = apply(
+        state, Deposit(key="u", client_id="jan", asset="USDT", amount="27693", reference="r")
+    ).events
+    (notice,) = [e for e in events if isinstance(e, AmlNotificationRecorded)]
+    assert notice.value_byn == "90002.25"
+
+
+def test_settings_are_recorded_and_applied(state: LedgerState) -> None:
+    apply(
+        state, SetComplianceSettings(key="s", export_deadline_days=120, settling_kinds=[ClientKind.COMPANY])
+    )
+    apply(state, settle())
+    assert state.settlements["s1"].deadline == date.fromordinal(DAY.toordinal() + 120)
+    assert_recorded_rejection(
+        state, settle("s2", client="ivan", amount="1", key="init-s2"), "SETTLEMENT_NOT_PERMITTED"
+    )
