@@ -146,3 +146,10 @@ def cents_text(value: Fraction) -> str:
     sign = "-" if kopecks < 0 else ""
     whole, part = divmod(abs(kopecks), 100)
     return f"{sign}{whole}.{part:02d}"
+
+
+def ratio_text(value: Fraction, places: int = 4) -> str:
+    """A share like 0.4727, half to even, without floats."""
+    scaled = round(value * 10**places)
+    whole, part = divmod(scaled, 10**places)
+    return f"{whole}.{part:0{places}d}"

@@ -369,3 +369,18 @@ def report_compliance(
             out.print(
                 f"[bold]{title}[/]: " + ", ".join(f"{name} {count}" for name, count in report[key].items())
             )
+
+
+@report_app.command("settlements")
+def report_settlements(
+    home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
+) -> None:
+    """Cross-border settlements: outstanding, overdue, share returned, volume by country."""
+    from ledger.reports import print_settlements, settlements  # noqa: PLC0415
+
+    with user_errors(), sandbox_for(home, database_url).open() as ledger:
+        report = settlements(ledger)
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    print_settlements(report, out)

@@ -17,8 +17,11 @@ from rich.table import Table
 
 from domain.commands import (
     BaseCommand,
+    CheckDeadlines,
+    CloseSettlementByDelivery,
     Deposit,
     ExecuteTrade,
+    InitiateSettlement,
     IssueTokens,
     ListVenue,
     OnboardClient,
@@ -26,15 +29,19 @@ from domain.commands import (
     RegisterAsset,
     RegisterIssuer,
     RegisterToken,
+    ReturnSettlementFunds,
+    SetReferenceRate,
     Transfer,
     VerifyKyc,
     Withdraw,
 )
+from domain.crossborder import Direction, PartyInfo
 from domain.errors import BatchRejected
 from domain.money import AssetKind
 from domain.parties import ClientKind, Residency, VenueKind
 from ledger.clock import ManualClock
-from ledger.reports import compliance
+from ledger.reports import compliance, print_settlements
+from ledger.reports import settlements as settlement_report
 from ledger.sandbox import Sandbox
 from ledger.service import CommandResult, Ledger
 
@@ -165,6 +172,83 @@ def attempts() -> list[BaseCommand]:
     ]
 
 
+def settlements() -> list[BaseCommand]:
+    """Nord Timber's foreign contracts: an export whose proceeds return on
+    time, an import closed by delivery, an export only partly returned, and
+    an import whose goods never come, which goes overdue."""
+    day = DEMO_START.date()
+    originator = PartyInfo(
+        name="Nord Timber JSC", account="client:nord-timber", customer_id="NT-1", country="BY"
+    )
+
+    def initiate(sid: str, direction: Direction, counterparty: str, country: str, amount: str) -> BaseCommand:
+        beneficiary = PartyInfo(
+            name=counterparty, account=f"IBAN-{sid}", address="Harbour Road 1", country=country
+        )
+        return InitiateSettlement(
+            key=f"demo:settle:{sid}",
+            settlement_id=sid,
+            client_id="nord-timber",
+            direction=direction,
+            counterparty=counterparty,
+            country=country,
+            contract_reference=f"CONTRACT-{sid}",
+            asset="BYN",
+            amount=amount,
+            deadline_days=60,
+            originator=originator,
+            beneficiary=beneficiary,
+            ledger_time=DEMO_START,
+        )
+
+    def at(command: BaseCommand, days: int) -> BaseCommand:
+        return command.model_copy(update={"ledger_time": DEMO_START + timedelta(days=days)})
+
+    return [
+        SetReferenceRate(key="demo:rate:USD", code="USD", byn_per_unit="3.2000", effective_on=day),
+        SetReferenceRate(key="demo:rate:USDT", code="USDT", byn_per_unit="3.2500", effective_on=day),
+        Deposit(
+            key="demo:deposit:nord",
+            client_id="nord-timber",
+            asset="BYN",
+            amount="120000.00",
+            reference="BYN-IN-0003",
+            ledger_time=DEMO_START,
+        ),
+        Deposit(
+            key="demo:deposit:large",
+            client_id="alesia",
+            asset="BYN",
+            amount="95000.00",
+            reference="BYN-IN-0004",
+            ledger_time=DEMO_START,
+        ),
+        initiate("EXP-1", Direction.EXPORT, "Baltic Wood GmbH", "DE", "40000.00"),
+        initiate("IMP-1", Direction.IMPORT, "Silk Road Machinery LLC", "KZ", "25000.00"),
+        initiate("EXP-2", Direction.EXPORT, "Caspian Traders FZE", "AE", "30000.00"),
+        initiate("IMP-2", Direction.IMPORT, "Golden Horn Textiles", "TR", "15000.00"),
+        at(
+            ReturnSettlementFunds(
+                key="demo:return:EXP-1", settlement_id="EXP-1", amount="40000.00", reference="SWIFT-IN-77"
+            ),
+            35,
+        ),
+        at(
+            CloseSettlementByDelivery(
+                key="demo:deliver:IMP-1", settlement_id="IMP-1", delivery_reference="CMR-2026-118"
+            ),
+            41,
+        ),
+        at(
+            ReturnSettlementFunds(
+                key="demo:return:EXP-2", settlement_id="EXP-2", amount="12000.00", reference="SWIFT-IN-81"
+            ),
+            50,
+        ),
+        at(CheckDeadlines(key="demo:deadlines:day-62"), 62),
+    ]
+
+
 def malformed() -> BaseCommand:
     """An amount with more decimals than BYN has: refused, nothing written."""
     return Deposit(
@@ -174,7 +258,9 @@ def malformed() -> BaseCommand:
 
 def run_demo(sandbox: Sandbox, console: Console) -> int:
     if not sandbox.home.is_initialised():
-        key = sandbox.init(allow_unencrypted_key=True)
+        key = sandbox.init(
+            allow_unencrypted_key=True, ledger_clock=ManualClock(DEMO_START - timedelta(days=1))
+        )
         console.print(f"[bold]Initialised[/] a sandbox in {sandbox.home.root} (unencrypted sandbox key)")
         console.print(f"  verifier key: {key}", soft_wrap=True)
     with sandbox.open(ledger_clock=ManualClock(DEMO_START, step=timedelta(hours=1))) as ledger:
@@ -186,12 +272,15 @@ def run_demo(sandbox: Sandbox, console: Console) -> int:
             ("Clients onboarded and KYC-verified", clients()),
             ("Funding and movements", movements()),
             ("Attempts the rules refuse (recorded)", attempts()),
+            ("Cross-border settlements", settlements()),
         ):
             _show_batch(console, title, batch, ledger.submit(batch))
         _show_refusal(console, ledger)
         _show_balances(console, ledger)
         _show_supply(console, ledger)
         _show_compliance(console, ledger)
+        console.print()
+        print_settlements(settlement_report(ledger), console)
         console.print(
             f"\nEvents in the log: {ledger.state.position}; recorded rejections: {ledger.state.rejections}"
         )
@@ -218,7 +307,7 @@ def _show_refusal(console: Console, ledger: Ledger) -> None:
     try:
         ledger.submit([malformed()])
     except BatchRejected as refused:
-        console.print(f"  [yellow]refused[/] {refused.message}", soft_wrap=True)
+        console.print(f"  [yellow]{refused.message}[/]", soft_wrap=True)
     assert ledger.state.position == before
 
 

@@ -22,13 +22,20 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from domain.accounts import SystemAccount
+from domain.crossborder import SettlementStatus
 from domain.events import (
+    AmlNotificationRecorded,
     AssetRegistered,
     ClientKycVerified,
     ClientOnboarded,
     CommandRejected,
+    FundsReturned,
     LedgerEvent,
     LedgerTransaction,
+    SettlementClosedByDelivery,
+    SettlementDeadlineExtended,
+    SettlementInitiated,
+    SettlementOverdue,
     TokenRegistered,
     VenueDelisted,
     VenueListed,
@@ -54,6 +61,16 @@ VIEW_TABLES: dict[str, str] = {
     "view_compliance": "day TEXT NOT NULL, rule TEXT NOT NULL, client_id TEXT NOT NULL, "
     "venue_id TEXT NOT NULL, command_type TEXT NOT NULL, rejections INTEGER NOT NULL, "
     "PRIMARY KEY (day, rule, client_id, venue_id, command_type)",
+    "view_settlements": "settlement_id TEXT PRIMARY KEY, client_id TEXT NOT NULL, direction TEXT NOT NULL, "
+    "counterparty TEXT NOT NULL, country TEXT NOT NULL, contract_reference TEXT NOT NULL, "
+    "asset TEXT NOT NULL, "
+    "sent_minor TEXT NOT NULL, returned_minor TEXT NOT NULL, delivered_minor TEXT NOT NULL, "
+    "status TEXT NOT NULL, initiated_on TEXT NOT NULL, deadline TEXT NOT NULL, overdue_on TEXT, "
+    "value_byn TEXT, travel_rule_complete INTEGER NOT NULL",
+    "view_aml": "notice_id TEXT PRIMARY KEY, day TEXT NOT NULL, client_id TEXT NOT NULL, "
+    "operation TEXT NOT NULL, asset TEXT NOT NULL, amount_minor TEXT NOT NULL, value_byn TEXT NOT NULL, "
+    "threshold_byn TEXT NOT NULL",
+    "view_ledger_time": "singleton INTEGER PRIMARY KEY, ledger_time TEXT NOT NULL",
 }
 VIEW_ORDER: dict[str, str] = {
     "view_balances": "account, asset",
@@ -61,6 +78,9 @@ VIEW_ORDER: dict[str, str] = {
     "view_venues": "venue_id",
     "view_assets": "code",
     "view_compliance": "day, rule, client_id, venue_id, command_type",
+    "view_settlements": "settlement_id",
+    "view_aml": "notice_id",
+    "view_ledger_time": "singleton",
 }
 
 
@@ -93,6 +113,12 @@ class Projector:
             TokenRegistered: self._asset_registered,
             VenueListed: self._venue_listed,
             VenueDelisted: self._venue_delisted,
+            SettlementInitiated: self._settlement_initiated,
+            FundsReturned: self._funds_returned,
+            SettlementClosedByDelivery: self._settlement_closed,
+            SettlementDeadlineExtended: self._deadline_extended,
+            SettlementOverdue: self._settlement_overdue,
+            AmlNotificationRecorded: self._aml_notice,
         }
 
     def set_up(self) -> None:
@@ -137,6 +163,13 @@ class Projector:
         for event in events:
             self._apply(session, page, event)
         self._write_page(session, page)
+        latest = max(event.ledger_time for event in events).isoformat()
+        session.execute(
+            "INSERT INTO view_ledger_time VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET ledger_time = "
+            "CASE WHEN excluded.ledger_time > view_ledger_time.ledger_time THEN excluded.ledger_time "
+            "ELSE view_ledger_time.ledger_time END",
+            (latest,),
+        )
         session.advance_tracking(VIEWS_TRACKING_NAME, fresh[-1].id)
 
     def _apply(self, session: WriteSession, page: _Page, event: LedgerEvent) -> None:
@@ -233,6 +266,81 @@ class Projector:
 
     def _venue_delisted(self, session: WriteSession, event: VenueDelisted) -> None:
         session.execute("UPDATE view_venues SET listed = 0 WHERE venue_id = ?", (event.venue_id,))
+
+    def _settlement_initiated(self, session: WriteSession, event: SettlementInitiated) -> None:
+        session.execute(
+            "INSERT INTO view_settlements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                event.settlement_id,
+                event.client_id,
+                event.direction.value,
+                event.counterparty,
+                event.country,
+                event.contract_reference,
+                event.asset_code,
+                str(event.amount_minor),
+                "0",
+                "0",
+                SettlementStatus.OPEN.value,
+                event.ledger_time.date().isoformat(),
+                event.deadline.isoformat(),
+                None,
+                event.value_byn,
+                int(event.travel_rule_complete),
+            ),
+        )
+
+    def _funds_returned(self, session: WriteSession, event: FundsReturned) -> None:
+        sent, returned, delivered = _settlement_amounts(session, event.settlement_id)
+        returned += event.amount_minor
+        finished = returned + delivered == sent
+        session.execute(
+            "UPDATE view_settlements SET returned_minor = ?, status = CASE WHEN ? = 1 THEN ? ELSE status END "
+            "WHERE settlement_id = ?",
+            (str(returned), int(finished), SettlementStatus.RETURNED.value, event.settlement_id),
+        )
+
+    def _settlement_closed(self, session: WriteSession, event: SettlementClosedByDelivery) -> None:
+        _, _, delivered = _settlement_amounts(session, event.settlement_id)
+        session.execute(
+            "UPDATE view_settlements SET delivered_minor = ?, status = ? WHERE settlement_id = ?",
+            (str(delivered + event.amount_minor), SettlementStatus.CLOSED.value, event.settlement_id),
+        )
+
+    def _deadline_extended(self, session: WriteSession, event: SettlementDeadlineExtended) -> None:
+        session.execute(
+            "UPDATE view_settlements SET deadline = ?, status = ? WHERE settlement_id = ?",
+            (event.new_deadline.isoformat(), SettlementStatus.OPEN.value, event.settlement_id),
+        )
+
+    def _settlement_overdue(self, session: WriteSession, event: SettlementOverdue) -> None:
+        session.execute(
+            "UPDATE view_settlements SET status = ?, overdue_on = ? WHERE settlement_id = ?",
+            (SettlementStatus.OVERDUE.value, event.ledger_time.date().isoformat(), event.settlement_id),
+        )
+
+    def _aml_notice(self, session: WriteSession, event: AmlNotificationRecorded) -> None:
+        session.execute(
+            "INSERT INTO view_aml VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                str(event.originator_id),
+                event.ledger_time.date().isoformat(),
+                event.client_id,
+                event.operation,
+                event.asset_code,
+                str(event.amount_minor),
+                event.value_byn,
+                event.threshold_byn,
+            ),
+        )
+
+
+def _settlement_amounts(session: WriteSession, settlement_id: str) -> tuple[int, int, int]:
+    ((sent, returned, delivered),) = session.fetchall(
+        "SELECT sent_minor, returned_minor, delivered_minor FROM view_settlements WHERE settlement_id = ?",
+        (settlement_id,),
+    )
+    return int(sent), int(returned), int(delivered)
 
 
 def view_rows(session: WriteSession, table: str) -> list[tuple[Any, ...]]:

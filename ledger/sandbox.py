@@ -32,13 +32,19 @@ class Sandbox:
     def at(cls, home: Path = DEFAULT_HOME, database_url: str | None = None) -> Sandbox:
         return cls(Home(home), database_url)
 
-    def init(self, identity: BankIdentity = DEFAULT_IDENTITY, *, allow_unencrypted_key: bool = False) -> str:
+    def init(
+        self,
+        identity: BankIdentity = DEFAULT_IDENTITY,
+        *,
+        allow_unencrypted_key: bool = False,
+        ledger_clock: Clock | None = None,
+    ) -> str:
         """Creates the store, the bank's identity and its signing key; returns
         the verifier key. Refuses a home that is already initialised."""
         if self.home.is_initialised():
             raise SandboxError(f"{self.home.root} is initialised already (found {self.home.identity_path})")
         check_can_create(self.home.signing_key_path, allow_unencrypted=allow_unencrypted_key)
-        with self.open() as ledger:
+        with self.open(ledger_clock=ledger_clock) as ledger:
             ledger.execute(
                 EstablishBank(
                     key=ESTABLISH_BANK_KEY,

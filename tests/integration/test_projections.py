@@ -9,9 +9,22 @@ from typing import Any
 
 import pytest
 
-from domain.commands import BaseCommand, DelistVenue, ExecuteTrade, Transfer
+from domain.commands import (
+    BaseCommand,
+    CheckDeadlines,
+    CloseSettlementByDelivery,
+    DelistVenue,
+    Deposit,
+    ExecuteTrade,
+    InitiateSettlement,
+    ReturnSettlementFunds,
+    SetReferenceRate,
+    Transfer,
+)
+from domain.crossborder import Direction, PartyInfo
 from ledger import Ledger, ManualClock
 from ledger.projections import VIEWS_TRACKING_NAME, Projector, view_digests
+from ledger.reports import settlements as settlement_report
 from tests.world import LEDGER_TIME, funding_commands, setup_commands, trading_commands
 
 OpenLedger = Callable[..., Ledger]
@@ -54,7 +67,42 @@ def history() -> list[BaseCommand]:
         ),
         Transfer(key="x-poor", source_client_id="ivan", target_client_id="jan", asset="BYN", amount="1"),
     ]
-    return setup_commands() + funding_commands() + trading_commands() + trades
+    return setup_commands() + funding_commands() + trading_commands() + trades + settlements()
+
+
+def settlements() -> list[BaseCommand]:
+    """Four settlements: returned, closed by delivery, partly returned, overdue; and an AML notice."""
+    full = PartyInfo(name="N", account="A-1", customer_id="C-1", country="DE")
+    later = LEDGER_TIME + timedelta(days=100)
+
+    def initiate(sid: str, direction: Direction, country: str, amount: str) -> BaseCommand:
+        return InitiateSettlement(
+            key=f"s-{sid}",
+            settlement_id=sid,
+            client_id="nord",
+            direction=direction,
+            counterparty=f"Counterparty {sid}",
+            country=country,
+            contract_reference=sid,
+            asset="BYN",
+            amount=amount,
+            deadline_days=30,
+            originator=full,
+            beneficiary=full,
+        )
+
+    return [
+        SetReferenceRate(key="rate-usd", code="USD", byn_per_unit="3.2", effective_on=LEDGER_TIME.date()),
+        Deposit(key="big-deposit", client_id="nord", asset="BYN", amount="1000000", reference="in-big"),
+        initiate("E1", Direction.EXPORT, "DE", "400"),
+        initiate("I1", Direction.IMPORT, "KZ", "250"),
+        initiate("E2", Direction.EXPORT, "AE", "300"),
+        initiate("I2", Direction.IMPORT, "TR", "150"),
+        ReturnSettlementFunds(key="r-E1", settlement_id="E1", amount="400", reference="back"),
+        CloseSettlementByDelivery(key="c-I1", settlement_id="I1", delivery_reference="CMR"),
+        ReturnSettlementFunds(key="r-E2", settlement_id="E2", amount="120", reference="part"),
+        CheckDeadlines(key="deadlines", ledger_time=later),
+    ]
 
 
 def filled(open_ledger: OpenLedger) -> Ledger:
@@ -90,6 +138,31 @@ def test_the_views_show_what_the_log_says(open_ledger: OpenLedger) -> None:
         ("INSUFFICIENT_FUNDS", "ivan", ""): 1,
     }
     assert ledger.projector.position() == ledger.state.position
+
+
+def test_the_settlement_report_shows_what_came_back_and_what_is_overdue(open_ledger: OpenLedger) -> None:
+    report = settlement_report(filled(open_ledger))
+    assert report["by_status"] == {"open": 0, "returned": 1, "closed": 1, "overdue": 2}
+    assert (report["sent_byn"], report["returned_byn"], report["outstanding_byn"]) == (
+        "1100.00",
+        "520.00",
+        "330.00",
+    )
+    assert report["share_returned"] == "0.4727"
+    assert report["overdue"]["by_country"] == {"AE": "180.00", "TR": "150.00"}
+    assert report["monthly_volume_byn"]["2026-02"] == {
+        "AE": "300.00",
+        "DE": "400.00",
+        "KZ": "250.00",
+        "TR": "150.00",
+    }
+    assert report["travel_rule"] == {"complete": 4, "incomplete": 0, "share_complete": "1.0000"}
+    (notice,) = report["aml_notifications"]
+    assert (notice["client_id"], notice["value_byn"], notice["threshold_byn"]) == (
+        "nord",
+        "1000000.00",
+        "900000.00",
+    )
 
 
 def test_a_redelivered_page_changes_nothing(open_ledger: OpenLedger) -> None:
