@@ -8,16 +8,15 @@ key, `name+hexkeyid+base64(0x01 || public key)`.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from ledger.audit.notes import ED25519, Verifier
+
 PASSPHRASE_ENV = "LEDGER_KEY_PASSPHRASE"  # noqa: S105 (the variable's name, not its value)
-ED25519_ALGORITHM = b"\x01"
 KEY_FILE_MODE = 0o600
 
 
@@ -68,14 +67,6 @@ def load_signing_key(path: Path) -> Ed25519PrivateKey:
     return key
 
 
-def key_id(name: str, public_key: Ed25519PublicKey) -> bytes:
-    """C2SP signed-note key id: the first four bytes of
-    SHA-256(name || 0x0A || 0x01 || public key)."""
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(name.encode() + b"\n" + ED25519_ALGORITHM + raw).digest()[:4]
-
-
 def verifier_key(name: str, public_key: Ed25519PublicKey) -> str:
-    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    encoded = base64.b64encode(ED25519_ALGORITHM + raw).decode()
-    return f"{name}+{key_id(name, public_key).hex()}+{encoded}"
+    """The C2SP verifier key: name+hex(key id)+base64(0x01 || public key)."""
+    return Verifier(name, ED25519, public_key).encode()

@@ -1,0 +1,1 @@
+"""The signed audit trail: Merkle log, checkpoints, bundles and their offline verifier."""
