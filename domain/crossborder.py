@@ -62,9 +62,7 @@ class PartyInfo(BaseModel):
 
     def missing(self) -> list[str]:
         gaps = [name for name in ("name", "account", "country") if not getattr(self, name)]
-        identified = (
-            self.address or self.national_id or self.customer_id or (self.birth_date and self.birth_place)
-        )
+        identified = self.address or self.national_id or self.customer_id or (self.birth_date and self.birth_place)
         if not identified:
             gaps.append("address, national_id, customer_id or birth_date and birth_place")
         return gaps
@@ -82,9 +80,7 @@ class ComplianceSettings(BaseModel):
     export_deadline_days: int = Field(default=180, ge=1, le=DEADLINE_DAYS_MAX)
     import_deadline_days: int = Field(default=90, ge=1, le=DEADLINE_DAYS_MAX)
     # Sorted, never a set, so that the event's bytes are the same every run.
-    settling_kinds: Annotated[
-        tuple[ClientKind, ...], AfterValidator(lambda kinds: tuple(sorted(set(kinds))))
-    ] = (
+    settling_kinds: Annotated[tuple[ClientKind, ...], AfterValidator(lambda kinds: tuple(sorted(set(kinds))))] = (
         ClientKind.COMPANY,
         ClientKind.SELF_EMPLOYED,
     )

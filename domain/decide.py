@@ -232,8 +232,7 @@ def _held_outside_issuance(state: LedgerState, code: str) -> Asset:
     asset = _asset(state, code)
     if asset.kind == AssetKind.TOKEN:
         raise InvalidCommand(
-            reason=f"{code} is a token: tokens enter the ledger only by issuance "
-            "and leave it only by redemption"
+            reason=f"{code} is a token: tokens enter the ledger only by issuance and leave it only by redemption"
         )
     return asset
 
@@ -315,11 +314,7 @@ def _register_issuer(state: LedgerState, c: RegisterIssuer, stamp: Stamp) -> lis
     if c.issuer_id in state.issuers:
         raise AlreadyExists(kind="issuer", key=c.issuer_id)
     stream = stream_id("issuer", c.issuer_id)
-    return [
-        IssuerRegistered(
-            **_head(state, stream, stamp), issuer_id=c.issuer_id, name=c.name, licensed=c.licensed
-        )
-    ]
+    return [IssuerRegistered(**_head(state, stream, stamp), issuer_id=c.issuer_id, name=c.name, licensed=c.licensed)]
 
 
 def _onboard_client(state: LedgerState, c: OnboardClient, stamp: Stamp) -> list[LedgerEvent]:
@@ -532,9 +527,7 @@ def _blacklist_address(state: LedgerState, c: BlacklistAddress, stamp: Stamp) ->
         raise AlreadyExists(kind="blacklisted address", key=c.address)
     stream = stream_id("address", c.address)
     return [
-        AddressBlacklisted(
-            **_head(state, stream, stamp), address=c.address, listed_on=c.listed_on, reason=c.reason
-        )
+        AddressBlacklisted(**_head(state, stream, stamp), address=c.address, listed_on=c.listed_on, reason=c.reason)
     ]
 
 
@@ -578,9 +571,7 @@ def _read_trade(state: LedgerState, c: ExecuteTrade) -> _Trade:
     if base.code == quote.code:
         raise InvalidCommand(reason=f"base and quote are both {base.code}")
     fee_minor = 0 if c.fee in ("0", "0." + "0" * quote.scale) else quote.parse(c.fee)
-    return _Trade(
-        venue, buyer, seller, base, quote, base.parse(c.base_amount), quote.parse(c.quote_amount), fee_minor
-    )
+    return _Trade(venue, buyer, seller, base, quote, base.parse(c.base_amount), quote.parse(c.quote_amount), fee_minor)
 
 
 def _check_venue(state: LedgerState, trade: _Trade) -> None:
@@ -730,9 +721,7 @@ def _settlement(state: LedgerState, settlement_id: str) -> Settlement:
 
 def _still_outstanding(settlement: Settlement) -> None:
     if settlement.status not in (SettlementStatus.OPEN, SettlementStatus.OVERDUE):
-        raise InvalidCommand(
-            reason=f"settlement {settlement.settlement_id!r} is {settlement.status.value} already"
-        )
+        raise InvalidCommand(reason=f"settlement {settlement.settlement_id!r} is {settlement.status.value} already")
 
 
 def _rate_on(state: LedgerState, code: str, day: date) -> Fraction:
@@ -742,17 +731,13 @@ def _rate_on(state: LedgerState, code: str, day: date) -> Fraction:
     return rate
 
 
-def _check_travel_rule(
-    state: LedgerState, c: InitiateSettlement, asset: Asset, amount_minor: int, day: date
-) -> None:
+def _check_travel_rule(state: LedgerState, c: InitiateSettlement, asset: Asset, amount_minor: int, day: date) -> None:
     threshold = state.settings.travel_rule_threshold_usd
     missing = [f"originator {gap}" for gap in c.originator.missing()]
     missing += [f"beneficiary {gap}" for gap in c.beneficiary.missing()]
     if not missing:
         return
-    value_usd = value_in_byn(amount_minor, asset, _rate_on(state, asset.code, day)) / _rate_on(
-        state, "USD", day
-    )
+    value_usd = value_in_byn(amount_minor, asset, _rate_on(state, asset.code, day)) / _rate_on(state, "USD", day)
     if value_usd >= threshold:
         raise TravelRuleIncomplete(
             value_usd=cents_text(value_usd), threshold_usd=cents_text(threshold), missing="; ".join(missing)
@@ -837,9 +822,7 @@ def _close_by_delivery(state: LedgerState, c: CloseSettlementByDelivery, stamp: 
     return [
         SettlementClosedByDelivery(
             **_head(state, stream_id("settlement", settlement.settlement_id), stamp),
-            postings=_movement(
-                SystemAccount.IN_TRANSIT, SystemAccount.EXTERNAL, settlement.asset, outstanding
-            ),
+            postings=_movement(SystemAccount.IN_TRANSIT, SystemAccount.EXTERNAL, settlement.asset, outstanding),
             settlement_id=settlement.settlement_id,
             amount_minor=outstanding,
             delivery_reference=c.delivery_reference,
@@ -851,8 +834,7 @@ def _extend_deadline(state: LedgerState, c: ExtendSettlementDeadline, stamp: Sta
     settlement = _settlement(state, c.settlement_id)
     if settlement.status != SettlementStatus.OPEN:
         raise InvalidCommand(
-            reason=f"settlement {settlement.settlement_id!r} is {settlement.status.value}: "
-            "only an open one is extended"
+            reason=f"settlement {settlement.settlement_id!r} is {settlement.status.value}: only an open one is extended"
         )
     if c.new_deadline <= settlement.deadline:
         raise InvalidCommand(reason=f"the new deadline {c.new_deadline} is not after {settlement.deadline}")

@@ -159,16 +159,13 @@ class AssetNotListedOnVenue(RuleViolation):
 class ClientVolumeCapExceeded(RuleViolation):
     rule = "CLIENT_VOLUME_CAP_EXCEEDED"
     template = (
-        "client {client!r} would trade {requested} {asset} on {day}, over its daily cap of {cap} "
-        "(already {used})"
+        "client {client!r} would trade {requested} {asset} on {day}, over its daily cap of {cap} (already {used})"
     )
 
 
 class BankVolumeCapExceeded(RuleViolation):
     rule = "BANK_VOLUME_CAP_EXCEEDED"
-    template = (
-        "the bank would trade {requested} {asset} on {day}, over its daily cap of {cap} (already {used})"
-    )
+    template = "the bank would trade {requested} {asset} on {day}, over its daily cap of {cap} (already {used})"
 
 
 class BlacklistedAddress(RuleViolation):

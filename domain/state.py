@@ -154,9 +154,7 @@ class LedgerState:
 
     def holdings(self, asset: str) -> int:
         return sum(
-            amount
-            for (account, code), amount in self.balances.items()
-            if code == asset and is_client_account(account)
+            amount for (account, code), amount in self.balances.items() if code == asset and is_client_account(account)
         )
 
     # Batches.
@@ -302,9 +300,7 @@ class LedgerState:
         )
 
     def _deadline_extended(self, event: SettlementDeadlineExtended) -> None:
-        self._update_settlement(
-            event.settlement_id, deadline=event.new_deadline, status=SettlementStatus.OPEN
-        )
+        self._update_settlement(event.settlement_id, deadline=event.new_deadline, status=SettlementStatus.OPEN)
 
     def _settlement_overdue(self, event: SettlementOverdue) -> None:
         assert self.settlements[event.settlement_id].outstanding_minor > 0, event

@@ -96,14 +96,10 @@ def workload(count: int, seed: int = 7) -> list[Move]:
 
 def setup_commands() -> list[BaseCommand]:
     commands: list[BaseCommand] = [
-        EstablishBank(
-            key="bench:bank", name="Bench Crypto Bank JSC", htp_resident=True, nbrb_register_entry="B-1"
-        ),
+        EstablishBank(key="bench:bank", name="Bench Crypto Bank JSC", htp_resident=True, nbrb_register_entry="B-1"),
         RegisterIssuer(key="bench:issuer", issuer_id="issuer", name="Bench Issuer", licensed=True),
         RegisterAsset(key="bench:BYN", code="BYN", scale=2, kind=AssetKind.FIAT),
-        RegisterToken(
-            key="bench:SVT", code="SVT", scale=2, issuer_id="issuer", supply_cap="1000000000000.00"
-        ),
+        RegisterToken(key="bench:SVT", code="SVT", scale=2, issuer_id="issuer", supply_cap="1000000000000.00"),
     ]
     for n in range(CLIENT_COUNT):
         client = f"c{n}"
@@ -126,15 +122,11 @@ def to_command(index: int, move: Move) -> BaseCommand:
     if move.kind == "deposit":
         return Deposit(key=key, client_id=move.target, asset=move.asset, amount=amount, reference=key)
     if move.kind == "issue":
-        return IssueTokens(
-            key=key, issuer_id="issuer", asset=move.asset, client_id=move.target, amount=amount
-        )
+        return IssueTokens(key=key, issuer_id="issuer", asset=move.asset, client_id=move.target, amount=amount)
     if move.kind == "withdraw":
         return Withdraw(key=key, client_id=move.source, asset=move.asset, amount=amount, reference=key)
     if move.kind == "redeem":
-        return RedeemTokens(
-            key=key, issuer_id="issuer", asset=move.asset, client_id=move.source, amount=amount
-        )
+        return RedeemTokens(key=key, issuer_id="issuer", asset=move.asset, client_id=move.source, amount=amount)
     return Transfer(
         key=key, source_client_id=move.source, target_client_id=move.target, asset=move.asset, amount=amount
     )
@@ -159,8 +151,7 @@ def measure_ledger(folder: Path, moves: list[Move]) -> tuple[float, list[tuple[s
         elapsed = time.perf_counter() - started
     connection = sqlite3.connect(path)
     rows = connection.execute(
-        "SELECT originator_id, originator_version, topic, state FROM stored_events "
-        "WHERE rowid > ? ORDER BY rowid",
+        "SELECT originator_id, originator_version, topic, state FROM stored_events WHERE rowid > ? ORDER BY rowid",
         (first_id,),
     ).fetchall()
     connection.close()

@@ -102,9 +102,7 @@ def init(
     home: HomeOption = DEFAULT_HOME,
     database_url: DatabaseUrlOption = None,
     bank_name: Annotated[str, typer.Option(help="The crypto bank's name.")] = DEFAULT_IDENTITY.name,
-    origin: Annotated[
-        str, typer.Option(help="The log's origin line in checkpoints.")
-    ] = DEFAULT_IDENTITY.origin,
+    origin: Annotated[str, typer.Option(help="The log's origin line in checkpoints.")] = DEFAULT_IDENTITY.origin,
     register_entry: Annotated[
         str, typer.Option(help="The bank's entry in the NBRB register of crypto banks.")
     ] = DEFAULT_IDENTITY.nbrb_register_entry,
@@ -131,9 +129,7 @@ def balances(
     with user_errors(), sandbox_for(home, database_url).open() as ledger:
         rows = ledger.balances(include_system=include_system)
     if as_json:
-        print(
-            json.dumps([{"account": r.account, "asset": r.asset, "amount": r.amount} for r in rows], indent=2)
-        )
+        print(json.dumps([{"account": r.account, "asset": r.asset, "amount": r.amount} for r in rows], indent=2))
         return
     table = Table()
     for column in ("Account", "Asset", "Amount"):
@@ -164,9 +160,7 @@ def submit(
         print(json.dumps([result.to_json() for result in results], indent=2))
         return
     for result in results:
-        status = (
-            "[green]accepted[/]" if result.accepted else f"[red]rejected[/] {result.rule}: {result.reason}"
-        )
+        status = "[green]accepted[/]" if result.accepted else f"[red]rejected[/] {result.rule}: {result.reason}"
         again = " (repeat)" if result.repeated else ""
         out.print(f"{result.key}: {status}{again}")
 
@@ -214,9 +208,7 @@ def main() -> Any:
 @app.command()
 def bench(
     as_json: JsonOption = False,
-    events: Annotated[
-        int, typer.Option("--events", min=100, max=2_000_000, help="Business transactions.")
-    ] = 20_000,
+    events: Annotated[int, typer.Option("--events", min=100, max=2_000_000, help="Business transactions.")] = 20_000,
 ) -> None:
     """Benchmarks with references measured in the same run."""
     from ledger.bench import run_benchmarks  # noqa: PLC0415
@@ -321,9 +313,7 @@ def trade(
     quote_amount: Annotated[str, typer.Option(help="How much is paid, as a decimal.")],
     venue: Annotated[str | None, typer.Option(help="The venue; none for a trade with the bank.")] = None,
     buyer: Annotated[str | None, typer.Option(help="Buying client; none for the bank or the venue.")] = None,
-    seller: Annotated[
-        str | None, typer.Option(help="Selling client; none for the bank or the venue.")
-    ] = None,
+    seller: Annotated[str | None, typer.Option(help="Selling client; none for the bank or the venue.")] = None,
     fee: Annotated[str, typer.Option(help="The bank's fee, in the quote asset, paid by the buyer.")] = "0",
     home: HomeOption = DEFAULT_HOME,
     database_url: DatabaseUrlOption = None,
@@ -366,9 +356,7 @@ def report_compliance(
     out.print(table)
     for title, key in (("By client", "by_client"), ("By venue", "by_venue"), ("By day", "by_day")):
         if report[key]:
-            out.print(
-                f"[bold]{title}[/]: " + ", ".join(f"{name} {count}" for name, count in report[key].items())
-            )
+            out.print(f"[bold]{title}[/]: " + ", ".join(f"{name} {count}" for name, count in report[key].items()))
 
 
 @report_app.command("settlements")
@@ -384,3 +372,153 @@ def report_settlements(
         print(json.dumps(report, indent=2))
         return
     print_settlements(report, out)
+
+
+audit_app = typer.Typer(help="The signed audit trail: key, checkpoints, export, verification.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("key")
+def audit_key(home: HomeOption = DEFAULT_HOME) -> None:
+    """Print the bank's current verifier key (C2SP), for the supervisor to pin."""
+    with user_errors():
+        print(sandbox_for(home, None).verifier_key())
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None) -> None:
+    """Sign a checkpoint of the log as it is now, and print it."""
+    with user_errors():
+        sandbox = sandbox_for(home, database_url)
+        signer = sandbox.signer()
+        with sandbox.open(auto_checkpoint=False) as ledger:
+            stored = ledger.audit.checkpoint(signer, ledger.clock.now())
+    sys.stdout.write(stored.note)
+
+
+@audit_app.command("export")
+def audit_export(
+    directory: Annotated[Path, typer.Argument(help="A new or empty directory for the bundle.")],
+    since: Annotated[
+        Path | None, typer.Option(help="The supervisor's last checkpoint: export only what came after it.")
+    ] = None,
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Export the audit bundle: leaves, signed checkpoints, consistency proofs."""
+    from ledger.audit.bundle import ExportError, export_bundle  # noqa: PLC0415
+
+    with user_errors():
+        sandbox = sandbox_for(home, database_url)
+        signer = sandbox.signer()
+        trusted = read_text(since) if since else None
+        with sandbox.open(auto_checkpoint=False) as ledger:
+            try:
+                summary = export_bundle(ledger.audit, signer, directory, ledger.clock.now(), since=trusted)
+            except ExportError as error:
+                raise UserError(str(error)) from None
+    out.print(
+        f"Exported leaves {summary.first_index} to {summary.tree_size - 1} with {len(summary.checkpoints)} "
+        f"checkpoints and {len(summary.proofs)} proofs to {summary.directory}",
+        soft_wrap=True,
+    )
+
+
+def read_text(path: Path) -> str:
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    return path.read_text(encoding="utf-8")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    bundle: Annotated[Path, typer.Argument(help="The bundle directory.")],
+    key: Annotated[str, typer.Option(help="The bank's verifier key, pinned by you (never taken from the bundle).")],
+    trusted: Annotated[Path | None, typer.Option(help="A checkpoint you trust: the bundle must extend it.")] = None,
+    witness_key: Annotated[
+        str | None, typer.Option(help="A witness's cosigner key: every checkpoint must carry its cosignature.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Verify a bundle offline: exit 0 only if everything verifies."""
+    from ledger.audit.verify import verify_bundle  # noqa: PLC0415
+
+    with user_errors():
+        if not bundle.is_dir():
+            raise UserError(f"{bundle}: not a bundle directory")
+        findings = verify_bundle(bundle, key, trusted=read_text(trusted) if trusted else None, witness_key=witness_key)
+    if as_json:
+        print(json.dumps({"verified": not findings, "findings": [vars(f) for f in findings]}, indent=2))
+    elif findings:
+        for finding in findings:
+            err.print(f"[red]FAIL[/] {finding}", highlight=False, soft_wrap=True)
+    else:
+        out.print(f"[green]verified[/] {bundle}")
+    if findings:
+        raise typer.Exit(1)
+
+
+@audit_app.command("prove")
+def audit_prove(
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the proof (JSON).")],
+    index: Annotated[int | None, typer.Option(help="The leaf index of the event.")] = None,
+    stream: Annotated[str | None, typer.Option(help="Or the event's stream id ...")] = None,
+    version: Annotated[int, typer.Option(help="... and its version in that stream.")] = 1,
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Write an inclusion proof of one event against a signed checkpoint."""
+    from uuid import UUID  # noqa: PLC0415
+
+    from ledger.audit.merkle import ProofError  # noqa: PLC0415
+    from ledger.audit.proofs import leaf_proof  # noqa: PLC0415
+
+    with user_errors():
+        if (index is None) == (stream is None):
+            raise UserError("name the event by --index, or by --stream (and --version)")
+        sandbox = sandbox_for(home, database_url)
+        signer = sandbox.signer()
+        with sandbox.open(auto_checkpoint=False) as ledger:
+            checkpoint = ledger.audit.checkpoint(signer, ledger.clock.now())
+            if stream is not None:
+                index = leaf_index_of(ledger, UUID(stream), version)
+            assert index is not None
+            try:
+                document = leaf_proof(ledger.audit, index, checkpoint)
+            except ProofError as error:
+                raise UserError(str(error)) from None
+        out_file.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    out.print(f"Proof of leaf {index} against the checkpoint of {checkpoint.size} leaves written to {out_file}")
+
+
+def leaf_index_of(ledger: Any, stream: Any, version: int) -> int:
+    notification_id = ledger.backend.notification_id_of(stream, version)
+    if notification_id is None:
+        raise UserError(f"no event {stream} version {version} in this log")
+    with ledger.backend.views() as session:
+        rows = session.fetchall("SELECT leaf_index FROM audit_leaves WHERE notification_id = ?", (notification_id,))
+    return int(rows[0][0])
+
+
+@audit_app.command("verify-proof")
+def audit_verify_proof(
+    proof_file: Annotated[Path, typer.Argument(help="A proof written by 'ledger audit prove'.")],
+    key: Annotated[str, typer.Option(help="The bank's verifier key, pinned by you.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Verify one event's inclusion proof offline."""
+    from ledger.audit.merkle import ProofError  # noqa: PLC0415
+    from ledger.audit.notes import NoteError  # noqa: PLC0415
+    from ledger.audit.proofs import verify_leaf_proof  # noqa: PLC0415
+
+    with user_errors():
+        try:
+            document = json.loads(read_text(proof_file))
+            leaf = verify_leaf_proof(document, key)
+        except (ProofError, NoteError, json.JSONDecodeError) as error:
+            err.print(f"[red]FAIL[/] {proof_file}: {error}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+    if as_json:
+        print(json.dumps({"verified": True, "leaf": leaf}, indent=2))
+    else:
+        out.print(f"[green]verified[/] leaf {leaf['index']}: {leaf['type']} in stream {leaf['stream']}")

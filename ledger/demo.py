@@ -50,19 +50,13 @@ DEMO_START = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
 
 def reference_data() -> list[BaseCommand]:
     return [
-        RegisterIssuer(
-            key="demo:issuer:svislach", issuer_id="svislach", name="Svislach Tokens LLC", licensed=True
-        ),
-        RegisterIssuer(
-            key="demo:issuer:grey-mint", issuer_id="grey-mint", name="Grey Mint Ltd", licensed=False
-        ),
+        RegisterIssuer(key="demo:issuer:svislach", issuer_id="svislach", name="Svislach Tokens LLC", licensed=True),
+        RegisterIssuer(key="demo:issuer:grey-mint", issuer_id="grey-mint", name="Grey Mint Ltd", licensed=False),
         RegisterAsset(key="demo:asset:BYN", code="BYN", scale=2, kind=AssetKind.FIAT),
         RegisterAsset(key="demo:asset:USDT", code="USDT", scale=6, kind=AssetKind.CRYPTO),
         RegisterAsset(key="demo:asset:BTC", code="BTC", scale=8, kind=AssetKind.CRYPTO),
         RegisterAsset(key="demo:asset:ETH", code="ETH", scale=18, kind=AssetKind.CRYPTO),
-        RegisterToken(
-            key="demo:token:SVT", code="SVT", scale=2, issuer_id="svislach", supply_cap="1000000.00"
-        ),
+        RegisterToken(key="demo:token:SVT", code="SVT", scale=2, issuer_id="svislach", supply_cap="1000000.00"),
         ListVenue(
             key="demo:venue:minsk-htp",
             venue_id="minsk-htp",
@@ -96,9 +90,7 @@ def clients() -> list[BaseCommand]:
 
 def movements() -> list[BaseCommand]:
     return [
-        Deposit(
-            key="demo:deposit:1", client_id="alesia", asset="BYN", amount="5000.00", reference="BYN-IN-0001"
-        ),
+        Deposit(key="demo:deposit:1", client_id="alesia", asset="BYN", amount="5000.00", reference="BYN-IN-0001"),
         Deposit(
             key="demo:deposit:2",
             client_id="nord-timber",
@@ -106,9 +98,7 @@ def movements() -> list[BaseCommand]:
             amount="1250.000000",
             reference="tron:7f3a9c",
         ),
-        IssueTokens(
-            key="demo:issue:1", issuer_id="svislach", asset="SVT", client_id="alesia", amount="10000.00"
-        ),
+        IssueTokens(key="demo:issue:1", issuer_id="svislach", asset="SVT", client_id="alesia", amount="10000.00"),
         Transfer(
             key="demo:transfer:1",
             source_client_id="alesia",
@@ -116,12 +106,8 @@ def movements() -> list[BaseCommand]:
             asset="SVT",
             amount="2500.00",
         ),
-        RedeemTokens(
-            key="demo:redeem:1", issuer_id="svislach", asset="SVT", client_id="nord-timber", amount="500.00"
-        ),
-        Withdraw(
-            key="demo:withdraw:1", client_id="alesia", asset="BYN", amount="1200.00", reference="BYN-OUT-0001"
-        ),
+        RedeemTokens(key="demo:redeem:1", issuer_id="svislach", asset="SVT", client_id="nord-timber", amount="500.00"),
+        Withdraw(key="demo:withdraw:1", client_id="alesia", asset="BYN", amount="1200.00", reference="BYN-OUT-0001"),
         ExecuteTrade(
             key="demo:trade:domestic",
             venue_id="minsk-htp",
@@ -156,9 +142,7 @@ def attempts() -> list[BaseCommand]:
             quote_asset="BYN",
             quote_amount="165.00",
         ),
-        RegisterToken(
-            key="demo:token:GRY", code="GRY", scale=2, issuer_id="grey-mint", supply_cap="500000.00"
-        ),
+        RegisterToken(key="demo:token:GRY", code="GRY", scale=2, issuer_id="grey-mint", supply_cap="500000.00"),
         IssueTokens(
             key="demo:issue:over-cap",
             issuer_id="svislach",
@@ -166,9 +150,7 @@ def attempts() -> list[BaseCommand]:
             client_id="alesia",
             amount="995000.00",
         ),
-        Withdraw(
-            key="demo:withdraw:jan", client_id="jan", asset="BYN", amount="10.00", reference="BYN-OUT-0002"
-        ),
+        Withdraw(key="demo:withdraw:jan", client_id="jan", asset="BYN", amount="10.00", reference="BYN-OUT-0002"),
     ]
 
 
@@ -177,14 +159,10 @@ def settlements() -> list[BaseCommand]:
     time, an import closed by delivery, an export only partly returned, and
     an import whose goods never come, which goes overdue."""
     day = DEMO_START.date()
-    originator = PartyInfo(
-        name="Nord Timber JSC", account="client:nord-timber", customer_id="NT-1", country="BY"
-    )
+    originator = PartyInfo(name="Nord Timber JSC", account="client:nord-timber", customer_id="NT-1", country="BY")
 
     def initiate(sid: str, direction: Direction, counterparty: str, country: str, amount: str) -> BaseCommand:
-        beneficiary = PartyInfo(
-            name=counterparty, account=f"IBAN-{sid}", address="Harbour Road 1", country=country
-        )
+        beneficiary = PartyInfo(name=counterparty, account=f"IBAN-{sid}", address="Harbour Road 1", country=country)
         return InitiateSettlement(
             key=f"demo:settle:{sid}",
             settlement_id=sid,
@@ -251,16 +229,12 @@ def settlements() -> list[BaseCommand]:
 
 def malformed() -> BaseCommand:
     """An amount with more decimals than BYN has: refused, nothing written."""
-    return Deposit(
-        key="demo:deposit:bad", client_id="jan", asset="BYN", amount="10.005", reference="BYN-IN-0002"
-    )
+    return Deposit(key="demo:deposit:bad", client_id="jan", asset="BYN", amount="10.005", reference="BYN-IN-0002")
 
 
 def run_demo(sandbox: Sandbox, console: Console) -> int:
     if not sandbox.home.is_initialised():
-        key = sandbox.init(
-            allow_unencrypted_key=True, ledger_clock=ManualClock(DEMO_START - timedelta(days=1))
-        )
+        key = sandbox.init(allow_unencrypted_key=True, ledger_clock=ManualClock(DEMO_START - timedelta(days=1)))
         console.print(f"[bold]Initialised[/] a sandbox in {sandbox.home.root} (unencrypted sandbox key)")
         console.print(f"  verifier key: {key}", soft_wrap=True)
     with sandbox.open(ledger_clock=ManualClock(DEMO_START, step=timedelta(hours=1))) as ledger:
@@ -281,15 +255,11 @@ def run_demo(sandbox: Sandbox, console: Console) -> int:
         _show_compliance(console, ledger)
         console.print()
         print_settlements(settlement_report(ledger), console)
-        console.print(
-            f"\nEvents in the log: {ledger.state.position}; recorded rejections: {ledger.state.rejections}"
-        )
+        console.print(f"\nEvents in the log: {ledger.state.position}; recorded rejections: {ledger.state.rejections}")
     return 0
 
 
-def _show_batch(
-    console: Console, title: str, batch: Sequence[BaseCommand], results: list[CommandResult]
-) -> None:
+def _show_batch(console: Console, title: str, batch: Sequence[BaseCommand], results: list[CommandResult]) -> None:
     console.print(f"[bold underline]{title}[/]")
     for command, result in zip(batch, results, strict=True):
         again = " [dim](repeat: nothing written)[/]" if result.repeated else ""

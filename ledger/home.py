@@ -25,6 +25,8 @@ class BankIdentity(BaseModel):
     origin: str = Field(pattern=ORIGIN_PATTERN, max_length=200)
     nbrb_register_entry: str = Field(min_length=1, max_length=64)
     htp_resident: bool = True
+    checkpoint_every_events: int = Field(default=1000, ge=1, le=10_000_000)
+    checkpoint_every_seconds: int = Field(default=3600, ge=1, le=31_536_000)
 
 
 @dataclass(frozen=True)

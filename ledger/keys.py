@@ -40,9 +40,7 @@ def create_signing_key(path: Path, *, allow_unencrypted: bool) -> Ed25519Private
     passphrase = os.environ.get(PASSPHRASE_ENV, "")
     key = Ed25519PrivateKey.generate()
     encryption: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(passphrase.encode())
-        if passphrase
-        else serialization.NoEncryption()
+        serialization.BestAvailableEncryption(passphrase.encode()) if passphrase else serialization.NoEncryption()
     )
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,9 +57,7 @@ def load_signing_key(path: Path) -> Ed25519PrivateKey:
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=passphrase)
     except (ValueError, TypeError) as error:
-        raise SigningKeyError(
-            f"cannot read the signing key at {path}: {error} (is {PASSPHRASE_ENV} right?)"
-        ) from None
+        raise SigningKeyError(f"cannot read the signing key at {path}: {error} (is {PASSPHRASE_ENV} right?)") from None
     if not isinstance(key, Ed25519PrivateKey):
         raise SigningKeyError(f"{path} is not an Ed25519 key")
     return key

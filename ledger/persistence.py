@@ -139,9 +139,7 @@ def parse_postgres_url(url: str) -> dict[str, str]:
     library's environment keys."""
     parsed = urlparse(url)
     if parsed.scheme not in ("postgres", "postgresql"):
-        raise StoreConfigError(
-            f"database URL {url!r}: expected postgresql://user@host:port/dbname or sqlite:///path"
-        )
+        raise StoreConfigError(f"database URL {url!r}: expected postgresql://user@host:port/dbname or sqlite:///path")
     dbname = parsed.path.lstrip("/")
     if not dbname or not parsed.hostname:
         raise StoreConfigError(f"database URL {url!r}: a host and a database name are needed")
@@ -226,13 +224,15 @@ class Backend(ABC):
             self._tracking = self.store.factory.tracking_recorder()
         return self._tracking
 
-    def notifications_after(
-        self, position: int, limit: int = NOTIFICATION_PAGE_SIZE
-    ) -> Sequence[Notification]:
+    def notifications_after(self, position: int, limit: int = NOTIFICATION_PAGE_SIZE) -> Sequence[Notification]:
         return self.store.recorder.select_notifications(start=position, limit=limit, inclusive_of_start=False)
 
     def max_notification_id(self) -> int:
         return self.store.recorder.max_notification_id() or 0
+
+    @abstractmethod
+    def notification_id_of(self, stream: UUID, version: int) -> int | None:
+        """The position in the log of one event, named by its stream and version."""
 
     def close(self) -> None:
         self.store.close()
@@ -253,9 +253,7 @@ _SQLITE_SET_UP = [
 
 
 class SQLiteWriteSession(WriteSession):
-    def __init__(
-        self, connection: sqlite3.Connection, recorder: SQLiteApplicationRecorder, tracking: Any
-    ) -> None:
+    def __init__(self, connection: sqlite3.Connection, recorder: SQLiteApplicationRecorder, tracking: Any) -> None:
         self.connection = connection
         self.recorder = recorder
         self.tracking = tracking
@@ -317,6 +315,14 @@ class SQLiteBackend(Backend):
             for statement in _SQLITE_SET_UP:
                 cursor.execute(statement)
 
+    def notification_id_of(self, stream: UUID, version: int) -> int | None:
+        with self.views() as session:
+            rows = session.fetchall(
+                "SELECT rowid FROM stored_events WHERE originator_id = ? AND originator_version = ?",
+                (stream.hex, version),
+            )
+        return int(rows[0][0]) if rows else None
+
     @contextmanager
     def write(self) -> Iterator[WriteSession]:
         with self._immediate() as session:
@@ -336,9 +342,7 @@ class SQLiteBackend(Backend):
             connection: sqlite3.Connection = pooled._sqlite_conn  # noqa: SLF001
             connection.execute("BEGIN IMMEDIATE")
             try:
-                yield SQLiteWriteSession(
-                    connection, cast(SQLiteApplicationRecorder, self.store.recorder), tracking
-                )
+                yield SQLiteWriteSession(connection, cast(SQLiteApplicationRecorder, self.store.recorder), tracking)
             except BaseException:
                 connection.rollback()
                 raise

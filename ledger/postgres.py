@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
+from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import Notification, StoredEvent, Tracking
@@ -15,9 +16,7 @@ from ledger.persistence import COMMANDS_TABLE, Backend, WriteSession, notificati
 
 
 class PostgresWriteSession(WriteSession):
-    def __init__(
-        self, cursor: psycopg.Cursor[Any], recorder: PostgresApplicationRecorder, tracking: Any
-    ) -> None:
+    def __init__(self, cursor: psycopg.Cursor[Any], recorder: PostgresApplicationRecorder, tracking: Any) -> None:
         self.cursor = cursor
         self.recorder = recorder
         self.tracking = tracking
@@ -28,9 +27,9 @@ class PostgresWriteSession(WriteSession):
             "SELECT notification_id, originator_id, originator_version, topic, state "
             "FROM {schema}.{table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
         ).format(schema=schema, table=Identifier(recorder.events_table_name))
-        self.select_commands = SQL(
-            "SELECT key, digest, result FROM {schema}.{table} WHERE key = ANY(%s)"
-        ).format(schema=schema, table=Identifier(COMMANDS_TABLE))
+        self.select_commands = SQL("SELECT key, digest, result FROM {schema}.{table} WHERE key = ANY(%s)").format(
+            schema=schema, table=Identifier(COMMANDS_TABLE)
+        )
         self.insert_commands = SQL("INSERT INTO {schema}.{table} VALUES (%s, %s, %s)").format(
             schema=schema, table=Identifier(COMMANDS_TABLE)
         )
@@ -143,6 +142,15 @@ class PostgresBackend(Backend):
             self.recorder._lock_table(cursor)  # noqa: SLF001
             yield PostgresWriteSession(cursor, self.recorder, tracking)
 
+    def notification_id_of(self, stream: UUID, version: int) -> int | None:
+        statement = SQL(
+            "SELECT notification_id FROM {}.{} WHERE originator_id = %s AND originator_version = %s"
+        ).format(Identifier(self.datastore.schema), Identifier(self.recorder.events_table_name))
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, (stream, version))
+            row = cursor.fetchone()
+        return None if row is None else int(row["notification_id"])
+
     @contextmanager
     def views(self) -> Iterator[WriteSession]:
         tracking = self.tracking
@@ -167,9 +175,7 @@ def ensure_postgres_schema(settings: dict[str, str]) -> None:
         autocommit=True,
         connect_timeout=5,
     ) as connection:
-        connection.execute(
-            SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(settings["POSTGRES_SCHEMA"]))
-        )
+        connection.execute(SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(settings["POSTGRES_SCHEMA"])))
 
 
 def _placeholders(statement: str) -> str:

@@ -189,9 +189,7 @@ class Projector:
 
     # Accumulating views: read what the page touches, write it back once.
 
-    def _load_balances(
-        self, session: WriteSession, events: Iterable[LedgerEvent]
-    ) -> dict[tuple[str, str], int]:
+    def _load_balances(self, session: WriteSession, events: Iterable[LedgerEvent]) -> dict[tuple[str, str], int]:
         accounts = sorted({p.account for e in events if isinstance(e, LedgerTransaction) for p in e.postings})
         balances: dict[tuple[str, str], int] = {}
         for start in range(0, len(accounts), _IN_CHUNK):

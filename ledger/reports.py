@@ -195,10 +195,7 @@ class _SettlementTotals:
 
     def to_json(self, aml: list[tuple[Any, ...]], scales: dict[str, int]) -> dict[str, Any]:
         def money(groups: dict[str, dict[str, Fraction]]) -> dict[str, dict[str, str]]:
-            return {
-                key: {name: cents_text(v) for name, v in sorted(values.items())}
-                for key, values in groups.items()
-            }
+            return {key: {name: cents_text(v) for name, v in sorted(values.items())} for key, values in groups.items()}
 
         settled = self.returned_byn + self.delivered_byn
         return {

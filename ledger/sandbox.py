@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from domain.commands import EstablishBank
+from ledger.audit.notes import Signer
 from ledger.clock import Clock
 from ledger.home import BankIdentity, Home
-from ledger.keys import check_can_create, create_signing_key, load_signing_key, verifier_key
+from ledger.keys import SigningKeyError, check_can_create, create_signing_key, load_signing_key, verifier_key
 from ledger.service import DEFAULT_HOME, Ledger
 
 DEFAULT_IDENTITY = BankIdentity(
@@ -57,11 +58,45 @@ class Sandbox:
         self.home.write_identity(identity)
         return verifier_key(identity.origin, key.public_key())
 
-    def open(self, *, clock: Clock | None = None, ledger_clock: Clock | None = None) -> Ledger:
-        return Ledger.open(
-            home=self.home.root, database_url=self.database_url, clock=clock, ledger_clock=ledger_clock
+    def open(
+        self, *, clock: Clock | None = None, ledger_clock: Clock | None = None, auto_checkpoint: bool = True
+    ) -> Ledger:
+        """The ledger of this sandbox. With `auto_checkpoint`, and a signing key
+        that can be read, a checkpoint is signed every N events or T seconds."""
+        identity = self.home.read_identity() if self.home.is_initialised() else DEFAULT_IDENTITY
+        ledger = Ledger.open(
+            home=self.home.root,
+            database_url=self.database_url,
+            clock=clock,
+            ledger_clock=ledger_clock,
+            origin=identity.origin,
         )
+        if auto_checkpoint and self.home.is_initialised():
+            self._sign_checkpoints_for(ledger, identity)
+        return ledger
+
+    def _sign_checkpoints_for(self, ledger: Ledger, identity: BankIdentity) -> None:
+        try:
+            signer = self.signer()
+        except SigningKeyError:
+            return  # no passphrase here: checkpoints are signed at export, or by 'ledger audit checkpoint'
+
+        def sign_when_due(appended: int) -> None:
+            ledger.audit.maybe_checkpoint(
+                signer,
+                ledger.clock.now(),
+                appended,
+                every_events=identity.checkpoint_every_events,
+                every_seconds=identity.checkpoint_every_seconds,
+            )
+
+        ledger.after_commit.append(sign_when_due)
+
+    def signer(self) -> Signer:
+        if not self.home.is_initialised():
+            raise SandboxError(f"{self.home.root} is not initialised: run 'ledger init' first")
+        identity = self.home.read_identity()
+        return Signer(identity.origin, load_signing_key(self.home.signing_key_path))
 
     def verifier_key(self) -> str:
-        identity = self.home.read_identity()
-        return verifier_key(identity.origin, load_signing_key(self.home.signing_key_path).public_key())
+        return self.signer().verifier.encode()

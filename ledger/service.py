@@ -29,12 +29,14 @@ from domain.errors import RULE_VIOLATIONS, BatchRejected, IdempotencyConflict, I
 from domain.events import LedgerEvent
 from domain.money import format_amount
 from domain.state import LedgerState
+from ledger.audit.log import AuditLog
 from ledger.clock import Clock, SystemClock
 from ledger.persistence import Backend, StoreLocation, WriteSession, open_backend
 from ledger.projections import Projector, decode_with
 
 BATCH_SIZE_MAX = 10_000
 DEFAULT_HOME = Path("ledger-sandbox")
+DEFAULT_ORIGIN = "zubr-crypto-bank.example/ledger"
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,12 @@ class _Decided:
 
 class Ledger:
     def __init__(
-        self, backend: Backend, *, clock: Clock | None = None, ledger_clock: Clock | None = None
+        self,
+        backend: Backend,
+        *,
+        clock: Clock | None = None,
+        ledger_clock: Clock | None = None,
+        origin: str = DEFAULT_ORIGIN,
     ) -> None:
         self.backend = backend
         self.clock = clock or SystemClock()
@@ -138,6 +145,11 @@ class Ledger:
         self.state = LedgerState()
         self.projector = Projector(backend, decode_with(self.mapper))
         self.projector.set_up()
+        self.audit = AuditLog(backend, decode_with(self.mapper), origin)
+        self.audit.set_up()
+        # Called with the number of events each committed batch appended
+        # (the sandbox signs checkpoints from here).
+        self.after_commit: list[Callable[[int], None]] = []
         self.catch_up()
 
     @classmethod
@@ -148,9 +160,10 @@ class Ledger:
         database_url: str | None = None,
         clock: Clock | None = None,
         ledger_clock: Clock | None = None,
+        origin: str = DEFAULT_ORIGIN,
     ) -> Ledger:
         backend = open_backend(StoreLocation.parse(home=home, database_url=database_url))
-        return cls(backend, clock=clock, ledger_clock=ledger_clock)
+        return cls(backend, clock=clock, ledger_clock=ledger_clock, origin=origin)
 
     def close(self) -> None:
         self.backend.close()
@@ -176,9 +189,7 @@ class Ledger:
 
     def submit(self, commands: Sequence[BaseCommand]) -> list[CommandResult]:
         if len(commands) > BATCH_SIZE_MAX:
-            raise InvalidCommand(
-                reason=f"a batch holds at most {BATCH_SIZE_MAX} commands, {len(commands)} given"
-            )
+            raise InvalidCommand(reason=f"a batch holds at most {BATCH_SIZE_MAX} commands, {len(commands)} given")
         if not commands:
             return []
         try:
@@ -191,6 +202,9 @@ class Ledger:
                 self.state.rollback()
             raise
         self.state.commit()
+        appended = sum(len(r.notification_ids) for r in results if not r.repeated)
+        for hook in self.after_commit:
+            hook(appended)
         return results
 
     def _decide_batch(self, session: WriteSession, commands: Sequence[BaseCommand]) -> list[CommandResult]:
@@ -237,19 +251,14 @@ class Ledger:
             notification_ids = tuple(next(ids) for _ in entry.outcome.events)
             first_results[entry.command.key] = _first_result(entry, notification_ids)
         session.remember_commands(
-            [
-                (entry.command.key, entry.digest, first_results[entry.command.key].stored())
-                for entry in decided
-            ]
+            [(entry.command.key, entry.digest, first_results[entry.command.key].stored()) for entry in decided]
         )
         if appended:
             self.state.advance_to(appended[-1])
         return first_results
 
     @staticmethod
-    def _result_for(
-        position: int, item: CommandResult | _Decided, first: dict[str, CommandResult]
-    ) -> CommandResult:
+    def _result_for(position: int, item: CommandResult | _Decided, first: dict[str, CommandResult]) -> CommandResult:
         if isinstance(item, CommandResult):
             return item
         result = first[item.command.key]
@@ -300,9 +309,7 @@ def _first_result(entry: _Decided, notification_ids: tuple[int, ...]) -> Command
         command_type=command_type,
         status="rejected" if violation else "accepted",
         stream=str(
-            entry.outcome.events[0].originator_id
-            if entry.outcome.events
-            else command_stream(entry.command.key)
+            entry.outcome.events[0].originator_id if entry.outcome.events else command_stream(entry.command.key)
         ),
         notification_ids=notification_ids,
         rule=violation.rule if violation else None,

@@ -10,9 +10,7 @@ import sys
 from pathlib import Path
 
 
-def ledger(
-    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
+def ledger(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
     environment.update(env or {})
     return subprocess.run(

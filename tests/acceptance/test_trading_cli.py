@@ -73,13 +73,9 @@ def prepared(home: Path, tmp_path: Path) -> Path:
     return home
 
 
-def test_a_domestic_trade_is_accepted_and_a_foreign_one_recorded_as_rejected(
-    home: Path, tmp_path: Path
-) -> None:
+def test_a_domestic_trade_is_accepted_and_a_foreign_one_recorded_as_rejected(home: Path, tmp_path: Path) -> None:
     prepared(home, tmp_path)
-    accepted = ledger(
-        "trade", "--key", "t1", "--venue", "minsk", *TRADE, "--fee", "0.50", "--home", str(home)
-    )
+    accepted = ledger("trade", "--key", "t1", "--venue", "minsk", *TRADE, "--fee", "0.50", "--home", str(home))
     assert accepted.returncode == 0, accepted.stderr
     refused = ledger("trade", "--key", "t2", "--venue", "offshore", *TRADE, "--home", str(home), "--json")
     assert refused.returncode == 1
@@ -97,13 +93,9 @@ def test_a_domestic_trade_is_accepted_and_a_foreign_one_recorded_as_rejected(
 
 def test_a_delisted_venue_shows_as_such_and_refuses_trades(home: Path, tmp_path: Path) -> None:
     prepared(home, tmp_path)
-    delisted = ledger(
-        "venues", "delist", "minsk", "--reason", "licence lapsed", "--key", "dl", "--home", str(home)
-    )
+    delisted = ledger("venues", "delist", "minsk", "--reason", "licence lapsed", "--key", "dl", "--home", str(home))
     assert delisted.returncode == 0, delisted.stderr
-    venues = {
-        v["venue_id"]: v for v in json.loads(ledger("venues", "list", "--home", str(home), "--json").stdout)
-    }
+    venues = {v["venue_id"]: v for v in json.loads(ledger("venues", "list", "--home", str(home), "--json").stdout)}
     assert venues["minsk"]["listed"] is False
     assert venues["offshore"]["domestic"] is False
     refused = ledger("trade", "--key", "t3", "--venue", "minsk", *TRADE, "--home", str(home))

@@ -129,9 +129,7 @@ def test_the_views_show_what_the_log_says(open_ledger: OpenLedger) -> None:
     kyc = {client_id: status for client_id, _, _, _, status in rows(ledger, "view_clients")}
     assert kyc["pending"] == "pending"
     assert kyc["jan"] == "verified"
-    compliance = {
-        (rule, client, venue): n for _, rule, client, venue, _, n in rows(ledger, "view_compliance")
-    }
+    compliance = {(rule, client, venue): n for _, rule, client, venue, _, n in rows(ledger, "view_compliance")}
     assert compliance == {
         ("FOREIGN_VENUE_FORBIDDEN", "alesia", "offshore"): 1,
         ("VENUE_NOT_LISTED", "alesia", "grodno-x"): 1,
@@ -211,9 +209,7 @@ def test_a_failure_mid_page_rolls_the_page_back_and_a_rerun_resumes(
 
 
 @pytest.mark.postgres
-def test_sqlite_and_postgres_build_identical_views_from_the_same_commands(
-    tmp_path: Path, postgres_url: str
-) -> None:
+def test_sqlite_and_postgres_build_identical_views_from_the_same_commands(tmp_path: Path, postgres_url: str) -> None:
     digests = []
     for url in (f"sqlite:///{tmp_path / 'ledger.sqlite'}", postgres_url):
         with Ledger.open(

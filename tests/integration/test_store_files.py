@@ -31,18 +31,14 @@ def test_a_refused_batch_leaves_the_sqlite_files_byte_identical(tmp_path: Path) 
     with Ledger.open(home=tmp_path, database_url=url) as ledger, pytest.raises(BatchRejected):
         ledger.submit(
             [
-                Transfer(
-                    key="fine", source_client_id="alesia", target_client_id="nord", asset="BYN", amount="1"
-                ),
+                Transfer(key="fine", source_client_id="alesia", target_client_id="nord", asset="BYN", amount="1"),
                 Deposit(key="bad", client_id="nobody", asset="BYN", amount="1", reference="r"),
             ]
         )
     assert digest_of(tmp_path) == before
 
 
-def test_events_can_be_encrypted_at_rest_with_aes_gcm(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_events_can_be_encrypted_at_rest_with_aes_gcm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CIPHER_TOPIC", "eventsourcing.cryptography:AESCipher")
     monkeypatch.setenv("CIPHER_KEY", AESCipher.create_key(32))
     path = tmp_path / "ledger.sqlite"

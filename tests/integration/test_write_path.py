@@ -133,13 +133,9 @@ def test_a_decision_sees_every_event_another_writer_committed_before_it(open_led
     second = open_ledger()
     first.submit([Deposit(key="more", client_id="nord", asset="BYN", amount="10", reference="r")])
     # The second ledger has not read that deposit yet; its write path must.
-    (spent,) = second.submit(
-        [Withdraw(key="spend", client_id="nord", asset="BYN", amount="10", reference="o")]
-    )
+    (spent,) = second.submit([Withdraw(key="spend", client_id="nord", asset="BYN", amount="10", reference="o")])
     assert spent.accepted
-    (late,) = first.submit(
-        [Withdraw(key="late", client_id="nord", asset="BYN", amount="0.01", reference="o")]
-    )
+    (late,) = first.submit([Withdraw(key="late", client_id="nord", asset="BYN", amount="0.01", reference="o")])
     assert late.rule == "INSUFFICIENT_FUNDS"
 
 

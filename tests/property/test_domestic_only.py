@@ -32,9 +32,7 @@ def operations(draw: st.DrawFn) -> BaseCommand:
     if roll == 0:
         return DelistVenue(key=key, venue_id=venue_id, reason="review")
     if roll == 1:
-        return ListVenue(
-            key=key, venue_id=venue_id, name=venue_id, kind=VENUES[venue_id], assets=["BYN", "USDT"]
-        )
+        return ListVenue(key=key, venue_id=venue_id, name=venue_id, kind=VENUES[venue_id], assets=["BYN", "USDT"])
     buyer, seller = draw(st.sampled_from([*CLIENTS, None])), draw(st.sampled_from([*CLIENTS, None]))
     return ExecuteTrade(
         key=key,

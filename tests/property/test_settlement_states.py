@@ -32,9 +32,7 @@ def steps(draw: st.DrawFn) -> tuple[int, BaseCommand]:
     day = draw(st.integers(min_value=0, max_value=200))
     sid = draw(st.sampled_from(IDS))
     key = f"k{draw(st.integers(min_value=0, max_value=10**9))}"
-    kind = draw(
-        st.sampled_from(["initiate", "initiate", "return", "return", "return", "close", "extend", "check"])
-    )
+    kind = draw(st.sampled_from(["initiate", "initiate", "return", "return", "return", "close", "extend", "check"]))
     amount = str(draw(st.integers(min_value=100, max_value=500)))
     if kind == "initiate":
         return day, InitiateSettlement(
@@ -58,9 +56,7 @@ def steps(draw: st.DrawFn) -> tuple[int, BaseCommand]:
         return day, CloseSettlementByDelivery(key=key, settlement_id=sid, delivery_reference="d")
     if kind == "extend":
         new = LEDGER_TIME.date() + timedelta(days=draw(st.integers(min_value=1, max_value=300)))
-        return day, ExtendSettlementDeadline(
-            key=key, settlement_id=sid, new_deadline=new, permit_reference="p"
-        )
+        return day, ExtendSettlementDeadline(key=key, settlement_id=sid, new_deadline=new, permit_reference="p")
     return day, CheckDeadlines(key=key)
 
 

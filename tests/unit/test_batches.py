@@ -9,9 +9,7 @@ def test_rolling_back_a_batch_restores_every_balance_version_and_counter() -> No
     balances, versions, counters = dict(state.balances), dict(state.versions), dict(state.counters)
     state.begin()
     apply(state, Deposit(key="d", client_id="nord", asset="BYN", amount="5", reference="r"))
-    apply(
-        state, Transfer(key="t", source_client_id="nord", target_client_id="alesia", asset="BYN", amount="9")
-    )
+    apply(state, Transfer(key="t", source_client_id="nord", target_client_id="alesia", asset="BYN", amount="9"))
     state.advance_to(state.position + 2)
     assert state.balances != balances
     state.rollback()

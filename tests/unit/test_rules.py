@@ -60,9 +60,7 @@ def assert_recorded_rejection(state: LedgerState, command: BaseCommand, rule: st
     return event
 
 
-def assert_refused(
-    state: LedgerState, command: BaseCommand, error: type[Exception], match: str | None = None
-) -> None:
+def assert_refused(state: LedgerState, command: BaseCommand, error: type[Exception], match: str | None = None) -> None:
     before = balances_of(state)
     versions = dict(state.versions)
     with pytest.raises(error, match=match):
@@ -75,9 +73,7 @@ def assert_refused(
 
 
 def test_licensed_issuer_mints_its_token_to_a_verified_client(state: LedgerState) -> None:
-    outcome = apply(
-        state, IssueTokens(key="m", issuer_id="svislach", asset="SVT", client_id="nord", amount="5")
-    )
+    outcome = apply(state, IssueTokens(key="m", issuer_id="svislach", asset="SVT", client_id="nord", amount="5"))
     (event,) = outcome.events
     assert isinstance(event, TokensIssued)
     assert state.balance("client:nord", "SVT") == 500
@@ -177,24 +173,18 @@ def test_a_withdrawal_of_the_whole_balance_leaves_zero(state: LedgerState) -> No
 
 
 def test_a_transfer_moves_value_between_verified_clients(state: LedgerState) -> None:
-    apply(
-        state, Transfer(key="t", source_client_id="alesia", target_client_id="nord", asset="SVT", amount="1")
-    )
+    apply(state, Transfer(key="t", source_client_id="alesia", target_client_id="nord", asset="SVT", amount="1"))
     assert state.balance("client:alesia", "SVT") == 29900
     assert state.balance("client:nord", "SVT") == 100
 
 
 def test_a_transfer_to_a_client_without_kyc_is_rejected(state: LedgerState) -> None:
-    command = Transfer(
-        key="t", source_client_id="alesia", target_client_id="pending", asset="BYN", amount="1"
-    )
+    command = Transfer(key="t", source_client_id="alesia", target_client_id="pending", asset="BYN", amount="1")
     assert_recorded_rejection(state, command, "KYC_NOT_VERIFIED")
 
 
 def test_a_transfer_beyond_the_balance_is_rejected(state: LedgerState) -> None:
-    command = Transfer(
-        key="t", source_client_id="nord", target_client_id="alesia", asset="BYN", amount="0.01"
-    )
+    command = Transfer(key="t", source_client_id="nord", target_client_id="alesia", asset="BYN", amount="0.01")
     assert_recorded_rejection(state, command, "INSUFFICIENT_FUNDS")
 
 

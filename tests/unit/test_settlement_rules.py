@@ -37,12 +37,8 @@ DAY = LEDGER_TIME.date()
 def state() -> LedgerState:
     state = trading_world()
     for command in (
-        SetReferenceRate(
-            key="r-usd", code="USD", byn_per_unit="3.2000", effective_on=DAY - timedelta(days=30)
-        ),
-        SetReferenceRate(
-            key="r-usdt", code="USDT", byn_per_unit="3.2500", effective_on=DAY - timedelta(days=30)
-        ),
+        SetReferenceRate(key="r-usd", code="USD", byn_per_unit="3.2000", effective_on=DAY - timedelta(days=30)),
+        SetReferenceRate(key="r-usdt", code="USDT", byn_per_unit="3.2500", effective_on=DAY - timedelta(days=30)),
         Deposit(key="fund-nord-big", client_id="nord", asset="BYN", amount="50000", reference="in-9"),
     ):
         assert apply(state, command).violation is None
@@ -73,9 +69,7 @@ def settle(
     return command.model_copy(update=changes)
 
 
-def later(
-    command: CheckDeadlines | ReturnSettlementFunds, days: int
-) -> CheckDeadlines | ReturnSettlementFunds:
+def later(command: CheckDeadlines | ReturnSettlementFunds, days: int) -> CheckDeadlines | ReturnSettlementFunds:
     return command.model_copy(update={"ledger_time": LEDGER_TIME + timedelta(days=days)})
 
 
@@ -155,9 +149,7 @@ def test_a_settlement_is_overdue_only_once_ledger_time_passes_its_deadline(state
 def test_a_late_return_ends_an_overdue_settlement(state: LedgerState) -> None:
     apply(state, settle(deadline_days=10))
     apply(state, later(CheckDeadlines(key="d"), 11))
-    apply(
-        state, later(ReturnSettlementFunds(key="r", settlement_id="s1", amount="3000", reference="late"), 40)
-    )
+    apply(state, later(ReturnSettlementFunds(key="r", settlement_id="s1", amount="3000", reference="late"), 40))
     assert state.settlements["s1"].status == SettlementStatus.RETURNED
 
 
@@ -187,9 +179,7 @@ def test_a_permit_extends_the_deadline(state: LedgerState) -> None:
 def test_travel_rule_data_must_be_complete_at_or_above_the_threshold(state: LedgerState) -> None:
     # 3200.00 BYN is exactly 1000 USD at 3.20.
     incomplete = PartyInfo(name="Baltic Wood GmbH", country="DE")
-    event = assert_recorded_rejection(
-        state, settle(amount="3200.00", beneficiary=incomplete), "TRAVEL_RULE_INCOMPLETE"
-    )
+    event = assert_recorded_rejection(state, settle(amount="3200.00", beneficiary=incomplete), "TRAVEL_RULE_INCOMPLETE")
     assert "beneficiary account" in event.details["missing"]
     assert event.details["value_usd"] == "1000.00"
 
@@ -202,9 +192,7 @@ def test_below_the_threshold_incomplete_data_passes_and_is_marked(state: LedgerS
 
 def test_a_zero_threshold_requires_travel_rule_data_always(state: LedgerState) -> None:
     apply(state, SetComplianceSettings(key="eu-tfr", travel_rule_threshold_usd="0"))
-    assert_recorded_rejection(
-        state, settle(amount="0.01", beneficiary=PartyInfo(name="B")), "TRAVEL_RULE_INCOMPLETE"
-    )
+    assert_recorded_rejection(state, settle(amount="0.01", beneficiary=PartyInfo(name="B")), "TRAVEL_RULE_INCOMPLETE")
 
 
 def test_without_a_rate_an_incomplete_settlement_cannot_be_valued(state: LedgerState) -> None:
@@ -225,9 +213,7 @@ def test_individuals_do_not_settle_abroad_by_default(state: LedgerState) -> None
 
 def test_a_blacklisted_beneficiary_wallet_is_refused(state: LedgerState) -> None:
     wallet = "TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE"
-    apply(
-        state, BlacklistAddress(key="bl", address=wallet, listed_on=DAY - timedelta(days=1), reason="mixer")
-    )
+    apply(state, BlacklistAddress(key="bl", address=wallet, listed_on=DAY - timedelta(days=1), reason="mixer"))
     assert_recorded_rejection(state, settle(beneficiary_wallet=wallet), "BLACKLISTED_ADDRESS")
 
 
@@ -251,9 +237,7 @@ def test_unknown_settlements_are_refused(state: LedgerState) -> None:
 def test_aml_notifications_at_the_clients_threshold(
     state: LedgerState, client: str, amount: str, notified: bool
 ) -> None:
-    events = apply(
-        state, Deposit(key="big", client_id=client, asset="BYN", amount=amount, reference="r")
-    ).events
+    events = apply(state, Deposit(key="big", client_id=client, asset="BYN", amount=amount, reference="r")).events
     notices = [e for e in events if isinstance(e, AmlNotificationRecorded)]
     assert bool(notices) == notified
     if notices:
@@ -263,19 +247,13 @@ def test_aml_notifications_at_the_clients_threshold(
 
 def test_aml_values_crypto_at_the_reference_rate(state: LedgerState) -> None:
     # 27,693 USDT at 3.25 is 90,002.25 BYN: over an individual's 90,000.
-    events = apply(
-        state, Deposit(key="u", client_id="jan", asset="USDT", amount="27693", reference="r")
-    ).events
+    events = apply(state, Deposit(key="u", client_id="jan", asset="USDT", amount="27693", reference="r")).events
     (notice,) = [e for e in events if isinstance(e, AmlNotificationRecorded)]
     assert notice.value_byn == "90002.25"
 
 
 def test_settings_are_recorded_and_applied(state: LedgerState) -> None:
-    apply(
-        state, SetComplianceSettings(key="s", export_deadline_days=120, settling_kinds=[ClientKind.COMPANY])
-    )
+    apply(state, SetComplianceSettings(key="s", export_deadline_days=120, settling_kinds=[ClientKind.COMPANY]))
     apply(state, settle())
     assert state.settlements["s1"].deadline == date.fromordinal(DAY.toordinal() + 120)
-    assert_recorded_rejection(
-        state, settle("s2", client="ivan", amount="1", key="init-s2"), "SETTLEMENT_NOT_PERMITTED"
-    )
+    assert_recorded_rejection(state, settle("s2", client="ivan", amount="1", key="init-s2"), "SETTLEMENT_NOT_PERMITTED")

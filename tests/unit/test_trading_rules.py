@@ -84,17 +84,13 @@ def test_a_non_resident_may_trade_on_a_foreign_venue_by_default(state: LedgerSta
 
 
 def test_a_resident_company_may_not_trade_on_a_foreign_venue_by_default(state: LedgerState) -> None:
-    assert_recorded_rejection(
-        state, trade(venue="offshore", buyer=None, seller="nord"), "FOREIGN_VENUE_FORBIDDEN"
-    )
+    assert_recorded_rejection(state, trade(venue="offshore", buyer=None, seller="nord"), "FOREIGN_VENUE_FORBIDDEN")
 
 
 def test_the_policy_can_let_resident_companies_and_bar_non_residents(state: LedgerState) -> None:
     apply(
         state,
-        SetTradingPolicy(
-            key="p", non_residents_on_foreign_venues=False, resident_companies_on_foreign_venues=True
-        ),
+        SetTradingPolicy(key="p", non_residents_on_foreign_venues=False, resident_companies_on_foreign_venues=True),
     )
     apply(state, trade(venue="offshore", buyer=None, seller="nord", key="t1"))
     assert_recorded_rejection(
@@ -105,9 +101,7 @@ def test_the_policy_can_let_resident_companies_and_bar_non_residents(state: Ledg
 def test_no_policy_lets_a_resident_individual_trade_abroad(state: LedgerState) -> None:
     apply(
         state,
-        SetTradingPolicy(
-            key="p", non_residents_on_foreign_venues=True, resident_companies_on_foreign_venues=True
-        ),
+        SetTradingPolicy(key="p", non_residents_on_foreign_venues=True, resident_companies_on_foreign_venues=True),
     )
     assert_recorded_rejection(state, trade(venue="offshore"), "FOREIGN_VENUE_FORBIDDEN")
 
@@ -140,9 +134,7 @@ def test_a_delisted_venue_can_be_listed_again(state: LedgerState) -> None:
 
 
 def test_an_asset_the_venue_does_not_list_is_refused(state: LedgerState) -> None:
-    assert_recorded_rejection(
-        state, trade(venue="grodno-x", base="SVT", base_amount="1"), "ASSET_NOT_LISTED_ON_VENUE"
-    )
+    assert_recorded_rejection(state, trade(venue="grodno-x", base="SVT", base_amount="1"), "ASSET_NOT_LISTED_ON_VENUE")
 
 
 def test_both_sides_need_verified_kyc(state: LedgerState) -> None:
@@ -157,9 +149,7 @@ def test_the_seller_must_hold_the_base_and_the_buyer_the_quote_and_fee(state: Le
 def test_a_client_daily_cap_counts_both_sides_and_resets_the_next_day(state: LedgerState) -> None:
     apply(state, SetVolumeCap(key="cap", client_id="nord", asset="BYN", daily_cap="50.00"))
     apply(state, trade(quote_amount="30.00", key="t1"))
-    event = assert_recorded_rejection(
-        state, trade(quote_amount="20.01", key="t2"), "CLIENT_VOLUME_CAP_EXCEEDED"
-    )
+    event = assert_recorded_rejection(state, trade(quote_amount="20.01", key="t2"), "CLIENT_VOLUME_CAP_EXCEEDED")
     assert event.details["used"] == "30.00"
     tomorrow = LEDGER_TIME + timedelta(days=1)
     apply(state, trade(quote_amount="20.01", key="t3").model_copy(update={"ledger_time": tomorrow}))
@@ -183,12 +173,8 @@ def test_a_blacklisted_address_is_refused_from_the_day_after_listing(state: Ledg
         Deposit(key="d1", client_id="nord", asset="USDT", amount="1", reference="r", wallet_address=address),
     )
     next_day = LEDGER_TIME + timedelta(days=1)
-    late = Withdraw(
-        key="w1", client_id="nord", asset="USDT", amount="1", reference="r", wallet_address=address
-    )
-    event = assert_recorded_rejection(
-        state, late.model_copy(update={"ledger_time": next_day}), "BLACKLISTED_ADDRESS"
-    )
+    late = Withdraw(key="w1", client_id="nord", asset="USDT", amount="1", reference="r", wallet_address=address)
+    event = assert_recorded_rejection(state, late.model_copy(update={"ledger_time": next_day}), "BLACKLISTED_ADDRESS")
     assert event.details["effective"] == (listed_on + timedelta(days=1)).isoformat()
     assert date.fromisoformat(event.details["effective"]) > listed_on
 

@@ -1,0 +1,34 @@
+"""Leaves of the audit log: one per event, in notification order, as RFC 8785 JSON.
+
+A leaf is the canonical JSON of `index` (dense, 0-based), `stream` (the
+event's originator id), `version`, `type` (the event's class name),
+`recorded_at` (RFC 3339 UTC, from the ledger's injectable clock) and `data`
+(the event's payload, amounts as strings).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import rfc8785
+
+from domain.events import LedgerEvent
+
+LEAF_FIELDS = ("index", "stream", "version", "type", "recorded_at", "data")
+_ENVELOPE = {"originator_id", "originator_version", "timestamp"}
+
+
+def leaf_object(index: int, event: LedgerEvent) -> dict[str, Any]:
+    payload = event.model_dump(mode="json")
+    return {
+        "index": index,
+        "stream": payload["originator_id"],
+        "version": event.originator_version,
+        "type": type(event).__name__,
+        "recorded_at": payload["timestamp"],
+        "data": {name: value for name, value in payload.items() if name not in _ENVELOPE},
+    }
+
+
+def leaf_bytes(index: int, event: LedgerEvent) -> bytes:
+    return rfc8785.dumps(leaf_object(index, event))

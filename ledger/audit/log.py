@@ -1,0 +1,198 @@
+"""The audit log kept beside the events: leaf hashes, the compact range, signed checkpoints.
+
+The log follows the notification log like a projection, page by page under
+the views' lock, with its own tracking position recorded by the library's
+tracking recorder in the same transaction. So the tree grows by exactly the
+events committed, once each; a checkpoint after N new events costs about N
+hashes. Leaf bytes are not stored: they are recomputed from the events when
+a bundle is exported, and must hash to what is stored here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ledger.audit.leaves import leaf_bytes
+from ledger.audit.merkle import CompactRange, leaf_hash, node_hash, split_point
+from ledger.audit.notes import Checkpoint, Signer, sign
+from ledger.persistence import Backend, WriteSession
+
+AUDIT_TRACKING_NAME = "ledger-audit"
+PAGE_SIZE = 2000
+CHECKPOINT_EVERY_EVENTS = 1000
+CHECKPOINT_EVERY_SECONDS = 3600
+
+AUDIT_TABLES = {
+    "audit_leaves": "leaf_index BIGINT PRIMARY KEY, notification_id BIGINT NOT NULL, leaf_hash TEXT NOT NULL",
+    "audit_tree": "singleton INTEGER PRIMARY KEY, tree_size BIGINT NOT NULL, compact_range TEXT NOT NULL",
+    "audit_checkpoints": "tree_size BIGINT PRIMARY KEY, note TEXT NOT NULL, signed_at TEXT NOT NULL",
+}
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    size: int
+    note: str
+    signed_at: str
+
+
+class AuditLog:
+    def __init__(self, backend: Backend, decode: Callable[[Any], Any], origin: str) -> None:
+        self.backend = backend
+        self.decode = decode
+        self.origin = origin
+        self._pending_events = 0
+        self._checkpointed_at: datetime | None = None
+
+    def set_up(self) -> None:
+        with self.backend.views() as session:
+            for table, columns in AUDIT_TABLES.items():
+                session.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+
+    # Growing the tree.
+
+    def catch_up(self, *, progress: Callable[[int], None] | None = None) -> int:
+        added = 0
+        while True:
+            with self.backend.views() as session:
+                position = session.tracking_position(AUDIT_TRACKING_NAME)
+                notifications = session.notifications_after(position, PAGE_SIZE)
+                if not notifications:
+                    return added
+                tree = self._tree(session)
+                rows = []
+                for notification in notifications:
+                    digest = leaf_hash(leaf_bytes(tree.size, self.decode(notification)))
+                    rows.append((tree.size, notification.id, digest.hex()))
+                    tree.append(digest)
+                session.executemany("INSERT INTO audit_leaves VALUES (?, ?, ?)", rows)
+                self._save_tree(session, tree)
+                session.advance_tracking(AUDIT_TRACKING_NAME, notifications[-1].id)
+            added += len(notifications)
+            if progress is not None:
+                progress(len(notifications))
+
+    def _tree(self, session: WriteSession) -> CompactRange:
+        rows = session.fetchall("SELECT tree_size, compact_range FROM audit_tree WHERE singleton = 1")
+        if not rows:
+            return CompactRange()
+        size, hashes = rows[0]
+        return CompactRange(int(size), [bytes.fromhex(h) for h in hashes.split(",") if h])
+
+    def _save_tree(self, session: WriteSession, tree: CompactRange) -> None:
+        session.execute(
+            "INSERT INTO audit_tree VALUES (1, ?, ?) ON CONFLICT (singleton) DO UPDATE SET "
+            "tree_size = excluded.tree_size, compact_range = excluded.compact_range",
+            (tree.size, ",".join(h.hex() for h in tree.hashes)),
+        )
+
+    def tree(self) -> CompactRange:
+        with self.backend.views() as session:
+            return self._tree(session)
+
+    # Checkpoints.
+
+    def checkpoint(self, signer: Signer, now: datetime) -> StoredCheckpoint:
+        """Signs a checkpoint at the current size, unless one exists already."""
+        self.catch_up()
+        with self.backend.views() as session:
+            tree = self._tree(session)
+            existing = session.fetchall(
+                "SELECT tree_size, note, signed_at FROM audit_checkpoints WHERE tree_size = ?", (tree.size,)
+            )
+            if existing:
+                stored = StoredCheckpoint(*existing[0])
+            else:
+                note = sign(Checkpoint(self.origin, tree.size, tree.root()).text(), [signer])
+                stored = StoredCheckpoint(tree.size, note, now.isoformat())
+                session.execute(
+                    "INSERT INTO audit_checkpoints VALUES (?, ?, ?)",
+                    (stored.size, stored.note, stored.signed_at),
+                )
+        self._pending_events, self._checkpointed_at = 0, now
+        return stored
+
+    def maybe_checkpoint(
+        self,
+        signer: Signer,
+        now: datetime,
+        appended: int,
+        *,
+        every_events: int = CHECKPOINT_EVERY_EVENTS,
+        every_seconds: int = CHECKPOINT_EVERY_SECONDS,
+    ) -> StoredCheckpoint | None:
+        """Counts `appended` new events and signs once `every_events` have
+        come, or `every_seconds` have passed since the last checkpoint with
+        something new; cheap when neither has."""
+        self._pending_events += appended
+        if self._pending_events == 0:
+            return None
+        if self._checkpointed_at is None:
+            latest = self.latest_checkpoint()
+            self._checkpointed_at = (
+                datetime.fromisoformat(latest.signed_at) if latest else datetime.min.replace(tzinfo=now.tzinfo)
+            )
+        elapsed = (now - self._checkpointed_at).total_seconds()
+        if self._pending_events < every_events and elapsed < every_seconds:
+            return None
+        return self.checkpoint(signer, now)
+
+    def checkpoints(self, *, after: int = -1) -> list[StoredCheckpoint]:
+        with self.backend.views() as session:
+            rows = session.fetchall(
+                "SELECT tree_size, note, signed_at FROM audit_checkpoints WHERE tree_size > ? ORDER BY tree_size",
+                (after,),
+            )
+        return [StoredCheckpoint(int(size), note, signed_at) for size, note, signed_at in rows]
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        found = self.checkpoints()
+        return found[-1] if found else None
+
+    # Reading the tree back.
+
+    def hash_range(self, start: int, end: int) -> bytes:
+        """The Merkle hash of leaves [start, end), from the stored leaf hashes."""
+        with self.backend.views() as session:
+            rows = session.fetchall(
+                "SELECT leaf_hash FROM audit_leaves WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index",
+                (start, end),
+            )
+        digests = [bytes.fromhex(row[0]) for row in rows]
+        assert len(digests) == end - start, (start, end, len(digests))
+        return _fold(digests, 0, len(digests))
+
+    def compact_range_at(self, size: int) -> CompactRange:
+        """The compact range of the first `size` leaves, from the stored hashes."""
+        hashes, start = [], 0
+        for bit in reversed(range(size.bit_length())):
+            if size >> bit & 1:
+                hashes.append(self.hash_range(start, start + (1 << bit)))
+                start += 1 << bit
+        return CompactRange(size, hashes)
+
+    def leaves(self, start: int, end: int) -> Iterator[bytes]:
+        """Leaf bytes for [start, end), recomputed from the events in order."""
+        if start >= end:
+            return
+        with self.backend.views() as session:
+            rows = session.fetchall("SELECT notification_id FROM audit_leaves WHERE leaf_index = ?", (start,))
+        position = int(rows[0][0]) - 1
+        index = start
+        while index < end:
+            notifications = self.backend.notifications_after(position, min(PAGE_SIZE, end - index))
+            assert notifications, (index, end)
+            for notification in notifications:
+                yield leaf_bytes(index, self.decode(notification))
+                index += 1
+            position = notifications[-1].id
+
+
+def _fold(digests: list[bytes], start: int, end: int) -> bytes:
+    if end - start == 1:
+        return digests[start]
+    k = split_point(end - start)
+    return node_hash(_fold(digests, start, start + k), _fold(digests, start + k, end))
