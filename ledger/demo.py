@@ -39,6 +39,8 @@ from domain.crossborder import Direction, PartyInfo
 from domain.errors import BatchRejected
 from domain.money import AssetKind
 from domain.parties import ClientKind, Residency, VenueKind
+from ledger.audit.bundle import export_bundle
+from ledger.audit.verify import verify_bundle
 from ledger.clock import ManualClock
 from ledger.reports import compliance, print_settlements
 from ledger.reports import settlements as settlement_report
@@ -256,7 +258,25 @@ def run_demo(sandbox: Sandbox, console: Console) -> int:
         console.print()
         print_settlements(settlement_report(ledger), console)
         console.print(f"\nEvents in the log: {ledger.state.position}; recorded rejections: {ledger.state.rejections}")
+        _export_and_verify(console, sandbox, ledger)
     return 0
+
+
+def _export_and_verify(console: Console, sandbox: Sandbox, ledger: Ledger) -> None:
+    """Exports the audit bundle and verifies it offline, as the supervisor would."""
+    signer = sandbox.signer()
+    size = ledger.audit.checkpoint(signer, ledger.clock.now()).size
+    directory = sandbox.home.root / f"audit-bundle-{size}"
+    if not directory.exists():
+        export_bundle(ledger.audit, signer, directory, ledger.clock.now())
+    findings = verify_bundle(directory, signer.verifier.encode())
+    console.print(f"\n[bold underline]Audit bundle for the supervisor[/]: {directory}")
+    console.print(f"  verifier key: {signer.verifier.encode()}", soft_wrap=True)
+    if findings:
+        for finding in findings:
+            console.print(f"  [red]FAIL[/] {finding}", soft_wrap=True)
+        raise AssertionError("the demo's own bundle does not verify")
+    console.print(f"  [green]verified offline[/]: {size} leaves, every checkpoint signed and consistent")
 
 
 def _show_batch(console: Console, title: str, batch: Sequence[BaseCommand], results: list[CommandResult]) -> None:

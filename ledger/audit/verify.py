@@ -69,7 +69,7 @@ class _Verification:
         checkpoints = self._checkpoints()
         trusted = self._trusted()
         base = self._base()
-        recomputed = self._stream_leaves(base, set(checkpoints.roots) | ({trusted.size} if trusted else set()))
+        recomputed = self._stream_leaves(base.copy(), set(checkpoints.roots) | ({trusted.size} if trusted else set()))
         self._compare_roots(checkpoints, recomputed)
         self._check_proofs(checkpoints)
         if trusted is not None:

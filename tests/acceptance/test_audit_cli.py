@@ -1,0 +1,106 @@
+"""The audit trail from the command line: export, verify offline, prove one event."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.acceptance.cli import ledger
+
+
+def demo_home(tmp_path: Path) -> tuple[Path, str]:
+    home = tmp_path / "bank"
+    assert ledger("demo", "--home", str(home)).returncode == 0
+    key = ledger("audit", "key", "--home", str(home)).stdout.strip()
+    return home, key
+
+
+def test_the_supervisor_verifies_an_exported_bundle_and_catches_an_edit(tmp_path: Path) -> None:
+    home, key = demo_home(tmp_path)
+    bundle = tmp_path / "bundle"
+    exported = ledger("audit", "export", str(bundle), "--home", str(home))
+    assert exported.returncode == 0, exported.stderr
+    verified = ledger("audit", "verify", str(bundle), "--key", key, "--json")
+    assert verified.returncode == 0, verified.stdout
+    assert json.loads(verified.stdout) == {"verified": True, "findings": []}
+    events = (bundle / "events.jsonl").read_bytes().replace(b'"amount_minor":"500000"', b'"amount_minor":"900000"', 1)
+    (bundle / "events.jsonl").write_bytes(events)
+    failed = ledger("audit", "verify", str(bundle), "--key", key)
+    assert failed.returncode == 1
+    assert "FAIL checkpoint" in failed.stderr
+    assert "Traceback" not in failed.stderr
+
+
+def test_verification_needs_no_sandbox_and_refuses_a_wrong_key(tmp_path: Path) -> None:
+    home, _ = demo_home(tmp_path)
+    bundle = tmp_path / "bundle"
+    ledger("audit", "export", str(bundle), "--home", str(home))
+    _, other_key = demo_home(tmp_path / "other")
+    result = ledger("audit", "verify", str(bundle), "--key", other_key)
+    assert result.returncode == 1
+    assert "not signed by the given key" in result.stderr
+    malformed = ledger("audit", "verify", str(bundle), "--key", "not-a-key")
+    assert malformed.returncode == 1
+    assert "key" in malformed.stderr
+
+
+def test_an_incremental_export_verifies_against_the_last_checkpoint(tmp_path: Path) -> None:
+    home, key = demo_home(tmp_path)
+    ledger("audit", "export", str(tmp_path / "first"), "--home", str(home))
+    manifest = json.loads((tmp_path / "first" / "manifest.json").read_text())
+    trusted = tmp_path / "first" / "checkpoints" / str(manifest["tree_size"])
+    batch = tmp_path / "more.jsonl"
+    batch.write_text(
+        json.dumps(
+            {
+                "type": "deposit",
+                "key": "late",
+                "client_id": "alesia",
+                "asset": "BYN",
+                "amount": "1.00",
+                "reference": "r",
+            }
+        )
+        + "\n"
+    )
+    assert ledger("submit", str(batch), "--home", str(home)).returncode == 0
+    exported = ledger("audit", "export", str(tmp_path / "second"), "--since", str(trusted), "--home", str(home))
+    assert exported.returncode == 0, exported.stderr
+    result = ledger("audit", "verify", str(tmp_path / "second"), "--key", key, "--trusted", str(trusted))
+    assert result.returncode == 0, result.stderr
+
+
+def test_one_event_is_proven_and_checked_offline(tmp_path: Path) -> None:
+    home, key = demo_home(tmp_path)
+    proof = tmp_path / "proof.json"
+    made = ledger("audit", "prove", "--index", "5", "--out", str(proof), "--home", str(home))
+    assert made.returncode == 0, made.stderr
+    checked = ledger("audit", "verify-proof", str(proof), "--key", key, "--json")
+    assert checked.returncode == 0, checked.stderr
+    leaf = json.loads(checked.stdout)["leaf"]
+    by_stream = tmp_path / "by-stream.json"
+    made = ledger(
+        "audit",
+        "prove",
+        "--stream",
+        leaf["stream"],
+        "--version",
+        str(leaf["version"]),
+        "--out",
+        str(by_stream),
+        "--home",
+        str(home),
+    )
+    assert made.returncode == 0, made.stderr
+    assert json.loads(by_stream.read_text())["index"] == 5
+    document = json.loads(proof.read_text())
+    document["leaf"] = document["leaf"].replace('"index":5', '"index":6')
+    proof.write_text(json.dumps(document))
+    assert ledger("audit", "verify-proof", str(proof), "--key", key).returncode == 1
+
+
+def test_audit_commands_on_an_uninitialised_home_are_one_clear_line(tmp_path: Path) -> None:
+    result = ledger("audit", "key", "--home", str(tmp_path / "nothing"))
+    assert result.returncode == 2
+    assert "not initialised" in result.stderr
+    assert "Traceback" not in result.stderr
