@@ -414,7 +414,14 @@ def audit_export(
         trusted = read_text(since) if since else None
         with sandbox.open(auto_checkpoint=False) as ledger:
             try:
-                summary = export_bundle(ledger.audit, signer, directory, ledger.clock.now(), since=trusted)
+                summary = export_bundle(
+                    ledger.audit,
+                    signer,
+                    directory,
+                    ledger.clock.now(),
+                    since=trusted,
+                    verifier_keys=sandbox.verifier_keys(),
+                )
             except ExportError as error:
                 raise UserError(str(error)) from None
     out.print(
@@ -522,3 +529,19 @@ def audit_verify_proof(
         print(json.dumps({"verified": True, "leaf": leaf}, indent=2))
     else:
         out.print(f"[green]verified[/] leaf {leaf['index']}: {leaf['type']} in stream {leaf['stream']}")
+
+
+@audit_app.command("rotate-key")
+def audit_rotate_key(
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+    sandbox_key: Annotated[
+        bool, typer.Option("--sandbox-key", help="Store the new key unencrypted (sandboxes only).")
+    ] = False,
+) -> None:
+    """Rotate the signing key: a hand-over checkpoint carries the old and the new signature."""
+    with user_errors():
+        old, new, stored = sandbox_for(home, database_url).rotate_key(allow_unencrypted_key=sandbox_key)
+    out.print(f"old key: {old}", soft_wrap=True)
+    out.print(f"new key: {new}", soft_wrap=True)
+    out.print(f"hand-over checkpoint at tree size {stored.size}, signed by both")

@@ -37,8 +37,14 @@ def check_can_create(path: Path, *, allow_unencrypted: bool) -> None:
 
 def create_signing_key(path: Path, *, allow_unencrypted: bool) -> Ed25519PrivateKey:
     check_can_create(path, allow_unencrypted=allow_unencrypted)
-    passphrase = os.environ.get(PASSPHRASE_ENV, "")
     key = Ed25519PrivateKey.generate()
+    write_signing_key(path, key)
+    return key
+
+
+def write_signing_key(path: Path, key: Ed25519PrivateKey) -> None:
+    """Writes a new key file, mode 0600, encrypted when a passphrase is set."""
+    passphrase = os.environ.get(PASSPHRASE_ENV, "")
     encryption: serialization.KeySerializationEncryption = (
         serialization.BestAvailableEncryption(passphrase.encode()) if passphrase else serialization.NoEncryption()
     )
@@ -47,7 +53,6 @@ def create_signing_key(path: Path, *, allow_unencrypted: bool) -> Ed25519Private
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, KEY_FILE_MODE)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(pem)
-    return key
 
 
 def load_signing_key(path: Path) -> Ed25519PrivateKey:

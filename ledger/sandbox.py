@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from domain.commands import EstablishBank
+from ledger.audit.log import StoredCheckpoint
 from ledger.audit.notes import Signer
 from ledger.clock import Clock
 from ledger.home import BankIdentity, Home
-from ledger.keys import SigningKeyError, check_can_create, create_signing_key, load_signing_key, verifier_key
+from ledger.keys import (
+    SigningKeyError,
+    check_can_create,
+    create_signing_key,
+    load_signing_key,
+    verifier_key,
+    write_signing_key,
+)
 from ledger.service import DEFAULT_HOME, Ledger
 
 DEFAULT_IDENTITY = BankIdentity(
@@ -18,6 +29,7 @@ DEFAULT_IDENTITY = BankIdentity(
     nbrb_register_entry="NBRB-CB-0001",
 )
 ESTABLISH_BANK_KEY = "init:establish-bank"
+KEY_HISTORY_FILE = "keys/history.json"
 
 
 class SandboxError(Exception):
@@ -100,3 +112,35 @@ class Sandbox:
 
     def verifier_key(self) -> str:
         return self.signer().verifier.encode()
+
+    @property
+    def key_history_path(self) -> Path:
+        return self.home.root / KEY_HISTORY_FILE
+
+    def verifier_keys(self) -> list[str]:
+        """Every key this log has signed with, oldest first (for bundle manifests)."""
+        current = self.verifier_key()
+        if not self.key_history_path.exists():
+            return [current]
+        history = [entry["verifier_key"] for entry in json.loads(self.key_history_path.read_text())]
+        return [*history, current] if current not in history else history
+
+    def rotate_key(self, *, allow_unencrypted_key: bool = False) -> tuple[str, str, StoredCheckpoint]:
+        """A new signing key, handed over by a checkpoint signed with the old
+        key and the new; the old key is kept, retired, beside it."""
+        old = self.signer()
+        check_can_create(self.home.root / "keys" / "next.pem", allow_unencrypted=allow_unencrypted_key)
+        new = Signer(old.name, Ed25519PrivateKey.generate())
+        with self.open(auto_checkpoint=False) as ledger:
+            stored = ledger.audit.hand_over([old, new], ledger.clock.now())
+        keys = self.verifier_keys()
+        retired = self.home.root / "keys" / "retired" / f"{old.verifier.key_id.hex()}.pem"
+        retired.parent.mkdir(parents=True, exist_ok=True)
+        self.home.signing_key_path.rename(retired)
+        write_signing_key(self.home.signing_key_path, new.private_key)
+        history = json.loads(self.key_history_path.read_text()) if self.key_history_path.exists() else []
+        if not history:
+            history = [{"verifier_key": key, "from_size": 0} for key in keys]
+        history.append({"verifier_key": new.verifier.encode(), "from_size": stored.size})
+        self.key_history_path.write_text(json.dumps(history, indent=2) + "\n")
+        return old.verifier.encode(), new.verifier.encode(), stored

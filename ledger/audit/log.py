@@ -115,6 +115,23 @@ class AuditLog:
         self._pending_events, self._checkpointed_at = 0, now
         return stored
 
+    def hand_over(self, signers: list[Signer], now: datetime) -> StoredCheckpoint:
+        """A key rotation's checkpoint: the current size, signed by every one of
+        `signers` (the old key and the new), replacing a checkpoint of the same
+        size that fewer keys signed."""
+        self.catch_up()
+        with self.backend.views() as session:
+            tree = self._tree(session)
+            note = sign(Checkpoint(self.origin, tree.size, tree.root()).text(), signers)
+            stored = StoredCheckpoint(tree.size, note, now.isoformat())
+            session.execute(
+                "INSERT INTO audit_checkpoints VALUES (?, ?, ?) ON CONFLICT (tree_size) DO UPDATE SET "
+                "note = excluded.note, signed_at = excluded.signed_at",
+                (stored.size, stored.note, stored.signed_at),
+            )
+        self._pending_events, self._checkpointed_at = 0, now
+        return stored
+
     def maybe_checkpoint(
         self,
         signer: Signer,

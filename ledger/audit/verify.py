@@ -23,6 +23,7 @@ from typing import Any
 
 import rfc8785
 
+from ledger.audit.keychain import key_windows
 from ledger.audit.leaves import LEAF_FIELDS
 from ledger.audit.merkle import CompactRange, ProofError, leaf_hash, verify_consistency
 from ledger.audit.notes import Checkpoint, Note, NoteError, Verifier
@@ -99,41 +100,64 @@ class _Verification:
     # Checkpoints.
 
     def _checkpoints(self) -> _Checkpoints:
+        parsed = self._parse_checkpoints()
+        keys = self._candidate_keys()
+        signed_by = {
+            size: {n for n, key in enumerate(keys) if note.verified_by(key)} for size, (_, note) in parsed.items()
+        }
+        windows = key_windows(0, signed_by)
         found = _Checkpoints({}, {})
+        for size, (checkpoint, note) in sorted(parsed.items()):
+            subject = f"checkpoint {size}"
+            if not any(size in windows[k] for k in signed_by[size] if k in windows):
+                retired = [k for k in signed_by[size] if k in windows]
+                reason = "signed by a key retired before it" if retired else "not signed by the given key"
+                self.fail(subject, f"{reason} ({self.key.name}+{self.key.key_id.hex()} or its hand-overs)")
+                continue
+            found.notes[size] = note
+            found.roots[size] = checkpoint.root
+        if not found.roots:
+            self.fail("checkpoints", "the bundle has no valid checkpoint")
+            return found
+        latest = max(found.roots)
+        if latest != self.manifest["tree_size"]:
+            self.fail("manifest", f"tree_size {self.manifest['tree_size']} has no checkpoint of that size")
+        if self.witness is not None and not found.notes[latest].verified_by(self.witness):
+            self.fail(f"checkpoint {latest}", f"no valid cosignature by the witness {self.witness.name}")
+        return found
+
+    def _candidate_keys(self) -> list[Verifier]:
+        """The pinned key first, then the keys the manifest lists (trusted only through hand-overs)."""
+        keys = [self.key]
+        for text in self.manifest["verifier_keys"]:
+            try:
+                key = Verifier.parse(str(text))
+            except NoteError as error:
+                self.fail("manifest", f"verifier key {text!r}: {error}")
+                continue
+            if key.name == self.key.name and key.key_id != self.key.key_id:
+                keys.append(key)
+        return keys
+
+    def _parse_checkpoints(self) -> dict[int, tuple[Checkpoint, Note]]:
+        parsed: dict[int, tuple[Checkpoint, Note]] = {}
         folder = self.directory / "checkpoints"
         files = sorted(folder.iterdir(), key=lambda p: p.name) if folder.is_dir() else []
         for path in files:
             subject = f"checkpoint {path.name}"
-            checkpoint, note = self._open_checkpoint(path, subject)
-            if checkpoint is None or note is None:
+            try:
+                note = Note.parse(path.read_text(encoding="utf-8"))
+                checkpoint = Checkpoint.parse(note.text)
+            except (NoteError, UnicodeDecodeError) as error:
+                self.fail(subject, f"malformed: {error}")
                 continue
             if str(checkpoint.size) != path.name:
                 self.fail(subject, f"the file holds a checkpoint of size {checkpoint.size}")
-                continue
-            if checkpoint.origin != self.manifest["origin"]:
+            elif checkpoint.origin != self.manifest["origin"]:
                 self.fail(subject, f"origin {checkpoint.origin!r} differs from the manifest's")
-                continue
-            if self.witness is not None and not note.verified_by(self.witness):
-                self.fail(subject, f"no valid cosignature by the witness {self.witness.name}")
-            found.notes[checkpoint.size] = note
-            found.roots[checkpoint.size] = checkpoint.root
-        if not found.roots:
-            self.fail("checkpoints", "the bundle has no valid checkpoint")
-        elif max(found.roots) != self.manifest["tree_size"]:
-            self.fail("manifest", f"tree_size {self.manifest['tree_size']} has no checkpoint of that size")
-        return found
-
-    def _open_checkpoint(self, path: Path, subject: str) -> tuple[Checkpoint | None, Note | None]:
-        try:
-            note = Note.parse(path.read_text(encoding="utf-8"))
-            checkpoint = Checkpoint.parse(note.text)
-        except (NoteError, UnicodeDecodeError) as error:
-            self.fail(subject, f"malformed: {error}")
-            return None, None
-        if not note.verified_by(self.key):
-            self.fail(subject, f"not signed by the given key {self.key.name}+{self.key.key_id.hex()}")
-            return None, None
-        return checkpoint, note
+            else:
+                parsed[checkpoint.size] = (checkpoint, note)
+        return parsed
 
     def _trusted(self) -> Checkpoint | None:
         if self.trusted_text is None:
