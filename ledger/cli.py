@@ -545,3 +545,43 @@ def audit_rotate_key(
     out.print(f"old key: {old}", soft_wrap=True)
     out.print(f"new key: {new}", soft_wrap=True)
     out.print(f"hand-over checkpoint at tree size {stored.size}, signed by both")
+
+
+WitnessHomeOption = Annotated[Path, typer.Option("--witness-home", help="The supervisor's witness home.")]
+
+
+@audit_app.command("witness-init")
+def audit_witness_init(
+    witness_home: WitnessHomeOption,
+    name: Annotated[str, typer.Option(help="The witness's name, like supervisor.example/witness.")],
+    sandbox_key: Annotated[bool, typer.Option("--sandbox-key", help="Store the key unencrypted.")] = False,
+) -> None:
+    """Create a witness (the supervisor's cosigning key) and print its key."""
+    from ledger.audit.witness import Witness, WitnessError  # noqa: PLC0415
+
+    with user_errors():
+        try:
+            key = Witness(witness_home).init(name, allow_unencrypted_key=sandbox_key)
+        except WitnessError as error:
+            raise UserError(str(error)) from None
+    out.print(f"witness key: {key}", soft_wrap=True)
+
+
+@audit_app.command("cosign")
+def audit_cosign(
+    bundle: Annotated[Path, typer.Argument(help="The bundle whose latest checkpoint to cosign.")],
+    key: Annotated[str, typer.Option(help="The bank's verifier key, pinned by the supervisor.")],
+    witness_home: WitnessHomeOption,
+) -> None:
+    """Cosign a bundle's latest checkpoint after checking it extends the last one cosigned."""
+    from ledger.audit.witness import Witness, WitnessError  # noqa: PLC0415
+
+    with user_errors():
+        try:
+            witness = Witness(witness_home)
+            note = witness.cosign_bundle(bundle, key)
+        except WitnessError as error:
+            err.print(f"[red]REFUSED[/] {error}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+    out.print(f"cosigned by {witness.name}: {note.text.splitlines()[1]} leaves")
+    out.print(f"witness key: {witness.verifier().encode()}", soft_wrap=True)

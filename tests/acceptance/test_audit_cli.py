@@ -104,3 +104,34 @@ def test_audit_commands_on_an_uninitialised_home_are_one_clear_line(tmp_path: Pa
     assert result.returncode == 2
     assert "not initialised" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_supervisor_cosigns_and_then_requires_its_cosignature(tmp_path: Path) -> None:
+    home, key = demo_home(tmp_path)
+    witness = tmp_path / "witness"
+    made = ledger(
+        "audit", "witness-init", "--witness-home", str(witness), "--name", "nbrb.example/witness", "--sandbox-key"
+    )
+    assert made.returncode == 0, made.stderr
+    witness_key = made.stdout.strip().removeprefix("witness key: ")
+    bundle = tmp_path / "bundle"
+    ledger("audit", "export", str(bundle), "--home", str(home))
+    before = ledger("audit", "verify", str(bundle), "--key", key, "--witness-key", witness_key)
+    assert before.returncode == 1
+    cosigned = ledger("audit", "cosign", str(bundle), "--key", key, "--witness-home", str(witness))
+    assert cosigned.returncode == 0, cosigned.stderr
+    after = ledger("audit", "verify", str(bundle), "--key", key, "--witness-key", witness_key)
+    assert after.returncode == 0, after.stderr
+
+
+def test_rotate_key_prints_both_keys_and_old_bundles_still_verify(tmp_path: Path) -> None:
+    home, old_key = demo_home(tmp_path)
+    rotated = ledger("audit", "rotate-key", "--home", str(home), "--sandbox-key")
+    assert rotated.returncode == 0, rotated.stderr
+    new_key = ledger("audit", "key", "--home", str(home)).stdout.strip()
+    assert new_key != old_key
+    assert f"new key: {new_key}" in rotated.stdout
+    bundle = tmp_path / "bundle"
+    assert ledger("audit", "export", str(bundle), "--home", str(home)).returncode == 0
+    assert ledger("audit", "verify", str(bundle), "--key", old_key).returncode == 0
+    assert ledger("audit", "verify", str(bundle), "--key", new_key).returncode == 0
