@@ -109,10 +109,18 @@ def init(
     sandbox_key: Annotated[
         bool, typer.Option("--sandbox-key", help="Store the signing key unencrypted (sandboxes only).")
     ] = False,
+    checkpoint_every_events: Annotated[int, typer.Option(help="Sign a checkpoint every N new events.")] = 1000,
+    checkpoint_every_seconds: Annotated[int, typer.Option(help="... or every T seconds with new events.")] = 3600,
 ) -> None:
     """Create the store, the bank's identity and its Ed25519 signing key."""
     with user_errors():
-        identity = BankIdentity(name=bank_name, origin=origin, nbrb_register_entry=register_entry)
+        identity = BankIdentity(
+            name=bank_name,
+            origin=origin,
+            nbrb_register_entry=register_entry,
+            checkpoint_every_events=checkpoint_every_events,
+            checkpoint_every_seconds=checkpoint_every_seconds,
+        )
         key = sandbox_for(home, database_url).init(identity, allow_unencrypted_key=sandbox_key)
     out.print(f"Initialised {home} for {identity.name}")
     out.print(f"verifier key: {key}", soft_wrap=True)

@@ -1,14 +1,18 @@
 """The bank's Ed25519 signing key: created at `ledger init`, kept in the sandbox home.
 
 The private key is PKCS#8 PEM, file mode 0600, encrypted with the passphrase in
-`LEDGER_KEY_PASSPHRASE`; it is stored unencrypted only when the caller asks
-for a sandbox key explicitly. The public half is published as a C2SP verifier
+`LEDGER_KEY_PASSPHRASE`, or typed at a prompt when that is empty and a person
+is at the terminal; it is stored unencrypted only when the caller asks for a
+sandbox key explicitly. The public half is published as a C2SP verifier
 key, `name+hexkeyid+base64(0x01 || public key)`.
 """
 
 from __future__ import annotations
 
+import getpass
 import os
+import sys
+from functools import cache
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -24,11 +28,23 @@ class SigningKeyError(Exception):
     """The signing key cannot be created or read; the message says why."""
 
 
+@cache
+def passphrase(*, confirm: bool = False) -> str:
+    """The environment's passphrase, or one typed at the terminal (asked once a process)."""
+    given = os.environ.get(PASSPHRASE_ENV, "")
+    if given or not sys.stdin.isatty():
+        return given
+    typed = getpass.getpass("Signing key passphrase: ")
+    if confirm and typed != getpass.getpass("Again, to confirm: "):
+        raise SigningKeyError("the two passphrases differ")
+    return typed
+
+
 def check_can_create(path: Path, *, allow_unencrypted: bool) -> None:
     """Refuses before anything is written: an existing key, or no passphrase."""
     if path.exists():
         raise SigningKeyError(f"{path} exists already: refusing to overwrite a signing key")
-    if not os.environ.get(PASSPHRASE_ENV) and not allow_unencrypted:
+    if not allow_unencrypted and not passphrase(confirm=True):
         raise SigningKeyError(
             f"set {PASSPHRASE_ENV} to encrypt the signing key, "
             "or pass --sandbox-key to store it unencrypted in a sandbox"
@@ -38,15 +54,16 @@ def check_can_create(path: Path, *, allow_unencrypted: bool) -> None:
 def create_signing_key(path: Path, *, allow_unencrypted: bool) -> Ed25519PrivateKey:
     check_can_create(path, allow_unencrypted=allow_unencrypted)
     key = Ed25519PrivateKey.generate()
-    write_signing_key(path, key)
+    write_signing_key(path, key, allow_unencrypted=allow_unencrypted)
     return key
 
 
-def write_signing_key(path: Path, key: Ed25519PrivateKey) -> None:
-    """Writes a new key file, mode 0600, encrypted when a passphrase is set."""
-    passphrase = os.environ.get(PASSPHRASE_ENV, "")
+def write_signing_key(path: Path, key: Ed25519PrivateKey, *, allow_unencrypted: bool) -> None:
+    """Writes a new key file, mode 0600, encrypted unless a sandbox key is asked
+    for and no passphrase is set."""
+    secret = os.environ.get(PASSPHRASE_ENV, "") or ("" if allow_unencrypted else passphrase(confirm=True))
     encryption: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(passphrase.encode()) if passphrase else serialization.NoEncryption()
+        serialization.BestAvailableEncryption(secret.encode()) if secret else serialization.NoEncryption()
     )
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -58,9 +75,10 @@ def write_signing_key(path: Path, key: Ed25519PrivateKey) -> None:
 def load_signing_key(path: Path) -> Ed25519PrivateKey:
     if not path.exists():
         raise SigningKeyError(f"no signing key at {path}: run 'ledger init' first")
-    passphrase = os.environ.get(PASSPHRASE_ENV, "").encode() or None
+    data = path.read_bytes()
+    secret = passphrase().encode() if b"ENCRYPTED" in data else b""
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=passphrase)
+        key = serialization.load_pem_private_key(data, password=secret or None)
     except (ValueError, TypeError) as error:
         raise SigningKeyError(f"cannot read the signing key at {path}: {error} (is {PASSPHRASE_ENV} right?)") from None
     if not isinstance(key, Ed25519PrivateKey):

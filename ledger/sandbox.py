@@ -137,7 +137,7 @@ class Sandbox:
         retired = self.home.root / "keys" / "retired" / f"{old.verifier.key_id.hex()}.pem"
         retired.parent.mkdir(parents=True, exist_ok=True)
         self.home.signing_key_path.rename(retired)
-        write_signing_key(self.home.signing_key_path, new.private_key)
+        write_signing_key(self.home.signing_key_path, new.private_key, allow_unencrypted=allow_unencrypted_key)
         history = json.loads(self.key_history_path.read_text()) if self.key_history_path.exists() else []
         if not history:
             history = [{"verifier_key": key, "from_size": 0} for key in keys]
