@@ -1,0 +1,42 @@
+"""The verifier's fast canonical check agrees with RFC 8785 on every leaf it takes the fast path for."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ledger.audit.verify import _canonical, _parse_leaf
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1),
+    st.text(max_size=20),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=500)
+@given(value=st.dictionaries(st.text(max_size=8), values, max_size=6))
+def test_the_fast_path_gives_the_rfc8785_bytes(value: dict[str, Any]) -> None:
+    line = rfc8785.dumps(value)
+    parsed, plain = _parse_leaf(line)
+    assert _canonical(line, parsed, plain) == line
+    spaced = json.dumps(value, ensure_ascii=False).encode()
+    if spaced != line:
+        reparsed, plain = _parse_leaf(spaced)
+        assert _canonical(spaced, reparsed, plain) == line
+
+
+def test_a_float_or_a_huge_integer_takes_the_exact_path() -> None:
+    for line in (b'{"a":1.5}', b'{"a":1e2}', b'{"a":9007199254740993}'):
+        assert not _parse_leaf(line)[1]
+    assert _canonical(b'{"a":1e2}', *_parse_leaf(b'{"a":1e2}')) == b'{"a":100}'
