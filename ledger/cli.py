@@ -216,13 +216,25 @@ def main() -> Any:
 @app.command()
 def bench(
     as_json: JsonOption = False,
-    events: Annotated[int, typer.Option("--events", min=100, max=2_000_000, help="Business transactions.")] = 20_000,
+    events: Annotated[
+        int, typer.Option("--events", min=100, max=2_000_000, help="Business transactions for write.*.")
+    ] = 20_000,
+    audit_events: Annotated[
+        int, typer.Option("--audit-events", min=1000, max=10_000_000, help="Leaves for audit.* and memory.*.")
+    ] = 1_000_000,
+    only: Annotated[str | None, typer.Option(help="Run only figures starting with this, like 'audit'.")] = None,
 ) -> None:
-    """Benchmarks with references measured in the same run."""
+    """Benchmarks with references measured in the same run (JSON with --json)."""
     from ledger.bench import run_benchmarks  # noqa: PLC0415
+    from ledger.bench_audit import run_audit_benchmarks  # noqa: PLC0415
 
+    figures: dict[str, Any] = {}
     with err.status("benchmarking...") if not as_json else nullcontext():
-        report = run_benchmarks(events)
+        if only is None or "write".startswith(only) or only.startswith("write"):
+            figures.update(run_benchmarks(events)["figures"])
+        if only is None or any(name.startswith(only) or only.startswith(name) for name in ("audit", "memory")):
+            figures.update(run_audit_benchmarks(audit_events))
+    report = {"figures": figures}
     if as_json:
         print(json.dumps(report, indent=2))
         return

@@ -307,13 +307,18 @@ def _small_int(text: str) -> int:
     return value
 
 
+_PLAIN_DECODER = json.JSONDecoder(parse_float=_reject_float, parse_int=_small_int)
+_CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def _parse_leaf(line: bytes) -> tuple[Any, bool]:
     """The leaf, and whether it holds only strings, booleans, nulls and integers
     below 2**53 (no floats), which is every leaf this ledger writes."""
+    text = line.decode()
     try:
-        return json.loads(line, parse_float=_reject_float, parse_int=_small_int), True
+        return _PLAIN_DECODER.decode(text), True
     except _Unusual:
-        return json.loads(line), False
+        return json.loads(text), False
 
 
 def _canonical(line: bytes, leaf: Any, plain: bool) -> bytes:
@@ -322,7 +327,7 @@ def _canonical(line: bytes, leaf: Any, plain: bool) -> bytes:
     integers print the same, strings escape the same) and much faster; anything
     else goes through `rfc8785` itself."""
     if plain and line.isascii():
-        return json.dumps(leaf, sort_keys=True, separators=(",", ":")).encode()
+        return _CANONICAL_ENCODER.encode(leaf).encode()
     return rfc8785.dumps(leaf)
 
 

@@ -6,7 +6,7 @@ from tests.acceptance.cli import ledger
 
 
 def test_bench_prints_write_sqlite_with_its_two_references_as_json() -> None:
-    result = ledger("bench", "--json", "--events", "300")
+    result = ledger("bench", "--json", "--events", "300", "--audit-events", "2000")
     assert result.returncode == 0, result.stderr
     figure = json.loads(result.stdout)["figures"]["write.sqlite"]
     assert figure["unit"] == "tx/s"
@@ -20,3 +20,13 @@ def test_bench_refuses_a_size_out_of_range() -> None:
     result = ledger("bench", "--json", "--events", "5")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_bench_prints_audit_verify_and_memory_verify_with_their_references() -> None:
+    result = ledger("bench", "--json", "--only", "audit", "--audit-events", "3000")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)["figures"]
+    assert set(figures) == {"audit.verify", "memory.verify"}
+    assert set(figures["audit.verify"]["references"]) == {"sha256"}
+    assert set(figures["memory.verify"]["references"]) == {"at_100k"}
+    assert figures["memory.verify"]["unit"] == "MB"

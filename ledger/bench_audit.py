@@ -1,0 +1,205 @@
+"""Audit benchmarks: offline verification speed and its memory, beside same-run references.
+
+`audit.verify`: leaves per second verifying a bundle of N leaves, beside
+`sha256` (bare RFC 9162 leaf hashing of the same lines, read from the same
+file). `memory.verify`: peak RSS in MB of a fresh process verifying the
+N-leaf bundle, beside the same at 100k (`at_100k`).
+
+The bundle is written directly, not through the write path, so that a 1M-leaf
+bundle takes seconds to make: realistic leaves (transfers, trades, deposits)
+in the ledger's leaf format, checkpoints every 100k leaves and at the end,
+signed with a throwaway key, and the consistency proofs between them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid5
+
+import rfc8785
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from ledger.audit.bundle import BUNDLE_FORMAT, b64
+from ledger.audit.merkle import CompactRange, consistency_proof, leaf_hash, range_hasher
+from ledger.audit.notes import Checkpoint, Signer, sign
+from ledger.audit.verify import verify_bundle
+
+ORIGIN = "bench.example/ledger"
+CHECKPOINT_EVERY = 100_000
+SMALL_SIZE = 100_000
+NAMESPACE = UUID("0b6d1f3a-1c9e-5e7b-9a42-7f1d2c3b4a59")
+
+
+def leaf_object(index: int) -> dict[str, Any]:
+    """A leaf shaped like the ledger's own: one of a transfer, a trade or a deposit."""
+    kind = index % 3
+    amount = str(1000 + index * 7 % 100_000)
+    head: dict[str, Any] = {
+        "command_key": f"bench:{index}",
+        "ledger_time": f"2026-02-{1 + index % 28:02d}T09:00:00Z",
+    }
+    if kind == 0:
+        data = {
+            **head,
+            "asset_code": "BYN",
+            "amount_minor": amount,
+            "source_client_id": f"c{index % 997}",
+            "target_client_id": f"c{(index + 1) % 997}",
+            "postings": [
+                {"account": f"client:c{index % 997}", "asset": "BYN", "amount_minor": f"-{amount}"},
+                {"account": f"client:c{(index + 1) % 997}", "asset": "BYN", "amount_minor": amount},
+            ],
+        }
+        kind_name = "FundsTransferred"
+    elif kind == 1:
+        data = {
+            **head,
+            "venue_id": "minsk-htp",
+            "buyer_client_id": f"c{index % 991}",
+            "seller_client_id": None,
+            "base_asset": "USDT",
+            "base_amount_minor": amount + "000",
+            "quote_asset": "BYN",
+            "quote_amount_minor": amount,
+            "fee_minor": "0",
+            "postings": [
+                {"account": f"client:c{index % 991}", "asset": "USDT", "amount_minor": amount + "000"},
+                {"account": "system:external", "asset": "USDT", "amount_minor": f"-{amount}000"},
+                {"account": f"client:c{index % 991}", "asset": "BYN", "amount_minor": f"-{amount}"},
+                {"account": "system:external", "asset": "BYN", "amount_minor": amount},
+            ],
+        }
+        kind_name = "TradeExecuted"
+    else:
+        data = {
+            **head,
+            "client_id": f"c{index % 983}",
+            "asset_code": "BYN",
+            "amount_minor": amount,
+            "reference": f"BYN-IN-{index}",
+            "wallet_address": None,
+            "postings": [
+                {"account": "system:external", "asset": "BYN", "amount_minor": f"-{amount}"},
+                {"account": f"client:c{index % 983}", "asset": "BYN", "amount_minor": amount},
+            ],
+        }
+        kind_name = "FundsDeposited"
+    return {
+        "index": index,
+        "stream": str(uuid5(NAMESPACE, str(index))),
+        "version": 1,
+        "type": kind_name,
+        "recorded_at": "2026-02-01T09:00:00.000000Z",
+        "data": data,
+    }
+
+
+def write_bundle(directory: Path, size: int, signer: Signer) -> None:
+    """A bundle of `size` leaves, checkpointed every 100k leaves and at the end."""
+    (directory / "checkpoints").mkdir(parents=True)
+    (directory / "proofs").mkdir()
+    digests: list[bytes] = []
+    tree = CompactRange()
+    sizes = sorted({*range(CHECKPOINT_EVERY, size, CHECKPOINT_EVERY), size})
+    assert rfc8785.dumps(leaf_object(1)) == _compact(leaf_object(1)), "the bench leaves must be canonical"
+    with (directory / "events.jsonl").open("wb") as handle:
+        for index in range(size):
+            line = _compact(leaf_object(index))
+            handle.write(line + b"\n")
+            digest = leaf_hash(line)
+            digests.append(digest)
+            tree.append(digest)
+            if tree.size in sizes:
+                note = sign(Checkpoint(ORIGIN, tree.size, tree.root()).text(), [signer])
+                (directory / "checkpoints" / str(tree.size)).write_text(note)
+    hasher = range_hasher(digests)
+    proofs = []
+    for size1, size2 in pairwise(sizes):
+        proof = consistency_proof(size1, size2, hasher)
+        document = {
+            "size1": size1,
+            "size2": size2,
+            "root1": b64(hasher(0, size1)),
+            "root2": b64(hasher(0, size2)),
+            "proof": [b64(h) for h in proof],
+        }
+        (directory / "proofs" / f"{size1}-{size2}.json").write_text(json.dumps(document))
+        proofs.append(f"{size1}-{size2}.json")
+    manifest = {
+        "format": BUNDLE_FORMAT,
+        "origin": ORIGIN,
+        "tree_size": size,
+        "first_index": 0,
+        "base_range": [],
+        "verifier_keys": [signer.verifier.encode()],
+        "checkpoints": sizes,
+        "proofs": proofs,
+    }
+    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+def _compact(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+
+def bare_hashing_rate(directory: Path) -> float:
+    started = time.perf_counter()
+    count = 0
+    with (directory / "events.jsonl").open("rb") as handle:
+        for line in handle:
+            leaf_hash(line[:-1])
+            count += 1
+    return count / (time.perf_counter() - started)
+
+
+def peak_rss_mb(directory: Path, key: str) -> float:
+    """Peak RSS of a fresh process that verifies the bundle."""
+    code = (
+        "import sys; from pathlib import Path; from ledger.audit.verify import verify_bundle; "
+        "sys.exit(1 if verify_bundle(Path(sys.argv[1]), sys.argv[2]) else 0)"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code, str(directory), key])  # noqa: S603
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    assert process.returncode == 0, "the bench bundle must verify"
+    return round(usage.ru_maxrss / 1024, 1)  # kilobytes on Linux
+
+
+def run_audit_benchmarks(size: int) -> dict[str, Any]:
+    signer = Signer(ORIGIN, Ed25519PrivateKey.generate())
+    key = signer.verifier.encode()
+    with tempfile.TemporaryDirectory(prefix="ledger-bench-audit-") as folder:
+        big, small = Path(folder) / "big", Path(folder) / "small"
+        write_bundle(big, size, signer)
+        write_bundle(small, min(size, SMALL_SIZE), signer)
+        started = time.perf_counter()
+        findings = verify_bundle(big, key)
+        elapsed = time.perf_counter() - started
+        assert not findings, findings[:3]
+        rate = size / elapsed
+        bare = bare_hashing_rate(big)
+        memory_big, memory_small = peak_rss_mb(big, key), peak_rss_mb(small, key)
+    return {
+        "audit.verify": {
+            "value": round(rate),
+            "unit": "events/s",
+            "references": {"sha256": round(bare)},
+            "ratios": {"vs_sha256": round(rate / bare, 3)},
+            "events": size,
+        },
+        "memory.verify": {
+            "value": memory_big,
+            "unit": "MB",
+            "references": {"at_100k": memory_small},
+            "ratios": {"vs_100k": round(memory_big / memory_small, 2)},
+            "events": size,
+        },
+    }
