@@ -58,6 +58,7 @@ class _Verification:
         self.witness = witness
         self.findings: list[Finding] = []
         self.manifest: dict[str, Any] = {}
+        self.trusted_keys: list[Verifier] = [key]
 
     def fail(self, subject: str, reason: str) -> None:
         if len(self.findings) < FINDINGS_MAX:
@@ -106,6 +107,7 @@ class _Verification:
             size: {n for n, key in enumerate(keys) if note.verified_by(key)} for size, (_, note) in parsed.items()
         }
         windows = key_windows(0, signed_by)
+        self.trusted_keys = [keys[k] for k in windows]
         found = _Checkpoints({}, {})
         for size, (checkpoint, note) in sorted(parsed.items()):
             subject = f"checkpoint {size}"
@@ -168,8 +170,8 @@ class _Verification:
         except NoteError as error:
             self.fail("trusted checkpoint", f"malformed: {error}")
             return None
-        if not note.verified_by(self.key):
-            self.fail("trusted checkpoint", "not signed by the given key")
+        if not any(note.verified_by(key) for key in self.trusted_keys):
+            self.fail("trusted checkpoint", "not signed by the given key, nor by a key it handed over to")
             return None
         return checkpoint
 
