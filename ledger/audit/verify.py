@@ -310,7 +310,7 @@ def _small_int(text: str) -> int:
 
 
 _PLAIN_DECODER = json.JSONDecoder(parse_float=_reject_float, parse_int=_small_int)
-_CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+_CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _parse_leaf(line: bytes) -> tuple[Any, bool]:

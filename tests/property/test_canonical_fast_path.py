@@ -11,21 +11,23 @@ from hypothesis import strategies as st
 
 from ledger.audit.verify import _canonical, _parse_leaf
 
+# ASCII text, control characters and DEL included, takes the fast path; other text the exact one.
+texts = st.one_of(st.text(st.characters(max_codepoint=127), max_size=20), st.text(max_size=20))
 scalars = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1),
-    st.text(max_size=20),
+    texts,
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(texts, inner, max_size=4)),
     max_leaves=12,
 )
 
 
-@settings(max_examples=500)
-@given(value=st.dictionaries(st.text(max_size=8), values, max_size=6))
+@settings(max_examples=1000)
+@given(value=st.dictionaries(texts, values, max_size=6))
 def test_the_fast_path_gives_the_rfc8785_bytes(value: dict[str, Any]) -> None:
     line = rfc8785.dumps(value)
     parsed, plain = _parse_leaf(line)
@@ -34,6 +36,11 @@ def test_the_fast_path_gives_the_rfc8785_bytes(value: dict[str, Any]) -> None:
     if spaced != line:
         reparsed, plain = _parse_leaf(spaced)
         assert _canonical(spaced, reparsed, plain) == line
+
+
+def test_the_delete_character_stays_unescaped_as_rfc8785_wants() -> None:
+    line = rfc8785.dumps({"\x7f": None})
+    assert _canonical(line, *_parse_leaf(line)) == line
 
 
 def test_a_float_or_a_huge_integer_takes_the_exact_path() -> None:
