@@ -158,7 +158,13 @@ class Projector:
         fresh = [n for n in notifications if n.id > position]
         if not fresh:
             return
-        events = [self.decode(notification) for notification in fresh]
+        self.apply_events(session, [self.decode(notification) for notification in fresh])
+        session.advance_tracking(VIEWS_TRACKING_NAME, fresh[-1].id)
+
+    def apply_events(self, session: WriteSession, events: Sequence[LedgerEvent]) -> None:
+        """Applies events to the views in this session (the caller tracks the position)."""
+        if not events:
+            return
         page = _Page(balances=self._load_balances(session, events))
         for event in events:
             self._apply(session, page, event)
@@ -170,7 +176,6 @@ class Projector:
             "ELSE view_ledger_time.ledger_time END",
             (latest,),
         )
-        session.advance_tracking(VIEWS_TRACKING_NAME, fresh[-1].id)
 
     def _apply(self, session: WriteSession, page: _Page, event: LedgerEvent) -> None:
         if isinstance(event, LedgerTransaction):
