@@ -111,6 +111,7 @@ from domain.events import (
     VenueDelisted,
     VenueListed,
     VolumeCapSet,
+    rejection_subject,
     stream_id,
 )
 from domain.money import Asset, AssetKind
@@ -164,7 +165,10 @@ def _head(state: LedgerState, stream: UUID, stamp: Stamp) -> dict[str, Any]:
 
 
 def _rejection(command: BaseCommand, violation: RuleViolation, stamp: Stamp) -> CommandRejected:
-    command_type = command.model_dump()["type"]
+    payload = command.model_dump(mode="json", exclude={"key"})
+    command_type = payload["type"]
+    details = {name: str(value) for name, value in violation.context.items()}
+    client_id, venue_id = rejection_subject(payload, details)
     return CommandRejected(
         originator_id=command_stream(command.key),
         originator_version=1,
@@ -174,27 +178,11 @@ def _rejection(command: BaseCommand, violation: RuleViolation, stamp: Stamp) -> 
         command_type=command_type,
         rule=violation.rule,
         reason=violation.message,
-        details={name: str(value) for name, value in violation.context.items()},
-        command=command.model_dump(mode="json", exclude={"key"}),
-        client_id=_subject_client(command, violation),
-        venue_id=getattr(command, "venue_id", None),
+        details=details,
+        command=payload,
+        client_id=client_id,
+        venue_id=venue_id,
     )
-
-
-_CLIENT_FIELDS = ("client_id", "buyer_client_id", "seller_client_id", "source_client_id")
-
-
-def _subject_client(command: BaseCommand, violation: RuleViolation) -> str | None:
-    """The client a refusal concerns: the one the rule names, else the first
-    client the command names."""
-    named = violation.context.get("client")
-    if isinstance(named, str):
-        return named
-    for field in _CLIENT_FIELDS:
-        value = getattr(command, field, None)
-        if isinstance(value, str):
-            return value
-    return None
 
 
 # Look-ups that refuse what does not exist.

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 from uuid import UUID, uuid5
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -191,18 +191,42 @@ class AddressBlacklisted(LedgerEvent):
     reason: str
 
 
+REJECTION_CLIENT_FIELDS = ("client_id", "buyer_client_id", "seller_client_id", "source_client_id")
+
+
+def rejection_subject(command: dict[str, object], details: dict[str, str]) -> tuple[str | None, str | None]:
+    """Whom and where a refusal concerns: the client the rule names, else the
+    first client the command names; the venue the command names."""
+    client = details.get("client")
+    if client is None:
+        named = (command.get(field) for field in REJECTION_CLIENT_FIELDS)
+        client = next((value for value in named if isinstance(value, str)), None)
+    venue = command.get("venue_id")
+    return client, venue if isinstance(venue, str) else None
+
+
 class CommandRejected(LedgerEvent):
     """A refused command a supervisor should see: `rule` is the stable rule
     code, `details` the context of the refusal, `command` the payload as sent,
-    `client_id` and `venue_id` whom and where it concerned (empty if nobody)."""
+    `client_id` and `venue_id` whom and where it concerned (empty if nobody).
+
+    Version 2 added `client_id` and `venue_id`; a version 1 event gets them
+    from its own command and details, as version 2 would have recorded them.
+    """
+
+    class_version: ClassVar[int] = 2
 
     command_type: str
     rule: str
     reason: str
     details: dict[str, str]
     command: dict[str, object]
-    client_id: str | None = None
-    venue_id: str | None = None
+    client_id: str | None
+    venue_id: str | None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["client_id"], state["venue_id"] = rejection_subject(state["command"], state["details"])
 
 
 class SettlementInitiated(LedgerTransaction):
