@@ -222,11 +222,15 @@ def bench(
     audit_events: Annotated[
         int, typer.Option("--audit-events", min=1000, max=10_000_000, help="Leaves for audit.* and memory.*.")
     ] = 1_000_000,
+    replay_events: Annotated[
+        int, typer.Option("--replay-events", min=1000, max=10_000_000, help="Events for replay and memory.replay.")
+    ] = 1_000_000,
     only: Annotated[str | None, typer.Option(help="Run only figures starting with this, like 'audit'.")] = None,
 ) -> None:
     """Benchmarks with references measured in the same run (JSON with --json)."""
     from ledger.bench import run_benchmarks  # noqa: PLC0415
     from ledger.bench_audit import run_audit_benchmarks  # noqa: PLC0415
+    from ledger.bench_replay import run_replay_benchmarks  # noqa: PLC0415
 
     figures: dict[str, Any] = {}
     with err.status("benchmarking...") if not as_json else nullcontext():
@@ -234,6 +238,8 @@ def bench(
             figures.update(run_benchmarks(events)["figures"])
         if only is None or any(name.startswith(only) or only.startswith(name) for name in ("audit", "memory")):
             figures.update(run_audit_benchmarks(audit_events))
+        if only is None or any(name.startswith(only) or only.startswith(name) for name in ("replay", "memory")):
+            figures.update(run_replay_benchmarks(replay_events))
     report = {"figures": figures}
     if as_json:
         print(json.dumps(report, indent=2))

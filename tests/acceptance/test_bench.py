@@ -6,7 +6,7 @@ from tests.acceptance.cli import ledger
 
 
 def test_bench_prints_write_sqlite_with_its_two_references_as_json() -> None:
-    result = ledger("bench", "--json", "--events", "300", "--audit-events", "2000")
+    result = ledger("bench", "--json", "--events", "300", "--audit-events", "2000", "--replay-events", "2000")
     assert result.returncode == 0, result.stderr
     figure = json.loads(result.stdout)["figures"]["write.sqlite"]
     assert figure["unit"] == "tx/s"
@@ -30,3 +30,13 @@ def test_bench_prints_audit_verify_and_memory_verify_with_their_references() -> 
     assert set(figures["audit.verify"]["references"]) == {"sha256"}
     assert set(figures["memory.verify"]["references"]) == {"at_100k"}
     assert figures["memory.verify"]["unit"] == "MB"
+
+
+def test_bench_prints_replay_and_memory_replay_with_their_references() -> None:
+    result = ledger("bench", "--json", "--only", "replay", "--replay-events", "2000")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)["figures"]
+    assert set(figures) == {"replay", "memory.replay"}
+    assert set(figures["replay"]["references"]) == {"raw_sqlite_scan"}
+    assert figures["replay"]["events"] == 2000
+    assert set(figures["memory.replay"]["references"]) == {"at_100k"}

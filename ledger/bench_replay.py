@@ -1,0 +1,106 @@
+"""Replay benchmarks: rebuilding every view from the log, and the memory it takes.
+
+`replay`: events per second rebuilding every view of a fresh store from an
+SQLite log of N events, beside `raw_sqlite_scan` (a bare scan of the same
+event table in the same run). `memory.replay`: peak RSS in MB of a fresh
+process replaying the N-event log, beside the same at 100k (`at_100k`).
+The logs are written through the ledger's own write path (the bench mix).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ledger.bench import batches, setup_commands, to_command, workload
+from ledger.persistence import StoreLocation, open_backend
+from ledger.projections import decode_with
+from ledger.replay import replay_store
+from ledger.service import Ledger
+
+SMALL_SIZE = 100_000
+WRITE_BATCH = 2000
+
+_MEASURE = """
+import sys
+from pathlib import Path
+from ledger.persistence import StoreLocation, open_backend
+from ledger.projections import decode_with
+from ledger.projections import decode_with
+from ledger.replay import replay_store
+source = open_backend(StoreLocation(sqlite_path=Path(sys.argv[1])))
+target = open_backend(StoreLocation(sqlite_path=Path(sys.argv[2])))
+replay_store(source, decode_with(source.store.mapper), target)
+status = Path("/proc/self/status").read_text()
+print(int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))))
+"""
+
+
+def write_log(path: Path, size: int) -> None:
+    commands = setup_commands()
+    with Ledger.open(home=path.parent, database_url=f"sqlite:///{path}") as ledger:
+        ledger.submit(commands)
+        moves = [to_command(index, move) for index, move in enumerate(workload(size - len(commands)))]
+        for batch in batches(moves, WRITE_BATCH):
+            ledger.submit(batch)
+
+
+def scan_rate(path: Path) -> float:
+    connection = sqlite3.connect(path)
+    started = time.perf_counter()
+    count = sum(1 for _ in connection.execute("SELECT rowid, * FROM stored_events"))
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return count / elapsed
+
+
+def replay_rate(path: Path, scratch: Path) -> tuple[float, int]:
+    source = open_backend(StoreLocation(sqlite_path=path))
+    target = open_backend(StoreLocation(sqlite_path=scratch))
+    started = time.perf_counter()
+    count = replay_store(source, decode_with(source.store.mapper), target)
+    elapsed = time.perf_counter() - started
+    source.close()
+    target.close()
+    return count / elapsed, count
+
+
+def peak_rss_mb(path: Path, scratch: Path) -> float:
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", _MEASURE, str(path), str(scratch)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-500:]
+    return round(int(result.stdout.strip()) / 1024, 1)
+
+
+def run_replay_benchmarks(size: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="ledger-bench-replay-") as folder:
+        root = Path(folder)
+        big, small = root / "big" / "ledger.sqlite", root / "small" / "ledger.sqlite"
+        write_log(big, size)
+        write_log(small, min(size, SMALL_SIZE))
+        rate, count = replay_rate(big, root / "replayed.sqlite")
+        scan = scan_rate(big)
+        memory_big = peak_rss_mb(big, root / "m-big.sqlite")
+        memory_small = peak_rss_mb(small, root / "m-small.sqlite")
+    return {
+        "replay": {
+            "value": round(rate),
+            "unit": "events/s",
+            "references": {"raw_sqlite_scan": round(scan)},
+            "ratios": {"vs_scan": round(rate / scan, 3)},
+            "events": count,
+        },
+        "memory.replay": {
+            "value": memory_big,
+            "unit": "MB",
+            "references": {"at_100k": memory_small},
+            "ratios": {"vs_100k": round(memory_big / memory_small, 2)},
+            "events": count,
+        },
+    }
