@@ -737,3 +737,28 @@ def progress_bar(quiet: bool, label: str) -> Iterator[Any]:
     with Progress(SpinnerColumn(), TextColumn("{task.description} {task.completed} events"), console=err) as bar:
         task = bar.add_task(label, total=None)
         yield lambda n: bar.advance(task, n)
+
+
+@report_app.command("supervisor")
+def report_supervisor(
+    out_dir: Annotated[Path, typer.Option("--out", help="A new or empty directory for the report.")],
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """The supervisor's report: self-contained HTML, with CSV and JSON of every table."""
+    from ledger.audit.log import StoredCheckpoint  # noqa: PLC0415
+    from ledger.supervisor_report import gather, write_report  # noqa: PLC0415
+
+    with user_errors():
+        if out_dir.exists() and any(out_dir.iterdir()):
+            raise UserError(f"{out_dir} exists and is not empty: choose a new directory")
+        sandbox = sandbox_for(home, database_url)
+        with sandbox.open(auto_checkpoint=False) as ledger:
+            checkpoint: StoredCheckpoint | None
+            try:
+                checkpoint = ledger.audit.checkpoint(sandbox.signer(), ledger.clock.now())
+                key = sandbox.verifier_key()
+            except SigningKeyError:
+                checkpoint, key = ledger.audit.latest_checkpoint(), "(the signing key could not be read here)"
+            page = write_report(out_dir, gather(ledger, checkpoint, key), checkpoint)
+    out.print(f"Report written to {page}")

@@ -37,6 +37,7 @@ from domain.events import (
     SettlementInitiated,
     SettlementOverdue,
     TokenRegistered,
+    TradeExecuted,
     VenueDelisted,
     VenueListed,
 )
@@ -71,6 +72,9 @@ VIEW_TABLES: dict[str, str] = {
     "operation TEXT NOT NULL, asset TEXT NOT NULL, amount_minor TEXT NOT NULL, value_byn TEXT NOT NULL, "
     "threshold_byn TEXT NOT NULL",
     "view_ledger_time": "singleton INTEGER PRIMARY KEY, ledger_time TEXT NOT NULL",
+    "view_trades": "venue_id TEXT NOT NULL, base_asset TEXT NOT NULL, quote_asset TEXT NOT NULL, "
+    "trades INTEGER NOT NULL, base_volume_minor TEXT NOT NULL, quote_volume_minor TEXT NOT NULL, "
+    "fees_minor TEXT NOT NULL, PRIMARY KEY (venue_id, base_asset, quote_asset)",
 }
 VIEW_ORDER: dict[str, str] = {
     "view_balances": "account, asset",
@@ -81,6 +85,7 @@ VIEW_ORDER: dict[str, str] = {
     "view_settlements": "settlement_id",
     "view_aml": "notice_id",
     "view_ledger_time": "singleton",
+    "view_trades": "venue_id, base_asset, quote_asset",
 }
 
 
@@ -119,6 +124,7 @@ class Projector:
             SettlementDeadlineExtended: self._deadline_extended,
             SettlementOverdue: self._settlement_overdue,
             AmlNotificationRecorded: self._aml_notice,
+            TradeExecuted: self._trade_executed,
         }
 
     def set_up(self) -> None:
@@ -320,6 +326,28 @@ class Projector:
         session.execute(
             "UPDATE view_settlements SET status = ?, overdue_on = ? WHERE settlement_id = ?",
             (SettlementStatus.OVERDUE.value, event.ledger_time.date().isoformat(), event.settlement_id),
+        )
+
+    def _trade_executed(self, session: WriteSession, event: TradeExecuted) -> None:
+        """Trades by venue ('' for trades with the bank itself) and asset pair."""
+        key = (event.venue_id or "", event.base_asset, event.quote_asset)
+        rows = session.fetchall(
+            "SELECT trades, base_volume_minor, quote_volume_minor, fees_minor FROM view_trades "
+            "WHERE venue_id = ? AND base_asset = ? AND quote_asset = ?",
+            key,
+        )
+        trades, base, quote, fees = rows[0] if rows else (0, "0", "0", "0")
+        session.execute(
+            "INSERT INTO view_trades VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (venue_id, base_asset, quote_asset) "
+            "DO UPDATE SET trades = excluded.trades, base_volume_minor = excluded.base_volume_minor, "
+            "quote_volume_minor = excluded.quote_volume_minor, fees_minor = excluded.fees_minor",
+            (
+                *key,
+                int(trades) + 1,
+                str(int(base) + event.base_amount_minor),
+                str(int(quote) + event.quote_amount_minor),
+                str(int(fees) + event.fee_minor),
+            ),
         )
 
     def _aml_notice(self, session: WriteSession, event: AmlNotificationRecorded) -> None:
