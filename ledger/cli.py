@@ -11,6 +11,7 @@ import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -23,6 +24,7 @@ from rich.table import Table
 from domain.commands import COMMAND_ADAPTER, BaseCommand, DelistVenue, ExecuteTrade, ListVenue
 from domain.errors import BatchRejected, LedgerError
 from domain.parties import VenueKind
+from ledger.clock import ManualClock
 from ledger.home import BankIdentity
 from ledger.keys import SigningKeyError
 from ledger.persistence import StoreConfigError
@@ -93,6 +95,16 @@ def describe_validation_error(error: ValidationError, where: str = "") -> str:
     return prefix + "; ".join(problems)
 
 
+def parse_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"{text!r} is not an RFC 3339 time like 2026-01-16T09:00:00Z") from None
+    if moment.tzinfo is None:
+        raise UserError(f"{text!r} needs a time zone, like 2026-01-16T09:00:00Z")
+    return moment
+
+
 def sandbox_for(home: Path, database_url: str | None) -> Sandbox:
     return Sandbox.at(home, database_url)
 
@@ -111,9 +123,13 @@ def init(
     ] = False,
     checkpoint_every_events: Annotated[int, typer.Option(help="Sign a checkpoint every N new events.")] = 1000,
     checkpoint_every_seconds: Annotated[int, typer.Option(help="... or every T seconds with new events.")] = 3600,
+    at: Annotated[
+        str | None, typer.Option(help="Record the bank's establishment at this RFC 3339 time (reproducible sandboxes).")
+    ] = None,
 ) -> None:
     """Create the store, the bank's identity and its Ed25519 signing key."""
     with user_errors():
+        clock = ManualClock(parse_time(at)) if at else None
         identity = BankIdentity(
             name=bank_name,
             origin=origin,
@@ -121,7 +137,9 @@ def init(
             checkpoint_every_events=checkpoint_every_events,
             checkpoint_every_seconds=checkpoint_every_seconds,
         )
-        key = sandbox_for(home, database_url).init(identity, allow_unencrypted_key=sandbox_key)
+        key = sandbox_for(home, database_url).init(
+            identity, allow_unencrypted_key=sandbox_key, clock=clock, ledger_clock=clock
+        )
     out.print(f"Initialised {home} for {identity.name}")
     out.print(f"verifier key: {key}", soft_wrap=True)
 
@@ -762,3 +780,91 @@ def report_supervisor(
                 checkpoint, key = ledger.audit.latest_checkpoint(), "(the signing key could not be read here)"
             page = write_report(out_dir, gather(ledger, checkpoint, key), checkpoint)
     out.print(f"Report written to {page}")
+
+
+@app.command()
+def simulate(
+    seed: Annotated[int, typer.Option(help="The seed: the same seed gives the same log.")],
+    clients: Annotated[int, typer.Option(min=1, max=100_000, help="Simulated clients.")] = 40,
+    days: Annotated[int, typer.Option(min=1, max=3650, help="Ledger days to simulate.")] = 30,
+    operations_per_day: Annotated[int, typer.Option(min=1, max=100_000, help="Commands a day.")] = 60,
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Deterministic synthetic traffic; run again, it continues from the sandbox's ledger time."""
+    from ledger.simulate import SIM_START, SimulationConfig  # noqa: PLC0415
+    from ledger.simulate import simulate as run_simulation  # noqa: PLC0415
+
+    with user_errors():
+        config = SimulationConfig(seed=seed, clients=clients, days=days, operations_per_day=operations_per_day)
+        sandbox = sandbox_for(home, database_url)
+        if not sandbox.home.is_initialised():
+            raise UserError(f"{home} is not initialised: run 'ledger init' first")
+        with sandbox.open(clock=ManualClock(SIM_START), ledger_clock=ManualClock(SIM_START)) as ledger:
+            with progress_days(as_json, days) as advance:
+                summary = run_simulation(ledger, config, advance)
+            position = ledger.state.position
+    report: dict[str, Any] = {
+        "seed": seed,
+        "first_day": str(summary.first_day),
+        "last_day": str(summary.last_day),
+        "commands": summary.commands,
+        "accepted": dict(sorted(summary.accepted.items())),
+        "rejected": dict(sorted(summary.rejected.items())),
+        "log_position": position,
+    }
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    out.print(
+        f"Simulated {report['first_day']} to {report['last_day']}: {summary.commands} commands, log at {position}"
+    )
+    out.print("accepted: " + ", ".join(f"{k} {v}" for k, v in report["accepted"].items()), soft_wrap=True)
+    out.print("rejected: " + ", ".join(f"{k} {v}" for k, v in report["rejected"].items()), soft_wrap=True)
+
+
+@contextmanager
+def progress_days(quiet: bool, days: int) -> Iterator[Any]:
+    if quiet or not err.is_terminal:
+        yield None
+        return
+    from rich.progress import Progress  # noqa: PLC0415
+
+    with Progress(console=err) as bar:
+        task = bar.add_task("simulating days", total=days)
+        yield lambda n: bar.advance(task, n)
+
+
+sandbox_app = typer.Typer(help="Start a sandbox over, or fork it to try things on a copy.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+
+
+@sandbox_app.command("reset")
+def sandbox_reset(
+    yes: Annotated[bool, typer.Option("--yes", help="Yes, delete every event of this sandbox.")] = False,
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Start over: an empty store, the bank established again; identity and keys kept."""
+    with user_errors():
+        if not yes:
+            raise UserError("a reset deletes every event of the sandbox: pass --yes to mean it")
+        sandbox = sandbox_for(home, database_url)
+        if not sandbox.home.is_initialised():
+            raise UserError(f"{home} is not initialised: nothing to reset")
+        sandbox.reset()
+    out.print(f"Reset {home}: the bank is established again, with the same identity and keys")
+
+
+@sandbox_app.command("fork")
+def sandbox_fork(
+    name: Annotated[Path, typer.Argument(help="The new sandbox's directory (a sibling name or a path).")],
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Copy the sandbox, store and keys included, to try something without touching it."""
+    with user_errors():
+        target = name if name.is_absolute() or len(name.parts) > 1 else home.parent / name
+        forked = sandbox_for(home, database_url).fork(target)
+    out.print(f"Forked {home} into {forked.home.root}")

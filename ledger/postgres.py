@@ -181,3 +181,19 @@ def ensure_postgres_schema(settings: dict[str, str]) -> None:
 def _placeholders(statement: str) -> str:
     """The projections' portable SQL uses `?`; psycopg wants `%s`."""
     return statement.replace("?", "%s")
+
+
+def drop_schema(location: Any) -> None:
+    """Drops a sandbox's whole schema (tables, triggers, functions): a reset."""
+    settings = location.postgres
+    assert settings is not None
+    with psycopg.connect(
+        host=settings["POSTGRES_HOST"],
+        port=int(settings["POSTGRES_PORT"]),
+        dbname=settings["POSTGRES_DBNAME"],
+        user=settings["POSTGRES_USER"],
+        password=settings["POSTGRES_PASSWORD"] or None,
+        autocommit=True,
+        connect_timeout=5,
+    ) as connection:
+        connection.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(settings["POSTGRES_SCHEMA"])))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from ledger.keys import (
     verifier_key,
     write_signing_key,
 )
+from ledger.persistence import StoreLocation
 from ledger.service import DEFAULT_HOME, Ledger
 
 DEFAULT_IDENTITY = BankIdentity(
@@ -50,6 +53,7 @@ class Sandbox:
         identity: BankIdentity = DEFAULT_IDENTITY,
         *,
         allow_unencrypted_key: bool = False,
+        clock: Clock | None = None,
         ledger_clock: Clock | None = None,
     ) -> str:
         """Creates the store, the bank's identity and its signing key; returns
@@ -57,7 +61,7 @@ class Sandbox:
         if self.home.is_initialised():
             raise SandboxError(f"{self.home.root} is initialised already (found {self.home.identity_path})")
         check_can_create(self.home.signing_key_path, allow_unencrypted=allow_unencrypted_key)
-        with self.open(ledger_clock=ledger_clock) as ledger:
+        with self.open(clock=clock, ledger_clock=ledger_clock) as ledger:
             ledger.execute(
                 EstablishBank(
                     key=ESTABLISH_BANK_KEY,
@@ -144,3 +148,44 @@ class Sandbox:
         history.append({"verifier_key": new.verifier.encode(), "from_size": stored.size})
         self.key_history_path.write_text(json.dumps(history, indent=2) + "\n")
         return old.verifier.encode(), new.verifier.encode(), stored
+
+    def reset(self) -> None:
+        """Starts the sandbox over: an empty store with the bank established
+        again; the identity and the signing keys are kept."""
+        identity = self.home.read_identity()
+        location = StoreLocation.parse(home=self.home.root, database_url=self.database_url)
+        if location.postgres is not None:
+            from ledger.postgres import drop_schema  # noqa: PLC0415
+
+            drop_schema(location)
+        else:
+            assert location.sqlite_path is not None
+            for suffix in ("", "-wal", "-shm"):
+                location.sqlite_path.with_name(location.sqlite_path.name + suffix).unlink(missing_ok=True)
+        with self.open(auto_checkpoint=False) as ledger:
+            ledger.execute(
+                EstablishBank(
+                    key=ESTABLISH_BANK_KEY,
+                    name=identity.name,
+                    htp_resident=identity.htp_resident,
+                    nbrb_register_entry=identity.nbrb_register_entry,
+                )
+            )
+
+    def fork(self, target: Path) -> Sandbox:
+        """A copy of this sandbox (store, identity, keys) to try things on."""
+        location = StoreLocation.parse(home=self.home.root, database_url=self.database_url)
+        if location.sqlite_path != self.home.root / "ledger.sqlite":
+            raise SandboxError("fork copies sandboxes whose store is in their home; for PostgreSQL, use pg_dump")
+        if not self.home.is_initialised():
+            raise SandboxError(f"{self.home.root} is not initialised: nothing to fork")
+        if target.exists():
+            raise SandboxError(f"{target} exists already: fork into a new directory")
+        shutil.copytree(self.home.root, target, ignore=shutil.ignore_patterns("ledger.sqlite*", "audit-bundle-*"))
+        source = sqlite3.connect(self.home.root / "ledger.sqlite")
+        copy = sqlite3.connect(target / "ledger.sqlite")
+        with copy:
+            source.backup(copy)  # a consistent copy, even while the source is in use
+        source.close()
+        copy.close()
+        return Sandbox.at(target)
