@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
@@ -868,3 +868,54 @@ def sandbox_fork(
         target = name if name.is_absolute() or len(name.parts) > 1 else home.parent / name
         forked = sandbox_for(home, database_url).fork(target)
     out.print(f"Forked {home} into {forked.home.root}")
+
+
+scenario_app = typer.Typer(help="Scripted scenarios with expected outcomes.", no_args_is_help=True)
+app.add_typer(scenario_app, name="scenario")
+
+
+@scenario_app.command("run")
+def scenario_run(
+    files: Annotated[list[Path], typer.Argument(help="Scenario files (YAML), or folders of them.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Run scenarios in fresh scratch sandboxes; exit 1 if any step's outcome differs.
+
+    A folder runs every *.yaml in it but those starting with '_' (shared setups to include)."""
+    from ledger.scenario import ScenarioError, StepResult  # noqa: PLC0415
+    from ledger.scenario import run as run_scenario  # noqa: PLC0415
+
+    report: dict[str, list[dict[str, Any]]] = {}
+    failed = 0
+
+    def show(path: Path) -> Callable[[StepResult], None]:
+        def line(result: StepResult) -> None:
+            if as_json:
+                return
+            mark = "[green]PASS[/]" if result.passed else "[red]FAIL[/]"
+            out.print(f"  {mark} {path}:{result.line} {result.name}", highlight=False, soft_wrap=True)
+            for problem in result.problems:
+                out.print(f"       {problem}", highlight=False, soft_wrap=True)
+
+        return line
+
+    with user_errors():
+        paths = [p for f in files for p in (sorted(f.glob("[!_]*.yaml")) if f.is_dir() else [f])]
+        if not paths:
+            raise UserError("no scenario files found")
+        for path in paths:
+            if not as_json:
+                out.print(f"[bold]{path}[/]")
+            try:
+                results = run_scenario(path, on_step=show(path))
+            except ScenarioError as error:
+                raise UserError(str(error)) from None
+            failed += sum(not r.passed for r in results)
+            report[str(path)] = [vars(r) for r in results]
+    if as_json:
+        print(json.dumps({"failed": failed, "scenarios": report}, indent=2))
+    else:
+        steps = sum(len(r) for r in report.values())
+        out.print(f"{steps - failed} passed, {failed} failed")
+    if failed:
+        raise typer.Exit(1)

@@ -1,0 +1,295 @@
+"""Scripted scenarios: commands with expected outcomes, balances and report values.
+
+A scenario is a YAML file::
+
+    name: Residents trade only on domestic venues
+    start: 2026-02-02T09:00:00Z        # ledger time of the first command (optional)
+    setup:                             # commands that must all be accepted
+      - register_asset: {code: BYN, scale: 2, kind: fiat}
+    steps:
+      - name: a resident buys on a foreign venue
+        execute_trade: {venue_id: offshore, buyer_client_id: alesia, ...}
+        expect: {rejected: FOREIGN_VENUE_FORBIDDEN}   # or: accepted, or {invalid: part of the message}
+        balances: {client:alesia: {BYN: "100.00"}}    # after the step; absent assets are zero
+        report: {compliance.by_rule.FOREIGN_VENUE_FORBIDDEN: 1}
+      - advance: 31 days                 # moves ledger time on
+
+Each command is written as `<command type>: {fields}`; its idempotency key is
+made from the scenario's name and the step's line unless given. A scenario
+runs in a fresh scratch sandbox. A mistake in the file is reported with its
+line; a step whose outcome differs from the expected one fails, and the run
+says which and why.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from domain.commands import COMMAND_ADAPTER, BaseCommand
+from domain.errors import BatchRejected, LedgerError
+from domain.money import format_amount
+from ledger.clock import ManualClock
+from ledger.reports import compliance, settlements
+from ledger.sandbox import Sandbox
+from ledger.service import Ledger
+
+DEFAULT_START = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
+STEPS_MAX = 10_000
+_ADVANCE = re.compile(r"^(?P<count>[0-9]+) (?P<unit>days?|hours?|minutes?)$")
+
+
+class ScenarioError(Exception):
+    """A mistake in the scenario file; the message names its line."""
+
+
+@dataclass
+class StepResult:
+    line: int
+    name: str
+    passed: bool
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Step:
+    line: int
+    name: str
+    command: BaseCommand | None
+    advance: timedelta | None
+    expect: Any
+    balances: dict[str, dict[str, str]] | None
+    report: dict[str, Any] | None
+
+
+def load(path: Path) -> tuple[str, datetime, list[_Step], list[_Step]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError) as error:
+        raise ScenarioError(f"{path}: cannot be read: {error}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ScenarioError(f"{where}: not valid YAML: {getattr(error, 'problem', error)}") from None
+    if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
+        raise ScenarioError(f"{path}:1: a scenario is a mapping with name, setup and steps")
+    name = str(data.get("name") or path.stem)
+    start = _start(path, data.get("start"))
+    lines = {key.value: value for key, value in root.value if isinstance(key, yaml.ScalarNode)}
+    setup = _included(path, data.get("include") or [])
+    setup += _steps(path, name, data.get("setup") or [], lines.get("setup"), setup=True)
+    steps = _steps(path, name, data.get("steps") or [], lines.get("steps"), setup=False)
+    return name, start, setup, steps
+
+
+def _included(path: Path, names: Any) -> list[_Step]:
+    """The setup of each file named by `include`, in order (a shared world)."""
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ScenarioError(f"{path}: include is a list of scenario files")
+    steps: list[_Step] = []
+    for name in names:
+        other = path.parent / name
+        if not other.is_file():
+            raise ScenarioError(f"{path}: included file {name} does not exist")
+        text = other.read_text(encoding="utf-8")
+        data = yaml.safe_load(text) or {}
+        root = yaml.compose(text)
+        if not isinstance(root, yaml.MappingNode):
+            raise ScenarioError(f"{other}:1: a scenario is a mapping with name, setup and steps")
+        lines = {key.value: value for key, value in root.value if isinstance(key, yaml.ScalarNode)}
+        steps += _steps(
+            other, str(data.get("name") or other.stem), data.get("setup") or [], lines.get("setup"), setup=True
+        )
+    return steps
+
+
+def _start(path: Path, value: Any) -> datetime:
+    if value is None:
+        return DEFAULT_START
+    moment = value if isinstance(value, datetime) else None
+    if moment is None:
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError:
+            raise ScenarioError(f"{path}: start {value!r} is not an RFC 3339 time") from None
+    if moment.tzinfo is None:
+        raise ScenarioError(f"{path}: start {value!r} needs a time zone")
+    return moment
+
+
+def _steps(path: Path, name: str, items: Any, node: Any, *, setup: bool) -> list[_Step]:
+    if not isinstance(items, list) or (node is not None and not isinstance(node, yaml.SequenceNode)):
+        raise ScenarioError(f"{path}: {'setup' if setup else 'steps'} must be a list")
+    if len(items) > STEPS_MAX:
+        raise ScenarioError(f"{path}: at most {STEPS_MAX} steps")
+    nodes = node.value if node is not None else []
+    return [
+        _step(path, name, item, item_node.start_mark.line + 1, setup)
+        for item, item_node in zip(items, nodes, strict=True)
+    ]
+
+
+_STEP_FIELDS = {"name", "expect", "balances", "report", "key", "at"}
+
+
+def _step(path: Path, scenario: str, item: Any, line: int, setup: bool) -> _Step:
+    where = f"{path}:{line}"
+    if not isinstance(item, dict):
+        raise ScenarioError(f"{where}: a step is a mapping, like 'deposit: {{...}}' or 'advance: 1 day'")
+    if "advance" in item:
+        match = _ADVANCE.match(str(item["advance"]))
+        if match is None:
+            raise ScenarioError(f"{where}: advance takes '<n> days', '<n> hours' or '<n> minutes'")
+        unit = match["unit"].rstrip("s") + "s"
+        return _Step(
+            line, f"advance {item['advance']}", None, timedelta(**{unit: int(match["count"])}), None, None, None
+        )
+    kinds = [key for key in item if key not in _STEP_FIELDS]
+    if len(kinds) != 1:
+        raise ScenarioError(f"{where}: a step names exactly one command, found {kinds or 'none'}")
+    kind = kinds[0]
+    fields = item[kind] or {}
+    if not isinstance(fields, dict):
+        raise ScenarioError(f"{where}: the fields of {kind} are a mapping")
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", scenario)[:60]
+    payload = {"type": kind, "key": item.get("key") or f"scenario:{slug}:{path.name}:{line}", **fields}
+    if "at" in item:
+        payload["ledger_time"] = item["at"]
+    try:
+        plain = _plain(payload)
+    except ScenarioError as error:
+        raise ScenarioError(f"{where}: {kind}: {error}") from None
+    try:
+        command = COMMAND_ADAPTER.validate_python(plain)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'type'}: {e['msg']}" for e in error.errors()[:3]
+        )
+        raise ScenarioError(f"{where}: {kind}: {problems}") from None
+    expect = "accepted" if setup else item.get("expect", "accepted")
+    _check_expect(where, expect)
+    return _Step(line, str(item.get("name") or kind), command, None, expect, item.get("balances"), item.get("report"))
+
+
+def _plain(value: Any) -> Any:
+    """YAML gives dates and numbers; commands take text where they take amounts."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, float):
+        raise ScenarioError(f"write the amount {value!r} as a quoted string, like '12.50'")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _check_expect(where: str, expect: Any) -> None:
+    if expect == "accepted":
+        return
+    if isinstance(expect, dict) and len(expect) == 1 and next(iter(expect)) in ("rejected", "invalid"):
+        return
+    raise ScenarioError(f"{where}: expect is 'accepted', {{rejected: RULE_CODE}} or {{invalid: text}}")
+
+
+def run(path: Path, *, on_step: Callable[[StepResult], None] | None = None) -> list[StepResult]:
+    _, start, setup, steps = load(path)
+    if not steps:
+        raise ScenarioError(f"{path}: a scenario needs at least one step")
+    results: list[StepResult] = []
+    with tempfile.TemporaryDirectory(prefix="ledger-scenario-") as folder:
+        sandbox = Sandbox.at(Path(folder) / "sandbox")
+        clock = ManualClock(start - timedelta(minutes=1))
+        sandbox.init(allow_unencrypted_key=True, clock=clock, ledger_clock=clock)
+        clock = ManualClock(start)
+        with sandbox.open(clock=clock, ledger_clock=clock, auto_checkpoint=False) as ledger:
+            for step in setup:
+                result = _run_step(ledger, clock, step)
+                if not result.passed:
+                    raise ScenarioError(f"{path}:{step.line}: setup step failed: {'; '.join(result.problems)}")
+            for step in steps:
+                result = _run_step(ledger, clock, step)
+                results.append(result)
+                if on_step is not None:
+                    on_step(result)
+    return results
+
+
+def _run_step(ledger: Ledger, clock: ManualClock, step: _Step) -> StepResult:
+    if step.advance is not None:
+        clock.advance(step.advance)
+        return StepResult(step.line, step.name, True)
+    assert step.command is not None
+    problems = _outcome_problems(ledger, step)
+    if step.balances:
+        problems += _balance_problems(ledger, step.balances)
+    if step.report:
+        problems += _report_problems(ledger, step.report)
+    return StepResult(step.line, step.name, not problems, problems)
+
+
+def _outcome_problems(ledger: Ledger, step: _Step) -> list[str]:
+    assert step.command is not None
+    expect = step.expect
+    try:
+        (result,) = ledger.submit([step.command])
+    except BatchRejected as refused:
+        cause = refused.cause
+        if isinstance(expect, dict) and "invalid" in expect:
+            wanted = str(expect["invalid"])
+            return [] if wanted in cause.message else [f"refused with '{cause.message}', not '{wanted}'"]
+        return [f"expected {expect}, but the command was refused: {cause.message}"]
+    except LedgerError as error:
+        return [f"expected {expect}, but: {error}"]
+    got = "accepted" if result.accepted else {"rejected": result.rule}
+    if got != expect:
+        detail = f" ({result.reason})" if result.reason else ""
+        return [f"expected {expect}, got {got}{detail}"]
+    return []
+
+
+def _balance_problems(ledger: Ledger, expected: dict[str, dict[str, str]]) -> list[str]:
+    problems = []
+    for account, assets in expected.items():
+        for code, amount in (assets or {}).items():
+            asset = ledger.state.assets.get(code)
+            if asset is None:
+                problems.append(f"balance of {account}: unknown asset {code}")
+                continue
+            actual = ledger.state.balance(account, code)
+            if actual != _minor(asset.scale, str(amount)):
+                shown = format_amount(actual, scale=asset.scale)
+                problems.append(f"balance of {account} in {code}: expected {amount}, got {shown}")
+    return problems
+
+
+def _minor(scale: int, text: str) -> int | None:
+    """An expected balance in minor units (zero and negatives allowed here)."""
+    negative = text.startswith("-")
+    whole, _, fraction = text.lstrip("-").partition(".")
+    if not whole.isdigit() or (fraction and not fraction.isdigit()) or len(fraction) > scale:
+        return None
+    value = int(whole + fraction.ljust(scale, "0"))
+    return -value if negative else value
+
+
+def _report_problems(ledger: Ledger, expected: dict[str, Any]) -> list[str]:
+    reports = {"compliance": compliance(ledger), "settlements": settlements(ledger)}
+    problems = []
+    for dotted, wanted in expected.items():
+        value: Any = reports
+        for part in str(dotted).split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value != wanted and str(value) != str(wanted):
+            problems.append(f"report {dotted}: expected {wanted!r}, got {value!r}")
+    return problems
