@@ -18,3 +18,25 @@ def test_the_demo_script_runs_the_scenario_in_the_home_it_is_given(tmp_path: Pat
     assert result.returncode == 0, result.stderr
     assert "Token supply against holdings" in result.stdout
     assert (tmp_path / "home" / "ledger.sqlite").exists()
+
+
+def test_the_simulate_and_export_scripts_run_on_the_python_api(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    simulated = subprocess.run(
+        [sys.executable, str(SCRIPTS / "simulate.py"), str(home), "5", "3"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert simulated.returncode == 0, simulated.stderr
+    assert "commands" in simulated.stdout
+    exported = subprocess.run(
+        [sys.executable, str(SCRIPTS / "export_and_verify.py"), str(home), str(tmp_path / "bundle")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    assert "verified" in exported.stdout
