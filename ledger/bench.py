@@ -16,6 +16,7 @@ alike: the figure is the ledger's work, not the generator's.
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import tempfile
@@ -24,10 +25,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
+import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import PersistenceError
 
 from domain.commands import (
     BaseCommand,
@@ -45,10 +48,15 @@ from domain.commands import (
 )
 from domain.money import AssetKind
 from domain.parties import ClientKind, Residency
+from ledger.persistence import StoreLocation, parse_postgres_url
+from ledger.postgres import drop_schema, ensure_postgres_schema
 from ledger.service import Ledger
 
 BATCH_SIZE = 500
 NAIVE_TRANSACTIONS_MAX = 5_000
+NAIVE_POSTGRES_TRANSACTIONS_MAX = 1_000  # a few hundred saves a second: enough for a steady figure
+POSTGRES_URL_ENV = "LEDGER_BENCH_POSTGRES"
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 CLIENT_COUNT = 200
 
 
@@ -209,14 +217,9 @@ class NaiveBank(Application[UUID]):
         self.save(debited, credited)
 
 
-def measure_naive(folder: Path, moves: list[Move]) -> float:
-    bank = NaiveBank(
-        env={
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(folder / "naive.sqlite"),
-            "AGGREGATE_CACHE_MAXSIZE": str(CLIENT_COUNT + 10),
-        }
-    )
+def measure_naive(folder: Path, moves: list[Move], store_env: dict[str, str] | None = None) -> float:
+    env = store_env or {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(folder / "naive.sqlite")}
+    bank = NaiveBank(env={**env, "AGGREGATE_CACHE_MAXSIZE": str(CLIENT_COUNT + 10)})
     accounts = {name: bank.open_account(name) for name in [f"c{n}" for n in range(CLIENT_COUNT)]}
     accounts[""] = bank.open_account("system")
     started = time.perf_counter()
@@ -227,15 +230,56 @@ def measure_naive(folder: Path, moves: list[Move]) -> float:
     return len(moves) / elapsed
 
 
-def run_benchmarks(transactions: int) -> dict[str, Any]:
+def measure_postgres(moves: list[Move]) -> dict[str, Any]:
+    """Ours and the naive path on PostgreSQL, each in a schema of its own, dropped after."""
+    base = os.environ.get(POSTGRES_URL_ENV, DEFAULT_POSTGRES_URL)
+    ours_url, naive_url = (f"{base}?schema=bench_{uuid4().hex[:12]}" for _ in range(2))
+    commands = [to_command(index, move) for index, move in enumerate(moves)]
+    naive_settings = parse_postgres_url(naive_url)
+    try:
+        ensure_postgres_schema(naive_settings)
+        with Ledger.open(database_url=ours_url) as ledger:
+            ledger.submit(setup_commands())
+            started = time.perf_counter()
+            for batch in batches(commands, BATCH_SIZE):
+                ledger.submit(batch)
+            ours = len(commands) / (time.perf_counter() - started)
+        naive_moves = moves[: min(len(moves), NAIVE_POSTGRES_TRANSACTIONS_MAX)]
+        naive = measure_naive(Path(), naive_moves, {"PERSISTENCE_MODULE": "eventsourcing.postgres", **naive_settings})
+    finally:
+        for url in (ours_url, naive_url):
+            drop_schema(StoreLocation.parse(home=Path(), database_url=url))
+    return {
+        "value": round(ours),
+        "unit": "tx/s",
+        "references": {"naive_eventsourcing": round(naive)},
+        "ratios": {"vs_naive": round(ours / naive, 2)},
+        "transactions": len(moves),
+        "batch_size": BATCH_SIZE,
+    }
+
+
+def run_benchmarks(transactions: int, *, postgres: bool = True) -> dict[str, Any]:
     moves = workload(transactions)
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as folder:
         root = Path(folder)
         ours, rows = measure_ledger(root, moves)
         raw = measure_raw_sqlite(root, rows, len(moves))
         naive = measure_naive(root, moves[: min(len(moves), NAIVE_TRANSACTIONS_MAX)])
+    figures: dict[str, Any] = {}
+    if postgres:
+        try:
+            figures["write.postgres"] = measure_postgres(moves)
+        except (OSError, PersistenceError, psycopg.OperationalError) as error:
+            figures["write.postgres"] = {
+                "value": None,
+                "unit": "tx/s",
+                "references": {},
+                "unavailable": f"no PostgreSQL at {POSTGRES_URL_ENV}: {error}",
+            }
     return {
         "figures": {
+            **figures,
             "write.sqlite": {
                 "value": round(ours),
                 "unit": "tx/s",
@@ -244,6 +288,6 @@ def run_benchmarks(transactions: int) -> dict[str, Any]:
                 "transactions": len(moves),
                 "events": len(rows),
                 "batch_size": BATCH_SIZE,
-            }
+            },
         }
     }
