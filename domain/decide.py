@@ -679,10 +679,13 @@ def _aml(
     rate = state.rate(asset.code, stamp.ledger_time.date())
     if rate is None:
         return []
-    value = value_in_byn(amount_minor, asset, rate)
     threshold = state.settings.aml_threshold_byn(client.kind)
-    if value < threshold:
+    # amount / 10**scale * rate < threshold, in integers: the hot path skips Fractions.
+    if amount_minor * rate.numerator * threshold.denominator < (
+        threshold.numerator * rate.denominator * 10**asset.scale
+    ):
         return []
+    value = value_in_byn(amount_minor, asset, rate)
     stream = stream_id("aml", f"{stamp.command_key}:{client.client_id}")
     return [
         AmlNotificationRecorded(
