@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -50,6 +50,3 @@ class Home:
     def write_identity(self, identity: BankIdentity) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         self.identity_path.write_text(json.dumps(identity.model_dump(), indent=2) + "\n")
-
-    def describe(self) -> dict[str, str]:
-        return {name: str(value) for name, value in asdict(self).items()}

@@ -123,16 +123,6 @@ class StoreLocation:
         assert self.postgres is not None
         return {"PERSISTENCE_MODULE": "eventsourcing.postgres", **self.postgres}
 
-    def describe(self) -> str:
-        if self.sqlite_path is not None:
-            return f"SQLite file {self.sqlite_path}"
-        assert self.postgres is not None
-        p = self.postgres
-        return (
-            f"PostgreSQL {p['POSTGRES_USER']}@{p['POSTGRES_HOST']}:{p['POSTGRES_PORT']}"
-            f"/{p['POSTGRES_DBNAME']} schema {p['POSTGRES_SCHEMA']}"
-        )
-
 
 def parse_postgres_url(url: str) -> dict[str, str]:
     """`postgresql://user[:password]@host[:port]/dbname[?schema=name]` to the
