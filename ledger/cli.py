@@ -220,7 +220,7 @@ def parse_commands(source: str, lines: list[str]) -> list[tuple[int, BaseCommand
 
 @app.command()
 def demo(home: HomeOption = Path("demo-sandbox"), database_url: DatabaseUrlOption = None) -> None:
-    """The main job: a full scenario end to end, with a summary."""
+    """The main job: a full scenario end to end, then export and verify the audit bundle."""
     from ledger.demo import run_demo  # noqa: PLC0415 (keeps the other commands' start-up light)
 
     with user_errors():
