@@ -530,10 +530,14 @@ def audit_prove(
         sandbox = sandbox_for(home, database_url)
         signer = sandbox.signer()
         with sandbox.open(auto_checkpoint=False) as ledger:
-            checkpoint = ledger.audit.checkpoint(signer, ledger.clock.now())
+            ledger.audit.catch_up()
             if stream is not None:
                 index = leaf_index_of(ledger, UUID(stream), version)
             assert index is not None
+            size = ledger.audit.tree().size
+            if not 0 <= index < size:
+                raise UserError(f"leaf {index} is not in the log of {size} leaves")  # refused before signing
+            checkpoint = ledger.audit.checkpoint(signer, ledger.clock.now())
             try:
                 document = leaf_proof(ledger.audit, index, checkpoint)
             except ProofError as error:

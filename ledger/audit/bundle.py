@@ -52,9 +52,10 @@ def export_bundle(
     verifier_keys: list[str] | None = None,
 ) -> ExportSummary:
     _check_empty(directory)
-    latest = audit.checkpoint(signer, now)  # every export is checkpointed
     keys = verifier_keys or [signer.verifier.encode()]
-    first, trusted_note = _since(audit, since, [Verifier.parse(k) for k in keys])
+    audit.catch_up()
+    first, trusted_note = _since(audit, since, [Verifier.parse(k) for k in keys])  # refused before signing
+    latest = audit.checkpoint(signer, now)  # every export is checkpointed
     stored = [c for c in audit.checkpoints() if c.size >= first]
     notes = {c.size: c.note for c in stored}
     if trusted_note is not None:

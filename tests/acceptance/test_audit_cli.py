@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sqlite3
 from pathlib import Path
 
 from tests.acceptance.cli import ledger
@@ -32,10 +34,12 @@ def test_the_supervisor_verifies_an_exported_bundle_and_catches_an_edit(tmp_path
 
 
 def test_verification_needs_no_sandbox_and_refuses_a_wrong_key(tmp_path: Path) -> None:
-    home, _ = demo_home(tmp_path)
+    home, key = demo_home(tmp_path)
     bundle = tmp_path / "bundle"
     ledger("audit", "export", str(bundle), "--home", str(home))
     _, other_key = demo_home(tmp_path / "other")
+    shutil.rmtree(home)  # no database, no keys, no project state: only the bundle and the pinned key
+    assert ledger("audit", "verify", str(bundle), "--key", key).returncode == 0
     result = ledger("audit", "verify", str(bundle), "--key", other_key)
     assert result.returncode == 1
     assert "not signed by the given key" in result.stderr
@@ -135,3 +139,24 @@ def test_rotate_key_prints_both_keys_and_old_bundles_still_verify(tmp_path: Path
     assert ledger("audit", "export", str(bundle), "--home", str(home)).returncode == 0
     assert ledger("audit", "verify", str(bundle), "--key", old_key).returncode == 0
     assert ledger("audit", "verify", str(bundle), "--key", new_key).returncode == 0
+
+
+def test_a_refused_export_or_proof_signs_no_checkpoint(tmp_path: Path) -> None:
+    home, _ = demo_home(tmp_path)
+    bundle = tmp_path / "bundle"
+    ledger("audit", "export", str(bundle), "--home", str(home))
+    before = ledger("replay", "--home", str(home), "--json").stdout
+    forged = tmp_path / "forged-checkpoint"
+    forged.write_text("zubr-crypto-bank.example/ledger\n1\nAAAA\n\n\u2014 x AAAAAAA=\n")
+    refused = ledger("audit", "export", str(tmp_path / "b2"), "--since", str(forged), "--home", str(home))
+    assert refused.returncode == 2
+    assert "does not verify" in refused.stderr
+    far = ledger("audit", "prove", "--index", "100000", "--out", str(tmp_path / "p.json"), "--home", str(home))
+    assert far.returncode == 2
+    assert "not in the log" in far.stderr
+    assert not (tmp_path / "b2").exists()
+    assert ledger("replay", "--home", str(home), "--json").stdout == before
+    connection = sqlite3.connect(home / "ledger.sqlite")
+    (count,) = connection.execute("SELECT COUNT(*) FROM audit_checkpoints").fetchone()
+    connection.close()
+    assert count == len(list((bundle / "checkpoints").iterdir()))
