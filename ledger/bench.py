@@ -60,6 +60,17 @@ DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 CLIENT_COUNT = 200
 
 
+def figure(value: float, unit: str, references: dict[str, float], **details: Any) -> dict[str, Any]:
+    """One figure in DESIGN.md section 7's format, with ratios to each reference."""
+    return {
+        "value": round(value, 1) if unit == "MB" else round(value),
+        "unit": unit,
+        "references": {name: round(ref, 1) if unit == "MB" else round(ref) for name, ref in references.items()},
+        "ratios": {f"vs_{name}": round(value / ref, 3) for name, ref in references.items() if ref},
+        **details,
+    }
+
+
 @dataclass(frozen=True)
 class Move:
     """One business transaction of the mix, in plain values."""
@@ -249,14 +260,7 @@ def measure_postgres(moves: list[Move]) -> dict[str, Any]:
     finally:
         for url in (ours_url, naive_url):
             drop_schema(StoreLocation.parse(home=Path(), database_url=url))
-    return {
-        "value": round(ours),
-        "unit": "tx/s",
-        "references": {"naive_eventsourcing": round(naive)},
-        "ratios": {"vs_naive": round(ours / naive, 2)},
-        "transactions": len(moves),
-        "batch_size": BATCH_SIZE,
-    }
+    return figure(ours, "tx/s", {"naive_eventsourcing": naive}, transactions=len(moves), batch_size=BATCH_SIZE)
 
 
 def run_benchmarks(transactions: int, *, postgres: bool = True) -> dict[str, Any]:
@@ -280,14 +284,13 @@ def run_benchmarks(transactions: int, *, postgres: bool = True) -> dict[str, Any
     return {
         "figures": {
             **figures,
-            "write.sqlite": {
-                "value": round(ours),
-                "unit": "tx/s",
-                "references": {"naive_eventsourcing": round(naive), "raw_sqlite": round(raw)},
-                "ratios": {"vs_naive": round(ours / naive, 2), "vs_raw": round(ours / raw, 3)},
-                "transactions": len(moves),
-                "events": len(rows),
-                "batch_size": BATCH_SIZE,
-            },
+            "write.sqlite": figure(
+                ours,
+                "tx/s",
+                {"naive_eventsourcing": naive, "raw_sqlite": raw},
+                transactions=len(moves),
+                events=len(rows),
+                batch_size=BATCH_SIZE,
+            ),
         }
     }

@@ -30,6 +30,7 @@ from ledger.audit.bundle import BUNDLE_FORMAT, b64
 from ledger.audit.merkle import CompactRange, consistency_proof, leaf_hash, range_hasher
 from ledger.audit.notes import Checkpoint, Signer, sign
 from ledger.audit.verify import verify_bundle
+from ledger.bench import figure
 
 ORIGIN = "bench.example/ledger"
 CHECKPOINT_EVERY = 100_000
@@ -163,6 +164,7 @@ _MEASURE = """
 import sys
 from pathlib import Path
 from ledger.audit.verify import verify_bundle
+from ledger.bench import figure
 findings = verify_bundle(Path(sys.argv[1]), sys.argv[2])
 # VmHWM is this process's own peak since exec; ru_maxrss would also count the
 # parent's pages at fork, before exec.
@@ -197,18 +199,6 @@ def run_audit_benchmarks(size: int) -> dict[str, Any]:
         bare = bare_hashing_rate(big)
         memory_big, memory_small = peak_rss_mb(big, key), peak_rss_mb(small, key)
     return {
-        "audit.verify": {
-            "value": round(rate),
-            "unit": "events/s",
-            "references": {"sha256": round(bare)},
-            "ratios": {"vs_sha256": round(rate / bare, 3)},
-            "events": size,
-        },
-        "memory.verify": {
-            "value": memory_big,
-            "unit": "MB",
-            "references": {"at_100k": memory_small},
-            "ratios": {"vs_100k": round(memory_big / memory_small, 2)},
-            "events": size,
-        },
+        "audit.verify": figure(rate, "events/s", {"sha256": bare}, events=size),
+        "memory.verify": figure(memory_big, "MB", {"at_100k": memory_small}, events=size),
     }

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ledger.bench import batches, setup_commands, to_command, workload
+from ledger.bench import batches, figure, setup_commands, to_command, workload
 from ledger.persistence import StoreLocation, open_backend
 from ledger.projections import decode_with
 from ledger.replay import replay_store
@@ -89,18 +89,6 @@ def run_replay_benchmarks(size: int) -> dict[str, Any]:
         memory_big = peak_rss_mb(big, root / "m-big.sqlite")
         memory_small = peak_rss_mb(small, root / "m-small.sqlite")
     return {
-        "replay": {
-            "value": round(rate),
-            "unit": "events/s",
-            "references": {"raw_sqlite_scan": round(scan)},
-            "ratios": {"vs_scan": round(rate / scan, 3)},
-            "events": count,
-        },
-        "memory.replay": {
-            "value": memory_big,
-            "unit": "MB",
-            "references": {"at_100k": memory_small},
-            "ratios": {"vs_100k": round(memory_big / memory_small, 2)},
-            "events": count,
-        },
+        "replay": figure(rate, "events/s", {"raw_sqlite_scan": scan}, events=count),
+        "memory.replay": figure(memory_big, "MB", {"at_100k": memory_small}, events=count),
     }

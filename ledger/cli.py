@@ -288,6 +288,17 @@ def submit_one(home: Path, database_url: str | None, command: BaseCommand, as_js
         raise typer.Exit(EXIT_RULE_REJECTED)
 
 
+def read_report(home: Path, database_url: str | None, reader: Callable[[Any], Any], as_json: bool) -> Any:
+    """Opens the sandbox, reads a report from its views; prints it as JSON and
+    returns None with --json, or returns it for a readable rendering."""
+    with user_errors(), sandbox_for(home, database_url).open() as ledger:
+        report = reader(ledger)
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return None
+    return report
+
+
 @venues_app.command("list")
 def venues_list(
     home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
@@ -295,10 +306,8 @@ def venues_list(
     """Venues, domestic or foreign, listed or not, with the assets they list."""
     from ledger.reports import venues  # noqa: PLC0415
 
-    with user_errors(), sandbox_for(home, database_url).open() as ledger:
-        rows = venues(ledger)
-    if as_json:
-        print(json.dumps(rows, indent=2))
+    rows = read_report(home, database_url, venues, as_json)
+    if rows is None:
         return
     table = Table()
     for column in ("Venue", "Name", "Kind", "Domestic", "Listed", "Assets"):
@@ -386,10 +395,8 @@ def report_compliance(
     """Recorded rejections by rule, client, venue and day."""
     from ledger.reports import compliance  # noqa: PLC0415
 
-    with user_errors(), sandbox_for(home, database_url).open() as ledger:
-        report = compliance(ledger)
-    if as_json:
-        print(json.dumps(report, indent=2))
+    report = read_report(home, database_url, compliance, as_json)
+    if report is None:
         return
     out.print(f"Recorded rejections up to log position {report['as_of_position']}: {report['total']}")
     table = Table(title="By rule", title_justify="left")
@@ -410,10 +417,8 @@ def report_settlements(
     """Cross-border settlements: outstanding, overdue, share returned, volume by country."""
     from ledger.reports import print_settlements, settlements  # noqa: PLC0415
 
-    with user_errors(), sandbox_for(home, database_url).open() as ledger:
-        report = settlements(ledger)
-    if as_json:
-        print(json.dumps(report, indent=2))
+    report = read_report(home, database_url, settlements, as_json)
+    if report is None:
         return
     print_settlements(report, out)
 
