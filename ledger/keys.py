@@ -32,7 +32,7 @@ class SigningKeyError(Exception):
 def passphrase(*, confirm: bool = False) -> str:
     """The environment's passphrase, or one typed at the terminal (asked once a process)."""
     given = os.environ.get(PASSPHRASE_ENV, "")
-    if given or not sys.stdin.isatty():
+    if given or sys.stdin is None or not sys.stdin.isatty():  # no terminal (CI, pipes): never prompt
         return given
     typed = getpass.getpass("Signing key passphrase: ")
     if confirm and typed != getpass.getpass("Again, to confirm: "):
