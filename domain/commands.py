@@ -44,6 +44,13 @@ class BaseCommand(BaseModel):
     def at(self, default: datetime) -> datetime:
         return self.ledger_time or default
 
+    @property
+    def command_type(self) -> str:
+        """The `type` each command class fixes, like 'deposit'."""
+        value = getattr(self, "type", None)
+        assert isinstance(value, str), type(self)
+        return value
+
 
 class EstablishBank(BaseCommand):
     type: Literal["establish_bank"] = "establish_bank"

@@ -301,7 +301,7 @@ class Ledger:
 
 
 def _first_result(entry: _Decided, notification_ids: tuple[int, ...]) -> CommandResult:
-    command_type = entry.command.model_dump()["type"]
+    command_type = entry.command.command_type
     violation = entry.outcome.violation
     return CommandResult(
         position=entry.position,
