@@ -84,6 +84,12 @@ def user_errors() -> Iterator[None]:
         fail(describe_validation_error(error))
     except (PersistenceError, sqlite3.Error, OSError) as error:
         fail(f"the store could not be used: {error}")
+    except Exception as error:
+        # The PostgreSQL driver is optional, so its errors are recognised by module.
+        if type(error).__module__.split(".")[0] != "psycopg":
+            raise
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        fail(f"the PostgreSQL store could not be used: {first_line}")
 
 
 def describe_validation_error(error: ValidationError, where: str = "") -> str:

@@ -61,7 +61,7 @@ class Sandbox:
         if self.home.is_initialised():
             raise SandboxError(f"{self.home.root} is initialised already (found {self.home.identity_path})")
         check_can_create(self.home.signing_key_path, allow_unencrypted=allow_unencrypted_key)
-        with self.open(clock=clock, ledger_clock=ledger_clock) as ledger:
+        with self.open(clock=clock, ledger_clock=ledger_clock, must_exist=False) as ledger:
             ledger.execute(
                 EstablishBank(
                     key=ESTABLISH_BANK_KEY,
@@ -75,10 +75,20 @@ class Sandbox:
         return verifier_key(identity.origin, key.public_key())
 
     def open(
-        self, *, clock: Clock | None = None, ledger_clock: Clock | None = None, auto_checkpoint: bool = True
+        self,
+        *,
+        clock: Clock | None = None,
+        ledger_clock: Clock | None = None,
+        auto_checkpoint: bool = True,
+        must_exist: bool = True,
     ) -> Ledger:
         """The ledger of this sandbox. With `auto_checkpoint`, and a signing key
-        that can be read, a checkpoint is signed every N events or T seconds."""
+        that can be read, a checkpoint is signed every N events or T seconds.
+        A SQLite store that does not exist yet is refused (nothing is created)
+        unless `must_exist` is false, as for `init`."""
+        location = StoreLocation.parse(home=self.home.root, database_url=self.database_url)
+        if must_exist and location.sqlite_path is not None and not location.sqlite_path.exists():
+            raise SandboxError(f"no ledger at {location.sqlite_path}: run 'ledger init --home {self.home.root}' first")
         identity = self.home.read_identity() if self.home.is_initialised() else DEFAULT_IDENTITY
         ledger = Ledger.open(
             home=self.home.root,
@@ -162,7 +172,7 @@ class Sandbox:
             assert location.sqlite_path is not None
             for suffix in ("", "-wal", "-shm"):
                 location.sqlite_path.with_name(location.sqlite_path.name + suffix).unlink(missing_ok=True)
-        with self.open(auto_checkpoint=False) as ledger:
+        with self.open(auto_checkpoint=False, must_exist=False) as ledger:
             ledger.execute(
                 EstablishBank(
                     key=ESTABLISH_BANK_KEY,

@@ -171,3 +171,19 @@ def test_commands_read_from_standard_input(home: Path) -> None:
     result = ledger("submit", "-", "--home", str(home), stdin=json.dumps(BYN) + "\n")
     assert result.returncode == 0, result.stderr
     assert "a1: accepted" in result.stdout
+
+
+def test_an_unreachable_postgresql_server_is_one_clear_line(tmp_path: Path) -> None:
+    result = ledger("balances", "--home", str(tmp_path), "--database-url", "postgresql://postgres@127.0.0.1:1/test")
+    assert result.returncode == 2
+    assert "the PostgreSQL store could not be used" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_reading_a_home_that_has_no_ledger_creates_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "typo"
+    for args in (["balances"], ["report", "compliance"], ["venues", "list"], ["replay", "--check"]):
+        result = ledger(*args, "--home", str(home))
+        assert result.returncode == 2, args
+        assert "no ledger at" in result.stderr or "not initialised" in result.stderr
+    assert not home.exists()
