@@ -48,7 +48,7 @@ from domain.commands import (
 )
 from domain.money import AssetKind
 from domain.parties import ClientKind, Residency
-from ledger.persistence import StoreLocation, parse_postgres_url
+from ledger.persistence import parse_postgres_url
 from ledger.postgres import drop_schema, ensure_postgres_schema
 from ledger.service import Ledger
 
@@ -259,7 +259,7 @@ def measure_postgres(moves: list[Move]) -> dict[str, Any]:
         naive = measure_naive(Path(), naive_moves, {"PERSISTENCE_MODULE": "eventsourcing.postgres", **naive_settings})
     finally:
         for url in (ours_url, naive_url):
-            drop_schema(StoreLocation.parse(home=Path(), database_url=url))
+            drop_schema(parse_postgres_url(url))
     return figure(ours, "tx/s", {"naive_eventsourcing": naive}, transactions=len(moves), batch_size=BATCH_SIZE)
 
 

@@ -164,9 +164,9 @@ class PostgresBackend(Backend):
             yield PostgresWriteSession(cursor, self.recorder, tracking)
 
 
-def ensure_postgres_schema(settings: dict[str, str]) -> None:
-    """The library expects the schema to exist; a sandbox creates its own."""
-    with psycopg.connect(
+def _admin_connection(settings: dict[str, str]) -> psycopg.Connection[Any]:
+    """A plain autocommit connection for schema set-up and removal."""
+    return psycopg.connect(
         host=settings["POSTGRES_HOST"],
         port=int(settings["POSTGRES_PORT"]),
         dbname=settings["POSTGRES_DBNAME"],
@@ -174,7 +174,12 @@ def ensure_postgres_schema(settings: dict[str, str]) -> None:
         password=settings["POSTGRES_PASSWORD"] or None,
         autocommit=True,
         connect_timeout=5,
-    ) as connection:
+    )
+
+
+def ensure_postgres_schema(settings: dict[str, str]) -> None:
+    """The library expects the schema to exist; a sandbox creates its own."""
+    with _admin_connection(settings) as connection:
         connection.execute(SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(settings["POSTGRES_SCHEMA"])))
 
 
@@ -183,17 +188,7 @@ def _placeholders(statement: str) -> str:
     return statement.replace("?", "%s")
 
 
-def drop_schema(location: Any) -> None:
+def drop_schema(settings: dict[str, str]) -> None:
     """Drops a sandbox's whole schema (tables, triggers, functions): a reset."""
-    settings = location.postgres
-    assert settings is not None
-    with psycopg.connect(
-        host=settings["POSTGRES_HOST"],
-        port=int(settings["POSTGRES_PORT"]),
-        dbname=settings["POSTGRES_DBNAME"],
-        user=settings["POSTGRES_USER"],
-        password=settings["POSTGRES_PASSWORD"] or None,
-        autocommit=True,
-        connect_timeout=5,
-    ) as connection:
+    with _admin_connection(settings) as connection:
         connection.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(settings["POSTGRES_SCHEMA"])))

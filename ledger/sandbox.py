@@ -167,7 +167,7 @@ class Sandbox:
         if location.postgres is not None:
             from ledger.postgres import drop_schema  # noqa: PLC0415
 
-            drop_schema(location)
+            drop_schema(location.postgres)
         else:
             assert location.sqlite_path is not None
             for suffix in ("", "-wal", "-shm"):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC
 from pathlib import Path
 from types import TracebackType
@@ -264,7 +264,7 @@ class Ledger:
         result = first[item.command.key]
         if item.position == position:
             return result
-        return CommandResult(**{**result.__dict__, "position": position, "repeated": True})
+        return replace(result, position=position, repeated=True)
 
     @staticmethod
     def _check_same(position: int, command: BaseCommand, first_digest: str, digest: str) -> None:

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from ledger.audit.leaves import leaf_bytes
-from ledger.audit.merkle import CompactRange, leaf_hash, node_hash, split_point
+from ledger.audit.merkle import CompactRange, leaf_hash, range_hasher
 from ledger.audit.notes import Checkpoint, Signer, sign
 from ledger.persistence import Backend, WriteSession
 
@@ -180,7 +180,7 @@ class AuditLog:
             )
         digests = [bytes.fromhex(row[0]) for row in rows]
         assert len(digests) == end - start, (start, end, len(digests))
-        return _fold(digests, 0, len(digests))
+        return range_hasher(digests)(0, len(digests))
 
     def compact_range_at(self, size: int) -> CompactRange:
         """The compact range of the first `size` leaves, from the stored hashes."""
@@ -206,10 +206,3 @@ class AuditLog:
                 yield leaf_bytes(index, self.decode(notification))
                 index += 1
             position = notifications[-1].id
-
-
-def _fold(digests: list[bytes], start: int, end: int) -> bytes:
-    if end - start == 1:
-        return digests[start]
-    k = split_point(end - start)
-    return node_hash(_fold(digests, start, start + k), _fold(digests, start + k, end))

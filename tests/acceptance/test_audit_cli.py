@@ -25,7 +25,9 @@ def test_the_supervisor_verifies_an_exported_bundle_and_catches_an_edit(tmp_path
     verified = ledger("audit", "verify", str(bundle), "--key", key, "--json")
     assert verified.returncode == 0, verified.stdout
     assert json.loads(verified.stdout) == {"verified": True, "findings": []}
-    events = (bundle / "events.jsonl").read_bytes().replace(b'"amount_minor":"500000"', b'"amount_minor":"900000"', 1)
+    original = (bundle / "events.jsonl").read_bytes()
+    events = original.replace(b'"amount_minor":"500000"', b'"amount_minor":"900000"', 1)
+    assert events != original
     (bundle / "events.jsonl").write_bytes(events)
     failed = ledger("audit", "verify", str(bundle), "--key", key)
     assert failed.returncode == 1

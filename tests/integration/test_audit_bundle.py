@@ -74,11 +74,13 @@ def test_a_clean_bundle_verifies(bundle: tuple[Path, str]) -> None:
 
 def test_an_edited_event_is_caught_at_the_next_checkpoint(copy: Path, bundle: tuple[Path, str]) -> None:
     leaves = lines(copy)
+    original = leaves[7]
     leaves[7] = (
         leaves[7].replace(b'"Alesia"', b'"Mallory"')
         if b'"Alesia"' in leaves[7]
         else leaves[7].replace(b'"version":1', b'"version":9')
     )
+    assert leaves[7] != original
     write_lines(copy, leaves)
     found = subjects(verify_bundle(copy, bundle[1]))
     assert "its root differs from the root of the leaves" in found
@@ -206,7 +208,9 @@ def test_an_incremental_export_extends_the_supervisors_checkpoint(tmp_path: Path
     forged = tmp_path / "forged"
     shutil.copytree(second, forged)
     edited = lines(forged)
-    edited[0] = edited[0].replace(b'"amount_minor":"100"', b'"amount_minor":"900"')
+    tampered = edited[0].replace(b'"amount_minor":"100"', b'"amount_minor":"900"')
+    assert tampered != edited[0]
+    edited[0] = tampered
     write_lines(forged, edited)
     assert verify_bundle(forged, sandbox.verifier_key(), trusted=trusted) != []
 
