@@ -19,7 +19,7 @@ from typing import Any
 
 from ledger.bench import batches, figure, setup_commands, to_command, workload
 from ledger.persistence import StoreLocation, open_backend
-from ledger.projections import decode_with
+from ledger.projections import ViewDecoder
 from ledger.replay import replay_store
 from ledger.service import Ledger
 
@@ -30,12 +30,11 @@ _MEASURE = """
 import sys
 from pathlib import Path
 from ledger.persistence import StoreLocation, open_backend
-from ledger.projections import decode_with
-from ledger.projections import decode_with
+from ledger.projections import ViewDecoder
 from ledger.replay import replay_store
 source = open_backend(StoreLocation(sqlite_path=Path(sys.argv[1])))
 target = open_backend(StoreLocation(sqlite_path=Path(sys.argv[2])))
-replay_store(source, decode_with(source.store.mapper), target)
+replay_store(source, ViewDecoder(source.mapper), target)
 status = Path("/proc/self/status").read_text()
 print(int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))))
 """
@@ -63,7 +62,7 @@ def replay_rate(path: Path, scratch: Path) -> tuple[float, int]:
     source = open_backend(StoreLocation(sqlite_path=path))
     target = open_backend(StoreLocation(sqlite_path=scratch))
     started = time.perf_counter()
-    count = replay_store(source, decode_with(source.store.mapper), target)
+    count = replay_store(source, ViewDecoder(source.mapper), target)
     elapsed = time.perf_counter() - started
     source.close()
     target.close()

@@ -692,11 +692,11 @@ def replay(
 
 
 def _replay_bundle(bundle: Path, key: str, as_of: str | None, target: Any, advance: Any) -> tuple[int, list[Any]]:
-    from ledger.projections import decode_with  # noqa: PLC0415
+    from ledger.projections import ViewDecoder  # noqa: PLC0415
     from ledger.replay import replay_bundle  # noqa: PLC0415
 
     stop = parse_as_of(as_of, key)
-    return replay_bundle(bundle, key, target, decode_with(target.store.mapper), stop, advance), []
+    return replay_bundle(bundle, key, target, ViewDecoder(target.mapper), stop, advance), []
 
 
 def _replay_store(

@@ -23,12 +23,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from urllib.parse import parse_qs, unquote, urlparse
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Mapper, Notification, StoredEvent, Tracking
+from eventsourcing.persistence import Mapper, StoredEvent, Tracking
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 from eventsourcing.utils import get_topic, resolve_topic
 
@@ -41,6 +41,19 @@ _SCHEMA_PATTERN = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 class StoreConfigError(ValueError):
     """The database URL or home directory cannot be used."""
+
+
+class LogEntry(NamedTuple):
+    """One event as the ledger's own readers get it from the log: the fields of
+    the library's `Notification` in a plain tuple, cheap to make by the million.
+    The stream id stays as the database gave it (text on SQLite): decoding
+    reads it from the state."""
+
+    id: int
+    originator_id: UUID | str
+    originator_version: int
+    topic: str
+    state: bytes
 
 
 class PydanticMapper(Mapper[UUID]):
@@ -61,9 +74,9 @@ class PydanticMapper(Mapper[UUID]):
             state=self._seal(state),
         )
 
-    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+    def to_domain_event(self, stored_event: StoredEvent | LogEntry) -> Any:
         cls: type[LedgerEvent] = resolve_topic(stored_event.topic)
-        state = self._open(stored_event.state)
+        state = self.open_state(stored_event.state)
         if cls.class_version == 1:
             event = cls.model_validate_json(state)
         else:
@@ -78,7 +91,8 @@ class PydanticMapper(Mapper[UUID]):
             state = self.cipher.encrypt(state)
         return state
 
-    def _open(self, state: bytes) -> bytes:
+    def open_state(self, state: bytes) -> bytes:
+        """The event's JSON, deciphered and decompressed when the store is."""
         if self.cipher:
             state = self.cipher.decrypt(state)
         if self.compressor:
@@ -173,7 +187,7 @@ class WriteSession(ABC):
     def reset_tracking(self, name: str) -> None: ...
 
     @abstractmethod
-    def notifications_after(self, position: int, limit: int) -> Sequence[Notification]: ...
+    def notifications_after(self, position: int, limit: int) -> Sequence[LogEntry]: ...
 
     @abstractmethod
     def known_commands(self, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
@@ -208,14 +222,19 @@ class Backend(ABC):
         serialises projectors but not writers."""
 
     @property
+    def mapper(self) -> PydanticMapper:
+        return cast(PydanticMapper, self.store.mapper)
+
+    @property
     def tracking(self) -> Any:
         """The library's tracking recorder (it creates its table on first use)."""
         if not hasattr(self, "_tracking"):
             self._tracking = self.store.factory.tracking_recorder()
         return self._tracking
 
-    def notifications_after(self, position: int, limit: int = NOTIFICATION_PAGE_SIZE) -> Sequence[Notification]:
-        return self.store.recorder.select_notifications(start=position, limit=limit, inclusive_of_start=False)
+    def notifications_after(self, position: int, limit: int = NOTIFICATION_PAGE_SIZE) -> Sequence[LogEntry]:
+        notifications = self.store.recorder.select_notifications(start=position, limit=limit, inclusive_of_start=False)
+        return [LogEntry(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notifications]
 
     def max_notification_id(self) -> int:
         return self.store.recorder.max_notification_id() or 0
@@ -266,13 +285,8 @@ class SQLiteWriteSession(WriteSession):
     def reset_tracking(self, name: str) -> None:
         self.connection.execute("DELETE FROM tracking WHERE application_name = ?", (name,))
 
-    def notifications_after(self, position: int, limit: int) -> Sequence[Notification]:
-        rows = self.connection.execute(
-            "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
-            "WHERE rowid > ? ORDER BY rowid LIMIT ?",
-            (position, limit),
-        ).fetchall()
-        return [notification(*row) for row in rows]
+    def notifications_after(self, position: int, limit: int) -> Sequence[LogEntry]:
+        return _sqlite_notifications_after(self.connection, position, limit)
 
     def known_commands(self, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
         found: dict[str, tuple[str, str]] = {}
@@ -304,6 +318,10 @@ class SQLiteBackend(Backend):
         with self.datastore.transaction(commit=True) as cursor:
             for statement in _SQLITE_SET_UP:
                 cursor.execute(statement)
+
+    def notifications_after(self, position: int, limit: int = NOTIFICATION_PAGE_SIZE) -> Sequence[LogEntry]:
+        with self.datastore.get_connection(commit=False) as pooled:
+            return _sqlite_notifications_after(pooled._sqlite_conn, position, limit)  # noqa: SLF001
 
     def notification_id_of(self, stream: UUID, version: int) -> int | None:
         with self.views() as session:
@@ -356,16 +374,16 @@ def open_backend(location: StoreLocation) -> Backend:
     return backend
 
 
-def notification(
-    notification_id: int, originator_id: str | UUID, version: int, topic: str, state: bytes
-) -> Notification:
-    return Notification(
-        id=notification_id,
-        originator_id=originator_id if isinstance(originator_id, UUID) else UUID(originator_id),
-        originator_version=version,
-        topic=topic,
-        state=state,
-    )
+def _sqlite_notifications_after(connection: sqlite3.Connection, position: int, limit: int) -> list[LogEntry]:
+    # A plain tuple cursor: the library's connections make `sqlite3.Row`s.
+    cursor = connection.cursor()
+    cursor.row_factory = None
+    rows = cursor.execute(
+        "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
+        "WHERE rowid > ? ORDER BY rowid LIMIT ?",
+        (position, limit),
+    ).fetchall()
+    return list(map(LogEntry._make, rows))
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:

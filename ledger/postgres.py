@@ -8,11 +8,11 @@ from typing import Any, cast
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import Notification, StoredEvent, Tracking
+from eventsourcing.persistence import StoredEvent, Tracking
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.sql import SQL, Identifier
 
-from ledger.persistence import COMMANDS_TABLE, Backend, WriteSession, notification
+from ledger.persistence import COMMANDS_TABLE, Backend, LogEntry, WriteSession
 
 
 class PostgresWriteSession(WriteSession):
@@ -56,10 +56,10 @@ class PostgresWriteSession(WriteSession):
         )
         self.cursor.execute(statement, (name,))
 
-    def notifications_after(self, position: int, limit: int) -> Sequence[Notification]:
+    def notifications_after(self, position: int, limit: int) -> Sequence[LogEntry]:
         self.cursor.execute(self.select_after, (position, limit))
         return [
-            notification(
+            LogEntry(
                 row["notification_id"],
                 row["originator_id"],
                 row["originator_version"],

@@ -15,16 +15,26 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from domain import events as event_module
 from domain.events import LedgerEvent
 from ledger.audit.leaves import leaf_bytes
 from ledger.audit.verify import verify_bundle
 from ledger.persistence import Backend
-from ledger.projections import VIEW_ORDER, VIEW_TABLES, VIEWS_TRACKING_NAME, Projector, view_digests, view_rows
+from ledger.projections import (
+    VIEW_ORDER,
+    VIEW_TABLES,
+    VIEWS_TRACKING_NAME,
+    Projector,
+    ViewItem,
+    recorded_at,
+    view_digests,
+    view_rows,
+)
 
-PAGE_SIZE = 1000
+PAGE_SIZE = 5000  # events in memory at once, and per view transaction
+Item = TypeVar("Item", LedgerEvent, ViewItem)
 
 
 class ReplayError(Exception):
@@ -39,14 +49,14 @@ class StopAt:
     leaves: int | None = None
     recorded_at: datetime | None = None
 
-    def cut(self, first_index: int, events: Sequence[LedgerEvent]) -> tuple[Sequence[LedgerEvent], bool]:
+    def cut(self, first_index: int, events: Sequence[Item]) -> tuple[Sequence[Item], bool]:
         """The events to apply from this page, and whether to stop after them."""
         keep = list(events)
         if self.leaves is not None:
             keep = keep[: max(0, self.leaves - first_index)]
         if self.recorded_at is not None:
             for position, event in enumerate(keep):
-                if event.timestamp > self.recorded_at:
+                if recorded_at(event) > self.recorded_at:
                     keep = keep[:position]
                     break
         return keep, len(keep) < len(events)
@@ -88,7 +98,7 @@ def event_from_leaf(line: bytes) -> LedgerEvent:
 
 def replay_store(
     source: Backend,
-    decode: Callable[[Any], LedgerEvent],
+    decode: Callable[[Any], ViewItem],
     target: Backend,
     stop: StopAt = StopAt(),
     progress: Callable[[int], None] | None = None,
@@ -122,7 +132,7 @@ def replay_bundle(
     directory: Path,
     key: str,
     target: Backend,
-    decode: Callable[[Any], LedgerEvent],
+    decode: Callable[[Any], ViewItem],
     stop: StopAt = StopAt(),
     progress: Callable[[int], None] | None = None,
 ) -> int:

@@ -21,8 +21,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self, cast
 
-from eventsourcing.persistence import Notification
-
 from domain.commands import BaseCommand
 from domain.decide import Outcome, Stamp, command_stream, handle
 from domain.errors import RULE_VIOLATIONS, BatchRejected, IdempotencyConflict, InvalidCommand, RuleViolation
@@ -31,7 +29,7 @@ from domain.money import format_amount
 from domain.state import LedgerState
 from ledger.audit.log import AuditLog
 from ledger.clock import Clock, SystemClock
-from ledger.persistence import Backend, StoreLocation, WriteSession, open_backend
+from ledger.persistence import Backend, LogEntry, StoreLocation, WriteSession, open_backend
 from ledger.projections import Projector, decode_with
 
 BATCH_SIZE_MAX = 10_000
@@ -141,9 +139,9 @@ class Ledger:
         self.backend = backend
         self.clock = clock or SystemClock()
         self.ledger_clock = ledger_clock or self.clock
-        self.mapper = backend.store.mapper
+        self.mapper = backend.mapper
         self.state = LedgerState()
-        self.projector = Projector(backend, decode_with(self.mapper))
+        self.projector = Projector(backend)
         self.projector.set_up()
         self.audit = AuditLog(backend, decode_with(self.mapper), origin)
         self.audit.set_up()
@@ -278,7 +276,7 @@ class Ledger:
         """Applies every event committed since the state was last brought up to date."""
         self._catch_up(self.backend.notifications_after)
 
-    def _catch_up(self, read: Callable[[int, int], Sequence[Notification]]) -> None:
+    def _catch_up(self, read: Callable[[int, int], Sequence[LogEntry]]) -> None:
         while notifications := read(self.state.position, 1000):
             for notification in notifications:
                 event = cast(LedgerEvent, self.mapper.to_domain_event(notification))
