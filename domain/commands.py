@@ -30,6 +30,9 @@ WalletAddress = Annotated[str, Field(pattern=r"^[A-Za-z0-9:_-]{8,128}$")]
 VENUE_ASSETS_MAX = 200
 
 
+_KEY_ONLY = {"key"}
+
+
 class BaseCommand(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -39,7 +42,8 @@ class BaseCommand(BaseModel):
     def digest(self) -> str:
         """SHA-256 of the payload as JSON, without the key: a repeat must match
         it. Field order is the class's, so equal commands give equal digests."""
-        return hashlib.sha256(self.model_dump_json(exclude={"key"}).encode()).hexdigest()
+        payload = type(self).__pydantic_serializer__.to_json(self, exclude=_KEY_ONLY)
+        return hashlib.sha256(payload).hexdigest()
 
     def at(self, default: datetime) -> datetime:
         return self.ledger_time or default

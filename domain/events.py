@@ -14,10 +14,11 @@ a class is never edited in place or moved without registering its old topic.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -31,8 +32,15 @@ LEDGER_NAMESPACE = UUID("6f1c4b2e-8d0a-5c39-9b7e-3a2d1f0e4c58")
 POSTINGS_PER_TRANSACTION_MAX = 16
 
 
+_NAMESPACE_HASH = hashlib.sha1(LEDGER_NAMESPACE.bytes, usedforsecurity=False)
+
+
 def stream_id(kind: str, name: str) -> UUID:
-    return uuid5(LEDGER_NAMESPACE, f"{kind}:{name}")
+    """`uuid5(LEDGER_NAMESPACE, f"{kind}:{name}")`, with the namespace hashed
+    once: one of these is made for every transaction."""
+    hasher = _NAMESPACE_HASH.copy()
+    hasher.update(f"{kind}:{name}".encode())
+    return UUID(bytes=hasher.digest()[:16], version=5)
 
 
 BANK_STREAM = stream_id("bank", "bank")
@@ -41,6 +49,10 @@ BANK_STREAM = stream_id("bank", "bank")
 class LedgerEvent(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     class_version: ClassVar[int] = 1
+    # True where every event of the class is the only one of its stream (a
+    # stream derived from the command's key): the decision state need not
+    # remember those streams' versions.
+    single_event_stream: ClassVar[bool] = False
 
     originator_id: UUID
     originator_version: int
@@ -100,6 +112,10 @@ class LedgerTransaction(LedgerEvent):
 
     @model_validator(mode="after")
     def _postings_balance(self) -> LedgerTransaction:
+        if len(self.postings) == 2:  # most transactions: one asset from one account to another
+            debit, credit = self.postings
+            if debit.asset == credit.asset and debit.amount_minor + credit.amount_minor == 0:
+                return self
         totals: dict[str, int] = defaultdict(int)
         for posting in self.postings:
             totals[posting.asset] += posting.amount_minor
@@ -110,6 +126,8 @@ class LedgerTransaction(LedgerEvent):
 
 
 class TokensIssued(LedgerTransaction):
+    single_event_stream: ClassVar[bool] = True
+
     issuer_id: str
     client_id: str
     asset_code: str
@@ -117,6 +135,8 @@ class TokensIssued(LedgerTransaction):
 
 
 class TokensRedeemed(LedgerTransaction):
+    single_event_stream: ClassVar[bool] = True
+
     issuer_id: str
     client_id: str
     asset_code: str
@@ -125,6 +145,8 @@ class TokensRedeemed(LedgerTransaction):
 
 class FundsDeposited(LedgerTransaction):
     """`wallet_address` is empty for fiat."""
+
+    single_event_stream: ClassVar[bool] = True
 
     client_id: str
     asset_code: str
@@ -136,6 +158,8 @@ class FundsDeposited(LedgerTransaction):
 class FundsWithdrawn(LedgerTransaction):
     """`wallet_address` is empty for fiat."""
 
+    single_event_stream: ClassVar[bool] = True
+
     client_id: str
     asset_code: str
     amount_minor: MinorUnits
@@ -144,6 +168,8 @@ class FundsWithdrawn(LedgerTransaction):
 
 
 class FundsTransferred(LedgerTransaction):
+    single_event_stream: ClassVar[bool] = True
+
     source_client_id: str
     target_client_id: str
     asset_code: str
@@ -153,6 +179,8 @@ class FundsTransferred(LedgerTransaction):
 class TradeExecuted(LedgerTransaction):
     """`venue_id` is empty for a trade with the bank; an empty client side is
     the bank (no venue) or the venue's outside counterparty."""
+
+    single_event_stream: ClassVar[bool] = True
 
     venue_id: str | None
     buyer_client_id: str | None
@@ -214,6 +242,7 @@ class CommandRejected(LedgerEvent):
     from its own command and details, as version 2 would have recorded them.
     """
 
+    single_event_stream: ClassVar[bool] = True
     class_version: ClassVar[int] = 2
 
     command_type: str
@@ -298,6 +327,8 @@ class AmlNotificationRecorded(LedgerEvent):
     """An operation at or above the client's AML threshold, for the
     supervisor: `operation` the command type, `value_byn` and
     `threshold_byn` decimal BYN."""
+
+    single_event_stream: ClassVar[bool] = True
 
     client_id: str
     operation: str

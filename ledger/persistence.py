@@ -62,7 +62,8 @@ class PydanticMapper(Mapper[UUID]):
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         event = cast(LedgerEvent, domain_event)
-        state = event.model_dump_json().encode()
+        # The serializer itself: model_dump_json's wrapper costs a third again.
+        state = type(event).__pydantic_serializer__.to_json(event)
         if type(event).class_version > 1:
             data = json.loads(state)
             data["class_version"] = type(event).class_version
@@ -90,6 +91,11 @@ class PydanticMapper(Mapper[UUID]):
         if self.cipher:
             state = self.cipher.encrypt(state)
         return state
+
+    @property
+    def is_sealed(self) -> bool:
+        """Whether stored states are compressed or enciphered."""
+        return bool(self.compressor or self.cipher)
 
     def open_state(self, state: bytes) -> bytes:
         """The event's JSON, deciphered and decompressed when the store is."""

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from domain import events as event_module
 from domain.events import LedgerEvent
@@ -27,6 +27,7 @@ from ledger.projections import (
     VIEW_TABLES,
     VIEWS_TRACKING_NAME,
     Projector,
+    ViewDecoder,
     ViewItem,
     recorded_at,
     view_digests,
@@ -98,7 +99,7 @@ def event_from_leaf(line: bytes) -> LedgerEvent:
 
 def replay_store(
     source: Backend,
-    decode: Callable[[Any], ViewItem],
+    decode: ViewDecoder,
     target: Backend,
     stop: StopAt = StopAt(),
     progress: Callable[[int], None] | None = None,
@@ -108,7 +109,7 @@ def replay_store(
     projector.set_up()
     position, applied = 0, 0
     while notifications := source.notifications_after(position, PAGE_SIZE):
-        events, done = stop.cut(applied, [decode(n) for n in notifications])
+        events, done = stop.cut(applied, decode.page(notifications))
         if events:
             with target.views() as session:
                 projector.apply_events(session, events)
@@ -132,7 +133,7 @@ def replay_bundle(
     directory: Path,
     key: str,
     target: Backend,
-    decode: Callable[[Any], ViewItem],
+    decode: ViewDecoder,
     stop: StopAt = StopAt(),
     progress: Callable[[int], None] | None = None,
 ) -> int:

@@ -33,11 +33,12 @@ from ledger.persistence import Backend, LogEntry, StoreLocation, WriteSession, o
 from ledger.projections import Projector, decode_with
 
 BATCH_SIZE_MAX = 10_000
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))  # made once: json.dumps makes one per call
 DEFAULT_HOME = Path("ledger-sandbox")
 DEFAULT_ORIGIN = "zubr-crypto-bank.example/ledger"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CommandResult:
     """What became of one command: `accepted`, or `rejected` under `rule`.
 
@@ -63,7 +64,7 @@ class CommandResult:
         return self.status == "accepted"
 
     def stored(self) -> str:
-        return json.dumps(
+        return _COMPACT_JSON.encode(
             {
                 "command_type": self.command_type,
                 "status": self.status,
@@ -72,8 +73,7 @@ class CommandResult:
                 "rule": self.rule,
                 "reason": self.reason,
                 "details": self.details,
-            },
-            separators=(",", ":"),
+            }
         )
 
     @classmethod
@@ -119,7 +119,7 @@ class Balance:
     amount_minor: int
 
 
-@dataclass
+@dataclass(slots=True)
 class _Decided:
     position: int
     command: BaseCommand
@@ -243,11 +243,12 @@ class Ledger:
     def _append(self, session: WriteSession, decided: list[_Decided]) -> dict[str, CommandResult]:
         events = [event for entry in decided for event in entry.outcome.events]
         appended = session.append([self.mapper.to_stored_event(event) for event in events])
-        ids = iter(appended)
         first_results: dict[str, CommandResult] = {}
+        start = 0
         for entry in decided:
-            notification_ids = tuple(next(ids) for _ in entry.outcome.events)
-            first_results[entry.command.key] = _first_result(entry, notification_ids)
+            end = start + len(entry.outcome.events)
+            first_results[entry.command.key] = _first_result(entry, tuple(appended[start:end]))
+            start = end
         session.remember_commands(
             [(entry.command.key, entry.digest, first_results[entry.command.key].stored()) for entry in decided]
         )

@@ -15,7 +15,7 @@ from domain.events import CommandRejected
 from ledger import Ledger, ManualClock
 from ledger.audit.bundle import export_bundle
 from ledger.persistence import Backend, StoreLocation, open_backend
-from ledger.projections import decode_with, view_digests
+from ledger.projections import ViewDecoder, view_digests
 from ledger.replay import StopAt, differences, replay_bundle, replay_store
 from tests.integration.test_audit_bundle import NOW, sandbox_with_history
 from tests.integration.test_projections import history
@@ -101,7 +101,7 @@ def test_one_bundle_replays_to_identical_digests_on_sqlite_and_postgres(tmp_path
         StoreLocation.parse(home=tmp_path, database_url=postgres_url),
     ):
         target = open_backend(location)
-        replay_bundle(tmp_path / "bundle", sandbox.verifier_key(), target, decode_with(target.store.mapper))
+        replay_bundle(tmp_path / "bundle", sandbox.verifier_key(), target, ViewDecoder(target.mapper))
         digests.append(view_digests(target))
         target.close()
     assert digests[0] == digests[1]
@@ -118,7 +118,7 @@ def test_a_bundle_that_does_not_verify_is_not_replayed(tmp_path: Path) -> None:
     (tmp_path / "bundle" / "events.jsonl").write_bytes(b"".join(lines[:-1]))
     target = scratch(tmp_path)
     with pytest.raises(Exception, match="does not verify"):
-        replay_bundle(tmp_path / "bundle", sandbox.verifier_key(), target, decode_with(target.store.mapper))
+        replay_bundle(tmp_path / "bundle", sandbox.verifier_key(), target, ViewDecoder(target.mapper))
     assert target.max_notification_id() == 0
     target.close()
 
