@@ -28,6 +28,7 @@ from ledger.clock import ManualClock
 from ledger.home import BankIdentity
 from ledger.keys import SigningKeyError
 from ledger.persistence import StoreConfigError
+from ledger.projections import UnreadableEvent
 from ledger.sandbox import DEFAULT_IDENTITY, Sandbox, SandboxError
 from ledger.service import BATCH_SIZE_MAX, DEFAULT_HOME
 
@@ -78,7 +79,7 @@ def user_errors() -> Iterator[None]:
     """Translates expected failures to one-line messages at the edge."""
     try:
         yield
-    except (UserError, LedgerError, SandboxError, SigningKeyError, StoreConfigError) as error:
+    except (UserError, LedgerError, SandboxError, SigningKeyError, StoreConfigError, UnreadableEvent) as error:
         fail(str(error))
     except ValidationError as error:
         fail(describe_validation_error(error))

@@ -22,6 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 from urllib.parse import parse_qs, unquote, urlparse
@@ -54,6 +55,11 @@ class LogEntry(NamedTuple):
     originator_version: int
     topic: str
     state: bytes
+
+
+# Makes a LogEntry of a row without a Python frame (LogEntry._make has one):
+# a replay makes millions.
+_log_entry = partial(tuple.__new__, LogEntry)
 
 
 class PydanticMapper(Mapper[UUID]):
@@ -211,8 +217,9 @@ class WriteSession(ABC):
 class Backend(ABC):
     """The ledger's view of one store: set-up, the write session, reading the log."""
 
-    def __init__(self, store: LedgerStore) -> None:
+    def __init__(self, store: LedgerStore, location: StoreLocation) -> None:
         self.store = store
+        self.location = location
 
     @abstractmethod
     def set_up(self) -> None:
@@ -370,14 +377,26 @@ def open_backend(location: StoreLocation) -> Backend:
 
         ensure_postgres_schema(location.postgres)
         store = LedgerStore(env=location.env())
-        backend: Backend = PostgresBackend(store)
+        backend: Backend = PostgresBackend(store, location)
     else:
         assert location.sqlite_path is not None
         location.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         store = LedgerStore(env=location.env())
-        backend = SQLiteBackend(store)
+        backend = SQLiteBackend(store, location)
     backend.set_up()
     return backend
+
+
+def entries_between(connection: sqlite3.Connection, after: int, upto: int) -> list[LogEntry]:
+    """The events with notification ids in (after, upto], from an SQLite log."""
+    cursor = connection.cursor()
+    cursor.row_factory = None
+    rows = cursor.execute(
+        "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
+        "WHERE rowid > ? AND rowid <= ? ORDER BY rowid",
+        (after, upto),
+    ).fetchall()
+    return list(map(_log_entry, rows))
 
 
 def _sqlite_notifications_after(connection: sqlite3.Connection, position: int, limit: int) -> list[LogEntry]:
@@ -389,7 +408,7 @@ def _sqlite_notifications_after(connection: sqlite3.Connection, position: int, l
         "WHERE rowid > ? ORDER BY rowid LIMIT ?",
         (position, limit),
     ).fetchall()
-    return list(map(LogEntry._make, rows))
+    return list(map(_log_entry, rows))
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:

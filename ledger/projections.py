@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from eventsourcing.utils import get_topic
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
 from domain.accounts import SystemAccount
@@ -119,7 +119,6 @@ class PlainTransaction(TypedDict):
     postings: list[PostingRow]
 
 
-ViewItem = LedgerEvent | PlainTransaction
 # The events with a row view of their own, and the Projector's method for each;
 # they are decoded whole.
 _ROW_VIEW_HANDLERS: dict[type[LedgerEvent], str] = {
@@ -140,13 +139,44 @@ _ROW_VIEW_HANDLERS: dict[type[LedgerEvent], str] = {
 _PLAIN_TRANSACTION = TypeAdapter(PlainTransaction)
 
 
-def recorded_at(item: ViewItem) -> datetime:
-    return item.timestamp if isinstance(item, LedgerEvent) else item["timestamp"]
+class _Recorded(TypedDict):
+    timestamp: datetime
+
+
+_RECORDED = TypeAdapter(_Recorded)
+
+
+@dataclass
+class PageSummary:
+    """A page of the log reduced to what the views need from it in order: the
+    balance changes and latest ledger time of its plain transactions (sums and
+    a maximum, so any process can work them out), and its other events, still
+    encoded, for the views to apply one by one. `last_id` is the notification
+    id of the last event it covers (None if it covers none)."""
+
+    last_id: int | None
+    events: int
+    changes: dict[tuple[str, str], int]
+    latest: datetime | None
+    whole: list[LogEntry]
+    stopped: bool = False
+
+
+class UnreadableEvent(Exception):
+    """An event in the log does not decode as its class: the store was
+    written by something else, or edited."""
+
+    @classmethod
+    def at(cls, entry: LogEntry, error: ValidationError) -> UnreadableEvent:
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"]) or "the event"
+        return cls(f"event {entry.id} of the log ({entry.topic}) cannot be read: {where}: {problem['msg']}")
 
 
 class ViewDecoder:
-    """Decodes notifications for the views: plain transactions to their
-    `PlainTransaction` fields, every other event whole (with upcasting)."""
+    """Reads pages of the log for the views: plain transactions are decoded to
+    their `PlainTransaction` fields and summed, every other event is kept to be
+    decoded whole (with upcasting) and applied in order."""
 
     def __init__(self, mapper: PydanticMapper) -> None:
         self.mapper = mapper
@@ -155,20 +185,48 @@ class ViewDecoder:
             for cls in _subclasses(LedgerTransaction)
             if cls.class_version == 1 and cls not in _ROW_VIEW_HANDLERS and not cls.__subclasses__()
         }
-        # The schema validator itself: TypeAdapter.validate_json's wrapper costs
-        # as much again as the decoding, once per event.
+        # The schema validators themselves: TypeAdapter.validate_json's wrapper
+        # costs as much again as the decoding, once per event.
         self._plain = _PLAIN_TRANSACTION.validator.validate_json
+        self._recorded = _RECORDED.validator.validate_json
 
-    def __call__(self, entry: LogEntry) -> ViewItem:
-        return self.page([entry])[0]
+    def summarize(self, entries: Sequence[LogEntry], recorded_by: datetime | None = None) -> PageSummary:
+        """The summary of `entries`, stopping before the first event recorded
+        after `recorded_by` when it is given."""
+        changes: dict[tuple[str, str], int] = {}
+        latest: datetime | None = None
+        whole: list[LogEntry] = []
+        state, plain, plain_topics = self._state, self._plain, self.plain_topics
+        kept = 0
+        try:
+            for entry in entries:
+                if entry.topic in plain_topics:
+                    fields = plain(state(entry.state))
+                    if recorded_by is not None and fields["timestamp"] > recorded_by:
+                        break
+                    for posting in fields["postings"]:
+                        key = (posting["account"], posting["asset"])
+                        changes[key] = changes.get(key, 0) + posting["amount_minor"]
+                    if latest is None or fields["ledger_time"] > latest:
+                        latest = fields["ledger_time"]
+                else:
+                    if recorded_by is not None and self._recorded(state(entry.state))["timestamp"] > recorded_by:
+                        break
+                    whole.append(entry)
+                kept += 1
+        except ValidationError as error:
+            raise UnreadableEvent.at(entries[kept], error) from None
+        last_id = entries[kept - 1].id if kept else None
+        return PageSummary(last_id, kept, changes, latest, whole, stopped=kept < len(entries))
 
-    def page(self, entries: Sequence[LogEntry]) -> list[ViewItem]:
-        plain, whole, sealed = self._plain, self.mapper.to_domain_event, self.mapper.is_sealed
-        if sealed:
-            return [
-                plain(self.mapper.open_state(e.state)) if e.topic in self.plain_topics else whole(e) for e in entries
-            ]
-        return [plain(e.state) if e.topic in self.plain_topics else whole(e) for e in entries]
+    def whole(self, entry: LogEntry) -> LedgerEvent:
+        try:
+            return cast(LedgerEvent, self.mapper.to_domain_event(entry))
+        except ValidationError as error:
+            raise UnreadableEvent.at(entry, error) from None
+
+    def _state(self, state: bytes) -> bytes:
+        return self.mapper.open_state(state) if self.mapper.is_sealed else state
 
 
 def _subclasses(cls: type[LedgerEvent]) -> list[type[LedgerEvent]]:
@@ -233,28 +291,19 @@ class Projector:
         """Applies the notifications after `position`, in order, then records the
         new position. Notifications at or before `position` change nothing."""
         fresh = [n for n in notifications if n.id > position]
-        if not fresh:
-            return
-        self.apply_events(session, self.decode.page(fresh))
-        session.advance_tracking(VIEWS_TRACKING_NAME, fresh[-1].id)
+        if fresh:
+            self.apply_summary(session, self.decode.summarize(fresh))
 
-    def apply_events(self, session: WriteSession, items: Sequence[ViewItem]) -> None:
-        """Applies decoded events to the views in this session (the caller
-        tracks the position)."""
-        if not items:
+    def apply_summary(self, session: WriteSession, summary: PageSummary) -> None:
+        """Applies a page's summary to the views and records its last id as
+        the views' position, in this session's transaction."""
+        if summary.last_id is None:
             return
-        page = _Page()
-        changes = page.changes
-        for item in items:
-            if isinstance(item, LedgerEvent):
-                self._apply(session, page, item)
-                continue
-            for posting in item["postings"]:
-                key = (posting["account"], posting["asset"])
-                changes[key] = changes.get(key, 0) + posting["amount_minor"]
-            if page.latest is None or item["ledger_time"] > page.latest:
-                page.latest = item["ledger_time"]
+        page = _Page(changes=summary.changes, latest=summary.latest)
+        for entry in summary.whole:
+            self._apply(session, page, self.decode.whole(entry))
         self._write_page(session, page)
+        session.advance_tracking(VIEWS_TRACKING_NAME, summary.last_id)
 
     def _apply(self, session: WriteSession, page: _Page, event: LedgerEvent) -> None:
         if isinstance(event, LedgerTransaction):

@@ -11,31 +11,28 @@ or a recording time; the views are then exactly as they were at that point.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+import sqlite3
+import sys
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+
+from eventsourcing.persistence import JSONTranscoder
 
 from domain import events as event_module
 from domain.events import LedgerEvent
 from ledger.audit.leaves import leaf_bytes
 from ledger.audit.verify import verify_bundle
-from ledger.persistence import Backend
-from ledger.projections import (
-    VIEW_ORDER,
-    VIEW_TABLES,
-    VIEWS_TRACKING_NAME,
-    Projector,
-    ViewDecoder,
-    ViewItem,
-    recorded_at,
-    view_digests,
-    view_rows,
-)
+from ledger.persistence import Backend, PydanticMapper, entries_between
+from ledger.projections import VIEW_ORDER, VIEW_TABLES, PageSummary, Projector, ViewDecoder, view_digests, view_rows
 
 PAGE_SIZE = 5000  # events in memory at once, and per view transaction
-Item = TypeVar("Item", LedgerEvent, ViewItem)
+PARALLEL_MIN_EVENTS = 50_000  # below this, starting worker processes costs more than it saves
 
 
 class ReplayError(Exception):
@@ -50,14 +47,14 @@ class StopAt:
     leaves: int | None = None
     recorded_at: datetime | None = None
 
-    def cut(self, first_index: int, events: Sequence[Item]) -> tuple[Sequence[Item], bool]:
+    def cut(self, first_index: int, events: Sequence[LedgerEvent]) -> tuple[Sequence[LedgerEvent], bool]:
         """The events to apply from this page, and whether to stop after them."""
         keep = list(events)
         if self.leaves is not None:
             keep = keep[: max(0, self.leaves - first_index)]
         if self.recorded_at is not None:
             for position, event in enumerate(keep):
-                if recorded_at(event) > self.recorded_at:
+                if event.timestamp > self.recorded_at:
                     keep = keep[:position]
                     break
         return keep, len(keep) < len(events)
@@ -103,24 +100,83 @@ def replay_store(
     target: Backend,
     stop: StopAt = StopAt(),
     progress: Callable[[int], None] | None = None,
+    *,
+    workers: int | None = None,
 ) -> int:
-    """Rebuilds every view of `target` from the log of `source`; returns the events applied."""
+    """Rebuilds every view of `target` from the log of `source`; returns the
+    events applied. A whole-log replay of a large SQLite log is summarised by
+    `workers` processes (one per core by default) and applied here in order."""
     projector = Projector(target, decode)
     projector.set_up()
+    workers = workers or os.cpu_count() or 1
+    path = source.location.sqlite_path
+    head = source.max_notification_id()
+    whole_log = stop == StopAt() and not decode.mapper.is_sealed
+    # Forked workers: spawned ones would re-run a user's script that has no
+    # `if __name__ == "__main__"` guard. Fork is safe and cheap on Linux.
+    can_fork = sys.platform == "linux"
+    if whole_log and can_fork and path is not None and workers > 1 and head >= PARALLEL_MIN_EVENTS:
+        return _replay_in_parallel(path, projector, head, workers, progress)
     position, applied = 0, 0
-    while notifications := source.notifications_after(position, PAGE_SIZE):
-        events, done = stop.cut(applied, decode.page(notifications))
-        if events:
-            with target.views() as session:
-                projector.apply_events(session, events)
-                session.advance_tracking(VIEWS_TRACKING_NAME, notifications[len(events) - 1].id)
-        applied += len(events)
+    while entries := source.notifications_after(position, PAGE_SIZE):
+        position = entries[-1].id
+        if stop.leaves is not None:
+            entries = entries[: max(0, stop.leaves - applied)]
+        summary = decode.summarize(entries, stop.recorded_at)
+        with target.views() as session:
+            projector.apply_summary(session, summary)
+        applied += summary.events
         if progress is not None:
-            progress(len(events))
-        if done:
+            progress(summary.events)
+        if summary.stopped or (stop.leaves is not None and applied >= stop.leaves):
             break
-        position = notifications[-1].id
     return applied
+
+
+def _replay_in_parallel(
+    path: Path, projector: Projector, head: int, workers: int, progress: Callable[[int], None] | None
+) -> int:
+    """Worker processes read and summarise ranges of the log; this process
+    applies the summaries in log order, a few ranges behind the workers."""
+    ranges = iter(range(0, head, PAGE_SIZE))
+    applied = 0
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        pending: deque[Future[PageSummary]] = deque()
+
+        def read_ahead() -> None:
+            after = next(ranges, None)
+            if after is not None:
+                pending.append(pool.submit(summarize_range, str(path), after, min(after + PAGE_SIZE, head)))
+
+        for _ in range(2 * workers):
+            read_ahead()
+        try:
+            while pending:
+                summary = pending.popleft().result()
+                read_ahead()
+                with projector.backend.views() as session:
+                    projector.apply_summary(session, summary)
+                applied += summary.events
+                if progress is not None:
+                    progress(summary.events)
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+    return applied
+
+
+_reader: tuple[str, sqlite3.Connection, ViewDecoder] | None = None
+
+
+def summarize_range(path: str, after: int, upto: int) -> PageSummary:
+    """In a worker process: the summary of the events with ids in (after, upto]
+    of the SQLite log at `path`, read through a read-only connection of its own."""
+    global _reader  # noqa: PLW0603 (one connection per worker process, kept between ranges)
+    if _reader is None or _reader[0] != path:
+        connection = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+        _reader = (path, connection, ViewDecoder(PydanticMapper(JSONTranscoder())))
+    _, connection, decoder = _reader
+    return decoder.summarize(entries_between(connection, after, upto))
 
 
 def bundle_events(directory: Path) -> Iterator[LedgerEvent]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 from uuid import uuid5
@@ -46,22 +47,25 @@ def test_single_event_streams_hold_one_event_and_the_decision_state_forgets_them
         assert set(ledger.state.versions) == kept
 
 
-def test_a_plain_transaction_decodes_to_the_same_times_and_postings_as_the_whole_event(tmp_path: Path) -> None:
+def test_a_plain_transaction_sums_to_the_same_changes_as_the_whole_event(tmp_path: Path) -> None:
     with simulated(tmp_path) as ledger:
         decoder = ViewDecoder(ledger.mapper)
         plain = 0
         for entry, event in whole_log(ledger):
-            item = decoder(entry)
-            if isinstance(item, LedgerEvent):
-                assert item == event
+            summary = decoder.summarize([entry])
+            assert (summary.events, summary.last_id) == (1, entry.id)
+            if summary.whole:
+                assert decoder.whole(entry) == event
                 continue
             plain += 1
             assert isinstance(event, LedgerTransaction)
-            assert item["timestamp"] == event.timestamp
-            assert item["ledger_time"] == event.ledger_time
-            assert [(p["account"], p["asset"], p["amount_minor"]) for p in item["postings"]] == [
-                (p.account, p.asset, p.amount_minor) for p in event.postings
-            ]
+            assert summary.latest == event.ledger_time
+            expected: Counter[tuple[str, str]] = Counter()
+            for posting in event.postings:
+                expected[posting.account, posting.asset] += posting.amount_minor
+            assert summary.changes == dict(expected)
+            assert decoder.summarize([entry], recorded_by=event.timestamp).events == 1
+            assert decoder.summarize([entry], recorded_by=event.timestamp - timedelta(microseconds=1)).stopped
         assert plain > 100
 
 

@@ -1,0 +1,60 @@
+"""Replay in worker processes: the same views as in one process, and errors that name the event."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from ledger import replay
+from ledger.persistence import StoreLocation, open_backend
+from ledger.projections import UnreadableEvent, ViewDecoder, view_digests
+from ledger.replay import replay_store
+from tests.integration.test_decoding import simulated
+
+
+@pytest.fixture
+def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers from the first event on, and many ranges for them."""
+    monkeypatch.setattr(replay, "PARALLEL_MIN_EVENTS", 1)
+    monkeypatch.setattr(replay, "PAGE_SIZE", 37)
+
+
+def replayed(source_home: Path, target: Path, workers: int) -> dict[str, str]:
+    source = open_backend(StoreLocation(sqlite_path=source_home / "ledger.sqlite"))
+    scratch = open_backend(StoreLocation(sqlite_path=target))
+    try:
+        applied = replay_store(source, ViewDecoder(source.mapper), scratch, workers=workers)
+        assert applied == source.max_notification_id()
+        return view_digests(scratch)
+    finally:
+        source.close()
+        scratch.close()
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("small_pages")
+def test_a_replay_in_worker_processes_gives_the_views_of_one_in_this_process(tmp_path: Path) -> None:
+    with simulated(tmp_path / "home") as ledger:
+        ledger.projector.catch_up()
+        live = view_digests(ledger.backend)
+    in_workers = replayed(tmp_path / "home", tmp_path / "workers.sqlite", workers=2)
+    in_one = replayed(tmp_path / "home", tmp_path / "one.sqlite", workers=1)
+    assert in_workers == in_one == live
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.usefixtures("small_pages")
+def test_an_unreadable_event_stops_the_replay_and_is_named(tmp_path: Path, workers: int) -> None:
+    with simulated(tmp_path / "home") as ledger:
+        head = ledger.backend.max_notification_id()
+    connection = sqlite3.connect(tmp_path / "home" / "ledger.sqlite")
+    with connection:  # written around the ledger, as a stray tool would
+        connection.execute(
+            "INSERT INTO stored_events VALUES (?, 1, 'domain.events:FundsDeposited', ?)",
+            ("0" * 32, b'{"timestamp": "yesterday", "ledger_time": "2026-01-01T00:00:00Z", "postings": []}'),
+        )
+    connection.close()
+    with pytest.raises(UnreadableEvent, match=rf"event {head + 1} of the log \(domain.events:FundsDeposited\)"):
+        replayed(tmp_path / "home", tmp_path / "target.sqlite", workers=workers)
