@@ -61,6 +61,14 @@ class LedgerEvent(BaseModel):
     command_key: str
 
 
+def event_classes(base: type[LedgerEvent] = LedgerEvent) -> list[type[LedgerEvent]]:
+    """Every class derived from `base`, at any depth."""
+    found: list[type[LedgerEvent]] = []
+    for sub in base.__subclasses__():
+        found += [sub, *event_classes(sub)]
+    return found
+
+
 class BankEstablished(LedgerEvent):
     name: str
     htp_resident: bool

@@ -201,17 +201,27 @@ class LedgerState:
         else:
             assert isinstance(event, LedgerTransaction), event
 
+    def evolves_by_postings_alone(self, cls: type[LedgerEvent]) -> bool:
+        """Whether an event of `cls` changes nothing here but balances (a
+        transaction alone in its stream, with no handler): a reader may then
+        decode just its postings and give them to `apply_postings`."""
+        return issubclass(cls, LedgerTransaction) and cls.single_event_stream and cls not in self._handlers
+
+    def apply_postings(self, postings: Iterable[tuple[str, str, int]]) -> None:
+        """Applies (account, asset, amount) postings of one balanced transaction."""
+        for account, asset, amount_minor in postings:
+            key = (account, asset)
+            balance = self.balances.get(key, 0) + amount_minor
+            assert balance >= 0 or not is_client_account(account), (postings, key)
+            self._put(self.balances, key, balance)
+
     def _put(self, mapping: MutableMapping[Any, Any], key: Any, value: Any) -> None:
         if self._journal is not None:
             self._journal.append((mapping, key, mapping.get(key, _MISSING)))
         mapping[key] = value
 
     def _apply_postings(self, event: LedgerTransaction) -> None:
-        for posting in event.postings:
-            key = (posting.account, posting.asset)
-            balance = self.balances.get(key, 0) + posting.amount_minor
-            assert balance >= 0 or not is_client_account(posting.account), (event, key)
-            self._put(self.balances, key, balance)
+        self.apply_postings((posting.account, posting.asset, posting.amount_minor) for posting in event.postings)
 
     def _bank_established(self, event: BankEstablished) -> None:
         assert self.bank is None

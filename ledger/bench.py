@@ -8,7 +8,12 @@ synchronous FULL). Its references, each on a fresh file of its own:
   account and one `save` per transaction (with the library's aggregate cache,
   so the reference is not slowed by re-reading whole accounts);
 - `raw_sqlite`: `executemany` of the very rows our path stored, in the same
-  batch size, into the library's table layout.
+  batch size, into the library's table layout;
+- `python_floor`: the least any Python ledger with idempotency keys does per
+  transaction, without deciding or validating anything: parse and re-encode
+  the event's JSON, hash the command's JSON, insert the event row and the
+  key's row, in the same batches. Its distance from `raw_sqlite` is the
+  language's; ours from it is the ledger's.
 
 The commands are built before the clock starts, for ours and the naive path
 alike: the figure is the ledger's work, not the generator's.
@@ -16,6 +21,8 @@ alike: the figure is the ledger's work, not the generator's.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import random
 import sqlite3
@@ -195,6 +202,35 @@ def measure_raw_sqlite(folder: Path, rows: list[tuple[str, int, str, bytes]], tr
     return transactions / elapsed
 
 
+def measure_python_floor(folder: Path, rows: list[tuple[str, int, str, bytes]], commands: list[BaseCommand]) -> float:
+    connection = sqlite3.connect(folder / "floor.sqlite", isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute(
+        "CREATE TABLE stored_events (originator_id TEXT, originator_version INTEGER, topic TEXT, state BLOB, "
+        "PRIMARY KEY (originator_id, originator_version))"
+    )
+    connection.execute("CREATE TABLE commands (key TEXT PRIMARY KEY, digest TEXT, stream TEXT) WITHOUT ROWID")
+    payloads = [command.model_dump(mode="json") for command in commands]
+    assert len(rows) == len(payloads), "the floor pairs one event with each command"
+    encoder = json.JSONEncoder(separators=(",", ":"))
+    started = time.perf_counter()
+    for start in range(0, len(rows), BATCH_SIZE):
+        events, keys = [], []
+        for payload, (stream, version, topic, state) in zip(
+            payloads[start : start + BATCH_SIZE], rows[start : start + BATCH_SIZE], strict=True
+        ):
+            digest = hashlib.sha256(encoder.encode(payload).encode()).hexdigest()
+            events.append((stream, version, topic, encoder.encode(json.loads(state)).encode()))
+            keys.append((payload["key"], digest, stream))
+        connection.execute("BEGIN")
+        connection.executemany("INSERT INTO stored_events VALUES (?, ?, ?, ?)", events)
+        connection.executemany("INSERT INTO commands VALUES (?, ?, ?)", keys)
+        connection.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return len(rows) / elapsed
+
+
 class NaiveAccount(Aggregate):
     """The library's bank-account example, with a balance per asset."""
 
@@ -269,6 +305,7 @@ def run_benchmarks(transactions: int, *, postgres: bool = True) -> dict[str, Any
         root = Path(folder)
         ours, rows = measure_ledger(root, moves)
         raw = measure_raw_sqlite(root, rows, len(moves))
+        floor = measure_python_floor(root, rows, [to_command(index, move) for index, move in enumerate(moves)])
         naive = measure_naive(root, moves[: min(len(moves), NAIVE_TRANSACTIONS_MAX)])
     figures: dict[str, Any] = {}
     if postgres:
@@ -287,7 +324,7 @@ def run_benchmarks(transactions: int, *, postgres: bool = True) -> dict[str, Any
             "write.sqlite": figure(
                 ours,
                 "tx/s",
-                {"naive_eventsourcing": naive, "raw_sqlite": raw},
+                {"naive_eventsourcing": naive, "raw_sqlite": raw, "python_floor": floor},
                 transactions=len(moves),
                 events=len(rows),
                 batch_size=BATCH_SIZE,

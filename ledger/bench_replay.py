@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ledger.bench import batches, figure, setup_commands, to_command, workload
+from ledger.bench import figure, setup_commands, to_command, workload
 from ledger.persistence import StoreLocation, open_backend
 from ledger.projections import ViewDecoder
 from ledger.replay import replay_store
@@ -50,9 +50,10 @@ def write_log(path: Path, size: int) -> None:
     commands = setup_commands()
     with Ledger.open(home=path.parent, database_url=f"sqlite:///{path}") as ledger:
         ledger.submit(commands)
-        moves = [to_command(index, move) for index, move in enumerate(workload(size - len(commands)))]
-        for batch in batches(moves, WRITE_BATCH):
-            ledger.submit(batch)
+        moves = workload(size - len(commands))
+        for start in range(0, len(moves), WRITE_BATCH):
+            # Commands made a batch at a time: a million at once held a gigabyte.
+            ledger.submit([to_command(start + n, move) for n, move in enumerate(moves[start : start + WRITE_BATCH])])
 
 
 def scan_rate(path: Path, runs: int = 3) -> float:

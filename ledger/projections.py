@@ -45,6 +45,7 @@ from domain.events import (
     TradeExecuted,
     VenueDelisted,
     VenueListed,
+    event_classes,
 )
 from domain.parties import KycStatus
 from ledger.persistence import Backend, LogEntry, PydanticMapper, WriteSession
@@ -109,12 +110,11 @@ class PostingRow(TypedDict):
 
 class PlainTransaction(TypedDict):
     """What the views read of a transaction that has no view of its own
-    (issuance, redemption, deposits, withdrawals, transfers): when it was
-    recorded, its ledger time and its postings. Only these fields are decoded,
-    validated by pydantic-core, without building the event; that is most of
-    the log, and four times cheaper than the whole event."""
+    (issuance, redemption, deposits, withdrawals, transfers): its ledger time
+    and its postings. Only these fields are decoded, validated by
+    pydantic-core, without building the event; that is most of the log, and
+    four times cheaper than the whole event."""
 
-    timestamp: datetime
     ledger_time: datetime
     postings: list[PostingRow]
 
@@ -137,6 +137,9 @@ _ROW_VIEW_HANDLERS: dict[type[LedgerEvent], str] = {
     TradeExecuted: "_trade_executed",
 }
 _PLAIN_TRANSACTION = TypeAdapter(PlainTransaction)
+# The schema validator itself: TypeAdapter.validate_json's wrapper costs as
+# much again as the decoding, once per event.
+read_plain_transaction: Callable[[bytes], PlainTransaction] = _PLAIN_TRANSACTION.validator.validate_json
 
 
 class _Recorded(TypedDict):
@@ -182,12 +185,10 @@ class ViewDecoder:
         self.mapper = mapper
         self.plain_topics = {
             get_topic(cls)
-            for cls in _subclasses(LedgerTransaction)
+            for cls in event_classes(LedgerTransaction)
             if cls.class_version == 1 and cls not in _ROW_VIEW_HANDLERS and not cls.__subclasses__()
         }
-        # The schema validators themselves: TypeAdapter.validate_json's wrapper
-        # costs as much again as the decoding, once per event.
-        self._plain = _PLAIN_TRANSACTION.validator.validate_json
+        self._plain = read_plain_transaction
         self._recorded = _RECORDED.validator.validate_json
 
     def summarize(self, entries: Sequence[LogEntry], recorded_by: datetime | None = None) -> PageSummary:
@@ -200,18 +201,16 @@ class ViewDecoder:
         kept = 0
         try:
             for entry in entries:
+                if recorded_by is not None and self._recorded(state(entry.state))["timestamp"] > recorded_by:
+                    break
                 if entry.topic in plain_topics:
                     fields = plain(state(entry.state))
-                    if recorded_by is not None and fields["timestamp"] > recorded_by:
-                        break
                     for posting in fields["postings"]:
                         key = (posting["account"], posting["asset"])
                         changes[key] = changes.get(key, 0) + posting["amount_minor"]
                     if latest is None or fields["ledger_time"] > latest:
                         latest = fields["ledger_time"]
                 else:
-                    if recorded_by is not None and self._recorded(state(entry.state))["timestamp"] > recorded_by:
-                        break
                     whole.append(entry)
                 kept += 1
         except ValidationError as error:
@@ -227,13 +226,6 @@ class ViewDecoder:
 
     def _state(self, state: bytes) -> bytes:
         return self.mapper.open_state(state) if self.mapper.is_sealed else state
-
-
-def _subclasses(cls: type[LedgerEvent]) -> list[type[LedgerEvent]]:
-    found = []
-    for sub in cls.__subclasses__():
-        found += [sub, *_subclasses(sub)]
-    return found
 
 
 @dataclass

@@ -24,8 +24,7 @@ from pathlib import Path
 
 from eventsourcing.persistence import JSONTranscoder
 
-from domain import events as event_module
-from domain.events import LedgerEvent
+from domain.events import LedgerEvent, event_classes
 from ledger.audit.leaves import leaf_bytes
 from ledger.audit.verify import verify_bundle
 from ledger.persistence import Backend, PydanticMapper, entries_between
@@ -69,15 +68,7 @@ class Difference:
         return f"{self.view}: {self.row}"
 
 
-def _event_types() -> dict[str, type[LedgerEvent]]:
-    found: dict[str, type[LedgerEvent]] = {}
-    for value in vars(event_module).values():
-        if isinstance(value, type) and issubclass(value, LedgerEvent):
-            found[value.__name__] = value
-    return found
-
-
-EVENT_TYPES = _event_types()
+EVENT_TYPES = {cls.__name__: cls for cls in event_classes()}
 
 
 def event_from_leaf(line: bytes) -> LedgerEvent:

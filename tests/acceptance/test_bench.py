@@ -5,7 +5,7 @@ import json
 from tests.acceptance.cli import ledger
 
 
-def test_bench_prints_write_sqlite_with_its_two_references_as_json() -> None:
+def test_bench_prints_write_sqlite_with_its_references_and_ratios_as_json() -> None:
     result = ledger("bench", "--json", "--events", "300", "--audit-events", "2000", "--replay-events", "2000")
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)["figures"]
@@ -14,8 +14,9 @@ def test_bench_prints_write_sqlite_with_its_two_references_as_json() -> None:
     figure = figures["write.sqlite"]
     assert figure["unit"] == "tx/s"
     assert figure["value"] > 0
-    assert set(figure["references"]) == {"naive_eventsourcing", "raw_sqlite"}
+    assert set(figure["references"]) == {"naive_eventsourcing", "raw_sqlite", "python_floor"}
     assert all(value > 0 for value in figure["references"].values())
+    assert set(figure["ratios"]) == {"vs_naive_eventsourcing", "vs_raw_sqlite", "vs_python_floor"}
     assert figure["transactions"] == figure["events"] == 300
 
 

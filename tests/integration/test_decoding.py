@@ -81,3 +81,18 @@ def test_a_command_digest_is_the_sha256_of_its_json_without_the_key() -> None:
     payload = command.model_dump_json(exclude={"key"}).encode()
     assert command.digest() == hashlib.sha256(payload).hexdigest()
     assert b'"key"' not in payload
+
+
+def test_a_reopened_ledger_catches_up_to_the_state_of_the_one_that_wrote_the_log(tmp_path: Path) -> None:
+    def snapshot(ledger: Ledger) -> dict[str, Any]:
+        state = ledger.state
+        return {
+            name: dict(getattr(state, name))
+            for name in ("balances", "versions", "clients", "venues", "settlements", "volumes", "counters")
+        }
+
+    with simulated(tmp_path) as writer:
+        written = snapshot(writer)
+    with Sandbox.at(tmp_path).open() as reader:
+        assert snapshot(reader) == written
+    assert all(written[name] for name in ("balances", "settlements", "volumes")), "the log should exercise them"
