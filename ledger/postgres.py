@@ -30,9 +30,16 @@ class PostgresWriteSession(WriteSession):
         self.select_commands = SQL("SELECT key, digest, result FROM {schema}.{table} WHERE key = ANY(%s)").format(
             schema=schema, table=Identifier(COMMANDS_TABLE)
         )
-        self.insert_commands = SQL("INSERT INTO {schema}.{table} VALUES (%s, %s, %s)").format(
-            schema=schema, table=Identifier(COMMANDS_TABLE)
-        )
+        # One statement per batch, parameters sent as binary arrays (%b): the
+        # library's insert sends a text array of composites, which psycopg
+        # escapes byte by byte in Python (a quarter of the write path).
+        self.insert_events = SQL(
+            "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[], %b::bytea[]) RETURNING notification_id"
+        ).format(schema=schema, table=Identifier(recorder.events_table_name))
+        self.insert_commands = SQL(
+            "INSERT INTO {schema}.{table} SELECT * FROM unnest(%b::text[], %b::text[], %b::text[])"
+        ).format(schema=schema, table=Identifier(COMMANDS_TABLE))
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
         self.cursor.execute(_placeholders(statement), params)
@@ -76,14 +83,22 @@ class PostgresWriteSession(WriteSession):
     def append(self, stored_events: Sequence[StoredEvent]) -> Sequence[int]:
         if not stored_events:
             return []
-        self.recorder._insert_stored_events(self.cursor, stored_events)  # noqa: SLF001
-        ids = self.recorder._fetch_ids_after_insert_events(self.cursor, stored_events)  # noqa: SLF001
-        assert ids is not None
-        assert len(ids) == len(stored_events)
+        self.recorder._notify_channel(self.cursor)  # noqa: SLF001 (as the library's insert does)
+        columns = (
+            [event.originator_id for event in stored_events],
+            [event.originator_version for event in stored_events],
+            [event.topic for event in stored_events],
+            [event.state for event in stored_events],
+        )
+        self.cursor.execute(self.insert_events, columns)
+        # Under the table lock the sequence hands out ids in row order.
+        ids = sorted(row["notification_id"] for row in self.cursor.fetchall())
+        assert len(ids) == len(stored_events), (len(ids), len(stored_events))
         return ids
 
     def remember_commands(self, rows: Sequence[tuple[str, str, str]]) -> None:
-        self.cursor.executemany(self.insert_commands, rows)
+        if rows:
+            self.cursor.execute(self.insert_commands, [list(column) for column in zip(*rows, strict=True)])
 
 
 class PostgresBackend(Backend):

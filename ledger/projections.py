@@ -5,11 +5,14 @@ views' tracking position through the library's tracking recorder, so every
 event is applied exactly once: a page re-delivered after a crash is skipped,
 and a failure part-way through a page rolls the page back whole. Both backends
 poll `select_notifications`-style reads (the library's SQLite recorder has no
-subscriptions).
+subscriptions). A page is first summarised (`ViewDecoder.summarize`): its plain
+transactions decoded to their postings and summed, its other events kept to be
+decoded whole and applied in order.
 
 The views: balances per account and asset; clients; venues; assets with the
-outstanding supply of each token; and compliance (recorded rejections by day,
-rule, client, venue and command).
+outstanding supply of each token; compliance (recorded rejections by day,
+rule, client, venue and command); settlements; AML notices; trades by venue;
+the latest ledger time.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Replay for audits: every view rebuilt from the log into a fresh store, and compared.
 
-From the store: the live log is read in pages and applied to the views of a
-fresh store (bounded memory: one page at a time). From a bundle: the bundle
+From the store: the live log is read in pages, each summarised (see
+`PageSummary`) and applied to the views of a fresh store (bounded memory: a
+few pages at a time); a whole SQLite log of some size is summarised by worker
+processes, one per core, and applied here in order. From a bundle: the bundle
 is verified first, its leaves turned back into events (each must give back
 its leaf byte for byte), written to a fresh store, and the views built there.
 Either can stop at a point: a leaf count (`--as-of 120`), a checkpoint's size,
