@@ -33,6 +33,9 @@ POSTINGS_PER_TRANSACTION_MAX = 16
 
 
 _NAMESPACE_HASH = hashlib.sha1(LEDGER_NAMESPACE.bytes, usedforsecurity=False)
+# RFC 4122 version 5 and variant bits, set on the hash as uuid5 does.
+_VERSION_MASK = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_VERSION_5 = (5 << 76) | (0x8000 << 48)
 
 
 def stream_id(kind: str, name: str) -> UUID:
@@ -40,7 +43,7 @@ def stream_id(kind: str, name: str) -> UUID:
     once: one of these is made for every transaction."""
     hasher = _NAMESPACE_HASH.copy()
     hasher.update(f"{kind}:{name}".encode())
-    return UUID(bytes=hasher.digest()[:16], version=5)
+    return UUID(int=(int.from_bytes(hasher.digest()[:16]) & _VERSION_MASK) | _VERSION_5)
 
 
 BANK_STREAM = stream_id("bank", "bank")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from uuid import UUID
 
 import pytest
 
@@ -34,6 +35,19 @@ def test_a_batch_commits_every_command_in_order(open_ledger: OpenLedger) -> None
     ids = [i for result in results for i in result.notification_ids]
     assert ids == list(range(1, len(commands) + 1))
     assert log_length(ledger) == len(commands)
+
+
+def test_each_result_names_the_positions_its_events_were_stored_at(open_ledger: OpenLedger) -> None:
+    ledger = prepared(open_ledger)
+    results = ledger.submit(
+        [
+            Deposit(key=f"pos-{n}", client_id="nord", asset="BYN", amount=f"{n}.00", reference=f"r{n}")
+            for n in range(1, 40)
+        ]
+    )
+    for result in results:
+        (position,) = result.notification_ids
+        assert ledger.backend.notification_id_of(UUID(result.stream), 1) == position
 
 
 def test_an_invalid_command_refuses_the_whole_batch_and_names_its_position(open_ledger: OpenLedger) -> None:
