@@ -403,28 +403,23 @@ def _uuid_text(stream: UUID | str) -> str:
     return stream.hex if isinstance(stream, UUID) else stream
 
 
+_SELECT_ENTRIES = "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
+
+
 def entries_between(connection: sqlite3.Connection, after: int, upto: int) -> list[LogEntry]:
     """The events with notification ids in (after, upto], from an SQLite log."""
-    cursor = connection.cursor()
-    cursor.row_factory = None
-    rows = cursor.execute(
-        "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
-        "WHERE rowid > ? AND rowid <= ? ORDER BY rowid",
-        (after, upto),
-    ).fetchall()
-    return list(map(_log_entry, rows))
+    return _entries(connection, "WHERE rowid > ? AND rowid <= ? ORDER BY rowid", (after, upto))
 
 
 def _sqlite_notifications_after(connection: sqlite3.Connection, position: int, limit: int) -> list[LogEntry]:
+    return _entries(connection, "WHERE rowid > ? ORDER BY rowid LIMIT ?", (position, limit))
+
+
+def _entries(connection: sqlite3.Connection, where: str, params: tuple[int, int]) -> list[LogEntry]:
     # A plain tuple cursor: the library's connections make `sqlite3.Row`s.
     cursor = connection.cursor()
     cursor.row_factory = None
-    rows = cursor.execute(
-        "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
-        "WHERE rowid > ? ORDER BY rowid LIMIT ?",
-        (position, limit),
-    ).fetchall()
-    return list(map(_log_entry, rows))
+    return list(map(_log_entry, cursor.execute(_SELECT_ENTRIES + where, params).fetchall()))
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from uuid import UUID
 
@@ -188,3 +189,18 @@ def test_a_failure_before_commit_writes_nothing_and_undoes_the_decision_state(
     (retry,) = ledger.submit([Deposit(key="lost", client_id="nord", asset="BYN", amount="3", reference="r")])
     assert retry.accepted
     assert not retry.repeated
+
+
+@pytest.mark.parametrize("collector_on", [True, False])
+def test_a_batch_leaves_the_garbage_collector_as_it_found_it(open_ledger: OpenLedger, collector_on: bool) -> None:
+    ledger = prepared(open_ledger)
+    was = gc.isenabled()
+    (gc.enable if collector_on else gc.disable)()
+    try:
+        ledger.submit([Deposit(key="gc-1", client_id="nord", asset="BYN", amount="1.00", reference="r")])
+        assert gc.isenabled() is collector_on
+        with pytest.raises(BatchRejected):
+            ledger.submit([Deposit(key="gc-2", client_id="nord", asset="BYN", amount="1.001", reference="r")])
+        assert gc.isenabled() is collector_on
+    finally:
+        (gc.enable if was else gc.disable)()
