@@ -14,7 +14,6 @@ import re
 from datetime import date
 from enum import StrEnum
 from fractions import Fraction
-from functools import cached_property
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -87,14 +86,10 @@ class ComplianceSettings(BaseModel):
     )
 
     def aml_threshold_byn(self, kind: ClientKind) -> Fraction:
-        individual, company = self._aml_thresholds_byn
-        return company if kind == ClientKind.COMPANY else individual
-
-    @cached_property
-    def _aml_thresholds_byn(self) -> tuple[Fraction, Fraction]:
-        """(individual, company), worked out once: every deposit, withdrawal,
-        transfer and trade compares against one of them."""
-        return self.aml_individual_base_units * self.base_unit_byn, self.aml_company_base_units * self.base_unit_byn
+        # Not cached on the instance: model_copy would carry a cached value
+        # over to a copy with another base unit.
+        units = self.aml_company_base_units if kind == ClientKind.COMPANY else self.aml_individual_base_units
+        return units * self.base_unit_byn
 
     def deadline_days(self, direction: Direction) -> int:
         return self.export_deadline_days if direction == Direction.EXPORT else self.import_deadline_days

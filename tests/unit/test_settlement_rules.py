@@ -18,7 +18,7 @@ from domain.commands import (
     SetComplianceSettings,
     SetReferenceRate,
 )
-from domain.crossborder import Direction, PartyInfo, SettlementStatus
+from domain.crossborder import ComplianceSettings, Direction, PartyInfo, SettlementStatus
 from domain.errors import InvalidCommand, MissingRate, UnknownSettlement
 from domain.events import AmlNotificationRecorded, SettlementInitiated, SettlementOverdue
 from domain.parties import ClientKind
@@ -257,3 +257,11 @@ def test_settings_are_recorded_and_applied(state: LedgerState) -> None:
     apply(state, settle())
     assert state.settlements["s1"].deadline == date.fromordinal(DAY.toordinal() + 120)
     assert_recorded_rejection(state, settle("s2", client="ivan", amount="1", key="init-s2"), "SETTLEMENT_NOT_PERMITTED")
+
+
+def test_an_aml_threshold_follows_the_base_unit_even_in_a_copy_of_the_settings() -> None:
+    settings = ComplianceSettings()
+    before = settings.aml_threshold_byn(ClientKind.INDIVIDUAL)
+    raised = settings.model_copy(update={"base_unit_byn": settings.base_unit_byn * 2})
+    assert raised.aml_threshold_byn(ClientKind.INDIVIDUAL) == 2 * before
+    assert settings.aml_threshold_byn(ClientKind.INDIVIDUAL) == before
