@@ -221,13 +221,7 @@ class LedgerState:
         mapping[key] = value
 
     def _apply_postings(self, event: LedgerTransaction) -> None:
-        # apply_postings' loop over the event's own postings: this one runs for
-        # every transaction the write path decides, without making tuples.
-        for posting in event.postings:
-            key = (posting.account, posting.asset)
-            balance = self.balances.get(key, 0) + posting.amount_minor
-            assert balance >= 0 or not is_client_account(posting.account), (event, key)
-            self._put(self.balances, key, balance)
+        self.apply_postings([(posting.account, posting.asset, posting.amount_minor) for posting in event.postings])
 
     def _bank_established(self, event: BankEstablished) -> None:
         assert self.bank is None

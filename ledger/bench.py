@@ -166,13 +166,14 @@ def batches(items: list[Any], size: int) -> Iterator[list[Any]]:
         yield items[start : start + size]
 
 
-def measure_sqlite_and_naive(folder: Path, moves: list[Move]) -> tuple[float, float, list[tuple[str, int, str, bytes]]]:
+def measure_sqlite_and_naive(
+    folder: Path, moves: list[Move], commands: list[BaseCommand]
+) -> tuple[float, float, list[tuple[str, int, str, bytes]]]:
     """Ours and the naive reference, each on a fresh SQLite file, taking turns
     in `ROUNDS` rounds so that a slow spell of a noisy machine falls on both:
     the transactions per second of each, and the rows ours stored (for the raw
     references)."""
     path = folder / "ours.sqlite"
-    commands = [to_command(index, move) for index, move in enumerate(moves)]
     naive_moves = moves[: min(len(moves), NAIVE_TRANSACTIONS_MAX)]
     ours_elapsed = naive_elapsed = 0.0
     with Ledger.open(home=folder, database_url=f"sqlite:///{path}") as ledger:
@@ -208,13 +209,19 @@ def _timed_batches(ledger: Ledger, commands: list[BaseCommand]) -> float:
     return time.perf_counter() - started
 
 
-def measure_raw_sqlite(folder: Path, rows: list[tuple[str, int, str, bytes]], transactions: int) -> float:
-    connection = sqlite3.connect(folder / "raw.sqlite", isolation_level=None)
+def _events_table(path: Path) -> sqlite3.Connection:
+    """A fresh SQLite file in WAL mode with the library's event table layout."""
+    connection = sqlite3.connect(path, isolation_level=None)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute(
         "CREATE TABLE stored_events (originator_id TEXT, originator_version INTEGER, topic TEXT, state BLOB, "
         "PRIMARY KEY (originator_id, originator_version))"
     )
+    return connection
+
+
+def measure_raw_sqlite(folder: Path, rows: list[tuple[str, int, str, bytes]], transactions: int) -> float:
+    connection = _events_table(folder / "raw.sqlite")
     per_batch = max(1, round(len(rows) * BATCH_SIZE / transactions))
     started = time.perf_counter()
     for batch in batches(rows, per_batch):
@@ -227,12 +234,7 @@ def measure_raw_sqlite(folder: Path, rows: list[tuple[str, int, str, bytes]], tr
 
 
 def measure_python_floor(folder: Path, rows: list[tuple[str, int, str, bytes]], commands: list[BaseCommand]) -> float:
-    connection = sqlite3.connect(folder / "floor.sqlite", isolation_level=None)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute(
-        "CREATE TABLE stored_events (originator_id TEXT, originator_version INTEGER, topic TEXT, state BLOB, "
-        "PRIMARY KEY (originator_id, originator_version))"
-    )
+    connection = _events_table(folder / "floor.sqlite")
     connection.execute("CREATE TABLE commands (key TEXT PRIMARY KEY, digest TEXT, stream TEXT) WITHOUT ROWID")
     payloads = [command.model_dump(mode="json") for command in commands]
     assert len(rows) == len(payloads), "the floor pairs one event with each command"
@@ -333,9 +335,10 @@ def run_benchmarks(transactions: int, *, postgres: bool = True) -> dict[str, Any
     moves = workload(transactions)
     with tempfile.TemporaryDirectory(prefix="ledger-bench-") as folder:
         root = Path(folder)
-        ours, naive, rows = measure_sqlite_and_naive(root, moves)
+        commands = [to_command(index, move) for index, move in enumerate(moves)]
+        ours, naive, rows = measure_sqlite_and_naive(root, moves, commands)
         raw = measure_raw_sqlite(root, rows, len(moves))
-        floor = measure_python_floor(root, rows, [to_command(index, move) for index, move in enumerate(moves)])
+        floor = measure_python_floor(root, rows, commands)
     figures: dict[str, Any] = {}
     if postgres:
         try:

@@ -191,7 +191,6 @@ class ViewDecoder:
             for cls in event_classes(LedgerTransaction)
             if cls.class_version == 1 and cls not in _ROW_VIEW_HANDLERS and not cls.__subclasses__()
         }
-        self._plain = read_plain_transaction
         self._recorded = _RECORDED.validator.validate_json
 
     def summarize(self, entries: Sequence[LogEntry], recorded_by: datetime | None = None) -> PageSummary:
@@ -200,7 +199,7 @@ class ViewDecoder:
         changes: dict[tuple[str, str], int] = {}
         latest: datetime | None = None
         whole: list[LogEntry] = []
-        state, plain, plain_topics = self._state, self._plain, self.plain_topics
+        state, plain, plain_topics = self._state, read_plain_transaction, self.plain_topics
         kept = 0
         try:
             for entry in entries:
