@@ -176,7 +176,7 @@ def measure_sqlite_and_naive(
     path = folder / "ours.sqlite"
     naive_moves = moves[: min(len(moves), NAIVE_TRANSACTIONS_MAX)]
     ours_elapsed = naive_elapsed = 0.0
-    with Ledger.open(home=folder, database_url=f"sqlite:///{path}") as ledger:
+    with Ledger.open(home=folder, database_url=f"sqlite:///{path}", create=True) as ledger:
         ledger.submit(setup_commands())
         first_id = ledger.state.position
         naive = NaiveBank.opened(
@@ -315,7 +315,7 @@ def measure_postgres(moves: list[Move]) -> dict[str, Any]:
     naive_settings = parse_postgres_url(naive_url)
     try:
         ensure_postgres_schema(naive_settings)
-        with Ledger.open(database_url=ours_url) as ledger:
+        with Ledger.open(database_url=ours_url, create=True) as ledger:
             ledger.submit(setup_commands())
             started = time.perf_counter()
             for batch in batches(commands, BATCH_SIZE):

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from ledger.bench import figure, setup_commands, to_command, workload
-from ledger.persistence import StoreLocation, open_backend
+from ledger.persistence import StoreLocation
 from ledger.projections import ViewDecoder
 from ledger.replay import replay_store
+from ledger.schema import open_store
 from ledger.service import Ledger
 
 SMALL_SIZE = 100_000
@@ -34,11 +35,12 @@ WRITE_BATCH = 2000
 _MEASURE = """
 import os, resource, sys
 from pathlib import Path
-from ledger.persistence import StoreLocation, open_backend
+from ledger.persistence import StoreLocation
 from ledger.projections import ViewDecoder
 from ledger.replay import replay_store
-source = open_backend(StoreLocation(sqlite_path=Path(sys.argv[1])))
-target = open_backend(StoreLocation(sqlite_path=Path(sys.argv[2])))
+from ledger.schema import open_store
+source = open_store(StoreLocation(sqlite_path=Path(sys.argv[1])), create=True)
+target = open_store(StoreLocation(sqlite_path=Path(sys.argv[2])), create=True)
 replay_store(source, ViewDecoder(source.mapper), target)
 status = Path("/proc/self/status").read_text()
 own = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
@@ -48,7 +50,7 @@ print(own + (os.cpu_count() or 1) * resource.getrusage(resource.RUSAGE_CHILDREN)
 
 def write_log(path: Path, size: int) -> None:
     commands = setup_commands()
-    with Ledger.open(home=path.parent, database_url=f"sqlite:///{path}") as ledger:
+    with Ledger.open(home=path.parent, database_url=f"sqlite:///{path}", create=True) as ledger:
         ledger.submit(commands)
         moves = workload(size - len(commands))
         for start in range(0, len(moves), WRITE_BATCH):
@@ -70,8 +72,8 @@ def scan_rate(path: Path, runs: int = 3) -> float:
 
 
 def replay_rate(path: Path, scratch: Path) -> tuple[float, int]:
-    source = open_backend(StoreLocation(sqlite_path=path))
-    target = open_backend(StoreLocation(sqlite_path=scratch))
+    source = open_store(StoreLocation(sqlite_path=path), create=True)
+    target = open_store(StoreLocation(sqlite_path=scratch), create=True)
     started = time.perf_counter()
     count = replay_store(source, ViewDecoder(source.mapper), target)
     elapsed = time.perf_counter() - started

@@ -30,6 +30,7 @@ from ledger.keys import SigningKeyError
 from ledger.persistence import StoreConfigError
 from ledger.projections import UnreadableEvent
 from ledger.sandbox import DEFAULT_IDENTITY, Sandbox, SandboxError
+from ledger.schema import StoreNotReady, open_store
 from ledger.service import BATCH_SIZE_MAX, DEFAULT_HOME
 
 EXIT_RULE_REJECTED = 1
@@ -79,18 +80,36 @@ def user_errors() -> Iterator[None]:
     """Translates expected failures to one-line messages at the edge."""
     try:
         yield
-    except (UserError, LedgerError, SandboxError, SigningKeyError, StoreConfigError, UnreadableEvent) as error:
+    except (
+        UserError,
+        LedgerError,
+        SandboxError,
+        SigningKeyError,
+        StoreConfigError,
+        StoreNotReady,
+        UnreadableEvent,
+    ) as error:
         fail(str(error))
     except ValidationError as error:
         fail(describe_validation_error(error))
     except (PersistenceError, sqlite3.Error, OSError) as error:
+        if _from_psycopg(error.__cause__):
+            fail(f"the PostgreSQL store could not be used: {_first_line(error)}")
         fail(f"the store could not be used: {error}")
     except Exception as error:
-        # The PostgreSQL driver is optional, so its errors are recognised by module.
-        if type(error).__module__.split(".")[0] != "psycopg":
+        if not _from_psycopg(error):
             raise
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        fail(f"the PostgreSQL store could not be used: {first_line}")
+        fail(f"the PostgreSQL store could not be used: {_first_line(error)}")
+
+
+def _from_psycopg(error: BaseException | None) -> bool:
+    """The PostgreSQL driver is optional, so its errors are recognised by module
+    (the library wraps them in its own, with the driver's as the cause)."""
+    return error is not None and type(error).__module__.split(".")[0] in ("psycopg", "psycopg_pool")
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def describe_validation_error(error: ValidationError, where: str = "") -> str:
@@ -152,6 +171,19 @@ def init(
 
 
 @app.command()
+def migrate(home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None) -> None:
+    """Upgrade the store's schema to this release's (with init, the only command that changes tables)."""
+    from ledger.schema import SCHEMA_VERSION  # noqa: PLC0415
+
+    with user_errors():
+        reached = sandbox_for(home, database_url).migrate()
+    if reached:
+        out.print(f"Migrated to schema version {SCHEMA_VERSION} (through {', '.join(map(str, reached))})")
+    else:
+        out.print(f"The store is at schema version {SCHEMA_VERSION} already: nothing to do")
+
+
+@app.command()
 def balances(
     home: HomeOption = DEFAULT_HOME,
     database_url: DatabaseUrlOption = None,
@@ -159,8 +191,8 @@ def balances(
     include_system: Annotated[bool, typer.Option("--system", help="Show system accounts too.")] = False,
 ) -> None:
     """Balances per account and asset."""
-    with user_errors(), sandbox_for(home, database_url).open() as ledger:
-        rows = ledger.balances(include_system=include_system)
+    with user_errors(), sandbox_for(home, database_url).open_reader() as reader:
+        rows = reader.balances(include_system=include_system)
     if as_json:
         print(json.dumps([{"account": r.account, "asset": r.asset, "amount": r.amount} for r in rows], indent=2))
         return
@@ -298,8 +330,8 @@ def submit_one(home: Path, database_url: str | None, command: BaseCommand, as_js
 def read_report(home: Path, database_url: str | None, reader: Callable[[Any], Any], as_json: bool) -> Any:
     """Opens the sandbox, reads a report from its views; prints it as JSON and
     returns None with --json, or returns it for a readable rendering."""
-    with user_errors(), sandbox_for(home, database_url).open() as ledger:
-        report = reader(ledger)
+    with user_errors(), sandbox_for(home, database_url).open_reader() as views:
+        report = reader(views)
     if as_json:
         print(json.dumps(report, indent=2))
         return None
@@ -663,7 +695,7 @@ def replay(
     """Rebuild every view from the log (or a bundle) in a fresh store, and print a digest per view."""
     import tempfile  # noqa: PLC0415
 
-    from ledger.persistence import StoreLocation, open_backend  # noqa: PLC0415
+    from ledger.persistence import StoreLocation  # noqa: PLC0415
     from ledger.projections import view_digests  # noqa: PLC0415
     from ledger.replay import ReplayError  # noqa: PLC0415
 
@@ -675,7 +707,7 @@ def replay(
         if into is not None and into.exists() and any(into.iterdir()):
             raise UserError(f"{into} exists and is not empty: choose a new directory")
         target_path = (into or Path(scratch)) / "ledger.sqlite"
-        target = open_backend(StoreLocation(sqlite_path=target_path))
+        target = open_store(StoreLocation(sqlite_path=target_path), create=True)
         try:
             with progress_bar(as_json, "replaying") as advance:
                 if bundle is not None:
@@ -794,7 +826,7 @@ def report_supervisor(
                 key = sandbox.verifier_key()
             except SigningKeyError:
                 checkpoint, key = ledger.audit.latest_checkpoint(), "(the signing key could not be read here)"
-            page = write_report(out_dir, gather(ledger, checkpoint, key), checkpoint)
+            page = write_report(out_dir, gather(ledger.read_model, ledger.audit.origin, checkpoint, key), checkpoint)
     out.print(f"Report written to {page}")
 
 

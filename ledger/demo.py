@@ -256,7 +256,7 @@ def run_demo(sandbox: Sandbox, console: Console) -> int:
         _show_supply(console, ledger)
         _show_compliance(console, ledger)
         console.print()
-        print_settlements(settlement_report(ledger), console)
+        print_settlements(settlement_report(ledger.read_model), console)
         console.print(f"\nEvents in the log: {ledger.state.position}; recorded rejections: {ledger.state.rejections}")
         _export_and_verify(console, sandbox, ledger)
     return 0
@@ -330,7 +330,7 @@ def _show_supply(console: Console, ledger: Ledger) -> None:
 
 
 def _show_compliance(console: Console, ledger: Ledger) -> None:
-    report = compliance(ledger)
+    report = compliance(ledger.read_model)
     table = Table(title="Compliance: recorded rejections by rule", title_justify="left")
     table.add_column("Rule")
     table.add_column("Rejections", justify="right")

@@ -12,6 +12,7 @@ from domain.parties import PartyName
 
 IDENTITY_FILE = "bank.json"
 SIGNING_KEY_FILE = "keys/signing-key.pem"
+VERIFIER_KEY_FILE = "keys/verifier-key.txt"
 ORIGIN_PATTERN = r"^[a-z0-9][a-z0-9.-]*(/[a-z0-9._-]+)*$"
 
 
@@ -50,3 +51,18 @@ class Home:
     def write_identity(self, identity: BankIdentity) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         self.identity_path.write_text(json.dumps(identity.model_dump(), indent=2) + "\n")
+
+    @property
+    def verifier_key_path(self) -> Path:
+        return self.root / VERIFIER_KEY_FILE
+
+    def read_verifier_key(self) -> str | None:
+        """The public half of the signing key, kept beside it so that opening
+        the store can be checked without the passphrase (None in a home made
+        before it was kept)."""
+        path = self.verifier_key_path
+        return path.read_text().strip() if path.exists() else None
+
+    def write_verifier_key(self, verifier_key: str) -> None:
+        self.verifier_key_path.parent.mkdir(parents=True, exist_ok=True)
+        self.verifier_key_path.write_text(verifier_key + "\n")

@@ -41,6 +41,20 @@ COMMANDS_TABLE = "ledger_commands"
 _SCHEMA_PATTERN = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
+@dataclass(frozen=True)
+class StoreFacts:
+    """What a store records about itself: its schema version, and the bank
+    it belongs to (the log's origin and verifier key, once `init` recorded them)."""
+
+    schema_version: int
+    origin: str | None = None
+    verifier_key: str | None = None
+
+    @classmethod
+    def of(cls, rows: dict[str, str]) -> StoreFacts:
+        return cls(int(rows["schema_version"]), rows.get("origin"), rows.get("verifier_key"))
+
+
 class StoreConfigError(ValueError):
     """The database URL or home directory cannot be used."""
 
@@ -173,17 +187,11 @@ def parse_postgres_url(url: str) -> dict[str, str]:
     }
 
 
-class WriteSession(ABC):
-    """One database transaction holding a lock: the write lock for the write
-    path, the views' lock for projections. SQL given to `execute`, `executemany`
-    and `fetchall` uses `?` placeholders and unqualified table names on both
+class ReadSession(ABC):
+    """One read-only database transaction: it sees every event and view row
+    committed before it began, and nothing committed after. SQL given to
+    `fetchall` uses `?` placeholders and unqualified table names on both
     backends."""
-
-    @abstractmethod
-    def execute(self, statement: str, params: Sequence[Any] = ()) -> None: ...
-
-    @abstractmethod
-    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
     @abstractmethod
     def fetchall(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
@@ -193,14 +201,41 @@ class WriteSession(ABC):
         """The last notification id the named projection applied (0 for none)."""
 
     @abstractmethod
+    def notifications_after(self, position: int, limit: int) -> Sequence[LogEntry]: ...
+
+    def head(self) -> int:
+        """The notification id of the last event in the log (0 for none)."""
+        return self.max_notification_id()
+
+    @abstractmethod
+    def max_notification_id(self) -> int: ...
+
+    @abstractmethod
+    def has_table(self, name: str) -> bool:
+        """Whether the ledger's schema has this table."""
+
+
+class WriteSession(ReadSession):
+    """One database transaction holding a lock: the write lock for the write
+    path, the views' lock for projections. SQL given to `execute` and
+    `executemany` uses `?` placeholders and unqualified table names too."""
+
+    @abstractmethod
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None: ...
+
+    @abstractmethod
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    def lock_views(self) -> None:
+        """Takes the views' lock inside this transaction (where it is not the
+        write lock already), before a writer brings the views to the head."""
+
+    @abstractmethod
     def advance_tracking(self, name: str, position: int) -> None:
         """Records the new position; the library refuses one that does not advance."""
 
     @abstractmethod
     def reset_tracking(self, name: str) -> None: ...
-
-    @abstractmethod
-    def notifications_after(self, position: int, limit: int) -> Sequence[LogEntry]: ...
 
     @abstractmethod
     def known_commands(self, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
@@ -221,10 +256,24 @@ class Backend(ABC):
     def __init__(self, store: LedgerStore, location: StoreLocation) -> None:
         self.store = store
         self.location = location
+        self.facts: StoreFacts | None = None  # set by `ledger.schema.check`
 
     @abstractmethod
     def set_up(self) -> None:
         """Creates the ledger's own tables and the append-only guards, idempotently."""
+
+    @property
+    @abstractmethod
+    def events_table(self) -> str:
+        """The library's table of stored events."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """The store, named for a message (never with a password)."""
+
+    @abstractmethod
+    def exists(self) -> bool:
+        """Whether the file or schema is there at all (a ledger in it or not)."""
 
     @abstractmethod
     def write(self) -> AbstractContextManager[WriteSession]:
@@ -234,6 +283,11 @@ class Backend(ABC):
     def views(self) -> AbstractContextManager[WriteSession]:
         """A context manager giving a session under the views' lock, which
         serialises projectors but not writers."""
+
+    @abstractmethod
+    def read(self) -> AbstractContextManager[ReadSession]:
+        """A context manager giving a read-only transaction: no lock, never
+        waiting for a writer (SQLite in WAL mode; PostgreSQL READ ONLY)."""
 
     @property
     def mapper(self) -> PydanticMapper:
@@ -301,6 +355,12 @@ class SQLiteWriteSession(WriteSession):
     def notifications_after(self, position: int, limit: int) -> Sequence[LogEntry]:
         return _sqlite_notifications_after(self.connection, position, limit)
 
+    def max_notification_id(self) -> int:
+        return _sqlite_head(self.connection)
+
+    def has_table(self, name: str) -> bool:
+        return _sqlite_has_table(self.connection, name)
+
     def known_commands(self, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
         found: dict[str, tuple[str, str]] = {}
         for chunk in _chunks(keys, 500):
@@ -333,7 +393,40 @@ class SQLiteWriteSession(WriteSession):
         self.connection.executemany("INSERT INTO ledger_commands VALUES (?, ?, ?)", rows)
 
 
+class SQLiteReadSession(ReadSession):
+    """A read transaction on a connection of its own, opened read-only: in WAL
+    mode it reads the snapshot it began with while writers go on."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def fetchall(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.connection.execute(statement, params).fetchall()
+
+    def tracking_position(self, name: str) -> int:
+        rows = self.fetchall("SELECT max(notification_id) FROM tracking WHERE application_name = ?", (name,))
+        return int(rows[0][0] or 0)
+
+    def notifications_after(self, position: int, limit: int) -> Sequence[LogEntry]:
+        return _sqlite_notifications_after(self.connection, position, limit)
+
+    def max_notification_id(self) -> int:
+        return _sqlite_head(self.connection)
+
+    def has_table(self, name: str) -> bool:
+        return _sqlite_has_table(self.connection, name)
+
+
 class SQLiteBackend(Backend):
+    events_table = "stored_events"
+
+    def describe(self) -> str:
+        return str(self.location.sqlite_path)
+
+    def exists(self) -> bool:
+        assert self.location.sqlite_path is not None
+        return self.location.sqlite_path.is_file()
+
     @property
     def datastore(self) -> SQLiteDatastore:
         return cast(SQLiteDatastore, self.store.factory.datastore)  # type: ignore[attr-defined]
@@ -365,6 +458,16 @@ class SQLiteBackend(Backend):
         return self._immediate()
 
     @contextmanager
+    def read(self) -> Iterator[ReadSession]:
+        assert self.location.sqlite_path is not None
+        connection = connect_read_only(self.location.sqlite_path)
+        try:
+            connection.execute("BEGIN")  # deferred: the first read fixes the snapshot
+            yield SQLiteReadSession(connection)
+        finally:
+            connection.close()  # ends the read transaction; it wrote nothing
+
+    @contextmanager
     def _immediate(self) -> Iterator[WriteSession]:
         tracking = self.tracking
         with self.datastore.get_connection(commit=True) as pooled:
@@ -381,21 +484,39 @@ class SQLiteBackend(Backend):
             connection.commit()
 
 
-def open_backend(location: StoreLocation) -> Backend:
+def open_backend(location: StoreLocation, *, create_tables: bool = False) -> Backend:
+    """The backend of a store, as it is: nothing is checked or created unless
+    `create_tables` (see `ledger.schema.open_store`, which decides)."""
+    env = location.env() | {"CREATE_TABLE": "yes" if create_tables else "no"}
     if location.postgres is not None:
         # Imported here so that the embedded default needs no PostgreSQL driver.
         from ledger.postgres import PostgresBackend, ensure_postgres_schema  # noqa: PLC0415
 
-        ensure_postgres_schema(location.postgres)
-        store = LedgerStore(env=location.env())
-        backend: Backend = PostgresBackend(store, location)
-    else:
-        assert location.sqlite_path is not None
+        if create_tables:
+            ensure_postgres_schema(location.postgres)
+        return PostgresBackend(LedgerStore(env=env), location)
+    assert location.sqlite_path is not None
+    if create_tables:
         location.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-        store = LedgerStore(env=location.env())
-        backend = SQLiteBackend(store, location)
-    backend.set_up()
-    return backend
+    return SQLiteBackend(LedgerStore(env=env), location)
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write (query_only) nor create the file
+    (mode=rw). Not mode=ro: a read-only connection leaves the WAL files
+    behind when it closes, where a last connection otherwise removes them."""
+    connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, isolation_level=None)
+    connection.execute("PRAGMA query_only = ON")
+    return connection
+
+
+def _sqlite_has_table(connection: sqlite3.Connection, name: str) -> bool:
+    return bool(connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchall())
+
+
+def _sqlite_head(connection: sqlite3.Connection) -> int:
+    (last,) = connection.execute("SELECT max(rowid) FROM stored_events").fetchone()
+    return int(last or 0)
 
 
 def _uuid_text(stream: UUID | str) -> str:

@@ -12,21 +12,80 @@ from eventsourcing.persistence import StoredEvent, Tracking
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.sql import SQL, Identifier
 
-from ledger.persistence import COMMANDS_TABLE, Backend, LogEntry, WriteSession
+from ledger.persistence import COMMANDS_TABLE, Backend, LogEntry, ReadSession, WriteSession
 
 
-class PostgresWriteSession(WriteSession):
+class _PostgresReading:
+    """What reading and writing sessions share: the log's own statements."""
+
+    cursor: psycopg.Cursor[Any]
+    recorder: PostgresApplicationRecorder
+
+    def _read_statements(self) -> None:
+        schema = Identifier(self.recorder.datastore.schema)
+        # Unqualified names in the projections' SQL resolve to the ledger's schema.
+        self.cursor.execute(SQL("SET LOCAL search_path TO {}").format(schema))
+        table = Identifier(self.recorder.events_table_name)
+        self.select_after = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {schema}.{table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+        ).format(schema=schema, table=table)
+        self.select_head = SQL("SELECT max(notification_id) AS head FROM {schema}.{table}").format(
+            schema=schema, table=table
+        )
+
+    def fetchall(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self.cursor.execute(_placeholders(statement), params)
+        return [tuple(row.values()) for row in self.cursor.fetchall()]
+
+    def notifications_after(self, position: int, limit: int) -> Sequence[LogEntry]:
+        self.cursor.execute(self.select_after, (position, limit))
+        return [
+            LogEntry(
+                row["notification_id"],
+                row["originator_id"],
+                row["originator_version"],
+                row["topic"],
+                bytes(row["state"]),
+            )
+            for row in self.cursor.fetchall()
+        ]
+
+    def max_notification_id(self) -> int:
+        self.cursor.execute(self.select_head)
+        row = self.cursor.fetchone()
+        return int(row["head"] or 0) if row else 0
+
+    def has_table(self, name: str) -> bool:
+        self.cursor.execute(
+            "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = %s", (self.recorder.datastore.schema, name)
+        )
+        return self.cursor.fetchone() is not None
+
+
+class PostgresReadSession(_PostgresReading, ReadSession):
+    def __init__(self, cursor: psycopg.Cursor[Any], recorder: PostgresApplicationRecorder, tracking_table: str) -> None:
+        self.cursor = cursor
+        self.recorder = recorder
+        self.tracking_table = tracking_table
+        self._read_statements()
+
+    def tracking_position(self, name: str) -> int:
+        statement = SQL("SELECT max(notification_id) AS position FROM {} WHERE application_name = %s").format(
+            Identifier(self.tracking_table)
+        )
+        self.cursor.execute(statement, (name,))
+        row = self.cursor.fetchone()
+        return int(row["position"] or 0) if row else 0
+
+
+class PostgresWriteSession(_PostgresReading, WriteSession):
     def __init__(self, cursor: psycopg.Cursor[Any], recorder: PostgresApplicationRecorder, tracking: Any) -> None:
         self.cursor = cursor
         self.recorder = recorder
         self.tracking = tracking
-        # Unqualified names in the projections' SQL resolve to the ledger's schema.
-        cursor.execute(SQL("SET LOCAL search_path TO {}").format(Identifier(recorder.datastore.schema)))
+        self._read_statements()
         schema = Identifier(recorder.datastore.schema)
-        self.select_after = SQL(
-            "SELECT notification_id, originator_id, originator_version, topic, state "
-            "FROM {schema}.{table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
-        ).format(schema=schema, table=Identifier(recorder.events_table_name))
         self.select_commands = SQL("SELECT key, digest, result FROM {schema}.{table} WHERE key = ANY(%s)").format(
             schema=schema, table=Identifier(COMMANDS_TABLE)
         )
@@ -47,9 +106,8 @@ class PostgresWriteSession(WriteSession):
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         self.cursor.executemany(_placeholders(statement), rows)
 
-    def fetchall(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        self.cursor.execute(_placeholders(statement), params)
-        return [tuple(row.values()) for row in self.cursor.fetchall()]
+    def lock_views(self) -> None:
+        self.cursor.execute(VIEWS_LOCK, (f"{self.recorder.datastore.schema}:views",))
 
     def tracking_position(self, name: str) -> int:
         return self.tracking._max_tracking_id(name, self.cursor) or 0  # noqa: SLF001
@@ -62,19 +120,6 @@ class PostgresWriteSession(WriteSession):
             Identifier(self.recorder.datastore.schema), Identifier(self.tracking.tracking_table_name)
         )
         self.cursor.execute(statement, (name,))
-
-    def notifications_after(self, position: int, limit: int) -> Sequence[LogEntry]:
-        self.cursor.execute(self.select_after, (position, limit))
-        return [
-            LogEntry(
-                row["notification_id"],
-                row["originator_id"],
-                row["originator_version"],
-                row["topic"],
-                bytes(row["state"]),
-            )
-            for row in self.cursor.fetchall()
-        ]
 
     def known_commands(self, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
         self.cursor.execute(self.select_commands, (list(keys),))
@@ -109,6 +154,18 @@ class PostgresBackend(Backend):
     @property
     def recorder(self) -> PostgresApplicationRecorder:
         return cast(PostgresApplicationRecorder, self.store.recorder)
+
+    @property
+    def events_table(self) -> str:
+        return self.recorder.events_table_name
+
+    def describe(self) -> str:
+        settings = self.location.postgres or {}
+        return f"PostgreSQL schema {self.datastore.schema!r} of database {settings.get('POSTGRES_DBNAME', '?')!r}"
+
+    def exists(self) -> bool:
+        with self.read() as session:
+            return bool(session.fetchall("SELECT 1 FROM pg_namespace WHERE nspname = ?", (self.datastore.schema,)))
 
     def set_up(self) -> None:
         schema = Identifier(self.datastore.schema)
@@ -175,8 +232,27 @@ class PostgresBackend(Backend):
             connection.cursor() as cursor,
         ):
             # Projectors take a lock of their own, so they never block writers.
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{self.datastore.schema}:views",))
+            cursor.execute(VIEWS_LOCK, (f"{self.datastore.schema}:views",))
             yield PostgresWriteSession(cursor, self.recorder, tracking)
+
+    @contextmanager
+    def read(self) -> Iterator[ReadSession]:
+        with (
+            self.datastore.get_connection() as connection,
+            connection.transaction(),
+            connection.cursor() as cursor,
+        ):
+            # One snapshot for every statement of the read, and no writes.
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield PostgresReadSession(cursor, self.recorder, self.tracking_table)
+
+    @property
+    def tracking_table(self) -> str:
+        """The library's tracking table, named after the application."""
+        return f"{self.store.name.lower()}_tracking"
+
+
+VIEWS_LOCK = "SELECT pg_advisory_xact_lock(hashtext(%s))"
 
 
 def _admin_connection(settings: dict[str, str]) -> psycopg.Connection[Any]:

@@ -17,8 +17,6 @@ the latest ledger time.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +32,7 @@ from domain.crossborder import SettlementStatus
 from domain.events import (
     AmlNotificationRecorded,
     AssetRegistered,
+    BankEstablished,
     ClientKycVerified,
     ClientOnboarded,
     CommandRejected,
@@ -81,6 +80,8 @@ VIEW_TABLES: dict[str, str] = {
     "operation TEXT NOT NULL, asset TEXT NOT NULL, amount_minor TEXT NOT NULL, value_byn TEXT NOT NULL, "
     "threshold_byn TEXT NOT NULL",
     "view_ledger_time": "singleton INTEGER PRIMARY KEY, ledger_time TEXT NOT NULL",
+    "view_bank": "singleton INTEGER PRIMARY KEY, name TEXT NOT NULL, htp_resident INTEGER NOT NULL, "
+    "nbrb_register_entry TEXT NOT NULL",
     "view_trades": "venue_id TEXT NOT NULL, base_asset TEXT NOT NULL, quote_asset TEXT NOT NULL, "
     "trades INTEGER NOT NULL, base_volume_minor TEXT NOT NULL, quote_volume_minor TEXT NOT NULL, "
     "fees_minor TEXT NOT NULL, PRIMARY KEY (venue_id, base_asset, quote_asset)",
@@ -94,6 +95,7 @@ VIEW_ORDER: dict[str, str] = {
     "view_settlements": "settlement_id",
     "view_aml": "notice_id",
     "view_ledger_time": "singleton",
+    "view_bank": "singleton",
     "view_trades": "venue_id, base_asset, quote_asset",
 }
 
@@ -125,6 +127,7 @@ class PlainTransaction(TypedDict):
 # The events with a row view of their own, and the Projector's method for each;
 # they are decoded whole.
 _ROW_VIEW_HANDLERS: dict[type[LedgerEvent], str] = {
+    BankEstablished: "_bank_established",
     ClientOnboarded: "_client_onboarded",
     ClientKycVerified: "_client_kyc_verified",
     AssetRegistered: "_asset_registered",
@@ -255,8 +258,22 @@ class Projector:
             for statement in create_view_statements():
                 session.execute(statement)
 
+    def follow(self, session: WriteSession, *, page_size: int = PAGE_SIZE) -> int:
+        """Brings the views to the head of the log inside this session's
+        transaction (the write path's, so that the views commit with the
+        events they show); returns how many events were applied."""
+        session.lock_views()
+        position = session.tracking_position(VIEWS_TRACKING_NAME)
+        applied = 0
+        while notifications := session.notifications_after(position, page_size):
+            self.apply_page(session, position, notifications)
+            position = notifications[-1].id
+            applied += len(notifications)
+        return applied
+
     def catch_up(self, *, page_size: int = PAGE_SIZE, progress: Callable[[int], None] | None = None) -> int:
-        """Applies every notification after the views' position; returns how many."""
+        """Applies every notification after the views' position, a page per
+        transaction; returns how many."""
         applied = 0
         while True:
             with self.backend.views() as session:
@@ -271,11 +288,15 @@ class Projector:
 
     def rebuild(self, *, progress: Callable[[int], None] | None = None) -> int:
         """Empties every view and applies the whole log again."""
+        self.clear()
+        return self.catch_up(progress=progress)
+
+    def clear(self) -> None:
+        """Empties every view and sets its position back to the start of the log."""
         with self.backend.views() as session:
             for table in VIEW_TABLES:
                 session.execute(f"DELETE FROM {table}")  # noqa: S608 (table names are constants)
             session.reset_tracking(VIEWS_TRACKING_NAME)
-        return self.catch_up(progress=progress)
 
     def position(self) -> int:
         with self.backend.views() as session:
@@ -361,6 +382,12 @@ class Projector:
         return balances
 
     # Row views, written event by event (they change rarely).
+
+    def _bank_established(self, session: WriteSession, event: BankEstablished) -> None:
+        session.execute(
+            "INSERT INTO view_bank VALUES (1, ?, ?, ?)",
+            (event.name, int(event.htp_resident), event.nbrb_register_entry),
+        )
 
     def _client_onboarded(self, session: WriteSession, event: ClientOnboarded) -> None:
         session.execute(
@@ -498,22 +525,12 @@ def _settlement_amounts(session: WriteSession, settlement_id: str) -> tuple[int,
     return int(sent), int(returned), int(delivered)
 
 
-def view_rows(session: WriteSession, table: str) -> list[tuple[Any, ...]]:
-    assert table in VIEW_TABLES, table
-    return session.fetchall(f"SELECT * FROM {table} ORDER BY {VIEW_ORDER[table]}")  # noqa: S608
-
-
 def view_digests(backend: Backend) -> dict[str, str]:
-    """SHA-256 per view of its rows in key order, as JSON lines: equal views,
-    on either backend, give equal digests."""
-    digests: dict[str, str] = {}
-    with backend.views() as session:
-        for table in VIEW_TABLES:
-            hasher = hashlib.sha256()
-            for row in view_rows(session, table):
-                hasher.update(json.dumps(list(row), separators=(",", ":")).encode() + b"\n")
-            digests[table] = hasher.hexdigest()
-    return digests
+    """SHA-256 per view of its rows in key order (see `ledger.views`)."""
+    from ledger.views import view_digests_in  # noqa: PLC0415 (views import this module)
+
+    with backend.read() as session:
+        return view_digests_in(session)
 
 
 def decode_with(mapper: Any) -> Callable[[Any], LedgerEvent]:

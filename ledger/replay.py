@@ -30,7 +30,8 @@ from domain.events import LedgerEvent, event_classes
 from ledger.audit.leaves import leaf_bytes
 from ledger.audit.verify import verify_bundle
 from ledger.persistence import Backend, PydanticMapper, entries_between
-from ledger.projections import VIEW_ORDER, VIEW_TABLES, PageSummary, Projector, ViewDecoder, view_digests, view_rows
+from ledger.projections import VIEW_ORDER, VIEW_TABLES, PageSummary, Projector, ViewDecoder, view_digests
+from ledger.views import view_rows
 
 PAGE_SIZE = 5000  # events in memory at once, and per view transaction
 PARALLEL_MIN_EVENTS = 50_000  # below this, starting worker processes costs more than it saves
@@ -221,7 +222,7 @@ def replay_bundle(
 def differences(live: Backend, replayed: Backend) -> list[Difference]:
     """For each view that differs, the first row (in key order) where it does."""
     found = []
-    with live.views() as left_session, replayed.views() as right_session:
+    with live.read() as left_session, replayed.read() as right_session:
         for table in VIEW_TABLES:
             left, right = view_rows(left_session, table), view_rows(right_session, table)
             if left == right:

@@ -1,4 +1,4 @@
-"""Reports read from the views, brought up to the head of the log first."""
+"""Reports: the views' rows, read in one read-only transaction, made into reports."""
 
 from __future__ import annotations
 
@@ -13,38 +13,20 @@ from rich.table import Table
 from domain.crossborder import SettlementStatus, cents_text, ratio_text
 from domain.errors import RULE_VIOLATIONS
 from domain.money import format_amount
-from ledger.service import Ledger
+from ledger.projections import VIEWS_TRACKING_NAME
+from ledger.views import ReadModel
 
 
-def venues(ledger: Ledger) -> list[dict[str, Any]]:
-    ledger.projector.catch_up()
-    with ledger.backend.views() as session:
-        rows = session.fetchall(
-            "SELECT venue_id, name, kind, domestic, listed, assets FROM view_venues ORDER BY venue_id"
-        )
-    return [
-        {
-            "venue_id": venue_id,
-            "name": name,
-            "kind": kind,
-            "domestic": bool(domestic),
-            "listed": bool(listed),
-            "assets": assets.split(","),
-        }
-        for venue_id, name, kind, domestic, listed, assets in rows
-    ]
+def venues(reader: ReadModel) -> list[dict[str, Any]]:
+    return [row._asdict() for row in reader.venues()]
 
 
-def compliance(ledger: Ledger) -> dict[str, Any]:
+def compliance(reader: ReadModel) -> dict[str, Any]:
     """Recorded rejections by rule (every rule code named, zero included), by
     client, by venue and by day, with the rows they are counted from."""
-    ledger.projector.catch_up()
-    position = ledger.projector.position()
-    with ledger.backend.views() as session:
-        rows = session.fetchall(
-            "SELECT day, rule, client_id, venue_id, command_type, rejections FROM view_compliance "
-            "ORDER BY day, rule, client_id, venue_id, command_type"
-        )
+    with reader.session() as session:
+        position = session.tracking_position(VIEWS_TRACKING_NAME)
+        rows = reader.compliance_rows(session)
     by_rule: Counter[str] = Counter(dict.fromkeys(sorted(RULE_VIOLATIONS), 0))
     by_client: Counter[str] = Counter()
     by_venue: Counter[str] = Counter()
@@ -87,26 +69,18 @@ def _age_bucket(days: int) -> str:
     raise AssertionError(days)
 
 
-def settlements(ledger: Ledger) -> dict[str, Any]:
+def settlements(reader: ReadModel) -> dict[str, Any]:
     """The supervisor's view of value sent abroad: what is outstanding and
     overdue (by age, country and client), the share of outbound value that
     came back, monthly external-payment volume by country, travel-rule
     completeness, and the AML notifications. BYN values are the equivalents
     at each settlement's day (reporting figures, to the kopeck)."""
-    ledger.projector.catch_up()
-    with ledger.backend.views() as session:
-        rows = session.fetchall(
-            "SELECT settlement_id, client_id, direction, counterparty, country, asset, sent_minor, "
-            "returned_minor, delivered_minor, status, initiated_on, deadline, overdue_on, value_byn, "
-            "travel_rule_complete FROM view_settlements ORDER BY settlement_id"
-        )
-        scales = dict(session.fetchall("SELECT code, scale FROM view_assets"))
-        aml = session.fetchall(
-            "SELECT day, client_id, operation, asset, amount_minor, value_byn, threshold_byn FROM view_aml "
-            "ORDER BY day, client_id, notice_id"
-        )
-        times = session.fetchall("SELECT ledger_time FROM view_ledger_time")
-    as_of = date.fromisoformat(times[0][0][:10]) if times else None
+    with reader.session() as session:
+        rows = reader.settlement_rows(session)
+        scales = reader.scales(session)
+        aml: list[tuple[Any, ...]] = list(reader.aml_rows(session))
+        latest = reader.ledger_time(session)
+    as_of = date.fromisoformat(latest[:10]) if latest else None
     report = _SettlementTotals(as_of)
     for row in rows:
         report.add(row, scales[row[5]])

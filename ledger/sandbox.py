@@ -7,10 +7,12 @@ import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from domain.commands import EstablishBank
+from ledger import schema
 from ledger.audit.log import StoredCheckpoint
 from ledger.audit.notes import Signer
 from ledger.clock import Clock
@@ -23,8 +25,11 @@ from ledger.keys import (
     verifier_key,
     write_signing_key,
 )
-from ledger.persistence import StoreLocation
+from ledger.persistence import Backend, StoreLocation, open_backend
+from ledger.projections import Projector
+from ledger.schema import open_store
 from ledger.service import DEFAULT_HOME, Ledger
+from ledger.views import ReadModel
 
 DEFAULT_IDENTITY = BankIdentity(
     name="Zubr Crypto Bank JSC",
@@ -57,22 +62,57 @@ class Sandbox:
         ledger_clock: Clock | None = None,
     ) -> str:
         """Creates the store, the bank's identity and its signing key; returns
-        the verifier key. Refuses a home that is already initialised."""
+        the verifier key. Refuses a home that is already initialised, and a
+        store that holds a ledger already (one bank per store)."""
         if self.home.is_initialised():
             raise SandboxError(f"{self.home.root} is initialised already (found {self.home.identity_path})")
+        self._refuse_a_store_in_use()
         check_can_create(self.home.signing_key_path, allow_unencrypted=allow_unencrypted_key)
-        with self.open(clock=clock, ledger_clock=ledger_clock, must_exist=False) as ledger:
-            ledger.execute(
-                EstablishBank(
-                    key=ESTABLISH_BANK_KEY,
-                    name=identity.name,
-                    htp_resident=identity.htp_resident,
-                    nbrb_register_entry=identity.nbrb_register_entry,
-                )
-            )
-        key = create_signing_key(self.home.signing_key_path, allow_unencrypted=allow_unencrypted_key)
+        with self.open(clock=clock, ledger_clock=ledger_clock, create=True, auto_checkpoint=False) as ledger:
+            ledger.execute(self._establish_bank(identity))
+            key = create_signing_key(self.home.signing_key_path, allow_unencrypted=allow_unencrypted_key)
+            verifier = verifier_key(identity.origin, key.public_key())
+            schema.record_bank(ledger.backend, origin=identity.origin, verifier_key=verifier)
+        self.home.write_verifier_key(verifier)
         self.home.write_identity(identity)
-        return verifier_key(identity.origin, key.public_key())
+        return verifier
+
+    def _refuse_a_store_in_use(self) -> None:
+        location = StoreLocation.parse(home=self.home.root, database_url=self.database_url)
+        backend = open_backend(location)
+        try:
+            if not schema.exists(backend):
+                return
+            facts = schema.read_facts(backend)
+        finally:
+            backend.close()
+        owner = f" (bank {facts.origin}, key id {key_id(facts.verifier_key)})" if facts.verifier_key else ""
+        raise SandboxError(f"{backend.describe()} holds a ledger already{owner}: one bank per store, init refused")
+
+    @staticmethod
+    def _establish_bank(identity: BankIdentity) -> EstablishBank:
+        return EstablishBank(
+            key=ESTABLISH_BANK_KEY,
+            name=identity.name,
+            htp_resident=identity.htp_resident,
+            nbrb_register_entry=identity.nbrb_register_entry,
+        )
+
+    def open_reader(self) -> ReadModel:
+        """The views of this sandbox, for reading only: no decision state, no
+        signing key, no write lock, nothing created. Refuses a store that does
+        not exist, and one that belongs to another bank's key."""
+        backend = open_store(StoreLocation.parse(home=self.home.root, database_url=self.database_url))
+        try:
+            self._check_owner(backend)
+        except BaseException:
+            backend.close()
+            raise
+        return ReadModel(backend, Projector(backend))
+
+    def open_writer(self, **options: Any) -> Ledger:
+        """The ledger of this sandbox, for writing (see `open`)."""
+        return self.open(**options)
 
     def open(
         self,
@@ -80,15 +120,12 @@ class Sandbox:
         clock: Clock | None = None,
         ledger_clock: Clock | None = None,
         auto_checkpoint: bool = True,
-        must_exist: bool = True,
+        create: bool = False,
     ) -> Ledger:
         """The ledger of this sandbox. With `auto_checkpoint`, and a signing key
         that can be read, a checkpoint is signed every N events or T seconds.
-        A SQLite store that does not exist yet is refused (nothing is created)
-        unless `must_exist` is false, as for `init`."""
-        location = StoreLocation.parse(home=self.home.root, database_url=self.database_url)
-        if must_exist and location.sqlite_path is not None and not location.sqlite_path.exists():
-            raise SandboxError(f"no ledger at {location.sqlite_path}: run 'ledger init --home {self.home.root}' first")
+        A store that holds no ledger is refused (nothing is created) unless
+        `create` is true, as for `init`; so is a store of another bank's key."""
         identity = self.home.read_identity() if self.home.is_initialised() else DEFAULT_IDENTITY
         ledger = Ledger.open(
             home=self.home.root,
@@ -96,10 +133,26 @@ class Sandbox:
             clock=clock,
             ledger_clock=ledger_clock,
             origin=identity.origin,
+            create=create,
         )
+        try:
+            self._check_owner(ledger.backend)
+        except BaseException:
+            ledger.close()
+            raise
         if auto_checkpoint and self.home.is_initialised():
             self._sign_checkpoints_for(ledger, identity)
         return ledger
+
+    def _check_owner(self, backend: Backend) -> None:
+        """Refuses a store whose recorded key is not this home's."""
+        recorded = backend.facts.verifier_key if backend.facts else None
+        ours = self.home.read_verifier_key()
+        if recorded and ours and recorded != ours:
+            raise SandboxError(
+                f"{backend.describe()} belongs to key id {key_id(recorded)}, "
+                f"but the home {self.home.root} has key id {key_id(ours)}: open the store with its own home"
+            )
 
     def _sign_checkpoints_for(self, ledger: Ledger, identity: BankIdentity) -> None:
         try:
@@ -157,7 +210,24 @@ class Sandbox:
             history = [{"verifier_key": key, "from_size": 0} for key in keys]
         history.append({"verifier_key": new.verifier.encode(), "from_size": stored.size})
         self.key_history_path.write_text(json.dumps(history, indent=2) + "\n")
+        with self.open(auto_checkpoint=False) as ledger:
+            schema.replace_verifier_key(ledger.backend, new.verifier.encode())
+        self.home.write_verifier_key(new.verifier.encode())
         return old.verifier.encode(), new.verifier.encode(), stored
+
+    def migrate(self) -> list[int]:
+        """Upgrades the store's schema to this release's; records the home's
+        bank in a store made before stores recorded it. Returns the versions
+        reached (none if the store was current)."""
+        reached = schema.migrate_store(StoreLocation.parse(home=self.home.root, database_url=self.database_url))
+        if self.home.is_initialised():
+            with self.open(auto_checkpoint=False) as ledger:
+                facts = ledger.backend.facts
+                if facts is not None and facts.verifier_key is None:
+                    verifier = self.home.read_verifier_key() or self.verifier_key()
+                    schema.record_bank(ledger.backend, origin=self.home.read_identity().origin, verifier_key=verifier)
+                    self.home.write_verifier_key(verifier)
+        return reached
 
     def reset(self) -> None:
         """Starts the sandbox over: an empty store with the bank established
@@ -172,15 +242,10 @@ class Sandbox:
             assert location.sqlite_path is not None
             for suffix in ("", "-wal", "-shm"):
                 location.sqlite_path.with_name(location.sqlite_path.name + suffix).unlink(missing_ok=True)
-        with self.open(auto_checkpoint=False, must_exist=False) as ledger:
-            ledger.execute(
-                EstablishBank(
-                    key=ESTABLISH_BANK_KEY,
-                    name=identity.name,
-                    htp_resident=identity.htp_resident,
-                    nbrb_register_entry=identity.nbrb_register_entry,
-                )
-            )
+        with self.open(auto_checkpoint=False, create=True) as ledger:
+            ledger.execute(self._establish_bank(identity))
+            verifier = self.home.read_verifier_key() or self.verifier_key()
+            schema.record_bank(ledger.backend, origin=identity.origin, verifier_key=verifier)
 
     def fork(self, target: Path) -> Sandbox:
         """A copy of this sandbox (store, identity, keys) to try things on."""
@@ -199,3 +264,9 @@ class Sandbox:
         source.close()
         copy.close()
         return Sandbox.at(target)
+
+
+def key_id(verifier_key: str) -> str:
+    """The key id of a verifier key (`name+keyid+key`), as the bank's keys are named."""
+    parts = verifier_key.split("+", 2)
+    return parts[1] if len(parts) == 3 else "?"

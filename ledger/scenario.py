@@ -284,7 +284,7 @@ def _minor(scale: int, text: str) -> int | None:
 
 
 def _report_problems(ledger: Ledger, expected: dict[str, Any]) -> list[str]:
-    reports = {"compliance": compliance(ledger), "settlements": settlements(ledger)}
+    reports = {"compliance": compliance(ledger.read_model), "settlements": settlements(ledger.read_model)}
     problems = []
     for dotted, wanted in expected.items():
         value: Any = reports

@@ -29,12 +29,13 @@ from domain.commands import BaseCommand
 from domain.decide import Outcome, Stamp, command_stream, handle
 from domain.errors import RULE_VIOLATIONS, BatchRejected, IdempotencyConflict, InvalidCommand, RuleViolation
 from domain.events import LedgerEvent, event_classes
-from domain.money import format_amount
 from domain.state import LedgerState
 from ledger.audit.log import AuditLog
 from ledger.clock import Clock, SystemClock
-from ledger.persistence import Backend, LogEntry, StoreLocation, WriteSession, open_backend
+from ledger.persistence import Backend, LogEntry, StoreLocation, WriteSession
 from ledger.projections import Projector, decode_with, read_plain_transaction
+from ledger.schema import open_store
+from ledger.views import Balance, ReadModel
 
 BATCH_SIZE_MAX = 10_000
 _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))  # made once: json.dumps makes one per call
@@ -115,14 +116,6 @@ class CommandResult:
         }
 
 
-@dataclass(frozen=True)
-class Balance:
-    account: str
-    asset: str
-    amount: str
-    amount_minor: int
-
-
 @dataclass(slots=True)
 class _Decided:
     position: int
@@ -151,9 +144,8 @@ class Ledger:
             if cls.class_version == 1 and self.state.evolves_by_postings_alone(cls)
         }
         self.projector = Projector(backend)
-        self.projector.set_up()
+        self.read_model = ReadModel(backend, self.projector)
         self.audit = AuditLog(backend, decode_with(self.mapper), origin)
-        self.audit.set_up()
         # Called with the number of events each committed batch appended
         # (the sandbox signs checkpoints from here).
         self.after_commit: list[Callable[[int], None]] = []
@@ -168,9 +160,16 @@ class Ledger:
         clock: Clock | None = None,
         ledger_clock: Clock | None = None,
         origin: str = DEFAULT_ORIGIN,
+        create: bool = False,
     ) -> Ledger:
-        backend = open_backend(StoreLocation.parse(home=home, database_url=database_url))
-        return cls(backend, clock=clock, ledger_clock=ledger_clock, origin=origin)
+        """The ledger of a store that exists; with `create`, a store that holds
+        no ledger yet is created first (as `ledger init` does)."""
+        backend = open_store(StoreLocation.parse(home=home, database_url=database_url), create=create)
+        try:
+            return cls(backend, clock=clock, ledger_clock=ledger_clock, origin=origin)
+        except BaseException:
+            backend.close()
+            raise
 
     def close(self) -> None:
         self.backend.close()
@@ -204,6 +203,7 @@ class Ledger:
                 self._catch_up(session.notifications_after)
                 self.state.begin()
                 results = self._decide_batch(session, commands)
+                self.projector.follow(session)  # the views commit with the events they show
         except BaseException:
             if self.state.in_batch:
                 self.state.rollback()
@@ -305,18 +305,8 @@ class Ledger:
             self.state.advance_to(entries[-1].id)
 
     def balances(self, *, include_system: bool = False) -> list[Balance]:
-        """From the balances view, brought up to the head of the log first."""
-        self.projector.catch_up()
-        with self.backend.views() as session:
-            rows = session.fetchall(
-                "SELECT b.account, b.asset, b.amount_minor, a.scale FROM view_balances b "
-                "JOIN view_assets a ON a.code = b.asset ORDER BY b.account, b.asset"
-            )
-        return [
-            Balance(account, asset, format_amount(int(amount), scale=scale), int(amount))
-            for account, asset, amount, scale in rows
-            if include_system or account.startswith("client:")
-        ]
+        """From the balances view, in a read-only transaction."""
+        return self.read_model.balances(include_system=include_system)
 
 
 @contextmanager

@@ -343,12 +343,11 @@ def simulate(ledger: Ledger, config: SimulationConfig, progress: Callable[[int],
 
 def next_day(ledger: Ledger) -> date:
     """The day after the latest ledger time in the log (or the simulation's start)."""
-    ledger.projector.catch_up()
-    with ledger.backend.views() as session:
-        rows = session.fetchall("SELECT ledger_time FROM view_ledger_time")
-    if not rows:
+    with ledger.read_model.session() as session:
+        latest_time = ledger.read_model.ledger_time(session)
+    if latest_time is None:
         return SIM_START.date()
-    latest = datetime.fromisoformat(rows[0][0]).date()
+    latest = datetime.fromisoformat(latest_time).date()
     return max(SIM_START.date(), latest + timedelta(days=1))
 
 

@@ -20,7 +20,7 @@ from domain.money import format_amount
 from ledger.audit.log import StoredCheckpoint
 from ledger.audit.notes import Checkpoint, Note
 from ledger.reports import compliance, settlements
-from ledger.service import Ledger
+from ledger.views import ReadModel
 
 Row = dict[str, Any]
 
@@ -38,26 +38,19 @@ class Table:
             self.columns = list(self.rows[0]) if self.rows else []
 
 
-def gather(ledger: Ledger, checkpoint: StoredCheckpoint | None, verifier_key: str) -> list[Table]:
-    ledger.projector.catch_up()
-    bank = ledger.state.bank
-    with ledger.backend.views() as session:
-        scales = dict(session.fetchall("SELECT code, scale FROM view_assets"))
-        balances = session.fetchall("SELECT account, asset, amount_minor FROM view_balances ORDER BY account, asset")
-        assets = session.fetchall(
-            "SELECT code, kind, issuer_id, cap_minor, supply_minor FROM view_assets WHERE kind = 'token' ORDER BY code"
-        )
-        trades = session.fetchall(
-            "SELECT t.venue_id, v.name, v.domestic, t.base_asset, t.quote_asset, t.trades, t.base_volume_minor, "
-            "t.quote_volume_minor, t.fees_minor FROM view_trades t LEFT JOIN view_venues v ON v.venue_id = t.venue_id "
-            "ORDER BY t.venue_id, t.base_asset, t.quote_asset"
-        )
+def gather(reader: ReadModel, origin: str, checkpoint: StoredCheckpoint | None, verifier_key: str) -> list[Table]:
+    with reader.session() as session:
+        bank = reader.bank(session)
+        scales = reader.scales(session)
+        balances = reader.balance_rows(session)
+        assets = reader.tokens(session)
+        trades = reader.trade_rows(session)
     holdings: dict[str, int] = {}
     for account, asset, amount in balances:
         if account.startswith("client:"):
             holdings[asset] = holdings.get(asset, 0) + int(amount)
-    rejections = compliance(ledger)
-    crossborder = settlements(ledger)
+    rejections = compliance(reader)
+    crossborder = settlements(reader)
     return [
         Table(
             "bank",
@@ -67,7 +60,7 @@ def gather(ledger: Ledger, checkpoint: StoredCheckpoint | None, verifier_key: st
                     "name": bank.name if bank else "",
                     "htp_resident": bank.htp_resident if bank else None,
                     "nbrb_register_entry": bank.nbrb_register_entry if bank else "",
-                    "log_origin": ledger.audit.origin,
+                    "log_origin": origin,
                 }
             ],
         ),

@@ -75,7 +75,7 @@ def open_ledger(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Led
     opened: list[Ledger] = []
 
     def open_(**kwargs: object) -> Ledger:
-        ledger = Ledger.open(home=tmp_path / "home", database_url=database_url, **kwargs)  # type: ignore[arg-type]
+        ledger = Ledger.open(home=tmp_path / "home", database_url=database_url, **kwargs, create=True)  # type: ignore[arg-type]
         opened.append(ledger)
         return ledger
 

@@ -15,7 +15,7 @@ from tests.world import funding_commands, setup_commands
 
 
 def filled(home: Path, database_url: str) -> Ledger:
-    ledger = Ledger.open(home=home, database_url=database_url)
+    ledger = Ledger.open(home=home, database_url=database_url, create=True)
     ledger.submit(setup_commands() + funding_commands())
     return ledger
 

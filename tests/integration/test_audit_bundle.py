@@ -243,7 +243,7 @@ def test_sqlite_and_postgres_give_identical_leaves_and_roots(
     results = []
     for url in (f"sqlite:///{tmp_path / 'ledger.sqlite'}", postgres_url):
         clock = ManualClock(LEDGER_TIME, step=timedelta(seconds=1))
-        with Ledger.open(home=tmp_path, database_url=url, clock=clock, ledger_clock=clock) as ledger:
+        with Ledger.open(home=tmp_path, database_url=url, clock=clock, ledger_clock=clock, create=True) as ledger:
             commands = setup_commands() + funding_commands() + trading_commands()
             ledger.submit(commands[:9])
             ledger.submit(commands[9:])

@@ -25,7 +25,7 @@ OTHER_WRITER = textwrap.dedent(
     from domain.commands import ExecuteTrade
     from ledger import Ledger
 
-    ledger = Ledger.open(home=Path(sys.argv[1]), database_url=sys.argv[2])
+    ledger = Ledger.open(home=Path(sys.argv[1]), database_url=sys.argv[2], create=True)
     print("ready", ledger.state.venues["minsk-htp"].listed, flush=True)
     sys.stdin.readline()
     trade = ExecuteTrade(key="late-trade", venue_id="minsk-htp", buyer_client_id="alesia",

@@ -19,8 +19,9 @@ import pytest
 
 from domain.commands import Deposit
 from ledger import Ledger
-from ledger.persistence import StoreLocation, open_backend
+from ledger.persistence import StoreLocation
 from ledger.replay import differences, replay_store
+from ledger.schema import open_store
 from tests.world import setup_commands
 
 DEPOSITS = 2400
@@ -37,7 +38,8 @@ WRITER = textwrap.dedent(
     from tests.world import setup_commands
 
     path, acks = Path(sys.argv[1]), Path(sys.argv[2])
-    with Ledger.open(home=path.parent, database_url=f"sqlite:///{{path}}") as ledger, acks.open("a") as out:
+    url = f"sqlite:///{{path}}"
+    with Ledger.open(home=path.parent, database_url=url, create=True) as ledger, acks.open("a") as out:
         ledger.submit(setup_commands())
         for start in range(0, {DEPOSITS}, 8):
             batch = [Deposit(key=f"dep-{{n}}", client_id="nord", asset="BYN", amount="1.00", reference=f"r{{n}}")
@@ -76,7 +78,7 @@ def test_writers_killed_mid_batch_lose_no_acknowledged_command_and_apply_none_tw
     assert killed_while_writing == 5  # every kill landed while batches were being written
     assert start_writer(path, acks).wait(timeout=300) == 0
     acknowledged = set(acks.read_text().split())
-    with Ledger.open(home=tmp_path, database_url=f"sqlite:///{path}") as ledger:
+    with Ledger.open(home=tmp_path, database_url=f"sqlite:///{path}", create=True) as ledger:
         with ledger.backend.views() as session:
             recorded = {row[0] for row in session.fetchall("SELECT key FROM ledger_commands")}
         deposits = [n for n in ledger.backend.notifications_after(0, 100_000) if n.topic.endswith(":FundsDeposited")]
@@ -84,7 +86,7 @@ def test_writers_killed_mid_batch_lose_no_acknowledged_command_and_apply_none_tw
         assert len(deposits) == DEPOSITS  # each exactly once, however often it was sent
         assert ledger.state.balance("client:nord", "BYN") == DEPOSITS * 100
         ledger.projector.catch_up()
-        replica = open_backend(StoreLocation(sqlite_path=tmp_path / "replica.sqlite"))
+        replica = open_store(StoreLocation(sqlite_path=tmp_path / "replica.sqlite"), create=True)
         replay_store(ledger.backend, ledger.projector.decode, replica)
         assert differences(ledger.backend, replica) == []
         replica.close()
@@ -95,7 +97,7 @@ def test_a_lock_held_too_long_times_out_cleanly_and_the_command_sent_again_lands
 ) -> None:
     monkeypatch.setenv("SQLITE_LOCK_TIMEOUT", "1")
     path = tmp_path / "ledger.sqlite"
-    with Ledger.open(home=tmp_path, database_url=f"sqlite:///{path}") as ledger:
+    with Ledger.open(home=tmp_path, database_url=f"sqlite:///{path}", create=True) as ledger:
         ledger.submit(setup_commands())
         balances, position = dict(ledger.state.balances), ledger.state.position
         blocker = sqlite3.connect(path, isolation_level=None)

@@ -17,7 +17,8 @@ import pytest
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.tests.persistence import ApplicationRecorderTestCase
 
-from ledger.persistence import Backend, StoreLocation, open_backend
+from ledger.persistence import Backend, StoreLocation
+from ledger.schema import open_store
 
 
 def join_library_threads() -> None:
@@ -43,7 +44,7 @@ class GuardedSQLiteRecorderTest(ApplicationRecorderTestCase[ApplicationRecorder]
 
     def create_recorder(self) -> ApplicationRecorder:
         path = Path(self.folder.name) / f"ledger-{len(self.backends)}.sqlite"
-        backend = open_backend(StoreLocation(sqlite_path=path))
+        backend = open_store(StoreLocation(sqlite_path=path), create=True)
         self.backends.append(backend)
         return backend.store.recorder
 
@@ -67,7 +68,7 @@ class GuardedPostgresRecorderTest(ApplicationRecorderTestCase[ApplicationRecorde
         self.backends.clear()
 
     def create_recorder(self) -> ApplicationRecorder:
-        backend = open_backend(StoreLocation.parse(home=Path(os.devnull), database_url=self.url))
+        backend = open_store(StoreLocation.parse(home=Path(os.devnull), database_url=self.url), create=True)
         self.backends.append(backend)
         return backend.store.recorder
 

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from ledger import replay
-from ledger.persistence import StoreLocation, open_backend
+from ledger.persistence import StoreLocation
 from ledger.projections import UnreadableEvent, ViewDecoder, view_digests
 from ledger.replay import replay_store
+from ledger.schema import open_store
 from tests.integration.test_decoding import simulated
 
 
@@ -33,8 +34,8 @@ def small_pages(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def replayed(source_home: Path, target: Path, workers: int) -> dict[str, str]:
-    source = open_backend(StoreLocation(sqlite_path=source_home / "ledger.sqlite"))
-    scratch = open_backend(StoreLocation(sqlite_path=target))
+    source = open_store(StoreLocation(sqlite_path=source_home / "ledger.sqlite"), create=True)
+    scratch = open_store(StoreLocation(sqlite_path=target), create=True)
     try:
         applied = replay_store(source, ViewDecoder(source.mapper), scratch, workers=workers)
         assert applied == source.max_notification_id()

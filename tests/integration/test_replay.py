@@ -14,9 +14,10 @@ from eventsourcing.utils import get_topic
 from domain.events import CommandRejected
 from ledger import Ledger, ManualClock
 from ledger.audit.bundle import export_bundle
-from ledger.persistence import Backend, StoreLocation, open_backend
+from ledger.persistence import Backend, StoreLocation
 from ledger.projections import ViewDecoder, view_digests
 from ledger.replay import StopAt, differences, replay_bundle, replay_store
+from ledger.schema import open_store
 from tests.integration.test_audit_bundle import NOW, sandbox_with_history
 from tests.integration.test_projections import history
 from tests.world import LEDGER_TIME
@@ -25,7 +26,7 @@ OpenLedger = Callable[..., Ledger]
 
 
 def scratch(tmp_path: Path, name: str = "replayed") -> Backend:
-    return open_backend(StoreLocation(sqlite_path=tmp_path / name / "ledger.sqlite"))
+    return open_store(StoreLocation(sqlite_path=tmp_path / name / "ledger.sqlite"), create=True)
 
 
 def filled(open_ledger: OpenLedger, commands: int | None = None) -> Ledger:
@@ -62,7 +63,7 @@ def test_a_tampered_live_view_is_named_with_its_first_differing_row(open_ledger:
 def test_an_as_of_replay_gives_the_views_as_they_were_then(tmp_path: Path) -> None:
     def ledger_of(name: str, commands: int) -> Ledger:
         url = f"sqlite:///{tmp_path / name}.sqlite"
-        ledger = Ledger.open(home=tmp_path, database_url=url, ledger_clock=ManualClock(LEDGER_TIME))
+        ledger = Ledger.open(home=tmp_path, database_url=url, ledger_clock=ManualClock(LEDGER_TIME), create=True)
         ledger.submit(history()[:commands])
         return ledger
 
@@ -79,7 +80,9 @@ def test_an_as_of_replay_gives_the_views_as_they_were_then(tmp_path: Path) -> No
 def test_a_replay_stops_at_a_recording_time(tmp_path: Path) -> None:
     clock = ManualClock(LEDGER_TIME, step=timedelta(minutes=1))
     url = f"sqlite:///{tmp_path / 'l.sqlite'}"
-    with Ledger.open(home=tmp_path, database_url=url, clock=clock, ledger_clock=ManualClock(LEDGER_TIME)) as ledger:
+    with Ledger.open(
+        home=tmp_path, database_url=url, clock=clock, ledger_clock=ManualClock(LEDGER_TIME), create=True
+    ) as ledger:
         for command in history()[:12]:
             ledger.submit([command])
         target = scratch(tmp_path)
@@ -100,7 +103,7 @@ def test_one_bundle_replays_to_identical_digests_on_sqlite_and_postgres(tmp_path
         StoreLocation(sqlite_path=tmp_path / "replica.sqlite"),
         StoreLocation.parse(home=tmp_path, database_url=postgres_url),
     ):
-        target = open_backend(location)
+        target = open_store(location, create=True)
         replay_bundle(tmp_path / "bundle", sandbox.verifier_key(), target, ViewDecoder(target.mapper))
         digests.append(view_digests(target))
         target.close()
@@ -127,13 +130,16 @@ def test_a_version_1_rejection_replays_to_the_same_views_as_one_written_at_versi
     """`CommandRejected` version 2 added `client_id` and `venue_id`; its
     upcaster derives them from the version 1 event's own command and details."""
     written_v2 = Ledger.open(
-        home=tmp_path, database_url=f"sqlite:///{tmp_path / 'v2.sqlite'}", ledger_clock=ManualClock(LEDGER_TIME)
+        home=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'v2.sqlite'}",
+        ledger_clock=ManualClock(LEDGER_TIME),
+        create=True,
     )
     written_v2.submit(history())
     rejections = [n for n in written_v2.backend.notifications_after(0, 10_000) if n.topic == get_topic(CommandRejected)]
     assert rejections
     # The same log, with every rejection stored as version 1 wrote it.
-    v1_store = open_backend(StoreLocation(sqlite_path=tmp_path / "v1.sqlite"))
+    v1_store = open_store(StoreLocation(sqlite_path=tmp_path / "v1.sqlite"), create=True)
     stored = []
     for notification in written_v2.backend.notifications_after(0, 10_000):
         state = notification.state

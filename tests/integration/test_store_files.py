@@ -25,10 +25,10 @@ def digest_of(folder: Path) -> dict[str, str]:
 
 def test_a_refused_batch_leaves_the_sqlite_files_byte_identical(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
-    with Ledger.open(home=tmp_path, database_url=url) as ledger:
+    with Ledger.open(home=tmp_path, database_url=url, create=True) as ledger:
         ledger.submit(setup_commands() + funding_commands())
     before = digest_of(tmp_path)
-    with Ledger.open(home=tmp_path, database_url=url) as ledger, pytest.raises(BatchRejected):
+    with Ledger.open(home=tmp_path, database_url=url, create=True) as ledger, pytest.raises(BatchRejected):
         ledger.submit(
             [
                 Transfer(key="fine", source_client_id="alesia", target_client_id="nord", asset="BYN", amount="1"),
@@ -42,12 +42,12 @@ def test_events_can_be_encrypted_at_rest_with_aes_gcm(tmp_path: Path, monkeypatc
     monkeypatch.setenv("CIPHER_TOPIC", "eventsourcing.cryptography:AESCipher")
     monkeypatch.setenv("CIPHER_KEY", AESCipher.create_key(32))
     path = tmp_path / "ledger.sqlite"
-    with Ledger.open(home=tmp_path, database_url=f"sqlite:///{path}") as ledger:
+    with Ledger.open(home=tmp_path, database_url=f"sqlite:///{path}", create=True) as ledger:
         ledger.submit(setup_commands() + funding_commands())
         balances = ledger.balances()
     connection = sqlite3.connect(path)
     states = [row[0] for row in connection.execute("SELECT state FROM stored_events")]
     connection.close()
     assert not any(b"alesia" in state for state in states)
-    with Ledger.open(home=tmp_path, database_url=f"sqlite:///{path}") as reopened:
+    with Ledger.open(home=tmp_path, database_url=f"sqlite:///{path}", create=True) as reopened:
         assert reopened.balances() == balances

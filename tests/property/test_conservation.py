@@ -80,7 +80,7 @@ def test_random_command_sequences_keep_value_conserved_and_rejections_harmless(
 ) -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'ledger.sqlite'}"
-        with Ledger.open(home=Path(folder), database_url=url) as ledger:
+        with Ledger.open(home=Path(folder), database_url=url, create=True) as ledger:
             ledger.submit(setup_commands() + funding_commands())
             for batch in batches:
                 length, balances = ledger.backend.max_notification_id(), dict(ledger.state.balances)
@@ -96,6 +96,6 @@ def test_random_command_sequences_keep_value_conserved_and_rejections_harmless(
                 if all(not result.accepted or result.repeated for result in results):
                     assert ledger.state.balances == balances
                 assert_books_balance(ledger.state)
-            with Ledger.open(home=Path(folder), database_url=url) as reopened:
+            with Ledger.open(home=Path(folder), database_url=url, create=True) as reopened:
                 assert reopened.state.balances == ledger.state.balances
                 assert reopened.state.versions == ledger.state.versions

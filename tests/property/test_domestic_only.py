@@ -62,7 +62,7 @@ def bound_to_domestic_venues(ledger: Ledger, client_id: str | None) -> bool:
 def test_no_accepted_trade_breaks_the_domestic_only_rule(
     fresh_store: Callable[[], str], tmp_path: Path, ops: list[BaseCommand]
 ) -> None:
-    with Ledger.open(home=tmp_path, database_url=fresh_store()) as ledger:
+    with Ledger.open(home=tmp_path, database_url=fresh_store(), create=True) as ledger:
         ledger.submit(setup_commands() + funding_commands() + trading_commands())
         for command in ops:
             venues, balances = dict(ledger.state.venues), dict(ledger.state.balances)

@@ -1,0 +1,193 @@
+"""The store's schema lifecycle: created by `ledger init`, upgraded by `ledger migrate`, checked by every open.
+
+The store records its schema version, and the bank it belongs to, in the
+`ledger_store` table. Only `create` and `migrate` run DDL. Every other open
+calls `check`, which reads that table in a read-only transaction and refuses,
+with one line and nothing created, a store that does not exist, holds no
+ledger (a mistyped PostgreSQL schema), was made by an earlier release and
+needs `ledger migrate`, or is at a version this release does not know.
+
+Migrations are ordered; each runs in one transaction that also records the
+version it reaches, so a migration that fails leaves the store as it was and
+one that succeeded is never run again. Version 0 is a store made before the
+schema was versioned (the first release): it has the library's tables and
+`ledger_commands` but no `ledger_store`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ledger.audit.log import AUDIT_TABLES
+from ledger.persistence import Backend, ReadSession, StoreFacts, StoreLocation, WriteSession, open_backend
+from ledger.projections import VIEW_TABLES, VIEWS_TRACKING_NAME, Projector, create_view_statements
+
+SCHEMA_VERSION = 1
+STORE_TABLE = "ledger_store"
+_STORE_COLUMNS = "key TEXT PRIMARY KEY, value TEXT NOT NULL"
+
+
+class StoreNotReady(Exception):
+    """The store cannot be opened as it is: missing, empty, or at another
+    schema version. The message says which, and what to run."""
+
+
+def recorded_version(session: ReadSession, backend: Backend) -> int | None:
+    """The store's schema version: None for no ledger at all, 0 for one made
+    before versions were recorded."""
+    if session.has_table(STORE_TABLE):
+        rows = session.fetchall(f"SELECT value FROM {STORE_TABLE} WHERE key = 'schema_version'")  # noqa: S608
+        return int(rows[0][0]) if rows else 0
+    return 0 if session.has_table(backend.events_table) else None
+
+
+def check(backend: Backend) -> StoreFacts:
+    """The store's facts, if this release can open it as it is; otherwise
+    `StoreNotReady`, naming the store and what to do."""
+    where = backend.describe()
+    version, rows = None, {}
+    if backend.exists():
+        with backend.read() as session:
+            version = recorded_version(session, backend)
+            rows = dict(session.fetchall(f"SELECT key, value FROM {STORE_TABLE}")) if version else {}  # noqa: S608
+    if version is None:
+        raise StoreNotReady(f"no ledger at {where}: run 'ledger init' to create one (check the name if it exists)")
+    if version > SCHEMA_VERSION:
+        raise StoreNotReady(
+            f"{where} is at schema version {version}; this release knows versions up to {SCHEMA_VERSION}: "
+            "upgrade the ledger to open it"
+        )
+    if version < SCHEMA_VERSION:
+        raise StoreNotReady(
+            f"{where} is at schema version {version}, this release needs {SCHEMA_VERSION}: run 'ledger migrate'"
+        )
+    backend.facts = StoreFacts.of(rows)
+    return backend.facts
+
+
+def open_store(location: StoreLocation, *, create: bool = False) -> Backend:
+    """The backend of a store this release can use as it is. With `create`, a
+    store that holds no ledger yet is created (as by `ledger init`); a store
+    that exists is only checked, so an ordinary open runs no DDL."""
+    backend = open_backend(location)
+    try:
+        if create and not exists(backend):
+            backend.close()
+            backend = open_backend(location, create_tables=True)
+            create_store(backend)
+        check(backend)
+    except BaseException:
+        backend.close()
+        raise
+    return backend
+
+
+def read_facts(backend: Backend) -> StoreFacts:
+    """The facts of a store that holds a ledger, at any version."""
+    with backend.read() as session:
+        has_table = session.has_table(STORE_TABLE)
+        rows = dict(session.fetchall(f"SELECT key, value FROM {STORE_TABLE}")) if has_table else {}  # noqa: S608
+    return StoreFacts.of({"schema_version": "0", **rows})
+
+
+def exists(backend: Backend) -> bool:
+    """Whether the store holds a ledger, of any version."""
+    if not backend.exists():
+        return False
+    with backend.read() as session:
+        return recorded_version(session, backend) is not None
+
+
+def create_store(backend: Backend) -> None:
+    """Creates every table, guard and view of a new store at the current
+    version. The library's own tables are made by its recorders as the
+    backend opens with `create`."""
+    backend.set_up()
+    backend.tracking  # noqa: B018 (the library makes its tracking table on first use)
+    with backend.views() as session:
+        for statement in _tables():
+            session.execute(statement)
+        _record(session, {"schema_version": str(SCHEMA_VERSION)})
+
+
+def migrate_store(location: StoreLocation) -> list[int]:
+    """Upgrades the store at `location` (see `migrate`); refuses, creating
+    nothing, a store that holds no ledger."""
+    backend = open_backend(location)
+    try:
+        if not exists(backend):
+            raise StoreNotReady(f"no ledger at {backend.describe()}: run 'ledger init' to create one")
+    finally:
+        backend.close()
+    backend = open_backend(location, create_tables=True)
+    try:
+        return migrate(backend)
+    finally:
+        backend.close()
+
+
+def migrate(backend: Backend) -> list[int]:
+    """Upgrades the store to the current version, one migration at a time;
+    returns the versions reached (none if it was current)."""
+    with backend.read() as session:
+        version = recorded_version(session, backend)
+    if version is None:
+        raise StoreNotReady(f"no ledger at {backend.describe()}: run 'ledger init' to create one")
+    if version > SCHEMA_VERSION:
+        raise StoreNotReady(f"{backend.describe()} is at schema version {version}, newer than this release")
+    reached = []
+    for target, step in MIGRATIONS.items():
+        if target > version:
+            backend.set_up()  # the guards and the commands table, idempotently
+            backend.tracking  # noqa: B018
+            with backend.views() as session:
+                step(session)
+                _record(session, {"schema_version": str(target)})
+            reached.append(target)
+    if reached:
+        Projector(backend).catch_up()
+    return reached
+
+
+def record_bank(backend: Backend, *, origin: str, verifier_key: str) -> None:
+    """Records the bank this store belongs to; refuses a store that has one."""
+    with backend.views() as session:
+        rows = dict(session.fetchall(f"SELECT key, value FROM {STORE_TABLE}"))  # noqa: S608
+        if "verifier_key" in rows:
+            raise StoreNotReady(f"{backend.describe()} belongs to {rows.get('origin')} already")
+        _record(session, {"origin": origin, "verifier_key": verifier_key})
+    backend.facts = StoreFacts.of({**rows, "origin": origin, "verifier_key": verifier_key})
+
+
+def replace_verifier_key(backend: Backend, verifier_key: str) -> None:
+    """After a key rotation: the store's key is the new one."""
+    with backend.views() as session:
+        session.execute(f"UPDATE {STORE_TABLE} SET value = ? WHERE key = 'verifier_key'", (verifier_key,))  # noqa: S608
+
+
+def _tables() -> list[str]:
+    return [
+        f"CREATE TABLE IF NOT EXISTS {STORE_TABLE} ({_STORE_COLUMNS})",
+        *create_view_statements(),
+        *(f"CREATE TABLE IF NOT EXISTS {table} ({columns})" for table, columns in AUDIT_TABLES.items()),
+    ]
+
+
+def _record(session: WriteSession, facts: dict[str, str]) -> None:
+    session.executemany(
+        f"INSERT INTO {STORE_TABLE} VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",  # noqa: S608
+        list(facts.items()),
+    )
+
+
+def _to_version_1(session: WriteSession) -> None:
+    """From the first release: the store table, the bank's view (new), and
+    the views rebuilt from the log so that it is filled."""
+    for statement in _tables():
+        session.execute(statement)
+    for table in VIEW_TABLES:
+        session.execute(f"DELETE FROM {table}")  # noqa: S608 (table names are constants)
+    session.reset_tracking(VIEWS_TRACKING_NAME)
+
+
+MIGRATIONS: dict[int, Callable[[WriteSession], None]] = {1: _to_version_1}
