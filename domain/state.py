@@ -46,6 +46,7 @@ from domain.events import (
 )
 from domain.money import Asset
 from domain.parties import Bank, Client, Issuer, KycStatus, TradingPolicy, Venue
+from domain.snapshot import StateSnapshot, rate_of, rate_text
 
 _MISSING = object()
 BalanceKey = tuple[str, str]  # (account, asset code)
@@ -159,6 +160,55 @@ class LedgerState:
         return sum(
             amount for (account, code), amount in self.balances.items() if code == asset and is_client_account(account)
         )
+
+    # Snapshots.
+
+    def snapshot(self) -> StateSnapshot:
+        """Everything this state knows, as a value (outside a batch only)."""
+        assert self._journal is None, "a batch is open"
+        return StateSnapshot(
+            position=self.position,
+            counters=dict(self.counters),
+            bank=self.bank,
+            issuers=dict(self.issuers),
+            clients=dict(self.clients),
+            assets=dict(self.assets),
+            balances=[(account, asset, amount) for (account, asset), amount in self.balances.items()],
+            versions=dict(self.versions),
+            venues=dict(self.venues),
+            policy=self._trading.get("policy"),
+            settings=self._compliance.get("settings"),
+            volume_caps=[(scope, asset, cap) for (scope, asset), cap in self.volume_caps.items()],
+            volumes=[(*key, amount) for key, amount in self.volumes.items()],
+            blacklist=dict(self.blacklist),
+            settlements=dict(self.settlements),
+            rates={code: [(day, rate_text(rate)) for day, rate in rates] for code, rates in self.rates.items()},
+            blocked_countries=dict(self.blocked_countries),
+        )
+
+    @classmethod
+    def restored(cls, snapshot: StateSnapshot) -> LedgerState:
+        """The state a snapshot was taken of."""
+        state = cls()
+        state.counters = dict(snapshot.counters)
+        state._bank = {"bank": snapshot.bank} if snapshot.bank else {}
+        state.issuers = dict(snapshot.issuers)
+        state.clients = dict(snapshot.clients)
+        state.assets = dict(snapshot.assets)
+        state.balances = {(account, asset): amount for account, asset, amount in snapshot.balances}
+        state.versions = dict(snapshot.versions)
+        state.venues = dict(snapshot.venues)
+        state._trading = {"policy": snapshot.policy} if snapshot.policy else {}
+        state._compliance = {"settings": snapshot.settings} if snapshot.settings else {}
+        state.volume_caps = {(scope, asset): cap for scope, asset, cap in snapshot.volume_caps}
+        state.volumes = {(scope, asset, day): amount for scope, asset, day, amount in snapshot.volumes}
+        state.blacklist = dict(snapshot.blacklist)
+        state.settlements = dict(snapshot.settlements)
+        state.rates = {
+            code: tuple((day, rate_of(text)) for day, text in rates) for code, rates in snapshot.rates.items()
+        }
+        state.blocked_countries = dict(snapshot.blocked_countries)
+        return state
 
     # Batches.
 

@@ -184,6 +184,14 @@ def migrate(home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = N
 
 
 @app.command()
+def snapshot(home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None) -> None:
+    """Snapshot the decision state now, so that writers open from it (they take one every 50k events too)."""
+    with user_errors(), sandbox_for(home, database_url).open(auto_checkpoint=False) as ledger:
+        position = ledger.snapshot()
+    out.print(f"Snapshot of the decision state at log position {position}")
+
+
+@app.command()
 def balances(
     home: HomeOption = DEFAULT_HOME,
     database_url: DatabaseUrlOption = None,

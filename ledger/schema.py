@@ -21,6 +21,7 @@ from collections.abc import Callable
 from ledger.audit.log import AUDIT_TABLES
 from ledger.persistence import Backend, ReadSession, StoreFacts, StoreLocation, WriteSession, open_backend
 from ledger.projections import VIEW_TABLES, VIEWS_TRACKING_NAME, Projector, create_view_statements
+from ledger.snapshots import SNAPSHOTS_COLUMNS, SNAPSHOTS_TABLE
 
 SCHEMA_VERSION = 1
 STORE_TABLE = "ledger_store"
@@ -170,6 +171,7 @@ def _tables() -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {STORE_TABLE} ({_STORE_COLUMNS})",
         *create_view_statements(),
         *(f"CREATE TABLE IF NOT EXISTS {table} ({columns})" for table, columns in AUDIT_TABLES.items()),
+        f"CREATE TABLE IF NOT EXISTS {SNAPSHOTS_TABLE} ({SNAPSHOTS_COLUMNS})",
     ]
 
 

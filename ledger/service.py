@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import json
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -30,11 +31,13 @@ from domain.decide import Outcome, Stamp, command_stream, handle
 from domain.errors import RULE_VIOLATIONS, BatchRejected, IdempotencyConflict, InvalidCommand, RuleViolation
 from domain.events import LedgerEvent, event_classes
 from domain.state import LedgerState
+from ledger import snapshots
 from ledger.audit.log import AuditLog
 from ledger.clock import Clock, SystemClock
 from ledger.persistence import Backend, LogEntry, StoreLocation, WriteSession
 from ledger.projections import Projector, decode_with, read_plain_transaction
 from ledger.schema import open_store
+from ledger.snapshots import SNAPSHOT_EVERY_EVENTS
 from ledger.views import Balance, ReadModel
 
 BATCH_SIZE_MAX = 10_000
@@ -132,12 +135,17 @@ class Ledger:
         clock: Clock | None = None,
         ledger_clock: Clock | None = None,
         origin: str = DEFAULT_ORIGIN,
+        snapshot_every: int | None = SNAPSHOT_EVERY_EVENTS,
     ) -> None:
+        """`snapshot_every`: events between automatic snapshots of the
+        decision state (None: the ledger neither reads nor takes them by itself)."""
         self.backend = backend
         self.clock = clock or SystemClock()
         self.ledger_clock = ledger_clock or self.clock
         self.mapper = backend.mapper
-        self.state = LedgerState()
+        self.snapshot_every = snapshot_every
+        restored, ignored = snapshots.load(backend) if snapshot_every is not None else (None, False)
+        self.state = restored or LedgerState()
         self._postings_topics = {
             get_topic(cls)
             for cls in event_classes()
@@ -150,6 +158,10 @@ class Ledger:
         # (the sandbox signs checkpoints from here).
         self.after_commit: list[Callable[[int], None]] = []
         self.catch_up()
+        self._snapshot_at = self.state.position if restored else 0
+        if ignored or self._snapshot_due():
+            # A long replay, or an unusable snapshot, is not paid for again.
+            self._snapshot_quietly()
 
     @classmethod
     def open(
@@ -161,12 +173,13 @@ class Ledger:
         ledger_clock: Clock | None = None,
         origin: str = DEFAULT_ORIGIN,
         create: bool = False,
+        snapshot_every: int | None = SNAPSHOT_EVERY_EVENTS,
     ) -> Ledger:
         """The ledger of a store that exists; with `create`, a store that holds
         no ledger yet is created first (as `ledger init` does)."""
         backend = open_store(StoreLocation.parse(home=home, database_url=database_url), create=create)
         try:
-            return cls(backend, clock=clock, ledger_clock=ledger_clock, origin=origin)
+            return cls(backend, clock=clock, ledger_clock=ledger_clock, origin=origin, snapshot_every=snapshot_every)
         except BaseException:
             backend.close()
             raise
@@ -212,7 +225,27 @@ class Ledger:
         appended = sum(len(r.notification_ids) for r in results if not r.repeated)
         for hook in self.after_commit:
             hook(appended)
+        if self._snapshot_due():
+            self._snapshot_quietly()
         return results
+
+    def _snapshot_due(self) -> bool:
+        return self.snapshot_every is not None and self.state.position - self._snapshot_at >= self.snapshot_every
+
+    def _snapshot_quietly(self) -> None:
+        """An automatic snapshot: one that fails costs the next open some
+        replay, never a batch that has committed, so it only warns."""
+        try:
+            self.snapshot()
+        except Exception as error:
+            warnings.warn(f"no snapshot taken: {error}", snapshots.SnapshotIgnored, stacklevel=3)
+
+    def snapshot(self) -> int:
+        """Stores a snapshot of the decision state, caught up to the head of
+        the log first; returns its log position."""
+        self.catch_up()
+        self._snapshot_at = snapshots.save(self.backend, self.state, self.clock.now())
+        return self._snapshot_at
 
     def _decide_batch(self, session: WriteSession, commands: Sequence[BaseCommand]) -> list[CommandResult]:
         prior = session.known_commands(list({command.key for command in commands}))

@@ -1,0 +1,53 @@
+"""The decision state as a value: what a snapshot records, and nothing else.
+
+A `StateSnapshot` holds every field of `LedgerState` in plain, validated
+form, so that a writer can open from it and replay only the tail of the log.
+`FORMAT` names this shape: a snapshot of another format is not read, it is
+rebuilt. Rates are exact fractions, written `numerator/denominator`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from fractions import Fraction
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.crossborder import ComplianceSettings, Settlement
+from domain.money import Asset
+from domain.parties import Bank, Client, Issuer, TradingPolicy, Venue
+
+FORMAT = 1
+
+
+class StateSnapshot(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    format: int = FORMAT
+    position: int
+    counters: dict[str, int]
+    bank: Bank | None
+    issuers: dict[str, Issuer]
+    clients: dict[str, Client]
+    assets: dict[str, Asset]
+    balances: list[tuple[str, str, int]]
+    versions: dict[UUID, int]
+    venues: dict[str, Venue]
+    policy: TradingPolicy | None
+    settings: ComplianceSettings | None
+    volume_caps: list[tuple[str, str, int]]
+    volumes: list[tuple[str, str, str, int]]
+    blacklist: dict[str, date]
+    settlements: dict[str, Settlement]
+    rates: dict[str, list[tuple[date, str]]]
+    blocked_countries: dict[str, str]
+
+
+def rate_text(rate: Fraction) -> str:
+    return f"{rate.numerator}/{rate.denominator}"
+
+
+def rate_of(text: str) -> Fraction:
+    numerator, denominator = text.split("/")
+    return Fraction(int(numerator), int(denominator))
