@@ -1,8 +1,33 @@
-"""The crypto bank's event-sourced ledger: write path, store, projections, CLI."""
+"""The crypto bank's event-sourced ledger: write path, store, projections, CLI.
 
-from ledger.clock import Clock, ManualClock, SystemClock
-from ledger.sandbox import Sandbox
-from ledger.service import CommandResult, Ledger
-from ledger.views import Balance
+The names below are imported on first use (PEP 562), so that `ledger
+balances` does not load the write path to read the views.
+"""
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ledger.clock import Clock, ManualClock, SystemClock
+    from ledger.sandbox import Sandbox
+    from ledger.service import CommandResult, Ledger
+    from ledger.views import Balance
+
+_HOMES = {
+    "Balance": "ledger.views",
+    "Clock": "ledger.clock",
+    "CommandResult": "ledger.service",
+    "Ledger": "ledger.service",
+    "ManualClock": "ledger.clock",
+    "Sandbox": "ledger.sandbox",
+    "SystemClock": "ledger.clock",
+}
 __all__ = ["Balance", "Clock", "CommandResult", "Ledger", "ManualClock", "Sandbox", "SystemClock"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'ledger' has no attribute {name!r}")
+    return getattr(import_module(_HOMES[name]), name)

@@ -57,9 +57,9 @@ from domain.commands import (
 )
 from domain.money import AssetKind
 from domain.parties import ClientKind, Residency
-from ledger.persistence import parse_postgres_url
-from ledger.postgres import drop_schema, ensure_postgres_schema
 from ledger.service import Ledger
+from ledger.store.ports import parse_postgres_url
+from ledger.store.postgres import drop_schema, ensure_postgres_schema
 
 BATCH_SIZE = 500
 ROUNDS = 4  # ours and the naive reference take turns, a quarter of each at a time

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from ledger.bench import figure, setup_commands, to_command, workload
-from ledger.persistence import StoreLocation
 from ledger.projections import ViewDecoder
 from ledger.replay import replay_store
-from ledger.schema import open_store
 from ledger.service import Ledger
+from ledger.store.ports import StoreLocation
+from ledger.store.schema import open_store
 
 SMALL_SIZE = 100_000
 WRITE_BATCH = 2000
@@ -35,10 +35,10 @@ WRITE_BATCH = 2000
 _MEASURE = """
 import os, resource, sys
 from pathlib import Path
-from ledger.persistence import StoreLocation
+from ledger.store.ports import StoreLocation
 from ledger.projections import ViewDecoder
 from ledger.replay import replay_store
-from ledger.schema import open_store
+from ledger.store.schema import open_store
 source = open_store(StoreLocation(sqlite_path=Path(sys.argv[1])), create=True)
 target = open_store(StoreLocation(sqlite_path=Path(sys.argv[2])), create=True)
 replay_store(source, ViewDecoder(source.mapper), target)

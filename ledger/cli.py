@@ -27,11 +27,11 @@ from domain.parties import VenueKind
 from ledger.clock import ManualClock
 from ledger.home import BankIdentity
 from ledger.keys import SigningKeyError
-from ledger.persistence import StoreConfigError
 from ledger.projections import UnreadableEvent
 from ledger.sandbox import DEFAULT_IDENTITY, Sandbox, SandboxError
-from ledger.schema import StoreNotReady, open_store
 from ledger.service import BATCH_SIZE_MAX, DEFAULT_HOME
+from ledger.store.ports import StoreConfigError
+from ledger.store.schema import StoreNotReady, open_store
 
 EXIT_RULE_REJECTED = 1
 EXIT_USER_ERROR = 2
@@ -173,7 +173,7 @@ def init(
 @app.command()
 def migrate(home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None) -> None:
     """Upgrade the store's schema to this release's (with init, the only command that changes tables)."""
-    from ledger.schema import SCHEMA_VERSION  # noqa: PLC0415
+    from ledger.store.schema import SCHEMA_VERSION  # noqa: PLC0415
 
     with user_errors():
         reached = sandbox_for(home, database_url).migrate()
@@ -703,9 +703,9 @@ def replay(
     """Rebuild every view from the log (or a bundle) in a fresh store, and print a digest per view."""
     import tempfile  # noqa: PLC0415
 
-    from ledger.persistence import StoreLocation  # noqa: PLC0415
     from ledger.projections import view_digests  # noqa: PLC0415
     from ledger.replay import ReplayError  # noqa: PLC0415
+    from ledger.store.ports import StoreLocation  # noqa: PLC0415
 
     with user_errors(), tempfile.TemporaryDirectory(prefix="ledger-replay-") as scratch:
         if check and (as_of or bundle):

@@ -50,7 +50,8 @@ from domain.events import (
     event_classes,
 )
 from domain.parties import KycStatus
-from ledger.persistence import Backend, LogEntry, PydanticMapper, WriteSession
+from ledger.store.codec import PydanticMapper
+from ledger.store.ports import Backend, LogEntry, WriteSession
 
 VIEWS_TRACKING_NAME = "ledger-views"
 PAGE_SIZE = 5000

@@ -12,7 +12,6 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from domain.commands import EstablishBank
-from ledger import schema
 from ledger.audit.log import StoredCheckpoint
 from ledger.audit.notes import Signer
 from ledger.clock import Clock
@@ -25,10 +24,12 @@ from ledger.keys import (
     verifier_key,
     write_signing_key,
 )
-from ledger.persistence import Backend, StoreLocation, open_backend
 from ledger.projections import Projector
-from ledger.schema import open_store
 from ledger.service import DEFAULT_HOME, Ledger
+from ledger.store import schema
+from ledger.store.backends import open_backend
+from ledger.store.ports import Backend, StoreLocation
+from ledger.store.schema import open_store
 from ledger.views import ReadModel
 
 DEFAULT_IDENTITY = BankIdentity(
@@ -235,7 +236,7 @@ class Sandbox:
         identity = self.home.read_identity()
         location = StoreLocation.parse(home=self.home.root, database_url=self.database_url)
         if location.postgres is not None:
-            from ledger.postgres import drop_schema  # noqa: PLC0415
+            from ledger.store.postgres import drop_schema  # noqa: PLC0415
 
             drop_schema(location.postgres)
         else:

@@ -34,10 +34,10 @@ from domain.state import LedgerState
 from ledger import snapshots
 from ledger.audit.log import AuditLog
 from ledger.clock import Clock, SystemClock
-from ledger.persistence import Backend, LogEntry, StoreLocation, WriteSession
 from ledger.projections import Projector, decode_with, read_plain_transaction
-from ledger.schema import open_store
 from ledger.snapshots import SNAPSHOT_EVERY_EVENTS
+from ledger.store.ports import Backend, LogEntry, StoreLocation, WriteSession
+from ledger.store.schema import open_store
 from ledger.views import Balance, ReadModel
 
 BATCH_SIZE_MAX = 10_000

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from domain.snapshot import FORMAT, StateSnapshot
 from domain.state import LedgerState
-from ledger.persistence import Backend
+from ledger.store.ports import Backend
 
 SNAPSHOTS_TABLE = "ledger_snapshots"
 SNAPSHOTS_COLUMNS = (

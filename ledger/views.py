@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, Self
 
 from domain.money import format_amount
-from ledger.persistence import Backend, ReadSession
 from ledger.projections import VIEW_ORDER, VIEW_TABLES, VIEWS_TRACKING_NAME, Projector
+from ledger.store.ports import Backend, ReadSession
 
 
 @dataclass(frozen=True)

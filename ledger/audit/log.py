@@ -18,7 +18,7 @@ from typing import Any
 from ledger.audit.leaves import leaf_bytes
 from ledger.audit.merkle import CompactRange, leaf_hash, range_hasher
 from ledger.audit.notes import Checkpoint, Signer, sign
-from ledger.persistence import Backend, WriteSession
+from ledger.store.ports import Backend, WriteSession
 
 AUDIT_TRACKING_NAME = "ledger-audit"
 PAGE_SIZE = 2000

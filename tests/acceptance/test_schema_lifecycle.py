@@ -15,7 +15,7 @@ import pytest
 from psycopg import sql
 
 from ledger import Sandbox
-from ledger.schema import SCHEMA_VERSION
+from ledger.store.schema import SCHEMA_VERSION
 from tests.acceptance.cli import ledger, store_digest, write_batch
 
 RELEASE_1 = Path(__file__).parent.parent / "fixtures" / "release-1"

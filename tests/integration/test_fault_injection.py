@@ -19,9 +19,9 @@ import pytest
 
 from domain.commands import Deposit
 from ledger import Ledger
-from ledger.persistence import StoreLocation
 from ledger.replay import differences, replay_store
-from ledger.schema import open_store
+from ledger.store.ports import StoreLocation
+from ledger.store.schema import open_store
 from tests.world import setup_commands
 
 DEPOSITS = 2400

@@ -17,8 +17,8 @@ import pytest
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.tests.persistence import ApplicationRecorderTestCase
 
-from ledger.persistence import Backend, StoreLocation
-from ledger.schema import open_store
+from ledger.store.ports import Backend, StoreLocation
+from ledger.store.schema import open_store
 
 
 def join_library_threads() -> None:

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from ledger import replay
-from ledger.persistence import StoreLocation
 from ledger.projections import UnreadableEvent, ViewDecoder, view_digests
 from ledger.replay import replay_store
-from ledger.schema import open_store
+from ledger.store.ports import StoreLocation
+from ledger.store.schema import open_store
 from tests.integration.test_decoding import simulated
 
 

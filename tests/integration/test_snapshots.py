@@ -15,9 +15,9 @@ from domain.commands import Deposit, EstablishBank
 from domain.snapshot import FORMAT
 from domain.state import LedgerState
 from ledger import Ledger, ManualClock, snapshots
-from ledger.persistence import LogEntry
 from ledger.simulate import SIM_START, SimulationConfig, simulate
 from ledger.snapshots import SNAPSHOTS_TABLE, SnapshotIgnored
+from ledger.store.ports import LogEntry
 from tests.acceptance.cli import ledger as run_ledger
 from tests.world import funding_commands, setup_commands
 

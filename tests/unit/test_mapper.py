@@ -11,7 +11,7 @@ from eventsourcing.persistence import JSONTranscoder, StoredEvent
 from eventsourcing.utils import get_topic
 
 from domain.events import FundsDeposited, LedgerEvent, Posting
-from ledger.persistence import PydanticMapper
+from ledger.store.codec import PydanticMapper
 
 NOW = datetime(2026, 2, 2, tzinfo=UTC)
 

@@ -19,9 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ledger.audit.log import AUDIT_TABLES
-from ledger.persistence import Backend, ReadSession, StoreFacts, StoreLocation, WriteSession, open_backend
 from ledger.projections import VIEW_TABLES, VIEWS_TRACKING_NAME, Projector, create_view_statements
 from ledger.snapshots import SNAPSHOTS_COLUMNS, SNAPSHOTS_TABLE
+from ledger.store.backends import open_backend
+from ledger.store.ports import Backend, ReadSession, StoreFacts, StoreLocation, WriteSession
 
 SCHEMA_VERSION = 1
 STORE_TABLE = "ledger_store"

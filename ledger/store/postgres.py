@@ -12,7 +12,7 @@ from eventsourcing.persistence import StoredEvent, Tracking
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.sql import SQL, Identifier
 
-from ledger.persistence import COMMANDS_TABLE, Backend, LogEntry, ReadSession, WriteSession
+from ledger.store.ports import COMMANDS_TABLE, Backend, LogEntry, ReadSession, WriteSession
 
 
 class _PostgresReading:

@@ -1,0 +1,244 @@
+"""The SQLite side of the event store: the library's file, sessions of our own, the guards.
+
+Writes go through the library's connection pool, in `BEGIN IMMEDIATE`
+transactions; reads open a connection of their own that cannot write, in
+WAL mode, so that they never wait for a writer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+from uuid import UUID
+
+from eventsourcing.persistence import PersistenceError, StoredEvent, Tracking
+
+from ledger.store.ports import (
+    COMMANDS_TABLE,
+    NOTIFICATION_PAGE_SIZE,
+    Backend,
+    LogEntry,
+    ReadSession,
+    WriteSession,
+    _log_entry,
+)
+
+if TYPE_CHECKING:
+    from eventsourcing.sqlite import SQLiteDatastore
+
+
+_SQLITE_SET_UP = [
+    f"CREATE TABLE IF NOT EXISTS {COMMANDS_TABLE} ("
+    "key TEXT PRIMARY KEY, digest TEXT NOT NULL, result TEXT NOT NULL) WITHOUT ROWID",
+    *(
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {verb} refused'); END"
+        for table in ("stored_events", COMMANDS_TABLE)
+        for verb in ("UPDATE", "DELETE")
+    ),
+]
+
+
+class SQLiteWriteSession(WriteSession):
+    def __init__(self, connection: sqlite3.Connection, tracking: Any) -> None:
+        self.connection = connection
+        self.tracking = tracking
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+        self.connection.execute(statement, params)
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.connection.executemany(statement, rows)
+
+    def fetchall(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self.connection.execute(statement, params)]
+
+    def tracking_position(self, name: str) -> int:
+        return self.tracking._max_tracking_id(name, self.connection.cursor()) or 0  # noqa: SLF001
+
+    def advance_tracking(self, name: str, position: int) -> None:
+        self.tracking._insert_tracking(self.connection.cursor(), Tracking(name, position))  # noqa: SLF001
+
+    def reset_tracking(self, name: str) -> None:
+        self.connection.execute("DELETE FROM tracking WHERE application_name = ?", (name,))
+
+    def notifications_after(self, position: int, limit: int) -> Sequence[LogEntry]:
+        return _sqlite_notifications_after(self.connection, position, limit)
+
+    def max_notification_id(self) -> int:
+        return _sqlite_head(self.connection)
+
+    def has_table(self, name: str) -> bool:
+        return _sqlite_has_table(self.connection, name)
+
+    def known_commands(self, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
+        found: dict[str, tuple[str, str]] = {}
+        for chunk in _chunks(keys, 500):
+            marks = ",".join("?" * len(chunk))
+            rows = self.connection.execute(
+                # Only placeholders are interpolated; the keys travel as parameters.
+                f"SELECT key, digest, result FROM {COMMANDS_TABLE} WHERE key IN ({marks})",  # noqa: S608
+                chunk,
+            )
+            found.update({key: (digest, result) for key, digest, result in rows})
+        return found
+
+    def append(self, stored_events: Sequence[StoredEvent]) -> Sequence[int]:
+        # One executemany instead of the library's insert per row. Under the
+        # write lock, in a table nothing is ever deleted from, SQLite gives the
+        # rows the ids after the last one, in order; checked after the insert.
+        (last,) = self.connection.execute("SELECT max(rowid) FROM stored_events").fetchone()
+        self.connection.executemany(
+            "INSERT INTO stored_events (originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?)",
+            [(_uuid_text(e.originator_id), e.originator_version, e.topic, e.state) for e in stored_events],
+        )
+        first = (last or 0) + 1
+        ids = range(first, first + len(stored_events))
+        (now_last,) = self.connection.execute("SELECT max(rowid) FROM stored_events").fetchone()
+        if stored_events and now_last != ids[-1]:
+            raise PersistenceError(f"event ids {first}..{now_last} are not the {len(stored_events)} expected")
+        return ids
+
+    def remember_commands(self, rows: Sequence[tuple[str, str, str]]) -> None:
+        self.connection.executemany("INSERT INTO ledger_commands VALUES (?, ?, ?)", rows)
+
+
+class SQLiteReadSession(ReadSession):
+    """A read transaction on a connection of its own, opened read-only: in WAL
+    mode it reads the snapshot it began with while writers go on."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def fetchall(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.connection.execute(statement, params).fetchall()
+
+    def tracking_position(self, name: str) -> int:
+        rows = self.fetchall("SELECT max(notification_id) FROM tracking WHERE application_name = ?", (name,))
+        return int(rows[0][0] or 0)
+
+    def notifications_after(self, position: int, limit: int) -> Sequence[LogEntry]:
+        return _sqlite_notifications_after(self.connection, position, limit)
+
+    def max_notification_id(self) -> int:
+        return _sqlite_head(self.connection)
+
+    def has_table(self, name: str) -> bool:
+        return _sqlite_has_table(self.connection, name)
+
+
+class SQLiteBackend(Backend):
+    events_table = "stored_events"
+
+    def describe(self) -> str:
+        return str(self.location.sqlite_path)
+
+    def exists(self) -> bool:
+        assert self.location.sqlite_path is not None
+        return self.location.sqlite_path.is_file()
+
+    @property
+    def datastore(self) -> SQLiteDatastore:
+        return cast("SQLiteDatastore", self.store.factory.datastore)  # type: ignore[attr-defined]
+
+    def set_up(self) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            for statement in _SQLITE_SET_UP:
+                cursor.execute(statement)
+
+    def notifications_after(self, position: int, limit: int = NOTIFICATION_PAGE_SIZE) -> Sequence[LogEntry]:
+        with self.datastore.get_connection(commit=False) as pooled:
+            return _sqlite_notifications_after(pooled._sqlite_conn, position, limit)  # noqa: SLF001
+
+    def notification_id_of(self, stream: UUID, version: int) -> int | None:
+        with self.views() as session:
+            rows = session.fetchall(
+                "SELECT rowid FROM stored_events WHERE originator_id = ? AND originator_version = ?",
+                (stream.hex, version),
+            )
+        return int(rows[0][0]) if rows else None
+
+    @contextmanager
+    def write(self) -> Iterator[WriteSession]:
+        with self._immediate() as session:
+            yield session
+
+    def views(self) -> AbstractContextManager[WriteSession]:
+        # SQLite has one writer at a time: the views take the same lock.
+        return self._immediate()
+
+    @contextmanager
+    def read(self) -> Iterator[ReadSession]:
+        assert self.location.sqlite_path is not None
+        connection = connect_read_only(self.location.sqlite_path)
+        try:
+            connection.execute("BEGIN")  # deferred: the first read fixes the snapshot
+            yield SQLiteReadSession(connection)
+        finally:
+            connection.close()  # ends the read transaction; it wrote nothing
+
+    @contextmanager
+    def _immediate(self) -> Iterator[WriteSession]:
+        tracking = self.tracking
+        with self.datastore.get_connection(commit=True) as pooled:
+            # The library begins deferred transactions; the write path reads
+            # before it writes, so it must hold the write lock from the start
+            # or two writers could both read, then one fail to upgrade.
+            connection: sqlite3.Connection = pooled._sqlite_conn  # noqa: SLF001
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield SQLiteWriteSession(connection, tracking)
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write (query_only) nor create the file
+    (mode=rw). Not mode=ro: a read-only connection leaves the WAL files
+    behind when it closes, where a last connection otherwise removes them."""
+    connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, isolation_level=None)
+    connection.execute("PRAGMA query_only = ON")
+    return connection
+
+
+def _sqlite_has_table(connection: sqlite3.Connection, name: str) -> bool:
+    return bool(connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchall())
+
+
+def _sqlite_head(connection: sqlite3.Connection) -> int:
+    (last,) = connection.execute("SELECT max(rowid) FROM stored_events").fetchone()
+    return int(last or 0)
+
+
+def _uuid_text(stream: UUID | str) -> str:
+    """As the library stores stream ids in SQLite: 32 hex digits."""
+    return stream.hex if isinstance(stream, UUID) else stream
+
+
+_SELECT_ENTRIES = "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
+
+
+def entries_between(connection: sqlite3.Connection, after: int, upto: int) -> list[LogEntry]:
+    """The events with notification ids in (after, upto], from an SQLite log."""
+    return _entries(connection, "WHERE rowid > ? AND rowid <= ? ORDER BY rowid", (after, upto))
+
+
+def _sqlite_notifications_after(connection: sqlite3.Connection, position: int, limit: int) -> list[LogEntry]:
+    return _entries(connection, "WHERE rowid > ? ORDER BY rowid LIMIT ?", (position, limit))
+
+
+def _entries(connection: sqlite3.Connection, where: str, params: tuple[int, int]) -> list[LogEntry]:
+    # A plain tuple cursor: the library's connections make `sqlite3.Row`s.
+    cursor = connection.cursor()
+    cursor.row_factory = None
+    return list(map(_log_entry, cursor.execute(_SELECT_ENTRIES + where, params).fetchall()))
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
