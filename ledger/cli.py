@@ -13,25 +13,26 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from eventsourcing.persistence import PersistenceError
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from domain.commands import COMMAND_ADAPTER, BaseCommand, DelistVenue, ExecuteTrade, ListVenue
 from domain.errors import BatchRejected, LedgerError
 from domain.parties import VenueKind
 from ledger.clock import ManualClock
-from ledger.home import BankIdentity
-from ledger.keys import SigningKeyError
-from ledger.projections import UnreadableEvent
+from ledger.home import BATCH_SIZE_MAX, DEFAULT_HOME, BankIdentity, SigningKeyError
 from ledger.sandbox import DEFAULT_IDENTITY, Sandbox, SandboxError
-from ledger.service import BATCH_SIZE_MAX, DEFAULT_HOME
-from ledger.store.ports import StoreConfigError
+from ledger.store.ports import StoreConfigError, UnreadableEvent
 from ledger.store.schema import StoreNotReady, open_store
+
+if TYPE_CHECKING:
+    from domain.commands import BaseCommand
+
+# The write path, the domain's commands and the library are imported in the
+# commands that use them: a read (`ledger balances`) starts without them.
 
 EXIT_RULE_REJECTED = 1
 EXIT_USER_ERROR = 2
@@ -75,31 +76,50 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(EXIT_USER_ERROR)
 
 
+# Every failure a user or a file can cause, and its exit code; anything else
+# is a bug and keeps its traceback. A rule's refusal of a command is not an
+# error: it is a result, and exits with EXIT_RULE_REJECTED.
+EXPECTED_ERRORS: dict[type[Exception], int] = {
+    UserError: EXIT_USER_ERROR,
+    LedgerError: EXIT_USER_ERROR,
+    SandboxError: EXIT_USER_ERROR,
+    SigningKeyError: EXIT_USER_ERROR,
+    StoreConfigError: EXIT_USER_ERROR,
+    StoreNotReady: EXIT_USER_ERROR,
+    UnreadableEvent: EXIT_USER_ERROR,
+    ValidationError: EXIT_USER_ERROR,
+    sqlite3.Error: EXIT_USER_ERROR,
+    OSError: EXIT_USER_ERROR,
+}
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Translates expected failures to one-line messages at the edge."""
     try:
         yield
-    except (
-        UserError,
-        LedgerError,
-        SandboxError,
-        SigningKeyError,
-        StoreConfigError,
-        StoreNotReady,
-        UnreadableEvent,
-    ) as error:
-        fail(str(error))
-    except ValidationError as error:
-        fail(describe_validation_error(error))
-    except (PersistenceError, sqlite3.Error, OSError) as error:
-        if _from_psycopg(error.__cause__):
-            fail(f"the PostgreSQL store could not be used: {_first_line(error)}")
-        fail(f"the store could not be used: {error}")
     except Exception as error:
-        if not _from_psycopg(error):
+        message = describe_failure(error)
+        if message is None:
             raise
-        fail(f"the PostgreSQL store could not be used: {_first_line(error)}")
+        fail(message)
+
+
+def describe_failure(error: Exception) -> str | None:
+    """The one line for an expected failure; None for a bug."""
+    from eventsourcing.persistence import PersistenceError
+
+    if isinstance(error, ValidationError):
+        return describe_validation_error(error)
+    if isinstance(error, PersistenceError | sqlite3.Error | OSError):
+        if _from_psycopg(error.__cause__):
+            return f"the PostgreSQL store could not be used: {_first_line(error)}"
+        return f"the store could not be used: {error}"
+    if isinstance(error, tuple(EXPECTED_ERRORS)):
+        return str(error)
+    if _from_psycopg(error):
+        return f"the PostgreSQL store could not be used: {_first_line(error)}"
+    return None
 
 
 def _from_psycopg(error: BaseException | None) -> bool:
@@ -173,7 +193,7 @@ def init(
 @app.command()
 def migrate(home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None) -> None:
     """Upgrade the store's schema to this release's (with init, the only command that changes tables)."""
-    from ledger.store.schema import SCHEMA_VERSION  # noqa: PLC0415
+    from ledger.store.schema import SCHEMA_VERSION
 
     with user_errors():
         reached = sandbox_for(home, database_url).migrate()
@@ -247,6 +267,12 @@ def read_lines(source: str) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines()
 
 
+def command_adapter() -> Any:
+    from domain.commands import COMMAND_ADAPTER
+
+    return COMMAND_ADAPTER
+
+
 def parse_commands(source: str, lines: list[str]) -> list[tuple[int, BaseCommand]]:
     commands: list[tuple[int, BaseCommand]] = []
     for number, line in enumerate(lines, start=1):
@@ -255,7 +281,7 @@ def parse_commands(source: str, lines: list[str]) -> list[tuple[int, BaseCommand
         if len(line) > INPUT_LINE_LENGTH_MAX:
             raise UserError(f"{source}:{number}: line longer than {INPUT_LINE_LENGTH_MAX} characters")
         try:
-            commands.append((number, COMMAND_ADAPTER.validate_json(line)))
+            commands.append((number, command_adapter().validate_json(line)))
         except ValidationError as error:
             raise UserError(describe_validation_error(error, f"{source}:{number}")) from None
         if len(commands) > BATCH_SIZE_MAX:
@@ -268,7 +294,7 @@ def parse_commands(source: str, lines: list[str]) -> list[tuple[int, BaseCommand
 @app.command()
 def demo(home: HomeOption = Path("demo-sandbox"), database_url: DatabaseUrlOption = None) -> None:
     """The main job: a full scenario end to end, then export and verify the audit bundle."""
-    from ledger.demo import run_demo  # noqa: PLC0415 (keeps the other commands' start-up light)
+    from ledger.demo import run_demo
 
     with user_errors():
         run_demo(sandbox_for(home, database_url), out)
@@ -293,9 +319,9 @@ def bench(
     only: Annotated[str | None, typer.Option(help="Run only figures starting with this, like 'audit'.")] = None,
 ) -> None:
     """Benchmarks with references measured in the same run (JSON with --json)."""
-    from ledger.bench import run_benchmarks  # noqa: PLC0415
-    from ledger.bench_audit import run_audit_benchmarks  # noqa: PLC0415
-    from ledger.bench_replay import run_replay_benchmarks  # noqa: PLC0415
+    from ledger.bench import run_benchmarks
+    from ledger.bench_audit import run_audit_benchmarks
+    from ledger.bench_replay import run_replay_benchmarks
 
     figures: dict[str, Any] = {}
     with err.status("benchmarking...") if not as_json else nullcontext():
@@ -351,7 +377,7 @@ def venues_list(
     home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
 ) -> None:
     """Venues, domestic or foreign, listed or not, with the assets they list."""
-    from ledger.reports import venues  # noqa: PLC0415
+    from ledger.reports import venues
 
     rows = read_report(home, database_url, venues, as_json)
     if rows is None:
@@ -385,6 +411,8 @@ def venues_add(
     """List a venue (or list again one that was delisted)."""
     with user_errors():
         codes = [code.strip() for code in assets.split(",") if code.strip()]
+        from domain.commands import ListVenue
+
         command = ListVenue(key=key, venue_id=venue_id, name=name, kind=kind, assets=codes)
     submit_one(home, database_url, command, as_json)
 
@@ -400,6 +428,8 @@ def venues_delist(
 ) -> None:
     """Delist a venue: every trade routed to it afterwards is refused."""
     with user_errors():
+        from domain.commands import DelistVenue
+
         command = DelistVenue(key=key, venue_id=venue_id, reason=reason)
     submit_one(home, database_url, command, as_json)
 
@@ -421,6 +451,8 @@ def trade(
 ) -> None:
     """Execute a trade: delivery versus payment, with a fee to the bank."""
     with user_errors():
+        from domain.commands import ExecuteTrade
+
         command = ExecuteTrade(
             key=key,
             venue_id=venue,
@@ -440,7 +472,7 @@ def report_compliance(
     home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
 ) -> None:
     """Recorded rejections by rule, client, venue and day."""
-    from ledger.reports import compliance  # noqa: PLC0415
+    from ledger.reports import compliance
 
     report = read_report(home, database_url, compliance, as_json)
     if report is None:
@@ -462,7 +494,7 @@ def report_settlements(
     home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
 ) -> None:
     """Cross-border settlements: outstanding, overdue, share returned, volume by country."""
-    from ledger.reports import print_settlements, settlements  # noqa: PLC0415
+    from ledger.reports import print_settlements, settlements
 
     report = read_report(home, database_url, settlements, as_json)
     if report is None:
@@ -502,7 +534,7 @@ def audit_export(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """Export the audit bundle: leaves, signed checkpoints, consistency proofs."""
-    from ledger.audit.bundle import ExportError, export_bundle  # noqa: PLC0415
+    from ledger.audit.bundle import ExportError, export_bundle
 
     with user_errors():
         sandbox = sandbox_for(home, database_url)
@@ -544,7 +576,7 @@ def audit_verify(
     as_json: JsonOption = False,
 ) -> None:
     """Verify a bundle offline: exit 0 only if everything verifies."""
-    from ledger.audit.verify import verify_bundle  # noqa: PLC0415
+    from ledger.audit.verify import verify_bundle
 
     with user_errors():
         if not bundle.is_dir():
@@ -571,10 +603,10 @@ def audit_prove(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """Write an inclusion proof of one event against a signed checkpoint."""
-    from uuid import UUID  # noqa: PLC0415
+    from uuid import UUID
 
-    from ledger.audit.merkle import ProofError  # noqa: PLC0415
-    from ledger.audit.proofs import leaf_proof  # noqa: PLC0415
+    from ledger.audit.merkle import ProofError
+    from ledger.audit.proofs import leaf_proof
 
     with user_errors():
         if (index is None) == (stream is None):
@@ -614,9 +646,9 @@ def audit_verify_proof(
     as_json: JsonOption = False,
 ) -> None:
     """Verify one event's inclusion proof offline."""
-    from ledger.audit.merkle import ProofError  # noqa: PLC0415
-    from ledger.audit.notes import NoteError  # noqa: PLC0415
-    from ledger.audit.proofs import verify_leaf_proof  # noqa: PLC0415
+    from ledger.audit.merkle import ProofError
+    from ledger.audit.notes import NoteError
+    from ledger.audit.proofs import verify_leaf_proof
 
     with user_errors():
         try:
@@ -657,7 +689,7 @@ def audit_witness_init(
     sandbox_key: Annotated[bool, typer.Option("--sandbox-key", help="Store the key unencrypted.")] = False,
 ) -> None:
     """Create a witness (the supervisor's cosigning key) and print its key."""
-    from ledger.audit.witness import Witness, WitnessError  # noqa: PLC0415
+    from ledger.audit.witness import Witness, WitnessError
 
     with user_errors():
         try:
@@ -674,7 +706,7 @@ def audit_cosign(
     witness_home: WitnessHomeOption,
 ) -> None:
     """Cosign a bundle's latest checkpoint after checking it extends the last one cosigned."""
-    from ledger.audit.witness import Witness, WitnessError  # noqa: PLC0415
+    from ledger.audit.witness import Witness, WitnessError
 
     with user_errors():
         try:
@@ -701,11 +733,11 @@ def replay(
     as_json: JsonOption = False,
 ) -> None:
     """Rebuild every view from the log (or a bundle) in a fresh store, and print a digest per view."""
-    import tempfile  # noqa: PLC0415
+    import tempfile
 
-    from ledger.projections import view_digests  # noqa: PLC0415
-    from ledger.replay import ReplayError  # noqa: PLC0415
-    from ledger.store.ports import StoreLocation  # noqa: PLC0415
+    from ledger.projections import view_digests
+    from ledger.replay import ReplayError
+    from ledger.store.ports import StoreLocation
 
     with user_errors(), tempfile.TemporaryDirectory(prefix="ledger-replay-") as scratch:
         if check and (as_of or bundle):
@@ -733,8 +765,8 @@ def replay(
 
 
 def _replay_bundle(bundle: Path, key: str, as_of: str | None, target: Any, advance: Any) -> tuple[int, list[Any]]:
-    from ledger.projections import ViewDecoder  # noqa: PLC0415
-    from ledger.replay import replay_bundle  # noqa: PLC0415
+    from ledger.projections import ViewDecoder
+    from ledger.replay import replay_bundle
 
     stop = parse_as_of(as_of, key)
     return replay_bundle(bundle, key, target, ViewDecoder(target.mapper), stop, advance), []
@@ -743,7 +775,7 @@ def _replay_bundle(bundle: Path, key: str, as_of: str | None, target: Any, advan
 def _replay_store(
     sandbox: Sandbox, key: str | None, as_of: str | None, check: bool, target: Any, advance: Any
 ) -> tuple[int, list[Any]]:
-    from ledger.replay import differences, replay_store  # noqa: PLC0415
+    from ledger.replay import differences, replay_store
 
     if as_of and Path(as_of).is_file() and key is None:
         key = sandbox.verifier_key()
@@ -773,10 +805,10 @@ def _print_replay(
 
 
 def parse_as_of(text: str | None, key: str | None) -> Any:
-    from datetime import datetime  # noqa: PLC0415
+    from datetime import datetime
 
-    from ledger.audit.notes import NoteError, Verifier, open_checkpoint  # noqa: PLC0415
-    from ledger.replay import StopAt  # noqa: PLC0415
+    from ledger.audit.notes import NoteError, Verifier, open_checkpoint
+    from ledger.replay import StopAt
 
     if text is None:
         return StopAt()
@@ -806,7 +838,7 @@ def progress_bar(quiet: bool, label: str) -> Iterator[Any]:
     if quiet or not err.is_terminal:
         yield None
         return
-    from rich.progress import Progress, SpinnerColumn, TextColumn  # noqa: PLC0415
+    from rich.progress import Progress, SpinnerColumn, TextColumn
 
     with Progress(SpinnerColumn(), TextColumn("{task.description} {task.completed} events"), console=err) as bar:
         task = bar.add_task(label, total=None)
@@ -820,8 +852,8 @@ def report_supervisor(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """The supervisor's report: self-contained HTML, with CSV and JSON of every table."""
-    from ledger.audit.log import StoredCheckpoint  # noqa: PLC0415
-    from ledger.supervisor_report import gather, write_report  # noqa: PLC0415
+    from ledger.audit.log import StoredCheckpoint
+    from ledger.supervisor_report import gather, write_report
 
     with user_errors():
         if out_dir.exists() and any(out_dir.iterdir()):
@@ -849,8 +881,8 @@ def simulate(
     as_json: JsonOption = False,
 ) -> None:
     """Deterministic synthetic traffic; run again, it continues from the sandbox's ledger time."""
-    from ledger.simulate import SIM_START, SimulationConfig  # noqa: PLC0415
-    from ledger.simulate import simulate as run_simulation  # noqa: PLC0415
+    from ledger.simulate import SIM_START, SimulationConfig
+    from ledger.simulate import simulate as run_simulation
 
     with user_errors():
         config = SimulationConfig(seed=seed, clients=clients, days=days, operations_per_day=operations_per_day)
@@ -885,7 +917,7 @@ def progress_days(quiet: bool, days: int) -> Iterator[Any]:
     if quiet or not err.is_terminal:
         yield None
         return
-    from rich.progress import Progress  # noqa: PLC0415
+    from rich.progress import Progress
 
     with Progress(console=err) as bar:
         task = bar.add_task("simulating days", total=days)
@@ -938,8 +970,8 @@ def scenario_run(
     """Run scenarios in fresh scratch sandboxes; exit 1 if any step's outcome differs.
 
     A folder runs every *.yaml in it but those starting with '_' (shared setups to include)."""
-    from ledger.scenario import ScenarioError, StepResult  # noqa: PLC0415
-    from ledger.scenario import run as run_scenario  # noqa: PLC0415
+    from ledger.scenario import ScenarioError, StepResult
+    from ledger.scenario import run as run_scenario
 
     report: dict[str, list[dict[str, Any]]] = {}
     failed = 0

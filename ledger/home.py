@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.parties import PartyName
 
+DEFAULT_HOME = Path("ledger-sandbox")
+BATCH_SIZE_MAX = 10_000  # commands in one batch (one database transaction)
 IDENTITY_FILE = "bank.json"
 SIGNING_KEY_FILE = "keys/signing-key.pem"
 VERIFIER_KEY_FILE = "keys/verifier-key.txt"
@@ -28,6 +30,10 @@ class BankIdentity(BaseModel):
     htp_resident: bool = True
     checkpoint_every_events: int = Field(default=1000, ge=1, le=10_000_000)
     checkpoint_every_seconds: int = Field(default=3600, ge=1, le=31_536_000)
+
+
+class SigningKeyError(Exception):
+    """The signing key cannot be created or read; the message says why."""
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ledger.audit.notes import ED25519, Verifier
+from ledger.home import SigningKeyError
 
 PASSPHRASE_ENV = "LEDGER_KEY_PASSPHRASE"  # noqa: S105 (the variable's name, not its value)
 KEY_FILE_MODE = 0o600
-
-
-class SigningKeyError(Exception):
-    """The signing key cannot be created or read; the message says why."""
 
 
 @cache

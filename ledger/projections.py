@@ -51,59 +51,11 @@ from domain.events import (
 )
 from domain.parties import KycStatus
 from ledger.store.codec import PydanticMapper
-from ledger.store.ports import Backend, LogEntry, WriteSession
+from ledger.store.ports import Backend, LogEntry, UnreadableEvent, WriteSession
+from ledger.tables import VIEW_TABLES, VIEWS_TRACKING_NAME, create_view_statements
 
-VIEWS_TRACKING_NAME = "ledger-views"
 PAGE_SIZE = 5000
 _IN_CHUNK = 400  # keeps every IN (...) list under SQLite's parameter limit
-
-# Portable DDL: the same statements on SQLite and PostgreSQL. Amounts are
-# decimal text of minor units (they exceed 64-bit integers).
-VIEW_TABLES: dict[str, str] = {
-    "view_balances": "account TEXT NOT NULL, asset TEXT NOT NULL, amount_minor TEXT NOT NULL, "
-    "PRIMARY KEY (account, asset)",
-    "view_clients": "client_id TEXT PRIMARY KEY, name TEXT NOT NULL, residency TEXT NOT NULL, "
-    "kind TEXT NOT NULL, kyc TEXT NOT NULL",
-    "view_venues": "venue_id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, "
-    "domestic INTEGER NOT NULL, listed INTEGER NOT NULL, assets TEXT NOT NULL",
-    "view_assets": "code TEXT PRIMARY KEY, scale INTEGER NOT NULL, kind TEXT NOT NULL, issuer_id TEXT, "
-    "cap_minor TEXT, supply_minor TEXT NOT NULL",
-    "view_compliance": "day TEXT NOT NULL, rule TEXT NOT NULL, client_id TEXT NOT NULL, "
-    "venue_id TEXT NOT NULL, command_type TEXT NOT NULL, rejections INTEGER NOT NULL, "
-    "PRIMARY KEY (day, rule, client_id, venue_id, command_type)",
-    "view_settlements": "settlement_id TEXT PRIMARY KEY, client_id TEXT NOT NULL, direction TEXT NOT NULL, "
-    "counterparty TEXT NOT NULL, country TEXT NOT NULL, contract_reference TEXT NOT NULL, "
-    "asset TEXT NOT NULL, "
-    "sent_minor TEXT NOT NULL, returned_minor TEXT NOT NULL, delivered_minor TEXT NOT NULL, "
-    "status TEXT NOT NULL, initiated_on TEXT NOT NULL, deadline TEXT NOT NULL, overdue_on TEXT, "
-    "value_byn TEXT, travel_rule_complete INTEGER NOT NULL",
-    "view_aml": "notice_id TEXT PRIMARY KEY, day TEXT NOT NULL, client_id TEXT NOT NULL, "
-    "operation TEXT NOT NULL, asset TEXT NOT NULL, amount_minor TEXT NOT NULL, value_byn TEXT NOT NULL, "
-    "threshold_byn TEXT NOT NULL",
-    "view_ledger_time": "singleton INTEGER PRIMARY KEY, ledger_time TEXT NOT NULL",
-    "view_bank": "singleton INTEGER PRIMARY KEY, name TEXT NOT NULL, htp_resident INTEGER NOT NULL, "
-    "nbrb_register_entry TEXT NOT NULL",
-    "view_trades": "venue_id TEXT NOT NULL, base_asset TEXT NOT NULL, quote_asset TEXT NOT NULL, "
-    "trades INTEGER NOT NULL, base_volume_minor TEXT NOT NULL, quote_volume_minor TEXT NOT NULL, "
-    "fees_minor TEXT NOT NULL, PRIMARY KEY (venue_id, base_asset, quote_asset)",
-}
-VIEW_ORDER: dict[str, str] = {
-    "view_balances": "account, asset",
-    "view_clients": "client_id",
-    "view_venues": "venue_id",
-    "view_assets": "code",
-    "view_compliance": "day, rule, client_id, venue_id, command_type",
-    "view_settlements": "settlement_id",
-    "view_aml": "notice_id",
-    "view_ledger_time": "singleton",
-    "view_bank": "singleton",
-    "view_trades": "venue_id, base_asset, quote_asset",
-}
-
-
-def create_view_statements() -> list[str]:
-    return [f"CREATE TABLE IF NOT EXISTS {name} ({columns})" for name, columns in VIEW_TABLES.items()]
-
 
 ComplianceKey = tuple[str, str, str, str, str]
 
@@ -170,17 +122,6 @@ class PageSummary:
     latest: datetime | None
     whole: list[LogEntry]
     stopped: bool = False
-
-
-class UnreadableEvent(Exception):
-    """An event in the log does not decode as its class: the store was
-    written by something else, or edited."""
-
-    @classmethod
-    def at(cls, entry: LogEntry, error: ValidationError) -> UnreadableEvent:
-        problem = error.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"]) or "the event"
-        return cls(f"event {entry.id} of the log ({entry.topic}) cannot be read: {where}: {problem['msg']}")
 
 
 class ViewDecoder:

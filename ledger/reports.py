@@ -13,7 +13,7 @@ from rich.table import Table
 from domain.crossborder import SettlementStatus, cents_text, ratio_text
 from domain.errors import RULE_VIOLATIONS
 from domain.money import format_amount
-from ledger.projections import VIEWS_TRACKING_NAME
+from ledger.tables import VIEWS_TRACKING_NAME
 from ledger.views import ReadModel
 
 

@@ -7,30 +7,24 @@ import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-from domain.commands import EstablishBank
-from ledger.audit.log import StoredCheckpoint
-from ledger.audit.notes import Signer
-from ledger.clock import Clock
-from ledger.home import BankIdentity, Home
-from ledger.keys import (
-    SigningKeyError,
-    check_can_create,
-    create_signing_key,
-    load_signing_key,
-    verifier_key,
-    write_signing_key,
-)
-from ledger.projections import Projector
-from ledger.service import DEFAULT_HOME, Ledger
+from ledger.home import DEFAULT_HOME, BankIdentity, Home
 from ledger.store import schema
 from ledger.store.backends import open_backend
 from ledger.store.ports import Backend, StoreLocation
 from ledger.store.schema import open_store
 from ledger.views import ReadModel
+
+if TYPE_CHECKING:
+    from domain.commands import EstablishBank
+    from ledger.audit.log import StoredCheckpoint
+    from ledger.audit.notes import Signer
+    from ledger.clock import Clock
+    from ledger.service import Ledger
+
+# The write path, the keys and the domain's commands are imported where they
+# are used: `open_reader` (every read command) needs none of them.
 
 DEFAULT_IDENTITY = BankIdentity(
     name="Zubr Crypto Bank JSC",
@@ -65,6 +59,8 @@ class Sandbox:
         """Creates the store, the bank's identity and its signing key; returns
         the verifier key. Refuses a home that is already initialised, and a
         store that holds a ledger already (one bank per store)."""
+        from ledger.keys import check_can_create, create_signing_key, verifier_key
+
         if self.home.is_initialised():
             raise SandboxError(f"{self.home.root} is initialised already (found {self.home.identity_path})")
         self._refuse_a_store_in_use()
@@ -92,6 +88,8 @@ class Sandbox:
 
     @staticmethod
     def _establish_bank(identity: BankIdentity) -> EstablishBank:
+        from domain.commands import EstablishBank
+
         return EstablishBank(
             key=ESTABLISH_BANK_KEY,
             name=identity.name,
@@ -109,7 +107,7 @@ class Sandbox:
         except BaseException:
             backend.close()
             raise
-        return ReadModel(backend, Projector(backend))
+        return ReadModel.catching_up(backend)
 
     def open_writer(self, **options: Any) -> Ledger:
         """The ledger of this sandbox, for writing (see `open`)."""
@@ -127,6 +125,8 @@ class Sandbox:
         that can be read, a checkpoint is signed every N events or T seconds.
         A store that holds no ledger is refused (nothing is created) unless
         `create` is true, as for `init`; so is a store of another bank's key."""
+        from ledger.service import Ledger
+
         identity = self.home.read_identity() if self.home.is_initialised() else DEFAULT_IDENTITY
         ledger = Ledger.open(
             home=self.home.root,
@@ -156,6 +156,8 @@ class Sandbox:
             )
 
     def _sign_checkpoints_for(self, ledger: Ledger, identity: BankIdentity) -> None:
+        from ledger.home import SigningKeyError
+
         try:
             signer = self.signer()
         except SigningKeyError:
@@ -175,6 +177,9 @@ class Sandbox:
     def signer(self) -> Signer:
         if not self.home.is_initialised():
             raise SandboxError(f"{self.home.root} is not initialised: run 'ledger init' first")
+        from ledger.audit.notes import Signer
+        from ledger.keys import load_signing_key
+
         identity = self.home.read_identity()
         return Signer(identity.origin, load_signing_key(self.home.signing_key_path))
 
@@ -196,6 +201,11 @@ class Sandbox:
     def rotate_key(self, *, allow_unencrypted_key: bool = False) -> tuple[str, str, StoredCheckpoint]:
         """A new signing key, handed over by a checkpoint signed with the old
         key and the new; the old key is kept, retired, beside it."""
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        from ledger.audit.notes import Signer
+        from ledger.keys import check_can_create, write_signing_key
+
         old = self.signer()
         check_can_create(self.home.root / "keys" / "next.pem", allow_unencrypted=allow_unencrypted_key)
         new = Signer(old.name, Ed25519PrivateKey.generate())
@@ -236,7 +246,7 @@ class Sandbox:
         identity = self.home.read_identity()
         location = StoreLocation.parse(home=self.home.root, database_url=self.database_url)
         if location.postgres is not None:
-            from ledger.store.postgres import drop_schema  # noqa: PLC0415
+            from ledger.store.postgres import drop_schema
 
             drop_schema(location.postgres)
         else:

@@ -34,15 +34,14 @@ from domain.state import LedgerState
 from ledger import snapshots
 from ledger.audit.log import AuditLog
 from ledger.clock import Clock, SystemClock
+from ledger.home import BATCH_SIZE_MAX, DEFAULT_HOME
 from ledger.projections import Projector, decode_with, read_plain_transaction
 from ledger.snapshots import SNAPSHOT_EVERY_EVENTS
 from ledger.store.ports import Backend, LogEntry, StoreLocation, WriteSession
 from ledger.store.schema import open_store
 from ledger.views import Balance, ReadModel
 
-BATCH_SIZE_MAX = 10_000
 _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))  # made once: json.dumps makes one per call
-DEFAULT_HOME = Path("ledger-sandbox")
 DEFAULT_ORIGIN = "zubr-crypto-bank.example/ledger"
 
 

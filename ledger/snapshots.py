@@ -21,12 +21,8 @@ from pydantic import ValidationError
 from domain.snapshot import FORMAT, StateSnapshot
 from domain.state import LedgerState
 from ledger.store.ports import Backend
+from ledger.tables import SNAPSHOTS_TABLE
 
-SNAPSHOTS_TABLE = "ledger_snapshots"
-SNAPSHOTS_COLUMNS = (
-    "position BIGINT PRIMARY KEY, format INTEGER NOT NULL, digest TEXT NOT NULL, "
-    "taken_at TEXT NOT NULL, state TEXT NOT NULL"
-)
 SNAPSHOT_EVERY_EVENTS = 50_000
 SNAPSHOTS_KEPT = 2
 

@@ -17,11 +17,14 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Self
+from typing import TYPE_CHECKING, Any, NamedTuple, Self
 
 from domain.money import format_amount
-from ledger.projections import VIEW_ORDER, VIEW_TABLES, VIEWS_TRACKING_NAME, Projector
 from ledger.store.ports import Backend, ReadSession
+from ledger.tables import VIEW_ORDER, VIEW_TABLES, VIEWS_TRACKING_NAME
+
+if TYPE_CHECKING:
+    from ledger.projections import Projector
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,16 @@ class ReadModel:
         self.backend = backend
         self.projector = projector
 
+    @classmethod
+    def catching_up(cls, backend: Backend) -> ReadModel:
+        """A read model whose views, if they lag the log, are caught up first
+        (the projector is loaded only then)."""
+        reader = cls(backend)
+        reader.catch_up_lagging = True
+        return reader
+
+    catch_up_lagging = False
+
     def close(self) -> None:
         self.backend.close()
 
@@ -126,9 +139,14 @@ class ReadModel:
     def session(self) -> Iterator[ReadSession]:
         """One read-only transaction over views that show the whole log."""
         with self.backend.read() as session:
-            if self.projector is None or session.tracking_position(VIEWS_TRACKING_NAME) >= session.head():
+            lagging = session.tracking_position(VIEWS_TRACKING_NAME) < session.head()
+            if not lagging or (self.projector is None and not self.catch_up_lagging):
                 yield session
                 return
+        if self.projector is None:
+            from ledger.projections import Projector  # noqa: PLC0415 (only for views an older release left behind)
+
+            self.projector = Projector(self.backend)
         self.projector.catch_up()
         with self.backend.read() as session:
             yield session

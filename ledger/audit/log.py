@@ -19,17 +19,11 @@ from ledger.audit.leaves import leaf_bytes
 from ledger.audit.merkle import CompactRange, leaf_hash, range_hasher
 from ledger.audit.notes import Checkpoint, Signer, sign
 from ledger.store.ports import Backend, WriteSession
+from ledger.tables import AUDIT_TABLES, AUDIT_TRACKING_NAME
 
-AUDIT_TRACKING_NAME = "ledger-audit"
 PAGE_SIZE = 2000
 CHECKPOINT_EVERY_EVENTS = 1000
 CHECKPOINT_EVERY_SECONDS = 3600
-
-AUDIT_TABLES = {
-    "audit_leaves": "leaf_index BIGINT PRIMARY KEY, notification_id BIGINT NOT NULL, leaf_hash TEXT NOT NULL",
-    "audit_tree": "singleton INTEGER PRIMARY KEY, tree_size BIGINT NOT NULL, compact_range TEXT NOT NULL",
-    "audit_checkpoints": "tree_size BIGINT PRIMARY KEY, note TEXT NOT NULL, signed_at TEXT NOT NULL",
-}
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from uuid import UUID
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import StoredEvent
+    from pydantic import ValidationError
 
     from ledger.store.codec import LedgerStore, PydanticMapper
 
@@ -49,6 +50,17 @@ class StoreFacts:
 
 class StoreConfigError(ValueError):
     """The database URL or home directory cannot be used."""
+
+
+class UnreadableEvent(Exception):
+    """An event in the log does not decode as its class: the store was
+    written by something else, or edited."""
+
+    @classmethod
+    def at(cls, entry: LogEntry, error: ValidationError) -> UnreadableEvent:  # a pydantic error
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"]) or "the event"
+        return cls(f"event {entry.id} of the log ({entry.topic}) cannot be read: {where}: {problem['msg']}")
 
 
 class LogEntry(NamedTuple):

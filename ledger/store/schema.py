@@ -18,11 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ledger.audit.log import AUDIT_TABLES
-from ledger.projections import VIEW_TABLES, VIEWS_TRACKING_NAME, Projector, create_view_statements
-from ledger.snapshots import SNAPSHOTS_COLUMNS, SNAPSHOTS_TABLE
 from ledger.store.backends import open_backend
 from ledger.store.ports import Backend, ReadSession, StoreFacts, StoreLocation, WriteSession
+from ledger.tables import (
+    AUDIT_TABLES,
+    SNAPSHOTS_COLUMNS,
+    SNAPSHOTS_TABLE,
+    VIEW_TABLES,
+    VIEWS_TRACKING_NAME,
+    create_view_statements,
+)
 
 SCHEMA_VERSION = 1
 STORE_TABLE = "ledger_store"
@@ -147,6 +152,8 @@ def migrate(backend: Backend) -> list[int]:
                 _record(session, {"schema_version": str(target)})
             reached.append(target)
     if reached:
+        from ledger.projections import Projector  # noqa: PLC0415 (the schema's readers need no projector)
+
         Projector(backend).catch_up()
     return reached
 

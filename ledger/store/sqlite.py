@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
-from eventsourcing.persistence import PersistenceError, StoredEvent, Tracking
-
 from ledger.store.ports import (
     COMMANDS_TABLE,
     NOTIFICATION_PAGE_SIZE,
@@ -27,7 +25,10 @@ from ledger.store.ports import (
 )
 
 if TYPE_CHECKING:
+    from eventsourcing.persistence import StoredEvent
     from eventsourcing.sqlite import SQLiteDatastore
+
+# The library is imported where a write uses it: a read needs none of it.
 
 
 _SQLITE_SET_UP = [
@@ -60,6 +61,8 @@ class SQLiteWriteSession(WriteSession):
         return self.tracking._max_tracking_id(name, self.connection.cursor()) or 0  # noqa: SLF001
 
     def advance_tracking(self, name: str, position: int) -> None:
+        from eventsourcing.persistence import Tracking  # noqa: PLC0415 (see the module's imports)
+
         self.tracking._insert_tracking(self.connection.cursor(), Tracking(name, position))  # noqa: SLF001
 
     def reset_tracking(self, name: str) -> None:
@@ -99,6 +102,8 @@ class SQLiteWriteSession(WriteSession):
         ids = range(first, first + len(stored_events))
         (now_last,) = self.connection.execute("SELECT max(rowid) FROM stored_events").fetchone()
         if stored_events and now_last != ids[-1]:
+            from eventsourcing.persistence import PersistenceError  # noqa: PLC0415
+
             raise PersistenceError(f"event ids {first}..{now_last} are not the {len(stored_events)} expected")
         return ids
 

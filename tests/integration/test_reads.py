@@ -11,7 +11,7 @@ import pytest
 
 from domain.commands import Deposit
 from ledger import Ledger, Sandbox
-from ledger.projections import VIEWS_TRACKING_NAME
+from ledger.tables import VIEWS_TRACKING_NAME
 from tests.acceptance.cli import ledger as run_ledger
 from tests.world import funding_commands, setup_commands
 

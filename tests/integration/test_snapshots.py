@@ -16,8 +16,9 @@ from domain.snapshot import FORMAT
 from domain.state import LedgerState
 from ledger import Ledger, ManualClock, snapshots
 from ledger.simulate import SIM_START, SimulationConfig, simulate
-from ledger.snapshots import SNAPSHOTS_TABLE, SnapshotIgnored
+from ledger.snapshots import SnapshotIgnored
 from ledger.store.ports import LogEntry
+from ledger.tables import SNAPSHOTS_TABLE
 from tests.acceptance.cli import ledger as run_ledger
 from tests.world import funding_commands, setup_commands
 
