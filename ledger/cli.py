@@ -205,7 +205,7 @@ def migrate(home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = N
 
 @app.command()
 def snapshot(home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None) -> None:
-    """Snapshot the decision state now, so that writers open from it (they take one every 50k events too)."""
+    """Snapshot the decision state now, so that writers open from it (they take one every 10k events too)."""
     with user_errors(), sandbox_for(home, database_url).open(auto_checkpoint=False) as ledger:
         position = ledger.snapshot()
     out.print(f"Snapshot of the decision state at log position {position}")
@@ -314,14 +314,15 @@ def bench(
         int, typer.Option("--audit-events", min=1000, max=10_000_000, help="Leaves for audit.* and memory.*.")
     ] = 1_000_000,
     replay_events: Annotated[
-        int, typer.Option("--replay-events", min=1000, max=10_000_000, help="Events for replay and memory.replay.")
+        int,
+        typer.Option("--replay-events", min=1000, max=10_000_000, help="Events for replay, memory.replay and open.*."),
     ] = 1_000_000,
     only: Annotated[str | None, typer.Option(help="Run only figures starting with this, like 'audit'.")] = None,
 ) -> None:
     """Benchmarks with references measured in the same run (JSON with --json)."""
-    from ledger.bench import run_benchmarks
-    from ledger.bench_audit import run_audit_benchmarks
-    from ledger.bench_replay import run_replay_benchmarks
+    from ledger.bench.audit import run_audit_benchmarks
+    from ledger.bench.replay import run_replay_benchmarks
+    from ledger.bench.write import run_benchmarks
 
     figures: dict[str, Any] = {}
     with err.status("benchmarking...") if not as_json else nullcontext():
@@ -329,8 +330,10 @@ def bench(
             figures.update(run_benchmarks(events)["figures"])
         if only is None or any(name.startswith(only) or only.startswith(name) for name in ("audit", "memory")):
             figures.update(run_audit_benchmarks(audit_events))
-        if only is None or any(name.startswith(only) or only.startswith(name) for name in ("replay", "memory")):
-            figures.update(run_replay_benchmarks(replay_events))
+        replay = only is None or any(name.startswith(only) or only.startswith(name) for name in ("replay", "memory"))
+        opening = only is None or "open".startswith(only) or only.startswith("open")
+        if replay or opening:
+            figures.update(run_replay_benchmarks(replay_events, replay=replay, opening=opening))
     report = {"figures": figures}
     if as_json:
         print(json.dumps(report, indent=2))

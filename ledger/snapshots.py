@@ -23,7 +23,7 @@ from domain.state import LedgerState
 from ledger.store.ports import Backend
 from ledger.tables import SNAPSHOTS_TABLE
 
-SNAPSHOT_EVERY_EVENTS = 50_000
+SNAPSHOT_EVERY_EVENTS = 10_000
 SNAPSHOTS_KEPT = 2
 
 

@@ -3,7 +3,7 @@
 import json
 import sys
 
-from ledger.bench import run_benchmarks
+from ledger.bench.write import run_benchmarks
 
 if __name__ == "__main__":
     transactions = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000

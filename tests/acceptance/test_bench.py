@@ -44,3 +44,15 @@ def test_bench_prints_replay_and_memory_replay_with_their_references() -> None:
     assert set(figures["replay"]["references"]) == {"raw_sqlite_scan"}
     assert figures["replay"]["events"] == 2000
     assert set(figures["memory.replay"]["references"]) == {"at_100k"}
+
+
+def test_bench_prints_open_read_and_open_write_as_whole_processes_against_10k() -> None:
+    result = ledger("bench", "--json", "--only", "open", "--replay-events", "3000")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)["figures"]
+    assert set(figures) == {"open.read", "open.write"}
+    for figure in figures.values():
+        assert figure["unit"] == "s"
+        assert figure["value"] > 0
+        assert set(figure["references"]) == {"at_10k"}
+        assert set(figure["ratios"]) == {"vs_at_10k"}

@@ -30,7 +30,7 @@ from ledger.audit.bundle import BUNDLE_FORMAT, b64
 from ledger.audit.merkle import CompactRange, consistency_proof, leaf_hash, range_hasher
 from ledger.audit.notes import Checkpoint, Signer, sign
 from ledger.audit.verify import verify_bundle
-from ledger.bench import figure
+from ledger.bench.write import figure
 
 ORIGIN = "bench.example/ledger"
 CHECKPOINT_EVERY = 100_000
@@ -164,7 +164,7 @@ _MEASURE = """
 import sys
 from pathlib import Path
 from ledger.audit.verify import verify_bundle
-from ledger.bench import figure
+from ledger.bench.write import figure
 findings = verify_bundle(Path(sys.argv[1]), sys.argv[2])
 # VmHWM is this process's own peak since exec; ru_maxrss would also count the
 # parent's pages at fork, before exec.

@@ -16,10 +16,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ledger.bench import figure, setup_commands, to_command, workload
+from ledger.bench.write import figure, setup_commands, to_command, workload
 from ledger.projections import ViewDecoder
 from ledger.replay import replay_store
 from ledger.service import Ledger
@@ -27,6 +28,8 @@ from ledger.store.ports import StoreLocation
 from ledger.store.schema import open_store
 
 SMALL_SIZE = 100_000
+OPEN_SMALL_SIZE = 10_000
+OPEN_RUNS = 3
 WRITE_BATCH = 2000
 
 # The replaying process's own peak (VmHWM: ru_maxrss would count the parent's
@@ -90,17 +93,65 @@ def peak_rss_mb(path: Path, scratch: Path) -> float:
     return round(int(result.stdout.strip()) / 1024, 1)
 
 
-def run_replay_benchmarks(size: int) -> dict[str, Any]:
+def open_seconds(store: Path, home: Path, command: list[str], stdin: Callable[[int], str] = lambda _: "") -> float:
+    """The fastest of a few runs of one `ledger` command as a whole process,
+    as a user starts it (interpreter, imports, opening the store, the work)."""
+    best = float("inf")
+    for run in range(OPEN_RUNS):
+        started = time.perf_counter()
+        result = subprocess.run(  # noqa: S603 (our own interpreter and module)
+            [sys.executable, "-m", "ledger", *command, "--home", str(home), "--database-url", f"sqlite:///{store}"],
+            input=stdin(run),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        best = min(best, time.perf_counter() - started)
+        assert result.returncode == 0, result.stderr[-500:]
+    return best
+
+
+def measure_open(store: Path, home: Path) -> tuple[float, float]:
+    """`ledger balances --json` (a read) and `ledger submit` of one deposit (a write)."""
+    deposit = '{{"type": "deposit", "key": "bench:open:{run}", "client_id": "c0", "asset": "BYN", "amount": "1.00", '
+    deposit += '"reference": "open"}}\n'
+    read = open_seconds(store, home, ["balances", "--json"])
+    write = open_seconds(store, home, ["submit", "-"], lambda run: deposit.format(run=run))
+    return read, write
+
+
+def run_replay_benchmarks(size: int, *, replay: bool = True, opening: bool = True) -> dict[str, Any]:
+    """`replay` and `memory.replay` at `size` events against 100k; `open.read`
+    and `open.write` at `size` against 10k. The logs are written once for all."""
+    figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="ledger-bench-replay-") as folder:
         root = Path(folder)
         big, small = root / "big" / "ledger.sqlite", root / "small" / "ledger.sqlite"
         write_log(big, size)
-        write_log(small, min(size, SMALL_SIZE))
-        rate, count = replay_rate(big, root / "replayed.sqlite")
-        scan = scan_rate(big)
-        memory_big = peak_rss_mb(big, root / "m-big.sqlite")
-        memory_small = peak_rss_mb(small, root / "m-small.sqlite")
+        if replay:
+            write_log(small, min(size, SMALL_SIZE))
+            rate, count = replay_rate(big, root / "replayed.sqlite")
+            scan = scan_rate(big)
+            memory_big = peak_rss_mb(big, root / "m-big.sqlite")
+            memory_small = peak_rss_mb(small, root / "m-small.sqlite")
+            figures["replay"] = figure(rate, "events/s", {"raw_sqlite_scan": scan}, events=count, cores=os.cpu_count())
+            figures["memory.replay"] = figure(memory_big, "MB", {"at_100k": memory_small}, events=count)
+        if opening:
+            tiny = root / "tiny" / "ledger.sqlite"
+            write_log(tiny, min(size, OPEN_SMALL_SIZE))
+            read_big, write_big = measure_open(big, root / "home-big")
+            read_small, write_small = measure_open(tiny, root / "home-tiny")
+            events = {"events": size, "runs": OPEN_RUNS, "best_of": OPEN_RUNS}
+            figures["open.read"] = timed_figure(read_big, read_small, command="ledger balances --json", **events)
+            figures["open.write"] = timed_figure(write_big, write_small, command="ledger submit (1 command)", **events)
+    return figures
+
+
+def timed_figure(seconds: float, at_10k: float, **details: Any) -> dict[str, Any]:
     return {
-        "replay": figure(rate, "events/s", {"raw_sqlite_scan": scan}, events=count, cores=os.cpu_count()),
-        "memory.replay": figure(memory_big, "MB", {"at_100k": memory_small}, events=count),
+        "value": round(seconds, 3),
+        "unit": "s",
+        "references": {"at_10k": round(at_10k, 3)},
+        "ratios": {"vs_at_10k": round(seconds / at_10k, 3)},
+        **details,
     }
