@@ -155,6 +155,13 @@ def sandbox_for(home: Path, database_url: str | None) -> Sandbox:
     return Sandbox.at(home, database_url)
 
 
+RuntimeRoleOption = Annotated[
+    str | None,
+    typer.Option(help="PostgreSQL: a role for the service that may append to history and keep its views, no more."),
+]
+OwnerRoleOption = Annotated[str | None, typer.Option(help="PostgreSQL: a role to own the schema and run migrations.")]
+
+
 @app.command()
 def init(
     home: HomeOption = DEFAULT_HOME,
@@ -172,8 +179,10 @@ def init(
     at: Annotated[
         str | None, typer.Option(help="Record the bank's establishment at this RFC 3339 time (reproducible sandboxes).")
     ] = None,
+    runtime_role: RuntimeRoleOption = None,
+    owner_role: OwnerRoleOption = None,
 ) -> None:
-    """Create the store, the bank's identity and its Ed25519 signing key."""
+    """Create the store, the bank's identity and its Ed25519 signing key (and PostgreSQL roles)."""
     with user_errors():
         clock = ManualClock(parse_time(at)) if at else None
         identity = BankIdentity(
@@ -183,24 +192,48 @@ def init(
             checkpoint_every_events=checkpoint_every_events,
             checkpoint_every_seconds=checkpoint_every_seconds,
         )
-        key = sandbox_for(home, database_url).init(
-            identity, allow_unencrypted_key=sandbox_key, clock=clock, ledger_clock=clock
-        )
+        sandbox = sandbox_for(home, database_url)
+        if (runtime_role or owner_role) and not (database_url or "").startswith(("postgres://", "postgresql://")):
+            raise UserError("--runtime-role and --owner-role are for a PostgreSQL store (--database-url)")
+        key = sandbox.init(identity, allow_unencrypted_key=sandbox_key, clock=clock, ledger_clock=clock)
+        if runtime_role is not None or owner_role is not None:
+            sandbox.set_up_roles(runtime=runtime_role, owner=owner_role)
     out.print(f"Initialised {home} for {identity.name}")
     out.print(f"verifier key: {key}", soft_wrap=True)
+    for kind, role in (("runtime", runtime_role), ("owner", owner_role)):
+        if role is not None:
+            out.print(f"The {kind} role {role} is set up (give it a password with ALTER ROLE, or trust it locally)")
 
 
 @app.command()
-def migrate(home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None) -> None:
-    """Upgrade the store's schema to this release's (with init, the only command that changes tables)."""
+def migrate(
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+    runtime_role: RuntimeRoleOption = None,
+    owner_role: OwnerRoleOption = None,
+    print_sql: Annotated[bool, typer.Option("--print-sql", help="Print the roles' SQL instead of running it.")] = False,
+) -> None:
+    """Upgrade the store's schema (and PostgreSQL roles) to this release's; with init, the only DDL."""
     from ledger.store.schema import SCHEMA_VERSION
 
     with user_errors():
-        reached = sandbox_for(home, database_url).migrate()
+        sandbox = sandbox_for(home, database_url)
+        if print_sql:
+            if runtime_role is None and owner_role is None:
+                raise UserError("--print-sql prints the roles' SQL: name --runtime-role and/or --owner-role")
+            for statement in sandbox.set_up_roles(runtime=runtime_role, owner=owner_role, execute=False):
+                print(f"{statement};")
+            return
+        reached = sandbox.migrate()
+        if runtime_role is not None or owner_role is not None:
+            sandbox.set_up_roles(runtime=runtime_role, owner=owner_role)
     if reached:
         out.print(f"Migrated to schema version {SCHEMA_VERSION} (through {', '.join(map(str, reached))})")
     else:
         out.print(f"The store is at schema version {SCHEMA_VERSION} already: nothing to do")
+    for kind, role in (("runtime", runtime_role), ("owner", owner_role)):
+        if role is not None:
+            out.print(f"The {kind} role {role} is set up (give it a password with ALTER ROLE, or trust it locally)")
 
 
 @app.command()

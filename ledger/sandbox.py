@@ -240,6 +240,17 @@ class Sandbox:
                     self.home.write_verifier_key(verifier)
         return reached
 
+    def set_up_roles(self, *, runtime: str | None, owner: str | None, execute: bool = True) -> list[str]:
+        """PostgreSQL only: an owner role for migrations and a runtime role
+        for the service (see `ledger.store.roles`); returns the SQL, which is
+        run unless `execute` is false."""
+        location = StoreLocation.parse(home=self.home.root, database_url=self.database_url)
+        if location.postgres is None:
+            raise SandboxError("roles are PostgreSQL's: an SQLite store is guarded by its triggers and its file's mode")
+        from ledger.store.postgres import set_up_roles
+
+        return set_up_roles(location.postgres, runtime=runtime, owner=owner, execute=execute)
+
     def reset(self) -> None:
         """Starts the sandbox over: an empty store with the bank established
         again; the identity and the signing keys are kept."""

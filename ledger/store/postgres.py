@@ -208,10 +208,15 @@ class PostgresBackend(Backend):
             connection.transaction(),
             connection.cursor() as cursor,
         ):
-            # The library's own lock: inserts are serialised, so notification
-            # ids are committed in order and the catch-up read sees every
-            # event committed before this decision.
-            self.recorder._lock_table(cursor)  # noqa: SLF001
+            # Writers are serialised, so notification ids are committed in
+            # order and the catch-up read sees every event committed before
+            # this decision. The library locks the table IN EXCLUSIVE MODE for
+            # this, which PostgreSQL grants only to a role that may UPDATE or
+            # DELETE it; an advisory lock does the same for the runtime role,
+            # which may only append (every insert into the log is ours).
+            if self.datastore.lock_timeout:
+                cursor.execute(SQL("SET LOCAL lock_timeout = '{}s'").format(self.datastore.lock_timeout))
+            cursor.execute(ADVISORY_LOCK, (f"{self.datastore.schema}:write",))
             yield PostgresWriteSession(cursor, self.recorder, tracking)
 
     def notification_id_of(self, stream: UUID, version: int) -> int | None:
@@ -252,7 +257,7 @@ class PostgresBackend(Backend):
         return f"{self.store.name.lower()}_tracking"
 
 
-VIEWS_LOCK = "SELECT pg_advisory_xact_lock(hashtext(%s))"
+VIEWS_LOCK = ADVISORY_LOCK = "SELECT pg_advisory_xact_lock(hashtext(%s))"
 
 
 def _admin_connection(settings: dict[str, str]) -> psycopg.Connection[Any]:
@@ -283,3 +288,17 @@ def drop_schema(settings: dict[str, str]) -> None:
     """Drops a sandbox's whole schema (tables, triggers, functions): a reset."""
     with _admin_connection(settings) as connection:
         connection.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(settings["POSTGRES_SCHEMA"])))
+
+
+def set_up_roles(settings: dict[str, str], *, runtime: str | None, owner: str | None, execute: bool) -> list[str]:
+    """Sets up (or, without `execute`, only returns the SQL of) the owner and
+    runtime roles of the schema (see `ledger.store.roles`), in one transaction."""
+    from ledger.store.roles import role_statements  # noqa: PLC0415 (only init and migrate need it)
+
+    with _admin_connection(settings) as connection:
+        statements = role_statements(connection, settings["POSTGRES_SCHEMA"], runtime=runtime, owner=owner)
+        if execute:
+            with connection.transaction():
+                for statement in statements:
+                    connection.execute(statement.encode())
+    return statements

@@ -12,7 +12,9 @@ superuser) `session_replication_role`, which would switch triggers off.
 
 from __future__ import annotations
 
-from psycopg import sql
+from typing import Any
+
+from psycopg import Connection, sql
 
 from ledger.tables import AUDIT_TABLES, SNAPSHOTS_TABLE, VIEW_TABLES
 
@@ -55,3 +57,34 @@ def owner_role_statements(schema: str, role: str, objects: list[tuple[str, str]]
     for kind, name in objects:
         statements.append(sql.SQL("ALTER {} {}.{} OWNER TO {}").format(sql.SQL(kind), s, sql.SQL(name), r))
     return statements
+
+
+def role_statements(connection: Connection[Any], schema: str, *, runtime: str | None, owner: str | None) -> list[str]:
+    """The statements that set up the roles asked for on `schema`, as text,
+    for roles that do not exist yet as for those that do."""
+    statements: list[sql.Composed] = []
+    if owner is not None:
+        statements += owner_role_statements(schema, owner, _owned_objects(connection, schema))
+        if _role_exists(connection, owner):
+            statements.pop(0)
+    if runtime is not None:
+        statements += runtime_role_statements(schema, runtime, create=not _role_exists(connection, runtime))
+    return [statement.as_string(connection) for statement in statements]
+
+
+def _role_exists(connection: Connection[Any], role: str) -> bool:
+    return connection.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone() is not None
+
+
+def _owned_objects(connection: Connection[Any], schema: str) -> list[tuple[str, str]]:
+    """The schema's tables, functions and types (sequences go with their tables)."""
+    rows = connection.execute(
+        "SELECT 'TABLE', quote_ident(relname) FROM pg_class WHERE relnamespace = %s::regnamespace AND relkind = 'r' "
+        "UNION ALL SELECT 'FUNCTION', quote_ident(proname) || '(' || pg_get_function_identity_arguments(oid) || ')' "
+        "FROM pg_proc WHERE pronamespace = %s::regnamespace "
+        "UNION ALL SELECT 'TYPE', quote_ident(typname) FROM pg_type t WHERE typnamespace = %s::regnamespace "
+        "AND typtype = 'c' AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind <> 'c') "
+        "ORDER BY 1, 2",
+        (schema, schema, schema),
+    ).fetchall()
+    return [(str(kind), str(name)) for kind, name in rows]
