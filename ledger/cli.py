@@ -55,7 +55,8 @@ DatabaseUrlOption = Annotated[
     typer.Option(
         "--database-url",
         envvar="LEDGER_DATABASE_URL",
-        help="postgresql://user@host:port/dbname?schema=name (default: the SQLite file in the home).",
+        help="postgresql://user@host:port/dbname?schema=name, any libpq parameter passing through "
+        "(default: the SQLite file in the home).",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]

@@ -313,9 +313,9 @@ def measure_postgres(moves: list[Move]) -> dict[str, Any]:
     base = os.environ.get(POSTGRES_URL_ENV, DEFAULT_POSTGRES_URL)
     ours_url, naive_url = (f"{base}?schema=bench_{uuid4().hex[:12]}" for _ in range(2))
     commands = [to_command(index, move) for index, move in enumerate(moves)]
-    naive_settings = parse_postgres_url(naive_url)
+    naive_target = parse_postgres_url(naive_url)
     try:
-        ensure_postgres_schema(naive_settings)
+        ensure_postgres_schema(naive_target)
         with Ledger.open(database_url=ours_url, create=True) as ledger:
             ledger.submit(setup_commands())
             started = time.perf_counter()
@@ -323,7 +323,7 @@ def measure_postgres(moves: list[Move]) -> dict[str, Any]:
                 ledger.submit(batch)
             ours = len(commands) / (time.perf_counter() - started)
         naive_moves = moves[: min(len(moves), NAIVE_POSTGRES_TRANSACTIONS_MAX)]
-        bank = NaiveBank.opened({"PERSISTENCE_MODULE": "eventsourcing.postgres", **naive_settings})
+        bank = NaiveBank.opened(naive_target.env())
         naive = len(naive_moves) / bank.timed_moves(naive_moves)
         bank.close()
     finally:

@@ -12,7 +12,6 @@ first use.
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -20,7 +19,6 @@ from dataclasses import dataclass
 from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
-from urllib.parse import parse_qs, unquote, urlparse
 from uuid import UUID
 
 if TYPE_CHECKING:
@@ -28,10 +26,10 @@ if TYPE_CHECKING:
     from pydantic import ValidationError
 
     from ledger.store.codec import LedgerStore, PydanticMapper
+    from ledger.store.pgconninfo import PostgresTarget
 
 NOTIFICATION_PAGE_SIZE = 1000
 COMMANDS_TABLE = "ledger_commands"
-_SCHEMA_PATTERN = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 @dataclass(frozen=True)
@@ -86,7 +84,7 @@ class StoreLocation:
     """Where the events live: an SQLite file, or a PostgreSQL database and schema."""
 
     sqlite_path: Path | None = None
-    postgres: dict[str, str] | None = None
+    postgres: PostgresTarget | None = None
 
     @classmethod
     def parse(cls, *, home: Path, database_url: str | None) -> StoreLocation:
@@ -100,29 +98,17 @@ class StoreLocation:
         if self.sqlite_path is not None:
             return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(self.sqlite_path)}
         assert self.postgres is not None
-        return {"PERSISTENCE_MODULE": "eventsourcing.postgres", **self.postgres}
+        return self.postgres.env()
 
 
-def parse_postgres_url(url: str) -> dict[str, str]:
-    """`postgresql://user[:password]@host[:port]/dbname[?schema=name]` to the
-    library's environment keys."""
-    parsed = urlparse(url)
-    if parsed.scheme not in ("postgres", "postgresql"):
-        raise StoreConfigError(f"database URL {url!r}: expected postgresql://user@host:port/dbname or sqlite:///path")
-    dbname = parsed.path.lstrip("/")
-    if not dbname or not parsed.hostname:
-        raise StoreConfigError(f"database URL {url!r}: a host and a database name are needed")
-    schema = parse_qs(parsed.query).get("schema", ["public"])[0]
-    if not _SCHEMA_PATTERN.match(schema):
-        raise StoreConfigError(f"database URL {url!r}: schema {schema!r} is not a plain lower-case name")
-    return {
-        "POSTGRES_HOST": parsed.hostname,
-        "POSTGRES_PORT": str(parsed.port or 5432),
-        "POSTGRES_DBNAME": dbname,
-        "POSTGRES_USER": unquote(parsed.username or "postgres"),
-        "POSTGRES_PASSWORD": unquote(parsed.password or ""),
-        "POSTGRES_SCHEMA": schema,
-    }
+def parse_postgres_url(url: str) -> PostgresTarget:
+    """A PostgreSQL URL or libpq keyword/value string, and the ledger's
+    `schema` parameter (see `ledger.store.pgconninfo`)."""
+    try:
+        from ledger.store.pgconninfo import PostgresTarget  # noqa: PLC0415 (the PostgreSQL driver is optional)
+    except ImportError as error:
+        raise StoreConfigError(f"a PostgreSQL database URL needs the postgres extra: {error}") from None
+    return PostgresTarget.parse(url)
 
 
 class ReadSession(ABC):

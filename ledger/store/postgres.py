@@ -10,8 +10,10 @@ from uuid import UUID
 import psycopg
 from eventsourcing.persistence import StoredEvent, Tracking
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg.conninfo import make_conninfo
 from psycopg.sql import SQL, Identifier
 
+from ledger.store.pgconninfo import PostgresTarget
 from ledger.store.ports import COMMANDS_TABLE, Backend, LogEntry, ReadSession, WriteSession
 
 
@@ -160,12 +162,19 @@ class PostgresBackend(Backend):
         return self.recorder.events_table_name
 
     def describe(self) -> str:
-        settings = self.location.postgres or {}
-        return f"PostgreSQL schema {self.datastore.schema!r} of database {settings.get('POSTGRES_DBNAME', '?')!r}"
+        assert self.location.postgres is not None  # (not the datastore's: making it connects)
+        target = self.location.postgres
+        return f"PostgreSQL schema {target.schema!r} of database {target.params.get('dbname', '?')!r}"
 
     def exists(self) -> bool:
-        with self.read() as session:
-            return bool(session.fetchall("SELECT 1 FROM pg_namespace WHERE nspname = ?", (self.datastore.schema,)))
+        """Asked on a connection of its own, before the pool's first: the pool
+        retries a refused connection until its timeout and then says only
+        that, where libpq says why (no TLS for sslmode=require, a wrong
+        password, a silent host past connect_timeout)."""
+        assert self.location.postgres is not None
+        with _admin_connection(self.location.postgres) as connection:
+            row = connection.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (self.location.postgres.schema,))
+            return row.fetchone() is not None
 
     def set_up(self) -> None:
         schema = Identifier(self.datastore.schema)
@@ -260,23 +269,19 @@ class PostgresBackend(Backend):
 VIEWS_LOCK = ADVISORY_LOCK = "SELECT pg_advisory_xact_lock(hashtext(%s))"
 
 
-def _admin_connection(settings: dict[str, str]) -> psycopg.Connection[Any]:
-    """A plain autocommit connection for schema set-up and removal."""
-    return psycopg.connect(
-        host=settings["POSTGRES_HOST"],
-        port=int(settings["POSTGRES_PORT"]),
-        dbname=settings["POSTGRES_DBNAME"],
-        user=settings["POSTGRES_USER"],
-        password=settings["POSTGRES_PASSWORD"] or None,
-        autocommit=True,
-        connect_timeout=5,
-    )
+def _admin_connection(target: PostgresTarget) -> psycopg.Connection[Any]:
+    """A plain autocommit connection for schema set-up and removal, by the
+    whole conninfo; 5 seconds to connect unless it sets connect_timeout."""
+    conninfo = target.conninfo
+    if "connect_timeout" not in target.params:
+        conninfo = make_conninfo(conninfo, connect_timeout=5)
+    return psycopg.connect(conninfo, autocommit=True)
 
 
-def ensure_postgres_schema(settings: dict[str, str]) -> None:
+def ensure_postgres_schema(target: PostgresTarget) -> None:
     """The library expects the schema to exist; a sandbox creates its own."""
-    with _admin_connection(settings) as connection:
-        connection.execute(SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(settings["POSTGRES_SCHEMA"])))
+    with _admin_connection(target) as connection:
+        connection.execute(SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(target.schema)))
 
 
 def _placeholders(statement: str) -> str:
@@ -284,19 +289,19 @@ def _placeholders(statement: str) -> str:
     return statement.replace("?", "%s")
 
 
-def drop_schema(settings: dict[str, str]) -> None:
+def drop_schema(target: PostgresTarget) -> None:
     """Drops a sandbox's whole schema (tables, triggers, functions): a reset."""
-    with _admin_connection(settings) as connection:
-        connection.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(settings["POSTGRES_SCHEMA"])))
+    with _admin_connection(target) as connection:
+        connection.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(target.schema)))
 
 
-def set_up_roles(settings: dict[str, str], *, runtime: str | None, owner: str | None, execute: bool) -> list[str]:
+def set_up_roles(target: PostgresTarget, *, runtime: str | None, owner: str | None, execute: bool) -> list[str]:
     """Sets up (or, without `execute`, only returns the SQL of) the owner and
     runtime roles of the schema (see `ledger.store.roles`), in one transaction."""
     from ledger.store.roles import role_statements  # noqa: PLC0415 (only init and migrate need it)
 
-    with _admin_connection(settings) as connection:
-        statements = role_statements(connection, settings["POSTGRES_SCHEMA"], runtime=runtime, owner=owner)
+    with _admin_connection(target) as connection:
+        statements = role_statements(connection, target.schema, runtime=runtime, owner=owner)
         if execute:
             with connection.transaction():
                 for statement in statements:
