@@ -347,3 +347,16 @@ class AmlNotificationRecorded(LedgerEvent):
     amount_minor: MinorUnits
     value_byn: str
     threshold_byn: str
+
+
+# The transactions that change balances and nothing else (no party, asset,
+# venue or settlement; alone in their streams): a reader of the log may apply
+# their postings alone, without building the event. The decision state and
+# the views both rely on it, and tests hold each to it.
+PLAIN_TRANSACTIONS: tuple[type[LedgerTransaction], ...] = (
+    TokensIssued,
+    TokensRedeemed,
+    FundsDeposited,
+    FundsWithdrawn,
+    FundsTransferred,
+)

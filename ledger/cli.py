@@ -817,12 +817,14 @@ def _replay_store(
     if as_of and Path(as_of).is_file() and key is None:
         key = sandbox.verifier_key()
     stop = parse_as_of(as_of, key)
-    with sandbox.open(auto_checkpoint=False) as ledger:
-        count = replay_store(ledger.backend, ledger.projector.decode, target, stop, advance)
+    from ledger.projections import ViewDecoder
+
+    with sandbox.open_reader() as reader:  # a read: no decision state, no key, no write lock
+        count = replay_store(reader.backend, ViewDecoder(reader.backend.mapper), target, stop, advance)
         if not check:
             return count, []
-        ledger.projector.catch_up()
-        return count, differences(ledger.backend, target)
+        reader.position()  # views an older release left behind are caught up first
+        return count, differences(reader.backend, target)
 
 
 def _print_replay(

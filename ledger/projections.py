@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from eventsourcing.utils import get_topic
 from pydantic import TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
 from domain.accounts import SystemAccount
 from domain.crossborder import SettlementStatus
 from domain.events import (
+    PLAIN_TRANSACTIONS,
     AmlNotificationRecorded,
     AssetRegistered,
     BankEstablished,
@@ -47,9 +47,9 @@ from domain.events import (
     TradeExecuted,
     VenueDelisted,
     VenueListed,
-    event_classes,
 )
 from domain.parties import KycStatus
+from ledger.follow import PLAIN_TOPICS, follow_in, follow_tracked
 from ledger.store.codec import PydanticMapper
 from ledger.store.ports import Backend, LogEntry, UnreadableEvent, WriteSession
 from ledger.tables import VIEW_TABLES, VIEWS_TRACKING_NAME, create_view_statements
@@ -131,11 +131,7 @@ class ViewDecoder:
 
     def __init__(self, mapper: PydanticMapper) -> None:
         self.mapper = mapper
-        self.plain_topics = {
-            get_topic(cls)
-            for cls in event_classes(LedgerTransaction)
-            if cls.class_version == 1 and cls not in _ROW_VIEW_HANDLERS and not cls.__subclasses__()
-        }
+        self.plain_topics = PLAIN_TOPICS
         self._recorded = _RECORDED.validator.validate_json
 
     def summarize(self, entries: Sequence[LogEntry], recorded_by: datetime | None = None) -> PageSummary:
@@ -205,28 +201,17 @@ class Projector:
         transaction (the write path's, so that the views commit with the
         events they show); returns how many events were applied."""
         session.lock_views()
-        position = session.tracking_position(VIEWS_TRACKING_NAME)
-        applied = 0
-        while notifications := session.notifications_after(position, page_size):
-            self.apply_page(session, position, notifications)
-            position = notifications[-1].id
-            applied += len(notifications)
-        return applied
+        return follow_in(session, VIEWS_TRACKING_NAME, self._apply_entries, page_size=page_size)
 
     def catch_up(self, *, page_size: int = PAGE_SIZE, progress: Callable[[int], None] | None = None) -> int:
         """Applies every notification after the views' position, a page per
         transaction; returns how many."""
-        applied = 0
-        while True:
-            with self.backend.views() as session:
-                position = session.tracking_position(VIEWS_TRACKING_NAME)
-                notifications = session.notifications_after(position, page_size)
-                if not notifications:
-                    return applied
-                self.apply_page(session, position, notifications)
-            applied += len(notifications)
-            if progress is not None:
-                progress(len(notifications))
+        return follow_tracked(
+            self.backend, VIEWS_TRACKING_NAME, self._apply_entries, page_size=page_size, progress=progress
+        )
+
+    def _apply_entries(self, session: WriteSession, entries: Sequence[LogEntry]) -> None:
+        self._apply_rows(session, self.decode.summarize(entries))
 
     def rebuild(self, *, progress: Callable[[int], None] | None = None) -> int:
         """Empties every view and applies the whole log again."""
@@ -256,11 +241,14 @@ class Projector:
         the views' position, in this session's transaction."""
         if summary.last_id is None:
             return
+        self._apply_rows(session, summary)
+        session.advance_tracking(VIEWS_TRACKING_NAME, summary.last_id)
+
+    def _apply_rows(self, session: WriteSession, summary: PageSummary) -> None:
         page = _Page(changes=summary.changes, latest=summary.latest)
         for entry in summary.whole:
             self._apply(session, page, self.decode.whole(entry))
         self._write_page(session, page)
-        session.advance_tracking(VIEWS_TRACKING_NAME, summary.last_id)
 
     def _apply(self, session: WriteSession, page: _Page, event: LedgerEvent) -> None:
         if isinstance(event, LedgerTransaction):
@@ -478,3 +466,6 @@ def view_digests(backend: Backend) -> dict[str, str]:
 def decode_with(mapper: Any) -> Callable[[Any], LedgerEvent]:
     """Whole events, for readers that need every field (the audit log)."""
     return lambda notification: cast(LedgerEvent, mapper.to_domain_event(notification))
+
+
+assert not set(PLAIN_TRANSACTIONS) & set(_ROW_VIEW_HANDLERS), "a plain transaction has no row view of its own"

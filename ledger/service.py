@@ -24,16 +24,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self, cast
 
-from eventsourcing.utils import get_topic
-
 from domain.commands import BaseCommand
 from domain.decide import Outcome, Stamp, command_stream, handle
 from domain.errors import RULE_VIOLATIONS, BatchRejected, IdempotencyConflict, InvalidCommand, RuleViolation
-from domain.events import LedgerEvent, event_classes
+from domain.events import LedgerEvent
 from domain.state import LedgerState
 from ledger import snapshots
 from ledger.audit.log import AuditLog
 from ledger.clock import Clock, SystemClock
+from ledger.follow import PLAIN_TOPICS, follow
 from ledger.home import BATCH_SIZE_MAX, DEFAULT_HOME
 from ledger.projections import Projector, decode_with, read_plain_transaction
 from ledger.snapshots import SNAPSHOT_EVERY_EVENTS
@@ -41,6 +40,7 @@ from ledger.store.ports import Backend, LogEntry, StoreLocation, WriteSession
 from ledger.store.schema import open_store
 from ledger.views import Balance, ReadModel
 
+CATCH_UP_PAGE_SIZE = 1000
 _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))  # made once: json.dumps makes one per call
 DEFAULT_ORIGIN = "zubr-crypto-bank.example/ledger"
 
@@ -145,11 +145,6 @@ class Ledger:
         self.snapshot_every = snapshot_every
         restored, ignored = snapshots.load(backend) if snapshot_every is not None else (None, False)
         self.state = restored or LedgerState()
-        self._postings_topics = {
-            get_topic(cls)
-            for cls in event_classes()
-            if cls.class_version == 1 and self.state.evolves_by_postings_alone(cls)
-        }
         self.projector = Projector(backend)
         self.read_model = ReadModel(backend, self.projector)
         self.audit = AuditLog(backend, decode_with(self.mapper), origin)
@@ -319,22 +314,21 @@ class Ledger:
         self._catch_up(self.backend.notifications_after)
 
     def _catch_up(self, read: Callable[[int, int], Sequence[LogEntry]]) -> None:
-        """Transactions that change only balances are decoded to their postings
-        alone (four times cheaper than whole events: opening a big sandbox
-        replays its whole log into the decision state)."""
-        while entries := read(self.state.position, 1000):
-            for entry in entries:
-                if entry.topic in self._postings_topics:
-                    fields = read_plain_transaction(self.mapper.open_state(entry.state))
-                    self.state.apply_postings(
-                        [
-                            (posting["account"], posting["asset"], posting["amount_minor"])
-                            for posting in fields["postings"]
-                        ]
-                    )
-                else:
-                    self.state.evolve(cast(LedgerEvent, self.mapper.to_domain_event(entry)))
-            self.state.advance_to(entries[-1].id)
+        """Plain transactions are decoded to their postings alone (four times
+        cheaper than whole events: a writer with no snapshot replays the
+        whole log into the decision state)."""
+        follow(read, self.state.position, self._evolve_page, CATCH_UP_PAGE_SIZE)
+
+    def _evolve_page(self, entries: Sequence[LogEntry]) -> None:
+        for entry in entries:
+            if entry.topic in PLAIN_TOPICS:
+                fields = read_plain_transaction(self.mapper.open_state(entry.state))
+                self.state.apply_postings(
+                    [(posting["account"], posting["asset"], posting["amount_minor"]) for posting in fields["postings"]]
+                )
+            else:
+                self.state.evolve(cast(LedgerEvent, self.mapper.to_domain_event(entry)))
+        self.state.advance_to(entries[-1].id)
 
     def balances(self, *, include_system: bool = False) -> list[Balance]:
         """From the balances view, in a read-only transaction."""

@@ -10,7 +10,7 @@ a bundle is exported, and must hash to what is stored here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +18,8 @@ from typing import Any
 from ledger.audit.leaves import leaf_bytes
 from ledger.audit.merkle import CompactRange, leaf_hash, range_hasher
 from ledger.audit.notes import Checkpoint, Signer, sign
-from ledger.store.ports import Backend, WriteSession
+from ledger.follow import follow_tracked
+from ledger.store.ports import Backend, LogEntry, WriteSession
 from ledger.tables import AUDIT_TABLES, AUDIT_TRACKING_NAME
 
 PAGE_SIZE = 2000
@@ -49,25 +50,17 @@ class AuditLog:
     # Growing the tree.
 
     def catch_up(self, *, progress: Callable[[int], None] | None = None) -> int:
-        added = 0
-        while True:
-            with self.backend.views() as session:
-                position = session.tracking_position(AUDIT_TRACKING_NAME)
-                notifications = session.notifications_after(position, PAGE_SIZE)
-                if not notifications:
-                    return added
-                tree = self._tree(session)
-                rows = []
-                for notification in notifications:
-                    digest = leaf_hash(leaf_bytes(tree.size, self.decode(notification)))
-                    rows.append((tree.size, notification.id, digest.hex()))
-                    tree.append(digest)
-                session.executemany("INSERT INTO audit_leaves VALUES (?, ?, ?)", rows)
-                self._save_tree(session, tree)
-                session.advance_tracking(AUDIT_TRACKING_NAME, notifications[-1].id)
-            added += len(notifications)
-            if progress is not None:
-                progress(len(notifications))
+        return follow_tracked(self.backend, AUDIT_TRACKING_NAME, self._append, page_size=PAGE_SIZE, progress=progress)
+
+    def _append(self, session: WriteSession, entries: Sequence[LogEntry]) -> None:
+        tree = self._tree(session)
+        rows = []
+        for entry in entries:
+            digest = leaf_hash(leaf_bytes(tree.size, self.decode(entry)))
+            rows.append((tree.size, entry.id, digest.hex()))
+            tree.append(digest)
+        session.executemany("INSERT INTO audit_leaves VALUES (?, ?, ?)", rows)
+        self._save_tree(session, tree)
 
     def _tree(self, session: WriteSession) -> CompactRange:
         rows = session.fetchall("SELECT tree_size, compact_range FROM audit_tree WHERE singleton = 1")

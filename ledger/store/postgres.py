@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
@@ -281,7 +282,11 @@ def _admin_connection(target: PostgresTarget) -> psycopg.Connection[Any]:
 def ensure_postgres_schema(target: PostgresTarget) -> None:
     """The library expects the schema to exist; a sandbox creates its own."""
     with _admin_connection(target) as connection:
-        connection.execute(SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(target.schema)))
+        # Asked first: CREATE SCHEMA IF NOT EXISTS needs CREATE on the whole
+        # database even when the schema exists, which an owner role lacks.
+        if connection.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (target.schema,)).fetchone() is None:
+            with contextlib.suppress(psycopg.errors.DuplicateSchema):  # made by another init meanwhile
+                connection.execute(SQL("CREATE SCHEMA {0}").format(Identifier(target.schema)))
 
 
 def _placeholders(statement: str) -> str:

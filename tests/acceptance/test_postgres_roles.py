@@ -118,3 +118,28 @@ def test_roles_are_refused_for_an_sqlite_store(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "PostgreSQL" in result.stderr
     assert not (tmp_path / "bank").exists()
+
+
+def test_an_owner_role_owns_the_schema_and_migrates_it(tmp_path: Path, postgres_url: str, postgres_server: str) -> None:
+    owner = f"ledger_owner_{uuid4().hex[:8]}"
+    home = str(tmp_path / "bank")
+    schema = postgres_url.split("schema=")[1]
+    try:
+        result = ledger("init", "--home", home, "--database-url", postgres_url, "--sandbox-key", "--owner-role", owner)
+        assert result.returncode == 0, result.stderr
+        with psycopg.connect(postgres_server, autocommit=True) as connection:
+            owners = connection.execute(
+                "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class WHERE relnamespace = %s::regnamespace "
+                "UNION SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = %s "
+                "UNION SELECT DISTINCT pg_get_userbyid(proowner) FROM pg_proc WHERE pronamespace = %s::regnamespace",
+                (schema, schema, schema),
+            ).fetchall()
+        assert owners == [(owner,)]
+        migrated = ledger("migrate", "--home", home, "--database-url", as_role(postgres_url, owner))
+        assert migrated.returncode == 0, migrated.stderr
+        assert "nothing to do" in migrated.stdout
+    finally:
+        with psycopg.connect(postgres_server, autocommit=True) as connection:
+            connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+            connection.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(owner)))
+            connection.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(owner)))
