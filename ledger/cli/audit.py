@@ -1,0 +1,272 @@
+"""The signed audit trail (key, checkpoints, export, verification, proofs, the witness); the supervisor's report."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ledger.home import DEFAULT_HOME, SigningKeyError
+
+if TYPE_CHECKING:
+    pass
+
+# The write path, the domain's commands and the library are imported in the
+# commands that use them: a read (`ledger balances`) starts without them.
+
+from ledger.cli.edges import (
+    DatabaseUrlOption,
+    HomeOption,
+    JsonOption,
+    UserError,
+    app,
+    err,
+    out,
+    report_app,
+    sandbox_for,
+    user_errors,
+)
+
+audit_app = typer.Typer(help="The signed audit trail: key, checkpoints, export, verification.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("key")
+def audit_key(home: HomeOption = DEFAULT_HOME) -> None:
+    """Print the bank's current verifier key (C2SP), for the supervisor to pin."""
+    with user_errors():
+        print(sandbox_for(home, None).verifier_key())
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None) -> None:
+    """Sign a checkpoint of the log as it is now, and print it."""
+    with user_errors():
+        sandbox = sandbox_for(home, database_url)
+        signer = sandbox.signer()
+        with sandbox.open(auto_checkpoint=False) as ledger:
+            stored = ledger.audit.checkpoint(signer, ledger.clock.now())
+    sys.stdout.write(stored.note)
+
+
+@audit_app.command("export")
+def audit_export(
+    directory: Annotated[Path, typer.Argument(help="A new or empty directory for the bundle.")],
+    since: Annotated[
+        Path | None, typer.Option(help="The supervisor's last checkpoint: export only what came after it.")
+    ] = None,
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Export the audit bundle: leaves, signed checkpoints, consistency proofs."""
+    from ledger.audit.bundle import ExportError, export_bundle
+
+    with user_errors():
+        sandbox = sandbox_for(home, database_url)
+        signer = sandbox.signer()
+        trusted = read_text(since) if since else None
+        with sandbox.open(auto_checkpoint=False) as ledger:
+            try:
+                summary = export_bundle(
+                    ledger.audit,
+                    signer,
+                    directory,
+                    ledger.clock.now(),
+                    since=trusted,
+                    verifier_keys=sandbox.verifier_keys(),
+                )
+            except ExportError as error:
+                raise UserError(str(error)) from None
+    out.print(
+        f"Exported leaves {summary.first_index} to {summary.tree_size - 1} with {len(summary.checkpoints)} "
+        f"checkpoints and {len(summary.proofs)} proofs to {summary.directory}",
+        soft_wrap=True,
+    )
+
+
+def read_text(path: Path) -> str:
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    return path.read_text(encoding="utf-8")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    bundle: Annotated[Path, typer.Argument(help="The bundle directory.")],
+    key: Annotated[str, typer.Option(help="The bank's verifier key, pinned by you (never taken from the bundle).")],
+    trusted: Annotated[Path | None, typer.Option(help="A checkpoint you trust: the bundle must extend it.")] = None,
+    witness_key: Annotated[
+        str | None, typer.Option(help="A witness's cosigner key: every checkpoint must carry its cosignature.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Verify a bundle offline: exit 0 only if everything verifies."""
+    from ledger.audit.verify import verify_bundle
+
+    with user_errors():
+        if not bundle.is_dir():
+            raise UserError(f"{bundle}: not a bundle directory")
+        findings = verify_bundle(bundle, key, trusted=read_text(trusted) if trusted else None, witness_key=witness_key)
+    if as_json:
+        print(json.dumps({"verified": not findings, "findings": [vars(f) for f in findings]}, indent=2))
+    elif findings:
+        for finding in findings:
+            err.print(f"[red]FAIL[/] {finding}", highlight=False, soft_wrap=True)
+    else:
+        out.print(f"[green]verified[/] {bundle}")
+    if findings:
+        raise typer.Exit(1)
+
+
+@audit_app.command("prove")
+def audit_prove(
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the proof (JSON).")],
+    index: Annotated[int | None, typer.Option(help="The leaf index of the event.")] = None,
+    stream: Annotated[str | None, typer.Option(help="Or the event's stream id ...")] = None,
+    version: Annotated[int, typer.Option(help="... and its version in that stream.")] = 1,
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Write an inclusion proof of one event against a signed checkpoint."""
+    from uuid import UUID
+
+    from ledger.audit.merkle import ProofError
+    from ledger.audit.proofs import leaf_proof
+
+    with user_errors():
+        if (index is None) == (stream is None):
+            raise UserError("name the event by --index, or by --stream (and --version)")
+        sandbox = sandbox_for(home, database_url)
+        signer = sandbox.signer()
+        with sandbox.open(auto_checkpoint=False) as ledger:
+            ledger.audit.catch_up()
+            if stream is not None:
+                index = leaf_index_of(ledger, UUID(stream), version)
+            assert index is not None
+            size = ledger.audit.tree().size
+            if not 0 <= index < size:
+                raise UserError(f"leaf {index} is not in the log of {size} leaves")  # refused before signing
+            checkpoint = ledger.audit.checkpoint(signer, ledger.clock.now())
+            try:
+                document = leaf_proof(ledger.audit, index, checkpoint)
+            except ProofError as error:
+                raise UserError(str(error)) from None
+        out_file.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    out.print(f"Proof of leaf {index} against the checkpoint of {checkpoint.size} leaves written to {out_file}")
+
+
+def leaf_index_of(ledger: Any, stream: Any, version: int) -> int:
+    notification_id = ledger.backend.notification_id_of(stream, version)
+    if notification_id is None:
+        raise UserError(f"no event {stream} version {version} in this log")
+    with ledger.backend.views() as session:
+        rows = session.fetchall("SELECT leaf_index FROM audit_leaves WHERE notification_id = ?", (notification_id,))
+    return int(rows[0][0])
+
+
+@audit_app.command("verify-proof")
+def audit_verify_proof(
+    proof_file: Annotated[Path, typer.Argument(help="A proof written by 'ledger audit prove'.")],
+    key: Annotated[str, typer.Option(help="The bank's verifier key, pinned by you.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Verify one event's inclusion proof offline."""
+    from ledger.audit.merkle import ProofError
+    from ledger.audit.notes import NoteError
+    from ledger.audit.proofs import verify_leaf_proof
+
+    with user_errors():
+        try:
+            document = json.loads(read_text(proof_file))
+            leaf = verify_leaf_proof(document, key)
+        except (ProofError, NoteError, json.JSONDecodeError) as error:
+            err.print(f"[red]FAIL[/] {proof_file}: {error}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+    if as_json:
+        print(json.dumps({"verified": True, "leaf": leaf}, indent=2))
+    else:
+        out.print(f"[green]verified[/] leaf {leaf['index']}: {leaf['type']} in stream {leaf['stream']}")
+
+
+@audit_app.command("rotate-key")
+def audit_rotate_key(
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+    sandbox_key: Annotated[
+        bool, typer.Option("--sandbox-key", help="Store the new key unencrypted (sandboxes only).")
+    ] = False,
+) -> None:
+    """Rotate the signing key: a hand-over checkpoint carries the old and the new signature."""
+    with user_errors():
+        old, new, stored = sandbox_for(home, database_url).rotate_key(allow_unencrypted_key=sandbox_key)
+    out.print(f"old key: {old}", soft_wrap=True)
+    out.print(f"new key: {new}", soft_wrap=True)
+    out.print(f"hand-over checkpoint at tree size {stored.size}, signed by both")
+
+
+WitnessHomeOption = Annotated[Path, typer.Option("--witness-home", help="The supervisor's witness home.")]
+
+
+@audit_app.command("witness-init")
+def audit_witness_init(
+    witness_home: WitnessHomeOption,
+    name: Annotated[str, typer.Option(help="The witness's name, like supervisor.example/witness.")],
+    sandbox_key: Annotated[bool, typer.Option("--sandbox-key", help="Store the key unencrypted.")] = False,
+) -> None:
+    """Create a witness (the supervisor's cosigning key) and print its key."""
+    from ledger.audit.witness import Witness, WitnessError
+
+    with user_errors():
+        try:
+            key = Witness(witness_home).init(name, allow_unencrypted_key=sandbox_key)
+        except WitnessError as error:
+            raise UserError(str(error)) from None
+    out.print(f"witness key: {key}", soft_wrap=True)
+
+
+@audit_app.command("cosign")
+def audit_cosign(
+    bundle: Annotated[Path, typer.Argument(help="The bundle whose latest checkpoint to cosign.")],
+    key: Annotated[str, typer.Option(help="The bank's verifier key, pinned by the supervisor.")],
+    witness_home: WitnessHomeOption,
+) -> None:
+    """Cosign a bundle's latest checkpoint after checking it extends the last one cosigned."""
+    from ledger.audit.witness import Witness, WitnessError
+
+    with user_errors():
+        try:
+            witness = Witness(witness_home)
+            note = witness.cosign_bundle(bundle, key)
+        except WitnessError as error:
+            err.print(f"[red]REFUSED[/] {error}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+    out.print(f"cosigned by {witness.name}: {note.text.splitlines()[1]} leaves")
+    out.print(f"witness key: {witness.verifier().encode()}", soft_wrap=True)
+
+
+@report_app.command("supervisor")
+def report_supervisor(
+    out_dir: Annotated[Path, typer.Option("--out", help="A new or empty directory for the report.")],
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """The supervisor's report: self-contained HTML, with CSV and JSON of every table."""
+    from ledger.audit.log import StoredCheckpoint
+    from ledger.supervisor_report import gather, write_report
+
+    with user_errors():
+        if out_dir.exists() and any(out_dir.iterdir()):
+            raise UserError(f"{out_dir} exists and is not empty: choose a new directory")
+        sandbox = sandbox_for(home, database_url)
+        with sandbox.open(auto_checkpoint=False) as ledger:
+            checkpoint: StoredCheckpoint | None
+            try:
+                checkpoint = ledger.audit.checkpoint(sandbox.signer(), ledger.clock.now())
+                key = sandbox.verifier_key()
+            except SigningKeyError:
+                checkpoint, key = ledger.audit.latest_checkpoint(), "(the signing key could not be read here)"
+            page = write_report(out_dir, gather(ledger.read_model, ledger.audit.origin, checkpoint, key), checkpoint)
+    out.print(f"Report written to {page}")

@@ -1,0 +1,66 @@
+"""`ledger bench`: the benchmarks (ledger.bench), imported only here."""
+
+from __future__ import annotations
+
+import json
+from contextlib import nullcontext
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+if TYPE_CHECKING:
+    pass
+
+# The write path, the domain's commands and the library are imported in the
+# commands that use them: a read (`ledger balances`) starts without them.
+
+from ledger.cli.edges import (
+    JsonOption,
+    app,
+    err,
+    out,
+)
+
+
+@app.command()
+def bench(
+    as_json: JsonOption = False,
+    events: Annotated[
+        int, typer.Option("--events", min=100, max=2_000_000, help="Business transactions for write.*.")
+    ] = 20_000,
+    audit_events: Annotated[
+        int, typer.Option("--audit-events", min=1000, max=10_000_000, help="Leaves for audit.* and memory.*.")
+    ] = 1_000_000,
+    replay_events: Annotated[
+        int,
+        typer.Option("--replay-events", min=1000, max=10_000_000, help="Events for replay, memory.replay and open.*."),
+    ] = 1_000_000,
+    only: Annotated[str | None, typer.Option(help="Run only figures starting with this, like 'audit'.")] = None,
+) -> None:
+    """Benchmarks with references measured in the same run (JSON with --json)."""
+    from ledger.bench.audit import run_audit_benchmarks
+    from ledger.bench.replay import run_replay_benchmarks
+    from ledger.bench.write import run_benchmarks
+
+    figures: dict[str, Any] = {}
+    with err.status("benchmarking...") if not as_json else nullcontext():
+        if only is None or "write".startswith(only) or only.startswith("write"):
+            figures.update(run_benchmarks(events)["figures"])
+        if only is None or any(name.startswith(only) or only.startswith(name) for name in ("audit", "memory")):
+            figures.update(run_audit_benchmarks(audit_events))
+        replay = only is None or any(name.startswith(only) or only.startswith(name) for name in ("replay", "memory"))
+        opening = only is None or "open".startswith(only) or only.startswith("open")
+        if replay or opening:
+            figures.update(run_replay_benchmarks(replay_events, replay=replay, opening=opening))
+    report = {"figures": figures}
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    table = Table()
+    for column in ("Figure", "Value", "Unit", "References"):
+        table.add_column(column)
+    for name, figure in report["figures"].items():
+        references = ", ".join(f"{k} {v}" for k, v in figure["references"].items())
+        table.add_row(name, str(figure["value"]), figure["unit"], references)
+    out.print(table)

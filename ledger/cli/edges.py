@@ -1,0 +1,202 @@
+"""What every command shares: the app, the consoles and options, input parsing, and one table of failures.
+
+User errors print one line naming what was wrong and where, exit with status 2
+and write nothing; there are no tracebacks for them. A command refused by a
+business rule is a result, and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from domain.errors import BatchRejected, LedgerError
+from ledger.home import SigningKeyError
+from ledger.sandbox import Sandbox, SandboxError
+from ledger.store.ports import StoreConfigError, UnreadableEvent
+from ledger.store.schema import StoreNotReady
+
+if TYPE_CHECKING:
+    from domain.commands import BaseCommand
+
+# The write path, the domain's commands and the library are imported in the
+# commands that use them: a read (`ledger balances`) starts without them.
+
+
+EXIT_RULE_REJECTED = 1
+EXIT_USER_ERROR = 2
+INPUT_LINE_LENGTH_MAX = 64 * 1024
+
+app = typer.Typer(
+    help="An event-sourced ledger for a simulated crypto bank.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+HomeOption = Annotated[
+    Path, typer.Option("--home", envvar="LEDGER_HOME", help="Sandbox home: SQLite file, keys, identity.")
+]
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="LEDGER_DATABASE_URL",
+        help="postgresql://user@host:port/dbname?schema=name, any libpq parameter passing through "
+        "(default: the SQLite file in the home).",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+KeyOption = Annotated[str, typer.Option("--key", help="Your idempotency key for this command.")]
+
+venues_app = typer.Typer(help="Trading venues: list, add, delist.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports for people and for the supervisor.", no_args_is_help=True)
+app.add_typer(venues_app, name="venues")
+app.add_typer(report_app, name="report")
+
+
+class UserError(Exception):
+    """A mistake of the caller's, reported as one line."""
+
+
+def fail(message: str) -> NoReturn:
+    err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_USER_ERROR)
+
+
+# Every failure a user or a file can cause, and its exit code; anything else
+# is a bug and keeps its traceback. A rule's refusal of a command is not an
+# error: it is a result, and exits with EXIT_RULE_REJECTED.
+EXPECTED_ERRORS: dict[type[Exception], int] = {
+    UserError: EXIT_USER_ERROR,
+    LedgerError: EXIT_USER_ERROR,
+    SandboxError: EXIT_USER_ERROR,
+    SigningKeyError: EXIT_USER_ERROR,
+    StoreConfigError: EXIT_USER_ERROR,
+    StoreNotReady: EXIT_USER_ERROR,
+    UnreadableEvent: EXIT_USER_ERROR,
+    ValidationError: EXIT_USER_ERROR,
+    sqlite3.Error: EXIT_USER_ERROR,
+    OSError: EXIT_USER_ERROR,
+}
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Translates expected failures to one-line messages at the edge."""
+    try:
+        yield
+    except Exception as error:
+        message = describe_failure(error)
+        if message is None:
+            raise
+        fail(message)
+
+
+def describe_failure(error: Exception) -> str | None:
+    """The one line for an expected failure; None for a bug."""
+    from eventsourcing.persistence import PersistenceError
+
+    if isinstance(error, ValidationError):
+        return describe_validation_error(error)
+    if isinstance(error, PersistenceError | sqlite3.Error | OSError):
+        if _from_psycopg(error.__cause__):
+            return f"the PostgreSQL store could not be used: {_first_line(error)}"
+        return f"the store could not be used: {error}"
+    if isinstance(error, tuple(EXPECTED_ERRORS)):
+        return str(error)
+    if _from_psycopg(error):
+        return f"the PostgreSQL store could not be used: {_first_line(error)}"
+    return None
+
+
+def _from_psycopg(error: BaseException | None) -> bool:
+    """The PostgreSQL driver is optional, so its errors are recognised by module
+    (the library wraps them in its own, with the driver's as the cause)."""
+    return error is not None and type(error).__module__.split(".")[0] in ("psycopg", "psycopg_pool")
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def describe_validation_error(error: ValidationError, where: str = "") -> str:
+    problems = []
+    for item in error.errors()[:3]:
+        field = ".".join(str(part) for part in item["loc"]) or "input"
+        problems.append(f"{field}: {item['msg']}")
+    prefix = f"{where}: " if where else ""
+    return prefix + "; ".join(problems)
+
+
+def parse_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"{text!r} is not an RFC 3339 time like 2026-01-16T09:00:00Z") from None
+    if moment.tzinfo is None:
+        raise UserError(f"{text!r} needs a time zone, like 2026-01-16T09:00:00Z")
+    return moment
+
+
+def sandbox_for(home: Path, database_url: str | None) -> Sandbox:
+    return Sandbox.at(home, database_url)
+
+
+RuntimeRoleOption = Annotated[
+    str | None,
+    typer.Option(help="PostgreSQL: a role for the service that may append to history and keep its views, no more."),
+]
+OwnerRoleOption = Annotated[str | None, typer.Option(help="PostgreSQL: a role to own the schema and run migrations.")]
+
+
+def submit_one(home: Path, database_url: str | None, command: BaseCommand, as_json: bool) -> None:
+    """Submits one command and reports it; a rule rejection exits with status 1."""
+    with user_errors(), sandbox_for(home, database_url).open() as ledger:
+        try:
+            (result,) = ledger.submit([command])
+        except BatchRejected as rejected:
+            raise UserError(str(rejected.cause)) from None
+    if as_json:
+        print(json.dumps(result.to_json(), indent=2))
+    elif result.accepted:
+        out.print(f"{result.key}: [green]accepted[/]{' (repeat)' if result.repeated else ''}")
+    else:
+        out.print(f"{result.key}: [red]rejected[/] {result.rule}: {result.reason}", soft_wrap=True)
+    if not result.accepted:
+        raise typer.Exit(EXIT_RULE_REJECTED)
+
+
+def read_report(home: Path, database_url: str | None, reader: Callable[[Any], Any], as_json: bool) -> Any:
+    """Opens the sandbox, reads a report from its views; prints it as JSON and
+    returns None with --json, or returns it for a readable rendering."""
+    with user_errors(), sandbox_for(home, database_url).open_reader() as views:
+        report = reader(views)
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return None
+    return report
+
+
+@contextmanager
+def progress_bar(quiet: bool, label: str) -> Iterator[Any]:
+    """A progress bar on a terminal; silent with --json or when piped."""
+    if quiet or not err.is_terminal:
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description} {task.completed} events"), console=err) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda n: bar.advance(task, n)

@@ -1,0 +1,147 @@
+"""Commands that make and keep a store: init, migrate, snapshot, sandbox reset and fork."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ledger.clock import ManualClock
+from ledger.home import DEFAULT_HOME, BankIdentity
+from ledger.sandbox import DEFAULT_IDENTITY
+
+if TYPE_CHECKING:
+    pass
+
+# The write path, the domain's commands and the library are imported in the
+# commands that use them: a read (`ledger balances`) starts without them.
+
+from ledger.cli.edges import (
+    DatabaseUrlOption,
+    HomeOption,
+    OwnerRoleOption,
+    RuntimeRoleOption,
+    UserError,
+    app,
+    out,
+    parse_time,
+    sandbox_for,
+    user_errors,
+)
+
+
+@app.command()
+def init(
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+    bank_name: Annotated[str, typer.Option(help="The crypto bank's name.")] = DEFAULT_IDENTITY.name,
+    origin: Annotated[str, typer.Option(help="The log's origin line in checkpoints.")] = DEFAULT_IDENTITY.origin,
+    register_entry: Annotated[
+        str, typer.Option(help="The bank's entry in the NBRB register of crypto banks.")
+    ] = DEFAULT_IDENTITY.nbrb_register_entry,
+    sandbox_key: Annotated[
+        bool, typer.Option("--sandbox-key", help="Store the signing key unencrypted (sandboxes only).")
+    ] = False,
+    checkpoint_every_events: Annotated[int, typer.Option(help="Sign a checkpoint every N new events.")] = 1000,
+    checkpoint_every_seconds: Annotated[int, typer.Option(help="... or every T seconds with new events.")] = 3600,
+    at: Annotated[
+        str | None, typer.Option(help="Record the bank's establishment at this RFC 3339 time (reproducible sandboxes).")
+    ] = None,
+    runtime_role: RuntimeRoleOption = None,
+    owner_role: OwnerRoleOption = None,
+) -> None:
+    """Create the store, the bank's identity and its Ed25519 signing key (and PostgreSQL roles)."""
+    with user_errors():
+        clock = ManualClock(parse_time(at)) if at else None
+        identity = BankIdentity(
+            name=bank_name,
+            origin=origin,
+            nbrb_register_entry=register_entry,
+            checkpoint_every_events=checkpoint_every_events,
+            checkpoint_every_seconds=checkpoint_every_seconds,
+        )
+        sandbox = sandbox_for(home, database_url)
+        if (runtime_role or owner_role) and not (database_url or "").startswith(("postgres://", "postgresql://")):
+            raise UserError("--runtime-role and --owner-role are for a PostgreSQL store (--database-url)")
+        key = sandbox.init(identity, allow_unencrypted_key=sandbox_key, clock=clock, ledger_clock=clock)
+        if runtime_role is not None or owner_role is not None:
+            sandbox.set_up_roles(runtime=runtime_role, owner=owner_role)
+    out.print(f"Initialised {home} for {identity.name}")
+    out.print(f"verifier key: {key}", soft_wrap=True)
+    for kind, role in (("runtime", runtime_role), ("owner", owner_role)):
+        if role is not None:
+            out.print(f"The {kind} role {role} is set up (give it a password with ALTER ROLE, or trust it locally)")
+
+
+@app.command()
+def migrate(
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+    runtime_role: RuntimeRoleOption = None,
+    owner_role: OwnerRoleOption = None,
+    print_sql: Annotated[bool, typer.Option("--print-sql", help="Print the roles' SQL instead of running it.")] = False,
+) -> None:
+    """Upgrade the store's schema (and PostgreSQL roles) to this release's; with init, the only DDL."""
+    from ledger.store.schema import SCHEMA_VERSION
+
+    with user_errors():
+        sandbox = sandbox_for(home, database_url)
+        if print_sql:
+            if runtime_role is None and owner_role is None:
+                raise UserError("--print-sql prints the roles' SQL: name --runtime-role and/or --owner-role")
+            for statement in sandbox.set_up_roles(runtime=runtime_role, owner=owner_role, execute=False):
+                print(f"{statement};")
+            return
+        reached = sandbox.migrate()
+        if runtime_role is not None or owner_role is not None:
+            sandbox.set_up_roles(runtime=runtime_role, owner=owner_role)
+    if reached:
+        out.print(f"Migrated to schema version {SCHEMA_VERSION} (through {', '.join(map(str, reached))})")
+    else:
+        out.print(f"The store is at schema version {SCHEMA_VERSION} already: nothing to do")
+    for kind, role in (("runtime", runtime_role), ("owner", owner_role)):
+        if role is not None:
+            out.print(f"The {kind} role {role} is set up (give it a password with ALTER ROLE, or trust it locally)")
+
+
+@app.command()
+def snapshot(home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None) -> None:
+    """Snapshot the decision state now, so that writers open from it (they take one every 10k events too)."""
+    with user_errors(), sandbox_for(home, database_url).open(auto_checkpoint=False) as ledger:
+        position = ledger.snapshot()
+    out.print(f"Snapshot of the decision state at log position {position}")
+
+
+sandbox_app = typer.Typer(help="Start a sandbox over, or fork it to try things on a copy.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+
+
+@sandbox_app.command("reset")
+def sandbox_reset(
+    yes: Annotated[bool, typer.Option("--yes", help="Yes, delete every event of this sandbox.")] = False,
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Start over: an empty store, the bank established again; identity and keys kept."""
+    with user_errors():
+        if not yes:
+            raise UserError("a reset deletes every event of the sandbox: pass --yes to mean it")
+        sandbox = sandbox_for(home, database_url)
+        if not sandbox.home.is_initialised():
+            raise UserError(f"{home} is not initialised: nothing to reset")
+        sandbox.reset()
+    out.print(f"Reset {home}: the bank is established again, with the same identity and keys")
+
+
+@sandbox_app.command("fork")
+def sandbox_fork(
+    name: Annotated[Path, typer.Argument(help="The new sandbox's directory (a sibling name or a path).")],
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Copy the sandbox, store and keys included, to try something without touching it."""
+    with user_errors():
+        target = name if name.is_absolute() or len(name.parts) > 1 else home.parent / name
+        forked = sandbox_for(home, database_url).fork(target)
+    out.print(f"Forked {home} into {forked.home.root}")

@@ -1,0 +1,284 @@
+"""Commands that write: submit, venues add and delist, trade, demo, simulate, scenarios."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from domain.errors import BatchRejected
+from domain.parties import VenueKind
+from ledger.clock import ManualClock
+from ledger.home import BATCH_SIZE_MAX, DEFAULT_HOME
+
+if TYPE_CHECKING:
+    from domain.commands import BaseCommand
+
+# The write path, the domain's commands and the library are imported in the
+# commands that use them: a read (`ledger balances`) starts without them.
+
+from ledger.cli.edges import (
+    INPUT_LINE_LENGTH_MAX,
+    DatabaseUrlOption,
+    HomeOption,
+    JsonOption,
+    KeyOption,
+    UserError,
+    app,
+    describe_validation_error,
+    err,
+    out,
+    sandbox_for,
+    submit_one,
+    user_errors,
+    venues_app,
+)
+
+
+@app.command()
+def submit(
+    source: Annotated[str, typer.Argument(help="A file of commands, one JSON object a line; '-' for stdin.")],
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Submit a batch of commands: all are committed together, or none."""
+    with user_errors():
+        lines = read_lines(source)
+        commands = parse_commands(source, lines)
+        with sandbox_for(home, database_url).open() as ledger:
+            try:
+                results = ledger.submit([command for _, command in commands])
+            except BatchRejected as rejected:
+                line = commands[int(str(rejected.context["position"]))][0]
+                raise UserError(f"{source}:{line}: {rejected.message}") from None
+    if as_json:
+        print(json.dumps([result.to_json() for result in results], indent=2))
+        return
+    for result in results:
+        status = "[green]accepted[/]" if result.accepted else f"[red]rejected[/] {result.rule}: {result.reason}"
+        again = " (repeat)" if result.repeated else ""
+        out.print(f"{result.key}: {status}{again}")
+
+
+def read_lines(source: str) -> list[str]:
+    if source == "-":
+        return sys.stdin.read().splitlines()
+    path = Path(source)
+    if not path.is_file():
+        raise UserError(f"{source}: no such file")
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def command_adapter() -> Any:
+    from domain.commands import COMMAND_ADAPTER
+
+    return COMMAND_ADAPTER
+
+
+def parse_commands(source: str, lines: list[str]) -> list[tuple[int, BaseCommand]]:
+    commands: list[tuple[int, BaseCommand]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if len(line) > INPUT_LINE_LENGTH_MAX:
+            raise UserError(f"{source}:{number}: line longer than {INPUT_LINE_LENGTH_MAX} characters")
+        try:
+            commands.append((number, command_adapter().validate_json(line)))
+        except ValidationError as error:
+            raise UserError(describe_validation_error(error, f"{source}:{number}")) from None
+        if len(commands) > BATCH_SIZE_MAX:
+            raise UserError(f"{source}:{number}: a batch holds at most {BATCH_SIZE_MAX} commands")
+    if not commands:
+        raise UserError(f"{source}: no commands found")
+    return commands
+
+
+@app.command()
+def demo(home: HomeOption = Path("demo-sandbox"), database_url: DatabaseUrlOption = None) -> None:
+    """The main job: a full scenario end to end, then export and verify the audit bundle."""
+    from ledger.demo import run_demo
+
+    with user_errors():
+        run_demo(sandbox_for(home, database_url), out)
+
+
+@venues_app.command("add")
+def venues_add(
+    venue_id: Annotated[str, typer.Argument(help="The venue's id.")],
+    name: Annotated[str, typer.Option(help="The venue's name.")],
+    kind: Annotated[VenueKind, typer.Option(help="Domestic HTP platform or exchange operator, or foreign.")],
+    assets: Annotated[str, typer.Option(help="Asset codes it lists, comma-separated: BYN,USDT.")],
+    key: KeyOption,
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List a venue (or list again one that was delisted)."""
+    with user_errors():
+        codes = [code.strip() for code in assets.split(",") if code.strip()]
+        from domain.commands import ListVenue
+
+        command = ListVenue(key=key, venue_id=venue_id, name=name, kind=kind, assets=codes)
+    submit_one(home, database_url, command, as_json)
+
+
+@venues_app.command("delist")
+def venues_delist(
+    venue_id: Annotated[str, typer.Argument(help="The venue's id.")],
+    reason: Annotated[str, typer.Option(help="Why, for the record.")],
+    key: KeyOption,
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Delist a venue: every trade routed to it afterwards is refused."""
+    with user_errors():
+        from domain.commands import DelistVenue
+
+        command = DelistVenue(key=key, venue_id=venue_id, reason=reason)
+    submit_one(home, database_url, command, as_json)
+
+
+@app.command()
+def trade(
+    key: KeyOption,
+    base: Annotated[str, typer.Option(help="The asset bought, like USDT.")],
+    base_amount: Annotated[str, typer.Option(help="How much of it, as a decimal.")],
+    quote: Annotated[str, typer.Option(help="The asset paid, like BYN.")],
+    quote_amount: Annotated[str, typer.Option(help="How much is paid, as a decimal.")],
+    venue: Annotated[str | None, typer.Option(help="The venue; none for a trade with the bank.")] = None,
+    buyer: Annotated[str | None, typer.Option(help="Buying client; none for the bank or the venue.")] = None,
+    seller: Annotated[str | None, typer.Option(help="Selling client; none for the bank or the venue.")] = None,
+    fee: Annotated[str, typer.Option(help="The bank's fee, in the quote asset, paid by the buyer.")] = "0",
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Execute a trade: delivery versus payment, with a fee to the bank."""
+    with user_errors():
+        from domain.commands import ExecuteTrade
+
+        command = ExecuteTrade(
+            key=key,
+            venue_id=venue,
+            buyer_client_id=buyer,
+            seller_client_id=seller,
+            base_asset=base,
+            base_amount=base_amount,
+            quote_asset=quote,
+            quote_amount=quote_amount,
+            fee=fee,
+        )
+    submit_one(home, database_url, command, as_json)
+
+
+@app.command()
+def simulate(
+    seed: Annotated[int, typer.Option(help="The seed: the same seed gives the same log.")],
+    clients: Annotated[int, typer.Option(min=1, max=100_000, help="Simulated clients.")] = 40,
+    days: Annotated[int, typer.Option(min=1, max=3650, help="Ledger days to simulate.")] = 30,
+    operations_per_day: Annotated[int, typer.Option(min=1, max=100_000, help="Commands a day.")] = 60,
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Deterministic synthetic traffic; run again, it continues from the sandbox's ledger time."""
+    from ledger.simulate import SIM_START, SimulationConfig
+    from ledger.simulate import simulate as run_simulation
+
+    with user_errors():
+        config = SimulationConfig(seed=seed, clients=clients, days=days, operations_per_day=operations_per_day)
+        sandbox = sandbox_for(home, database_url)
+        if not sandbox.home.is_initialised():
+            raise UserError(f"{home} is not initialised: run 'ledger init' first")
+        with sandbox.open(clock=ManualClock(SIM_START), ledger_clock=ManualClock(SIM_START)) as ledger:
+            with progress_days(as_json, days) as advance:
+                summary = run_simulation(ledger, config, advance)
+            position = ledger.state.position
+    report: dict[str, Any] = {
+        "seed": seed,
+        "first_day": str(summary.first_day),
+        "last_day": str(summary.last_day),
+        "commands": summary.commands,
+        "accepted": dict(sorted(summary.accepted.items())),
+        "rejected": dict(sorted(summary.rejected.items())),
+        "log_position": position,
+    }
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    out.print(
+        f"Simulated {report['first_day']} to {report['last_day']}: {summary.commands} commands, log at {position}"
+    )
+    out.print("accepted: " + ", ".join(f"{k} {v}" for k, v in report["accepted"].items()), soft_wrap=True)
+    out.print("rejected: " + ", ".join(f"{k} {v}" for k, v in report["rejected"].items()), soft_wrap=True)
+
+
+@contextmanager
+def progress_days(quiet: bool, days: int) -> Iterator[Any]:
+    if quiet or not err.is_terminal:
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=err) as bar:
+        task = bar.add_task("simulating days", total=days)
+        yield lambda n: bar.advance(task, n)
+
+
+scenario_app = typer.Typer(help="Scripted scenarios with expected outcomes.", no_args_is_help=True)
+app.add_typer(scenario_app, name="scenario")
+
+
+@scenario_app.command("run")
+def scenario_run(
+    files: Annotated[list[Path], typer.Argument(help="Scenario files (YAML), or folders of them.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Run scenarios in fresh scratch sandboxes; exit 1 if any step's outcome differs.
+
+    A folder runs every *.yaml in it but those starting with '_' (shared setups to include)."""
+    from ledger.scenario import ScenarioError, StepResult
+    from ledger.scenario import run as run_scenario
+
+    report: dict[str, list[dict[str, Any]]] = {}
+    failed = 0
+
+    def show(path: Path) -> Callable[[StepResult], None]:
+        def line(result: StepResult) -> None:
+            if as_json:
+                return
+            mark = "[green]PASS[/]" if result.passed else "[red]FAIL[/]"
+            out.print(f"  {mark} {path}:{result.line} {result.name}", highlight=False, soft_wrap=True)
+            for problem in result.problems:
+                out.print(f"       {problem}", highlight=False, soft_wrap=True)
+
+        return line
+
+    with user_errors():
+        paths = [p for f in files for p in (sorted(f.glob("[!_]*.yaml")) if f.is_dir() else [f])]
+        if not paths:
+            raise UserError("no scenario files found")
+        for path in paths:
+            if not as_json:
+                out.print(f"[bold]{path}[/]")
+            try:
+                results = run_scenario(path, on_step=show(path))
+            except ScenarioError as error:
+                raise UserError(str(error)) from None
+            failed += sum(not r.passed for r in results)
+            report[str(path)] = [vars(r) for r in results]
+    if as_json:
+        print(json.dumps({"failed": failed, "scenarios": report}, indent=2))
+    else:
+        steps = sum(len(r) for r in report.values())
+        out.print(f"{steps - failed} passed, {failed} failed")
+    if failed:
+        raise typer.Exit(1)
