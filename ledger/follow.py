@@ -42,13 +42,14 @@ def follow_tracked(
     apply: Callable[[WriteSession, Page], None],
     *,
     page_size: int,
+    lock: str,
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """The tracked follower `name` to the head of the log, a page per
-    transaction under the views' lock; returns how many events were applied."""
+    transaction under its `lock`; returns how many events were applied."""
     applied = 0
     while True:
-        with backend.views() as session:
+        with backend.views(lock) as session:
             page = session.notifications_after(session.tracking_position(name), page_size)
             if not page:
                 return applied

@@ -207,7 +207,7 @@ class Projector:
         """Applies every notification after the views' position, a page per
         transaction; returns how many."""
         return follow_tracked(
-            self.backend, VIEWS_TRACKING_NAME, self._apply_entries, page_size=page_size, progress=progress
+            self.backend, VIEWS_TRACKING_NAME, self._apply_entries, page_size=page_size, lock="views", progress=progress
         )
 
     def _apply_entries(self, session: WriteSession, entries: Sequence[LogEntry]) -> None:
@@ -226,7 +226,7 @@ class Projector:
             session.reset_tracking(VIEWS_TRACKING_NAME)
 
     def position(self) -> int:
-        with self.backend.views() as session:
+        with self.backend.read() as session:
             return session.tracking_position(VIEWS_TRACKING_NAME)
 
     def apply_page(self, session: WriteSession, position: int, notifications: Sequence[LogEntry]) -> None:

@@ -210,6 +210,10 @@ class Sandbox:
         check_can_create(self.home.root / "keys" / "next.pem", allow_unencrypted=allow_unencrypted_key)
         new = Signer(old.name, Ed25519PrivateKey.generate())
         with self.open(auto_checkpoint=False) as ledger:
+            # The store's key is rewritten below: a role that may not (the
+            # runtime role; rotation is the owner's) is refused here, before
+            # the hand-over is signed or any key file moves.
+            schema.replace_verifier_key(ledger.backend, old.verifier.encode())
             stored = ledger.audit.hand_over([old, new], ledger.clock.now())
         keys = self.verifier_keys()
         retired = self.home.root / "keys" / "retired" / f"{old.verifier.key_id.hex()}.pem"

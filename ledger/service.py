@@ -231,8 +231,12 @@ class Ledger:
         replay, never a batch that has committed, so it only warns."""
         try:
             self.snapshot()
-        except Exception as error:
-            warnings.warn(f"no snapshot taken: {error}", snapshots.SnapshotIgnored, stacklevel=3)
+        except Exception as error:  # any failure of the store's: the batch has committed
+            # Once: a role that may not write snapshots (the runtime role) is told, not nagged.
+            self.snapshot_every = None
+            warnings.warn(
+                f"no snapshot taken, and none will be by this writer: {error}", snapshots.SnapshotIgnored, stacklevel=3
+            )
 
     def snapshot(self) -> int:
         """Stores a snapshot of the decision state, caught up to the head of

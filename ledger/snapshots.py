@@ -35,7 +35,7 @@ def save(backend: Backend, state: LedgerState, taken_at: datetime) -> int:
     """Stores a snapshot of `state` (outside a batch); returns its position."""
     text = state.snapshot().model_dump_json()
     digest = hashlib.sha256(text.encode()).hexdigest()
-    with backend.views() as session:
+    with backend.views("snapshots") as session:
         session.execute(
             f"INSERT INTO {SNAPSHOTS_TABLE} VALUES (?, ?, ?, ?, ?) ON CONFLICT (position) DO NOTHING",  # noqa: S608
             (state.position, FORMAT, digest, taken_at.isoformat(), text),

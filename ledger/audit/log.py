@@ -19,7 +19,7 @@ from ledger.audit.leaves import leaf_bytes
 from ledger.audit.merkle import CompactRange, leaf_hash, range_hasher
 from ledger.audit.notes import Checkpoint, Signer, sign
 from ledger.follow import follow_tracked
-from ledger.store.ports import Backend, LogEntry, WriteSession
+from ledger.store.ports import Backend, LogEntry, ReadSession, WriteSession
 from ledger.tables import AUDIT_TABLES, AUDIT_TRACKING_NAME
 
 PAGE_SIZE = 2000
@@ -43,14 +43,16 @@ class AuditLog:
         self._checkpointed_at: datetime | None = None
 
     def set_up(self) -> None:
-        with self.backend.views() as session:
+        with self.backend.views("audit") as session:
             for table, columns in AUDIT_TABLES.items():
                 session.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
 
     # Growing the tree.
 
     def catch_up(self, *, progress: Callable[[int], None] | None = None) -> int:
-        return follow_tracked(self.backend, AUDIT_TRACKING_NAME, self._append, page_size=PAGE_SIZE, progress=progress)
+        return follow_tracked(
+            self.backend, AUDIT_TRACKING_NAME, self._append, page_size=PAGE_SIZE, lock="audit", progress=progress
+        )
 
     def _append(self, session: WriteSession, entries: Sequence[LogEntry]) -> None:
         tree = self._tree(session)
@@ -62,7 +64,7 @@ class AuditLog:
         session.executemany("INSERT INTO audit_leaves VALUES (?, ?, ?)", rows)
         self._save_tree(session, tree)
 
-    def _tree(self, session: WriteSession) -> CompactRange:
+    def _tree(self, session: ReadSession) -> CompactRange:
         rows = session.fetchall("SELECT tree_size, compact_range FROM audit_tree WHERE singleton = 1")
         if not rows:
             return CompactRange()
@@ -77,7 +79,7 @@ class AuditLog:
         )
 
     def tree(self) -> CompactRange:
-        with self.backend.views() as session:
+        with self.backend.read() as session:
             return self._tree(session)
 
     # Checkpoints.
@@ -85,7 +87,7 @@ class AuditLog:
     def checkpoint(self, signer: Signer, now: datetime) -> StoredCheckpoint:
         """Signs a checkpoint at the current size, unless one exists already."""
         self.catch_up()
-        with self.backend.views() as session:
+        with self.backend.views("audit") as session:
             tree = self._tree(session)
             existing = session.fetchall(
                 "SELECT tree_size, note, signed_at FROM audit_checkpoints WHERE tree_size = ?", (tree.size,)
@@ -107,7 +109,7 @@ class AuditLog:
         `signers` (the old key and the new), replacing a checkpoint of the same
         size that fewer keys signed."""
         self.catch_up()
-        with self.backend.views() as session:
+        with self.backend.views("audit") as session:
             tree = self._tree(session)
             note = sign(Checkpoint(self.origin, tree.size, tree.root()).text(), signers)
             stored = StoredCheckpoint(tree.size, note, now.isoformat())
@@ -145,7 +147,7 @@ class AuditLog:
         return self.checkpoint(signer, now)
 
     def checkpoints(self, *, after: int = -1) -> list[StoredCheckpoint]:
-        with self.backend.views() as session:
+        with self.backend.read() as session:
             rows = session.fetchall(
                 "SELECT tree_size, note, signed_at FROM audit_checkpoints WHERE tree_size > ? ORDER BY tree_size",
                 (after,),
@@ -160,7 +162,7 @@ class AuditLog:
 
     def hash_range(self, start: int, end: int) -> bytes:
         """The Merkle hash of leaves [start, end), from the stored leaf hashes."""
-        with self.backend.views() as session:
+        with self.backend.read() as session:
             rows = session.fetchall(
                 "SELECT leaf_hash FROM audit_leaves WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index",
                 (start, end),
@@ -182,7 +184,7 @@ class AuditLog:
         """Leaf bytes for [start, end), recomputed from the events in order."""
         if start >= end:
             return
-        with self.backend.views() as session:
+        with self.backend.read() as session:
             rows = session.fetchall("SELECT notification_id FROM audit_leaves WHERE leaf_index = ?", (start,))
         position = int(rows[0][0]) - 1
         index = start

@@ -212,9 +212,12 @@ class Backend(ABC):
         """A context manager giving a `WriteSession` that commits on success."""
 
     @abstractmethod
-    def views(self) -> AbstractContextManager[WriteSession]:
-        """A context manager giving a session under the views' lock, which
-        serialises projectors but not writers."""
+    def views(self, lock: str = "views") -> AbstractContextManager[WriteSession]:
+        """A context manager giving a session under the named lock (the
+        views', the audit log's, the snapshots'...), which serialises the
+        followers that take it but not the others, nor readers. A writer
+        takes the views' lock inside its batch, so the views' lock alone is
+        held by whoever the write path may wait for."""
 
     @abstractmethod
     def read(self) -> AbstractContextManager[ReadSession]:

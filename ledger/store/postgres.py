@@ -239,15 +239,15 @@ class PostgresBackend(Backend):
         return None if row is None else int(row["notification_id"])
 
     @contextmanager
-    def views(self) -> Iterator[WriteSession]:
+    def views(self, lock: str = "views") -> Iterator[WriteSession]:
         tracking = self.tracking
         with (
             self.datastore.get_connection() as connection,
             connection.transaction(),
             connection.cursor() as cursor,
         ):
-            # Projectors take a lock of their own, so they never block writers.
-            cursor.execute(VIEWS_LOCK, (f"{self.datastore.schema}:views",))
+            # Followers take a lock of their own; writers wait only for the views'.
+            cursor.execute(VIEWS_LOCK, (f"{self.datastore.schema}:{lock}",))
             yield PostgresWriteSession(cursor, self.recorder, tracking)
 
     @contextmanager

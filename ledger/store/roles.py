@@ -1,10 +1,11 @@
 """Least privilege on PostgreSQL: an owner that migrates, a runtime role that cannot rewrite history.
 
 The owner (the user `ledger init` and `ledger migrate` connect as, or the
-role named with `--owner-role`) owns the schema, its tables and its guards.
+role named with `--owner-role`) owns the schema, its tables and its guards,
+and alone writes the bank's identity and the decision state's snapshots.
 The runtime role, which the service connects as, may read everything, append
 to history (events, idempotency keys, audit leaves and checkpoints) and keep
-its own tables (views, tracking, the audit tree, snapshots); it owns nothing,
+its own tables (views, tracking, the audit tree); it owns nothing,
 so PostgreSQL itself refuses it UPDATE, DELETE and TRUNCATE on history, ALTER
 and DROP of any table, DROP or DISABLE of the guards' triggers, and (being no
 superuser) `session_replication_role`, which would switch triggers off.
@@ -23,7 +24,12 @@ EVENTS_TABLE = "ledger_events"
 TRACKING_TABLE = "ledger_tracking"
 EVENTS_SEQUENCE = "ledger_events_notification_id_seq"
 HISTORY = ("ledger_events", "ledger_commands", "audit_leaves", "audit_checkpoints")
-KEPT = (*VIEW_TABLES, TRACKING_TABLE, "audit_tree", SNAPSHOTS_TABLE)
+KEPT = (*VIEW_TABLES, TRACKING_TABLE, "audit_tree")
+# Read only: the bank's identity, and the snapshots a writer opens from (a
+# role that could write them could hand every writer a decision state the log
+# never produced; they are taken by the owner, `ledger snapshot` or a writer
+# connected as the owner).
+READ_ONLY = (STORE_TABLE, SNAPSHOTS_TABLE)
 assert set(AUDIT_TABLES) <= {*HISTORY, *KEPT}, AUDIT_TABLES
 
 
@@ -39,7 +45,7 @@ def runtime_role_statements(schema: str, role: str, *, create: bool = True) -> l
         sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(s, r),
         sql.SQL("GRANT SELECT, INSERT ON {} TO {}").format(tables(HISTORY), r),
         sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON {} TO {}").format(tables(KEPT), r),
-        sql.SQL("GRANT SELECT ON {}.{} TO {}").format(s, sql.Identifier(STORE_TABLE), r),
+        sql.SQL("GRANT SELECT ON {} TO {}").format(tables(READ_ONLY), r),
         sql.SQL("GRANT USAGE ON SEQUENCE {}.{} TO {}").format(s, sql.Identifier(EVENTS_SEQUENCE), r),
     ]
     if create:

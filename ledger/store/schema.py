@@ -160,7 +160,7 @@ def migrate(backend: Backend) -> list[int]:
 
 def record_bank(backend: Backend, *, origin: str, verifier_key: str) -> None:
     """Records the bank this store belongs to; refuses a store that has one."""
-    with backend.views() as session:
+    with backend.views("store") as session:
         rows = dict(session.fetchall(f"SELECT key, value FROM {STORE_TABLE}"))  # noqa: S608
         if "verifier_key" in rows:
             raise StoreNotReady(f"{backend.describe()} belongs to {rows.get('origin')} already")
@@ -170,7 +170,7 @@ def record_bank(backend: Backend, *, origin: str, verifier_key: str) -> None:
 
 def replace_verifier_key(backend: Backend, verifier_key: str) -> None:
     """After a key rotation: the store's key is the new one."""
-    with backend.views() as session:
+    with backend.views("store") as session:
         session.execute(f"UPDATE {STORE_TABLE} SET value = ? WHERE key = 'verifier_key'", (verifier_key,))  # noqa: S608
 
 

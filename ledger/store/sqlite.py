@@ -159,7 +159,7 @@ class SQLiteBackend(Backend):
             return _sqlite_notifications_after(pooled._sqlite_conn, position, limit)  # noqa: SLF001
 
     def notification_id_of(self, stream: UUID, version: int) -> int | None:
-        with self.views() as session:
+        with self.read() as session:
             rows = session.fetchall(
                 "SELECT rowid FROM stored_events WHERE originator_id = ? AND originator_version = ?",
                 (stream.hex, version),
@@ -171,8 +171,8 @@ class SQLiteBackend(Backend):
         with self._immediate() as session:
             yield session
 
-    def views(self) -> AbstractContextManager[WriteSession]:
-        # SQLite has one writer at a time: the views take the same lock.
+    def views(self, lock: str = "views") -> AbstractContextManager[WriteSession]:  # noqa: ARG002 (one lock here)
+        # SQLite has one writer at a time: every session that writes takes the same lock.
         return self._immediate()
 
     @contextmanager

@@ -62,8 +62,23 @@ def test_the_service_runs_as_the_runtime_role(runtime: tuple[Path, str, str], tm
     assert result.returncode == 0, result.stderr
     balances = ledger("balances", "--home", str(home), "--database-url", url, "--json")
     assert json.loads(balances.stdout) == [{"account": "client:ales", "asset": "BYN", "amount": "5.00"}]
-    for args in (["report", "compliance"], ["audit", "checkpoint"], ["snapshot"]):
+    for args in (["report", "compliance"], ["audit", "checkpoint"]):
         assert ledger(*args, "--home", str(home), "--database-url", url).returncode == 0, args
+
+
+def test_only_the_owner_writes_snapshots_and_rotates_the_key(
+    runtime: tuple[Path, str, str], tmp_path: Path, postgres_url: str
+) -> None:
+    home, url, _ = runtime
+    refused = ledger("snapshot", "--home", str(home), "--database-url", url)
+    assert refused.returncode == 2
+    assert "permission denied" in refused.stderr
+    before = (home / "keys" / "signing-key.pem").read_bytes()
+    rotation = ledger("audit", "rotate-key", "--home", str(home), "--database-url", url, "--sandbox-key")
+    assert rotation.returncode == 2, rotation.stdout
+    assert "permission denied" in rotation.stderr
+    assert (home / "keys" / "signing-key.pem").read_bytes() == before  # refused before any key moved
+    assert ledger("snapshot", "--home", str(home), "--database-url", postgres_url).returncode == 0
 
 
 @pytest.mark.parametrize(
@@ -83,6 +98,8 @@ def test_the_service_runs_as_the_runtime_role(runtime: tuple[Path, str, str], tm
         "ALTER TABLE ledger_events DISABLE TRIGGER ALL",
         "SET session_replication_role = replica",
         "CREATE TABLE ledger_shadow (x int)",
+        "DELETE FROM ledger_snapshots",
+        "INSERT INTO ledger_snapshots VALUES (99, 1, 'd', 't', '{}')",
     ],
 )
 def test_the_runtime_role_cannot_rewrite_history_or_switch_its_guards_off(
