@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from pydantic import TypeAdapter, ValidationError
 from typing_extensions import TypedDict
@@ -171,6 +171,15 @@ class ViewDecoder:
         return self.mapper.open_state(state) if self.mapper.is_sealed else state
 
 
+class AppendedBatch(NamedTuple):
+    """What one batch appended: its events, their ids in the log, and the
+    head of the log before it."""
+
+    after: int
+    events: Sequence[LedgerEvent]
+    ids: Sequence[int]
+
+
 @dataclass
 class _Page:
     """What one page changes in the views that accumulate: balance changes,
@@ -196,12 +205,32 @@ class Projector:
             for statement in create_view_statements():
                 session.execute(statement)
 
-    def follow(self, session: WriteSession, *, page_size: int = PAGE_SIZE) -> int:
+    def follow(
+        self, session: WriteSession, *, page_size: int = PAGE_SIZE, appended: AppendedBatch | None = None
+    ) -> int:
         """Brings the views to the head of the log inside this session's
         transaction (the write path's, so that the views commit with the
-        events they show); returns how many events were applied."""
+        events they show); returns how many events were applied. When the
+        views stood at the head the batch `appended` to, its events are
+        applied as the write path holds them, not read back and decoded."""
         session.lock_views()
+        if (
+            appended is not None
+            and appended.events
+            and session.tracking_position(VIEWS_TRACKING_NAME) == appended.after
+        ):
+            self.apply_events(session, appended.events, appended.ids[-1])
+            return len(appended.events)
         return follow_in(session, VIEWS_TRACKING_NAME, self._apply_entries, page_size=page_size)
+
+    def apply_events(self, session: WriteSession, events: Sequence[LedgerEvent], last_id: int) -> None:
+        """Applies events that are the next in the log, up to `last_id`, and
+        records it as the views' position, in this session's transaction."""
+        page = _Page()
+        for event in events:
+            self._apply(session, page, event)
+        self._write_page(session, page)
+        session.advance_tracking(VIEWS_TRACKING_NAME, last_id)
 
     def catch_up(self, *, page_size: int = PAGE_SIZE, progress: Callable[[int], None] | None = None) -> int:
         """Applies every notification after the views' position, a page per

@@ -34,7 +34,7 @@ from ledger.audit.log import AuditLog
 from ledger.clock import Clock, SystemClock
 from ledger.follow import PLAIN_TOPICS, follow
 from ledger.home import BATCH_SIZE_MAX, DEFAULT_HOME
-from ledger.projections import Projector, decode_with, read_plain_transaction
+from ledger.projections import AppendedBatch, Projector, decode_with, read_plain_transaction
 from ledger.snapshots import SNAPSHOT_EVERY_EVENTS
 from ledger.store.ports import Backend, LogEntry, StoreLocation, WriteSession
 from ledger.store.schema import open_store
@@ -208,9 +208,12 @@ class Ledger:
         try:
             with _cyclic_gc_paused(), self.backend.write() as session:
                 self._catch_up(session.notifications_after)
+                head = self.state.position
                 self.state.begin()
+                self._appended: tuple[list[LedgerEvent], Sequence[int]] = ([], ())
                 results = self._decide_batch(session, commands)
-                self.projector.follow(session)  # the views commit with the events they show
+                # The views commit with the events they show.
+                self.projector.follow(session, appended=AppendedBatch(head, *self._appended))
         except BaseException:
             if self.state.in_batch:
                 self.state.rollback()
@@ -283,6 +286,7 @@ class Ledger:
     def _append(self, session: WriteSession, decided: list[_Decided]) -> dict[str, CommandResult]:
         events = [event for entry in decided for event in entry.outcome.events]
         appended = session.append([self.mapper.to_stored_event(event) for event in events])
+        self._appended = (events, appended)
         first_results: dict[str, CommandResult] = {}
         start = 0
         for entry in decided:
