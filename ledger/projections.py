@@ -484,14 +484,6 @@ def _settlement_amounts(session: WriteSession, settlement_id: str) -> tuple[int,
     return int(sent), int(returned), int(delivered)
 
 
-def view_digests(backend: Backend) -> dict[str, str]:
-    """SHA-256 per view of its rows in key order (see `ledger.views`)."""
-    from ledger.views import view_digests_in  # noqa: PLC0415 (views import this module)
-
-    with backend.read() as session:
-        return view_digests_in(session)
-
-
 def decode_with(mapper: Any) -> Callable[[Any], LedgerEvent]:
     """Whole events, for readers that need every field (the audit log)."""
     return lambda notification: cast(LedgerEvent, mapper.to_domain_event(notification))

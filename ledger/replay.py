@@ -29,12 +29,12 @@ from eventsourcing.persistence import JSONTranscoder
 from domain.events import LedgerEvent, event_classes
 from ledger.audit.leaves import leaf_bytes
 from ledger.audit.verify import verify_bundle
-from ledger.projections import PageSummary, Projector, ViewDecoder, view_digests
+from ledger.projections import PageSummary, Projector, ViewDecoder
 from ledger.store.codec import PydanticMapper
 from ledger.store.ports import Backend
 from ledger.store.sqlite import entries_between
 from ledger.tables import VIEW_ORDER, VIEW_TABLES
-from ledger.views import view_rows
+from ledger.views import view_digests, view_rows
 
 PAGE_SIZE = 5000  # events in memory at once, and per view transaction
 PARALLEL_MIN_EVENTS = 50_000  # below this, starting worker processes costs more than it saves

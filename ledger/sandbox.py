@@ -78,9 +78,9 @@ class Sandbox:
         location = StoreLocation.parse(home=self.home.root, database_url=self.database_url)
         backend = open_backend(location)
         try:
-            if not schema.exists(backend):
+            facts = schema.stored_facts(backend)
+            if facts is None:
                 return
-            facts = schema.read_facts(backend)
         finally:
             backend.close()
         owner = f" (bank {facts.origin}, key id {key_id(facts.verifier_key)})" if facts.verifier_key else ""
@@ -107,7 +107,7 @@ class Sandbox:
         except BaseException:
             backend.close()
             raise
-        return ReadModel.catching_up(backend)
+        return ReadModel(backend)
 
     def open_writer(self, **options: Any) -> Ledger:
         """The ledger of this sandbox, for writing (see `open`)."""

@@ -146,7 +146,7 @@ class Ledger:
         restored, ignored = snapshots.load(backend) if snapshot_every is not None else (None, False)
         self.state = restored or LedgerState()
         self.projector = Projector(backend)
-        self.read_model = ReadModel(backend, self.projector)
+        self.read_model = ReadModel(backend)
         self.audit = AuditLog(backend, decode_with(self.mapper), origin)
         # Called with the number of events each committed batch appended
         # (the sandbox signs checkpoints from here).
@@ -208,20 +208,16 @@ class Ledger:
         try:
             with _cyclic_gc_paused(), self.backend.write() as session:
                 self._catch_up(session.notifications_after)
-                head = self.state.position
                 self.state.begin()
-                self._appended: tuple[list[LedgerEvent], Sequence[int]] = ([], ())
-                results = self._decide_batch(session, commands)
-                # The views commit with the events they show.
-                self.projector.follow(session, appended=AppendedBatch(head, *self._appended))
+                results, batch = self._decide_batch(session, commands)
+                self.projector.follow(session, appended=batch)  # the views commit with the events they show
         except BaseException:
             if self.state.in_batch:
                 self.state.rollback()
             raise
         self.state.commit()
-        appended = sum(len(r.notification_ids) for r in results if not r.repeated)
         for hook in self.after_commit:
-            hook(appended)
+            hook(len(batch.ids))
         if self._snapshot_due():
             self._snapshot_quietly()
         return results
@@ -248,7 +244,9 @@ class Ledger:
         self._snapshot_at = snapshots.save(self.backend, self.state, self.clock.now())
         return self._snapshot_at
 
-    def _decide_batch(self, session: WriteSession, commands: Sequence[BaseCommand]) -> list[CommandResult]:
+    def _decide_batch(
+        self, session: WriteSession, commands: Sequence[BaseCommand]
+    ) -> tuple[list[CommandResult], AppendedBatch]:
         prior = session.known_commands(list({command.key for command in commands}))
         recorded_at = self.clock.now().astimezone(UTC)
         ledger_now = self.ledger_clock.now().astimezone(UTC)
@@ -280,13 +278,13 @@ class Ledger:
             decided.append(entry)
             in_batch[command.key] = entry
             results.append(entry)
-        first_results = self._append(session, decided)
-        return [self._result_for(position, item, first_results) for position, item in enumerate(results)]
+        first_results, batch = self._append(session, decided)
+        return [self._result_for(position, item, first_results) for position, item in enumerate(results)], batch
 
-    def _append(self, session: WriteSession, decided: list[_Decided]) -> dict[str, CommandResult]:
+    def _append(self, session: WriteSession, decided: list[_Decided]) -> tuple[dict[str, CommandResult], AppendedBatch]:
         events = [event for entry in decided for event in entry.outcome.events]
         appended = session.append([self.mapper.to_stored_event(event) for event in events])
-        self._appended = (events, appended)
+        batch = AppendedBatch(self.state.position, events, appended)
         first_results: dict[str, CommandResult] = {}
         start = 0
         for entry in decided:
@@ -298,7 +296,7 @@ class Ledger:
         )
         if appended:
             self.state.advance_to(appended[-1])
-        return first_results
+        return first_results, batch
 
     @staticmethod
     def _result_for(position: int, item: CommandResult | _Decided, first: dict[str, CommandResult]) -> CommandResult:

@@ -47,7 +47,7 @@ def save(backend: Backend, state: LedgerState, taken_at: datetime) -> int:
         # Older ones are not needed, and none can be ahead of the log.
         session.execute(
             f"DELETE FROM {SNAPSHOTS_TABLE} WHERE position < ? OR position > ?",  # noqa: S608
-            (min(p for (p,) in kept), session.head()),
+            (min(p for (p,) in kept), session.max_notification_id()),
         )
     return state.position
 
@@ -57,7 +57,7 @@ def load(backend: Backend) -> tuple[LedgerState | None, bool]:
     newer one had to be ignored."""
     ignored = False
     with backend.read() as session:
-        head = session.head()
+        head = session.max_notification_id()
         rows = session.fetchall(
             f"SELECT position, format, digest, state FROM {SNAPSHOTS_TABLE} ORDER BY position DESC"  # noqa: S608
         )

@@ -8,6 +8,7 @@ them without importing the projector or the domain's events.
 
 from __future__ import annotations
 
+STORE_TABLE = "ledger_store"  # what the store records about itself (see ledger.store.schema)
 VIEWS_TRACKING_NAME = "ledger-views"
 AUDIT_TRACKING_NAME = "ledger-audit"
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple, Self
+from typing import TYPE_CHECKING, Any, NamedTuple, Self, TypeVar
 
 from domain.money import format_amount
 from ledger.store.ports import Backend, ReadSession
@@ -107,24 +107,17 @@ class TradeRow(NamedTuple):
     fees_minor: str
 
 
+RowT = TypeVar("RowT")
+
+
 class ReadModel:
-    """Queries of the views. `projector`, when given, catches up views that
-    lag the log before a read (it writes; the write path keeps them current,
+    """Queries of the views. Views that lag the log are caught up by a
+    projector before a read (it writes; the write path keeps them current,
     so this happens only for a store the write path did not keep)."""
 
-    def __init__(self, backend: Backend, projector: Projector | None = None) -> None:
+    def __init__(self, backend: Backend) -> None:
         self.backend = backend
-        self.projector = projector
-
-    @classmethod
-    def catching_up(cls, backend: Backend) -> ReadModel:
-        """A read model whose views, if they lag the log, are caught up first
-        (the projector is loaded only then)."""
-        reader = cls(backend)
-        reader.catch_up_lagging = True
-        return reader
-
-    catch_up_lagging = False
+        self.projector: Projector | None = None  # made only for views that lag
 
     def close(self) -> None:
         self.backend.close()
@@ -139,8 +132,7 @@ class ReadModel:
     def session(self) -> Iterator[ReadSession]:
         """One read-only transaction over views that show the whole log."""
         with self.backend.read() as session:
-            lagging = session.tracking_position(VIEWS_TRACKING_NAME) < session.head()
-            if not lagging or (self.projector is None and not self.catch_up_lagging):
+            if session.tracking_position(VIEWS_TRACKING_NAME) >= session.max_notification_id():
                 yield session
                 return
         if self.projector is None:
@@ -154,10 +146,6 @@ class ReadModel:
     def position(self) -> int:
         with self.session() as session:
             return session.tracking_position(VIEWS_TRACKING_NAME)
-
-    def head(self) -> int:
-        with self.backend.read() as session:
-            return session.head()
 
     def balances(self, *, include_system: bool = False) -> list[Balance]:
         with self.session() as session:
@@ -189,51 +177,52 @@ class ReadModel:
         ]
 
     def compliance_rows(self, session: ReadSession) -> list[ComplianceRow]:
-        rows = session.fetchall(
+        return _rows(
+            session,
+            ComplianceRow,
             "SELECT day, rule, client_id, venue_id, command_type, rejections FROM view_compliance "
-            "ORDER BY day, rule, client_id, venue_id, command_type"
+            "ORDER BY day, rule, client_id, venue_id, command_type",
         )
-        return [ComplianceRow(*row) for row in rows]
 
     def settlement_rows(self, session: ReadSession) -> list[SettlementRow]:
-        rows = session.fetchall(
+        return _rows(
+            session,
+            SettlementRow,
             "SELECT settlement_id, client_id, direction, counterparty, country, asset, sent_minor, "
             "returned_minor, delivered_minor, status, initiated_on, deadline, overdue_on, value_byn, "
-            "travel_rule_complete FROM view_settlements ORDER BY settlement_id"
+            "travel_rule_complete FROM view_settlements ORDER BY settlement_id",
         )
-        return [SettlementRow(*row) for row in rows]
 
     def aml_rows(self, session: ReadSession) -> list[AmlRow]:
-        rows = session.fetchall(
+        return _rows(
+            session,
+            AmlRow,
             "SELECT day, client_id, operation, asset, amount_minor, value_byn, threshold_byn FROM view_aml "
-            "ORDER BY day, client_id, notice_id"
+            "ORDER BY day, client_id, notice_id",
         )
-        return [AmlRow(*row) for row in rows]
 
     def scales(self, session: ReadSession) -> dict[str, int]:
         return {code: int(scale) for code, scale in session.fetchall("SELECT code, scale FROM view_assets")}
 
     def tokens(self, session: ReadSession) -> list[TokenRow]:
-        rows = session.fetchall(
-            "SELECT code, kind, issuer_id, cap_minor, supply_minor FROM view_assets WHERE kind = 'token' ORDER BY code"
+        return _rows(
+            session,
+            TokenRow,
+            "SELECT code, kind, issuer_id, cap_minor, supply_minor FROM view_assets WHERE kind = 'token' ORDER BY code",
         )
-        return [TokenRow(*row) for row in rows]
 
     def trade_rows(self, session: ReadSession) -> list[TradeRow]:
-        rows = session.fetchall(
+        return _rows(
+            session,
+            TradeRow,
             "SELECT t.venue_id, v.name, v.domestic, t.base_asset, t.quote_asset, t.trades, t.base_volume_minor, "
             "t.quote_volume_minor, t.fees_minor FROM view_trades t LEFT JOIN view_venues v ON v.venue_id = t.venue_id "
-            "ORDER BY t.venue_id, t.base_asset, t.quote_asset"
+            "ORDER BY t.venue_id, t.base_asset, t.quote_asset",
         )
-        return [TradeRow(*row) for row in rows]
 
     def ledger_time(self, session: ReadSession) -> str | None:
         rows = session.fetchall("SELECT ledger_time FROM view_ledger_time")
         return str(rows[0][0]) if rows else None
-
-    def digests(self) -> dict[str, str]:
-        with self.session() as session:
-            return view_digests_in(session)
 
 
 def view_rows(session: ReadSession, table: str) -> list[tuple[Any, ...]]:
@@ -241,13 +230,18 @@ def view_rows(session: ReadSession, table: str) -> list[tuple[Any, ...]]:
     return session.fetchall(f"SELECT * FROM {table} ORDER BY {VIEW_ORDER[table]}")  # noqa: S608
 
 
-def view_digests_in(session: ReadSession) -> dict[str, str]:
+def view_digests(backend: Backend) -> dict[str, str]:
     """SHA-256 per view of its rows in key order, as JSON lines: equal views,
     on either backend, give equal digests."""
     digests: dict[str, str] = {}
-    for table in VIEW_TABLES:
-        hasher = hashlib.sha256()
-        for row in view_rows(session, table):
-            hasher.update(json.dumps(list(row), separators=(",", ":")).encode() + b"\n")
-        digests[table] = hasher.hexdigest()
+    with backend.read() as session:
+        for table in VIEW_TABLES:
+            hasher = hashlib.sha256()
+            for row in view_rows(session, table):
+                hasher.update(json.dumps(list(row), separators=(",", ":")).encode() + b"\n")
+            digests[table] = hasher.hexdigest()
     return digests
+
+
+def _rows(session: ReadSession, row: Callable[..., RowT], statement: str) -> list[RowT]:
+    return [row(*values) for values in session.fetchall(statement)]

@@ -70,13 +70,14 @@ class UserError(Exception):
     """A mistake of the caller's, reported as one line."""
 
 
-def fail(message: str) -> NoReturn:
+def fail(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
     err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(EXIT_USER_ERROR)
+    raise typer.Exit(code)
 
 
-# Every failure a user or a file can cause, and its exit code; anything else
-# is a bug and keeps its traceback. A rule's refusal of a command is not an
+# Every failure a user or a file can cause, and its exit code (the driver's
+# and the library's store errors are recognised in `describe_failure`, and
+# exit as user errors); anything else is a bug and keeps its traceback. A rule's refusal of a command is not an
 # error: it is a result, and exits with EXIT_RULE_REJECTED.
 EXPECTED_ERRORS: dict[type[Exception], int] = {
     UserError: EXIT_USER_ERROR,
@@ -101,7 +102,9 @@ def user_errors() -> Iterator[None]:
         message = describe_failure(error)
         if message is None:
             raise
-        fail(message)
+        fail(
+            message, next((code for kind, code in EXPECTED_ERRORS.items() if isinstance(error, kind)), EXIT_USER_ERROR)
+        )
 
 
 def describe_failure(error: Exception) -> str | None:

@@ -48,9 +48,9 @@ def replay(
     """Rebuild every view from the log (or a bundle) in a fresh store, and print a digest per view."""
     import tempfile
 
-    from ledger.projections import view_digests
     from ledger.replay import ReplayError
     from ledger.store.ports import StoreLocation
+    from ledger.views import view_digests
 
     with user_errors(), tempfile.TemporaryDirectory(prefix="ledger-replay-") as scratch:
         if check and (as_of or bundle):

@@ -127,12 +127,9 @@ class ReadSession(ABC):
     @abstractmethod
     def notifications_after(self, position: int, limit: int) -> Sequence[LogEntry]: ...
 
-    def head(self) -> int:
-        """The notification id of the last event in the log (0 for none)."""
-        return self.max_notification_id()
-
     @abstractmethod
-    def max_notification_id(self) -> int: ...
+    def max_notification_id(self) -> int:
+        """The notification id of the last event in the log (0 for none)."""
 
     @abstractmethod
     def has_table(self, name: str) -> bool:

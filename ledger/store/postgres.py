@@ -110,7 +110,7 @@ class PostgresWriteSession(_PostgresReading, WriteSession):
         self.cursor.executemany(_placeholders(statement), rows)
 
     def lock_views(self) -> None:
-        self.cursor.execute(VIEWS_LOCK, (f"{self.recorder.datastore.schema}:views",))
+        self.cursor.execute(ADVISORY_LOCK, (f"{self.recorder.datastore.schema}:views",))
 
     def tracking_position(self, name: str) -> int:
         return self.tracking._max_tracking_id(name, self.cursor) or 0  # noqa: SLF001
@@ -247,7 +247,7 @@ class PostgresBackend(Backend):
             connection.cursor() as cursor,
         ):
             # Followers take a lock of their own; writers wait only for the views'.
-            cursor.execute(VIEWS_LOCK, (f"{self.datastore.schema}:{lock}",))
+            cursor.execute(ADVISORY_LOCK, (f"{self.datastore.schema}:{lock}",))
             yield PostgresWriteSession(cursor, self.recorder, tracking)
 
     @contextmanager
@@ -267,7 +267,7 @@ class PostgresBackend(Backend):
         return f"{self.store.name.lower()}_tracking"
 
 
-VIEWS_LOCK = ADVISORY_LOCK = "SELECT pg_advisory_xact_lock(hashtext(%s))"
+ADVISORY_LOCK = "SELECT pg_advisory_xact_lock(hashtext(%s))"
 
 
 def _admin_connection(target: PostgresTarget) -> psycopg.Connection[Any]:

@@ -17,10 +17,8 @@ from typing import Any
 
 from psycopg import Connection, sql
 
-from ledger.tables import AUDIT_TABLES, SNAPSHOTS_TABLE, VIEW_TABLES
+from ledger.tables import AUDIT_TABLES, SNAPSHOTS_TABLE, STORE_TABLE, VIEW_TABLES
 
-STORE_TABLE = "ledger_store"
-EVENTS_TABLE = "ledger_events"
 TRACKING_TABLE = "ledger_tracking"
 EVENTS_SEQUENCE = "ledger_events_notification_id_seq"
 HISTORY = ("ledger_events", "ledger_commands", "audit_leaves", "audit_checkpoints")
@@ -53,13 +51,14 @@ def runtime_role_statements(schema: str, role: str, *, create: bool = True) -> l
     return statements
 
 
-def owner_role_statements(schema: str, role: str, objects: list[tuple[str, str]]) -> list[sql.Composed]:
+def owner_role_statements(
+    schema: str, role: str, objects: list[tuple[str, str]], *, create: bool = True
+) -> list[sql.Composed]:
     """The SQL that hands `schema` and its objects, (kind, name) pairs, to `role`."""
     s, r = sql.Identifier(schema), sql.Identifier(role)
-    statements = [
-        sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER").format(r),
-        sql.SQL("ALTER SCHEMA {} OWNER TO {}").format(s, r),
-    ]
+    statements = [sql.SQL("ALTER SCHEMA {} OWNER TO {}").format(s, r)]
+    if create:
+        statements.insert(0, sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER").format(r))
     for kind, name in objects:
         statements.append(sql.SQL("ALTER {} {}.{} OWNER TO {}").format(sql.SQL(kind), s, sql.SQL(name), r))
     return statements
@@ -70,9 +69,8 @@ def role_statements(connection: Connection[Any], schema: str, *, runtime: str | 
     for roles that do not exist yet as for those that do."""
     statements: list[sql.Composed] = []
     if owner is not None:
-        statements += owner_role_statements(schema, owner, _owned_objects(connection, schema))
-        if _role_exists(connection, owner):
-            statements.pop(0)
+        objects = _owned_objects(connection, schema)
+        statements += owner_role_statements(schema, owner, objects, create=not _role_exists(connection, owner))
     if runtime is not None:
         statements += runtime_role_statements(schema, runtime, create=not _role_exists(connection, runtime))
     return [statement.as_string(connection) for statement in statements]

@@ -19,18 +19,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ledger.store.backends import open_backend
-from ledger.store.ports import Backend, ReadSession, StoreFacts, StoreLocation, WriteSession
+from ledger.store.ports import Backend, StoreFacts, StoreLocation, WriteSession
 from ledger.tables import (
     AUDIT_TABLES,
     SNAPSHOTS_COLUMNS,
     SNAPSHOTS_TABLE,
+    STORE_TABLE,
     VIEW_TABLES,
     VIEWS_TRACKING_NAME,
     create_view_statements,
 )
 
 SCHEMA_VERSION = 1
-STORE_TABLE = "ledger_store"
 _STORE_COLUMNS = "key TEXT PRIMARY KEY, value TEXT NOT NULL"
 
 
@@ -39,37 +39,37 @@ class StoreNotReady(Exception):
     schema version. The message says which, and what to run."""
 
 
-def recorded_version(session: ReadSession, backend: Backend) -> int | None:
-    """The store's schema version: None for no ledger at all, 0 for one made
-    before versions were recorded."""
-    if session.has_table(STORE_TABLE):
-        rows = session.fetchall(f"SELECT value FROM {STORE_TABLE} WHERE key = 'schema_version'")  # noqa: S608
-        return int(rows[0][0]) if rows else 0
-    return 0 if session.has_table(backend.events_table) else None
+def stored_facts(backend: Backend) -> StoreFacts | None:
+    """What the store records about itself, at any version (0: made before
+    versions were recorded, by the first release); None for no ledger."""
+    if not backend.exists():
+        return None
+    with backend.read() as session:
+        if session.has_table(STORE_TABLE):
+            rows = dict(session.fetchall(f"SELECT key, value FROM {STORE_TABLE}"))  # noqa: S608
+            return StoreFacts.of({"schema_version": "0", **rows})
+        return StoreFacts(0) if session.has_table(backend.events_table) else None
 
 
 def check(backend: Backend) -> StoreFacts:
     """The store's facts, if this release can open it as it is; otherwise
     `StoreNotReady`, naming the store and what to do."""
     where = backend.describe()
-    version, rows = None, {}
-    if backend.exists():
-        with backend.read() as session:
-            version = recorded_version(session, backend)
-            rows = dict(session.fetchall(f"SELECT key, value FROM {STORE_TABLE}")) if version else {}  # noqa: S608
-    if version is None:
+    facts = stored_facts(backend)
+    if facts is None:
         raise StoreNotReady(f"no ledger at {where}: run 'ledger init' to create one (check the name if it exists)")
-    if version > SCHEMA_VERSION:
+    if facts.schema_version > SCHEMA_VERSION:
         raise StoreNotReady(
-            f"{where} is at schema version {version}; this release knows versions up to {SCHEMA_VERSION}: "
-            "upgrade the ledger to open it"
+            f"{where} is at schema version {facts.schema_version}; this release knows versions up to "
+            f"{SCHEMA_VERSION}: upgrade the ledger to open it"
         )
-    if version < SCHEMA_VERSION:
+    if facts.schema_version < SCHEMA_VERSION:
         raise StoreNotReady(
-            f"{where} is at schema version {version}, this release needs {SCHEMA_VERSION}: run 'ledger migrate'"
+            f"{where} is at schema version {facts.schema_version}, this release needs {SCHEMA_VERSION}: "
+            "run 'ledger migrate'"
         )
-    backend.facts = StoreFacts.of(rows)
-    return backend.facts
+    backend.facts = facts
+    return facts
 
 
 def open_store(location: StoreLocation, *, create: bool = False) -> Backend:
@@ -78,7 +78,7 @@ def open_store(location: StoreLocation, *, create: bool = False) -> Backend:
     that exists is only checked, so an ordinary open runs no DDL."""
     backend = open_backend(location)
     try:
-        if create and not exists(backend):
+        if create and stored_facts(backend) is None:
             backend.close()
             backend = open_backend(location, create_tables=True)
             create_store(backend)
@@ -87,22 +87,6 @@ def open_store(location: StoreLocation, *, create: bool = False) -> Backend:
         backend.close()
         raise
     return backend
-
-
-def read_facts(backend: Backend) -> StoreFacts:
-    """The facts of a store that holds a ledger, at any version."""
-    with backend.read() as session:
-        has_table = session.has_table(STORE_TABLE)
-        rows = dict(session.fetchall(f"SELECT key, value FROM {STORE_TABLE}")) if has_table else {}  # noqa: S608
-    return StoreFacts.of({"schema_version": "0", **rows})
-
-
-def exists(backend: Backend) -> bool:
-    """Whether the store holds a ledger, of any version."""
-    if not backend.exists():
-        return False
-    with backend.read() as session:
-        return recorded_version(session, backend) is not None
 
 
 def create_store(backend: Backend) -> None:
@@ -122,7 +106,7 @@ def migrate_store(location: StoreLocation) -> list[int]:
     nothing, a store that holds no ledger."""
     backend = open_backend(location)
     try:
-        if not exists(backend):
+        if stored_facts(backend) is None:
             raise StoreNotReady(f"no ledger at {backend.describe()}: run 'ledger init' to create one")
     finally:
         backend.close()
@@ -136,10 +120,10 @@ def migrate_store(location: StoreLocation) -> list[int]:
 def migrate(backend: Backend) -> list[int]:
     """Upgrades the store to the current version, one migration at a time;
     returns the versions reached (none if it was current)."""
-    with backend.read() as session:
-        version = recorded_version(session, backend)
-    if version is None:
+    facts = stored_facts(backend)
+    if facts is None:
         raise StoreNotReady(f"no ledger at {backend.describe()}: run 'ledger init' to create one")
+    version = facts.schema_version
     if version > SCHEMA_VERSION:
         raise StoreNotReady(f"{backend.describe()} is at schema version {version}, newer than this release")
     reached = []

@@ -43,7 +43,32 @@ _SQLITE_SET_UP = [
 ]
 
 
-class SQLiteWriteSession(WriteSession):
+class _SQLiteReading:
+    """What reading and writing sessions share: reading the log and the tables."""
+
+    connection: sqlite3.Connection
+
+    def fetchall(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        # Plain tuples: the library's connections make `sqlite3.Row`s.
+        return [tuple(row) for row in self.connection.execute(statement, params)]
+
+    def tracking_position(self, name: str) -> int:
+        rows = self.fetchall("SELECT max(notification_id) FROM tracking WHERE application_name = ?", (name,))
+        return int(rows[0][0] or 0)
+
+    def notifications_after(self, position: int, limit: int) -> Sequence[LogEntry]:
+        return _sqlite_notifications_after(self.connection, position, limit)
+
+    def max_notification_id(self) -> int:
+        (last,) = self.connection.execute("SELECT max(rowid) FROM stored_events").fetchone()
+        return int(last or 0)
+
+    def has_table(self, name: str) -> bool:
+        statement = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        return bool(self.connection.execute(statement, (name,)).fetchall())
+
+
+class SQLiteWriteSession(_SQLiteReading, WriteSession):
     def __init__(self, connection: sqlite3.Connection, tracking: Any) -> None:
         self.connection = connection
         self.tracking = tracking
@@ -54,12 +79,6 @@ class SQLiteWriteSession(WriteSession):
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         self.connection.executemany(statement, rows)
 
-    def fetchall(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in self.connection.execute(statement, params)]
-
-    def tracking_position(self, name: str) -> int:
-        return self.tracking._max_tracking_id(name, self.connection.cursor()) or 0  # noqa: SLF001
-
     def advance_tracking(self, name: str, position: int) -> None:
         from eventsourcing.persistence import Tracking  # noqa: PLC0415 (see the module's imports)
 
@@ -67,15 +86,6 @@ class SQLiteWriteSession(WriteSession):
 
     def reset_tracking(self, name: str) -> None:
         self.connection.execute("DELETE FROM tracking WHERE application_name = ?", (name,))
-
-    def notifications_after(self, position: int, limit: int) -> Sequence[LogEntry]:
-        return _sqlite_notifications_after(self.connection, position, limit)
-
-    def max_notification_id(self) -> int:
-        return _sqlite_head(self.connection)
-
-    def has_table(self, name: str) -> bool:
-        return _sqlite_has_table(self.connection, name)
 
     def known_commands(self, keys: Sequence[str]) -> dict[str, tuple[str, str]]:
         found: dict[str, tuple[str, str]] = {}
@@ -111,28 +121,12 @@ class SQLiteWriteSession(WriteSession):
         self.connection.executemany("INSERT INTO ledger_commands VALUES (?, ?, ?)", rows)
 
 
-class SQLiteReadSession(ReadSession):
+class SQLiteReadSession(_SQLiteReading, ReadSession):
     """A read transaction on a connection of its own, opened read-only: in WAL
     mode it reads the snapshot it began with while writers go on."""
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.connection = connection
-
-    def fetchall(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self.connection.execute(statement, params).fetchall()
-
-    def tracking_position(self, name: str) -> int:
-        rows = self.fetchall("SELECT max(notification_id) FROM tracking WHERE application_name = ?", (name,))
-        return int(rows[0][0] or 0)
-
-    def notifications_after(self, position: int, limit: int) -> Sequence[LogEntry]:
-        return _sqlite_notifications_after(self.connection, position, limit)
-
-    def max_notification_id(self) -> int:
-        return _sqlite_head(self.connection)
-
-    def has_table(self, name: str) -> bool:
-        return _sqlite_has_table(self.connection, name)
 
 
 class SQLiteBackend(Backend):
@@ -209,15 +203,6 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True, isolation_level=None)
     connection.execute("PRAGMA query_only = ON")
     return connection
-
-
-def _sqlite_has_table(connection: sqlite3.Connection, name: str) -> bool:
-    return bool(connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchall())
-
-
-def _sqlite_head(connection: sqlite3.Connection) -> int:
-    (last,) = connection.execute("SELECT max(rowid) FROM stored_events").fetchone()
-    return int(last or 0)
 
 
 def _uuid_text(stream: UUID | str) -> str:

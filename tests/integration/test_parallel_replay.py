@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from ledger import replay
-from ledger.projections import ViewDecoder, view_digests
+from ledger.projections import ViewDecoder
 from ledger.replay import replay_store
 from ledger.store.ports import StoreLocation, UnreadableEvent
 from ledger.store.schema import open_store
+from ledger.views import view_digests
 from tests.integration.test_decoding import simulated
 
 

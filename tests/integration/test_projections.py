@@ -23,9 +23,10 @@ from domain.commands import (
 )
 from domain.crossborder import Direction, PartyInfo
 from ledger import Ledger, ManualClock
-from ledger.projections import Projector, view_digests
+from ledger.projections import Projector
 from ledger.reports import settlements as settlement_report
 from ledger.tables import VIEWS_TRACKING_NAME
+from ledger.views import view_digests
 from tests.world import LEDGER_TIME, funding_commands, setup_commands, trading_commands
 
 OpenLedger = Callable[..., Ledger]

@@ -11,8 +11,8 @@ import pytest
 
 from domain.commands import Deposit
 from ledger import Ledger, Sandbox
-from ledger.projections import view_digests
 from ledger.tables import VIEWS_TRACKING_NAME
+from ledger.views import view_digests
 from tests.acceptance.cli import ledger as run_ledger
 from tests.world import funding_commands, setup_commands
 
@@ -23,7 +23,7 @@ def test_the_views_commit_with_the_events_they_show(open_ledger: OpenLedger) -> 
     ledger = open_ledger()
     ledger.submit(setup_commands() + funding_commands())
     with ledger.backend.read() as session:
-        assert session.tracking_position(VIEWS_TRACKING_NAME) == session.head() > 0
+        assert session.tracking_position(VIEWS_TRACKING_NAME) == session.max_notification_id() > 0
 
 
 def test_a_read_sees_every_event_committed_before_it_began(
@@ -83,7 +83,7 @@ def test_views_left_behind_are_caught_up_from_the_log_by_the_next_batch(open_led
     ledger.projector.clear()  # as an older release, or an interrupted rebuild, leaves them
     ledger.submit(deposits(100))
     with ledger.backend.read() as session:
-        assert session.tracking_position(VIEWS_TRACKING_NAME) == session.head()
+        assert session.tracking_position(VIEWS_TRACKING_NAME) == session.max_notification_id()
     caught_up = view_digests(ledger.backend)
     assert caught_up != expected  # the deposits are in
     ledger.projector.rebuild()

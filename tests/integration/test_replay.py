@@ -14,10 +14,11 @@ from eventsourcing.utils import get_topic
 from domain.events import CommandRejected
 from ledger import Ledger, ManualClock
 from ledger.audit.bundle import export_bundle
-from ledger.projections import ViewDecoder, view_digests
+from ledger.projections import ViewDecoder
 from ledger.replay import StopAt, differences, replay_bundle, replay_store
 from ledger.store.ports import Backend, StoreLocation
 from ledger.store.schema import open_store
+from ledger.views import view_digests
 from tests.integration.test_audit_bundle import NOW, sandbox_with_history
 from tests.integration.test_projections import history
 from tests.world import LEDGER_TIME
