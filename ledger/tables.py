@@ -64,6 +64,14 @@ AUDIT_TABLES = {
     "audit_checkpoints": "tree_size BIGINT PRIMARY KEY, note TEXT NOT NULL, signed_at TEXT NOT NULL",
 }
 
+# Bearer keys of the HTTP service: the secret's SHA-256 only (the secret is
+# 256 random bits, printed once), its role, and when it was revoked.
+API_KEYS_TABLE = "ledger_api_keys"
+API_KEYS_COLUMNS = (
+    "key_id TEXT PRIMARY KEY, role TEXT NOT NULL, secret_sha256 TEXT NOT NULL, label TEXT NOT NULL, "
+    "created_at TEXT NOT NULL, revoked_at TEXT"
+)
+
 SNAPSHOTS_TABLE = "ledger_snapshots"
 SNAPSHOTS_COLUMNS = (
     "position BIGINT PRIMARY KEY, format INTEGER NOT NULL, digest TEXT NOT NULL, "

@@ -17,7 +17,7 @@ from typing import Any
 
 from psycopg import Connection, sql
 
-from ledger.tables import AUDIT_TABLES, SNAPSHOTS_TABLE, STORE_TABLE, VIEW_TABLES
+from ledger.tables import API_KEYS_TABLE, AUDIT_TABLES, SNAPSHOTS_TABLE, STORE_TABLE, VIEW_TABLES
 
 TRACKING_TABLE = "ledger_tracking"
 EVENTS_SEQUENCE = "ledger_events_notification_id_seq"
@@ -27,7 +27,8 @@ KEPT = (*VIEW_TABLES, TRACKING_TABLE, "audit_tree")
 # role that could write them could hand every writer a decision state the log
 # never produced; they are taken by the owner, `ledger snapshot` or a writer
 # connected as the owner).
-READ_ONLY = (STORE_TABLE, SNAPSHOTS_TABLE)
+# The service reads its bearer keys; only the owner (`ledger api-key`) makes or revokes them.
+READ_ONLY = (STORE_TABLE, SNAPSHOTS_TABLE, API_KEYS_TABLE)
 assert set(AUDIT_TABLES) <= {*HISTORY, *KEPT}, AUDIT_TABLES
 
 

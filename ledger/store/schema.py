@@ -21,6 +21,8 @@ from collections.abc import Callable
 from ledger.store.backends import open_backend
 from ledger.store.ports import Backend, StoreFacts, StoreLocation, WriteSession
 from ledger.tables import (
+    API_KEYS_COLUMNS,
+    API_KEYS_TABLE,
     AUDIT_TABLES,
     SNAPSHOTS_COLUMNS,
     SNAPSHOTS_TABLE,
@@ -30,7 +32,7 @@ from ledger.tables import (
     create_view_statements,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _STORE_COLUMNS = "key TEXT PRIMARY KEY, value TEXT NOT NULL"
 
 
@@ -164,6 +166,7 @@ def _tables() -> list[str]:
         *create_view_statements(),
         *(f"CREATE TABLE IF NOT EXISTS {table} ({columns})" for table, columns in AUDIT_TABLES.items()),
         f"CREATE TABLE IF NOT EXISTS {SNAPSHOTS_TABLE} ({SNAPSHOTS_COLUMNS})",
+        f"CREATE TABLE IF NOT EXISTS {API_KEYS_TABLE} ({API_KEYS_COLUMNS})",
     ]
 
 
@@ -177,6 +180,16 @@ def _record(session: WriteSession, facts: dict[str, str]) -> None:
 def _to_version_1(session: WriteSession) -> None:
     """From the first release: the store table, the bank's view (new), and
     the views rebuilt from the log so that it is filled."""
+    _new_tables_and_views_rebuilt(session)
+
+
+def _to_version_2(session: WriteSession) -> None:
+    """The HTTP service's bearer keys, and the views rebuilt from the log
+    so that any view new in this version is filled."""
+    _new_tables_and_views_rebuilt(session)
+
+
+def _new_tables_and_views_rebuilt(session: WriteSession) -> None:
     for statement in _tables():
         session.execute(statement)
     for table in VIEW_TABLES:
@@ -184,4 +197,4 @@ def _to_version_1(session: WriteSession) -> None:
     session.reset_tracking(VIEWS_TRACKING_NAME)
 
 
-MIGRATIONS: dict[int, Callable[[WriteSession], None]] = {1: _to_version_1}
+MIGRATIONS: dict[int, Callable[[WriteSession], None]] = {1: _to_version_1, 2: _to_version_2}

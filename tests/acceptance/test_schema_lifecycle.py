@@ -19,6 +19,7 @@ from ledger.store.schema import SCHEMA_VERSION
 from tests.acceptance.cli import ledger, store_digest, write_batch
 
 RELEASE_1 = Path(__file__).parent.parent / "fixtures" / "release-1"
+SCHEMA_1 = Path(__file__).parent.parent / "fixtures" / "schema-1"  # made by the release before the HTTP service
 ONE_DEPOSIT = (
     '{"type": "deposit", "key": "x", "client_id": "alesia", "asset": "BYN", "amount": "1", "reference": "r"}\n'
 )
@@ -130,6 +131,51 @@ def test_a_postgresql_schema_made_by_the_first_release_migrates_to_the_same_bala
     assert migrated.returncode == 0, migrated.stderr
     balances = ledger("balances", "--home", str(home), "--database-url", url, "--json", "--system")
     assert json.loads(balances.stdout) == json.loads((RELEASE_1 / "balances.json").read_text())
+
+
+def test_a_store_at_schema_version_1_is_refused_until_migrated_and_then_shows_the_same_balances(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "schema-1"
+    shutil.copytree(SCHEMA_1 / "sqlite-home", home)
+    before = store_digest(home)
+    refused = ledger("balances", "--home", str(home))
+    assert refused.returncode == 2
+    assert "schema version 1, this release needs" in refused.stderr
+    assert store_digest(home) == before
+
+    migrated = ledger("migrate", "--home", str(home))
+    assert migrated.returncode == 0, migrated.stderr
+    assert f"schema version {SCHEMA_VERSION}" in migrated.stdout
+    balances = ledger("balances", "--home", str(home), "--json", "--system")
+    assert json.loads(balances.stdout) == json.loads((SCHEMA_1 / "balances.json").read_text())
+    assert "nothing to do" in ledger("migrate", "--home", str(home)).stdout
+    assert ledger("audit", "export", str(tmp_path / "bundle"), "--home", str(home)).returncode == 0
+    key = (home / "keys" / "verifier-key.txt").read_text().strip()
+    verified = ledger("audit", "verify", str(tmp_path / "bundle"), "--key", key)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+@pytest.mark.postgres
+def test_a_postgresql_schema_at_version_1_migrates_to_the_same_balances(
+    tmp_path: Path, postgres_server: str
+) -> None:
+    schema = f"test_{uuid4().hex[:16]}"
+    dump = (SCHEMA_1 / "postgres.sql").read_text().replace("schema_one", schema)
+    home = tmp_path / "schema-1-pg"
+    shutil.copytree(SCHEMA_1 / "postgres-home", home)
+    url = f"{postgres_server}?schema={schema}"
+    with psycopg.connect(postgres_server, autocommit=True) as connection:
+        connection.execute(dump.encode())
+    try:
+        assert ledger("balances", "--home", str(home), "--database-url", url).returncode == 2
+        migrated = ledger("migrate", "--home", str(home), "--database-url", url)
+        assert migrated.returncode == 0, migrated.stderr
+        balances = ledger("balances", "--home", str(home), "--database-url", url, "--json", "--system")
+        assert json.loads(balances.stdout) == json.loads((SCHEMA_1 / "balances.json").read_text())
+    finally:
+        with psycopg.connect(postgres_server, autocommit=True) as connection:
+            connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
 def test_ordinary_opens_of_an_sqlite_store_run_no_ddl(home: Path, tmp_path: Path) -> None:
