@@ -157,9 +157,7 @@ def test_a_store_at_schema_version_1_is_refused_until_migrated_and_then_shows_th
 
 
 @pytest.mark.postgres
-def test_a_postgresql_schema_at_version_1_migrates_to_the_same_balances(
-    tmp_path: Path, postgres_server: str
-) -> None:
+def test_a_postgresql_schema_at_version_1_migrates_to_the_same_balances(tmp_path: Path, postgres_server: str) -> None:
     schema = f"test_{uuid4().hex[:16]}"
     dump = (SCHEMA_1 / "postgres.sql").read_text().replace("schema_one", schema)
     home = tmp_path / "schema-1-pg"
