@@ -197,6 +197,16 @@ class BatchRejected(LedgerError):
     template = "command {position} ({key!r}) refused, nothing written: {error}"
 
     @property
+    def position(self) -> int:
+        position = self.context["position"]
+        assert isinstance(position, int)
+        return position
+
+    @property
+    def key(self) -> str:
+        return str(self.context["key"])
+
+    @property
     def cause(self) -> LedgerError:
         error = self.context["error"]
         assert isinstance(error, LedgerError)

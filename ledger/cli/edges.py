@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from domain.errors import BatchRejected, LedgerError
+from ledger.api.keys import ApiKeyError
 from ledger.home import SigningKeyError
 from ledger.sandbox import Sandbox, SandboxError
 from ledger.store.ports import StoreConfigError, UnreadableEvent
@@ -83,6 +84,7 @@ EXPECTED_ERRORS: dict[type[Exception], int] = {
     UserError: EXIT_USER_ERROR,
     LedgerError: EXIT_USER_ERROR,
     SandboxError: EXIT_USER_ERROR,
+    ApiKeyError: EXIT_USER_ERROR,
     SigningKeyError: EXIT_USER_ERROR,
     StoreConfigError: EXIT_USER_ERROR,
     StoreNotReady: EXIT_USER_ERROR,

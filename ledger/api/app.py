@@ -1,0 +1,459 @@
+"""The ASGI application of `ledger serve`: routes over one sandbox's writer and readers.
+
+`create_app(config)` opens nothing until the server starts it (the
+lifespan): then the writer thread opens the ledger (catching up from its
+snapshot), a reader opens the views, and requests are served. On shutdown
+the server stops taking connections, lets requests in flight finish, and
+the writer commits what was queued before it closes: nothing acknowledged
+is lost, and nothing half-done is written (a batch commits whole or not).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.security import HTTPBearer
+from pydantic import TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from domain.commands import COMMAND_ADAPTER, BaseCommand, Command, IdempotencyKey
+from domain.errors import BatchRejected, IdempotencyConflict
+from ledger.api import docs
+from ledger.api.auth import KEY_CACHE_SECONDS, KeyChecker, Permission
+from ledger.api.commit import MAX_COMMANDS_PER_TRANSACTION, CommitterClosed, GroupCommitter
+from ledger.api.keys import ApiKey
+from ledger.api.logging import AccessLog
+from ledger.api.models import BalanceOut, CommandResultOut, CommandsOut, HealthOut
+from ledger.api.problems import ProblemError, http_problem, invalid_input, problem_response
+from ledger.api.signal import LogSignal
+from ledger.home import DEFAULT_HOME
+from ledger.sandbox import Sandbox
+
+_failures = logging.getLogger("ledger.api.failures")
+BODY_BYTES_MAX = 1024 * 1024
+COMMANDS_PER_REQUEST_MAX = 1000
+_IDEMPOTENCY_KEY: TypeAdapter[str] = TypeAdapter(IdempotencyKey)
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    home: Path = DEFAULT_HOME
+    database_url: str | None = None
+    body_bytes_max: int = BODY_BYTES_MAX
+    commands_per_request_max: int = COMMANDS_PER_REQUEST_MAX
+    commands_per_transaction_max: int = MAX_COMMANDS_PER_TRANSACTION
+    coalesce: bool = True  # False: one transaction per request (the benchmark's reference)
+    max_wait: float = 0.0
+    key_cache_seconds: float = KEY_CACHE_SECONDS
+    access_log: bool = True
+
+
+@dataclass
+class Service:
+    """What the routes share while the server runs."""
+
+    config: ServiceConfig
+    sandbox: Sandbox
+    committer: GroupCommitter
+    reader: Any
+    keys: KeyChecker
+    signal: LogSignal
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, config: ServiceConfig, loop: asyncio.AbstractEventLoop) -> Service:
+        sandbox = Sandbox.at(config.home, config.database_url)
+        reader = sandbox.open_reader()
+        signal = LogSignal(loop)
+
+        def open_writer() -> Any:
+            ledger = sandbox.open_writer()
+            ledger.after_commit.append(lambda _appended: signal.notify())
+            return ledger
+
+        committer = GroupCommitter(
+            open_writer,
+            max_commands=config.commands_per_transaction_max,
+            max_wait=config.max_wait,
+            coalesce=config.coalesce,
+        )
+        try:
+            committer.start()
+        except BaseException:
+            reader.close()
+            raise
+        keys = KeyChecker.over(reader.backend, cache_seconds=config.key_cache_seconds)
+        return cls(config, sandbox, committer, reader, keys, signal)
+
+    def close(self) -> None:
+        self.committer.close()
+        self.reader.close()
+
+
+bearer = HTTPBearer(auto_error=False, description="A key from 'ledger api-key create --role ...'")
+
+
+def service_of(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+def _needs(permission: Permission) -> Any:
+    def check(request: Request, _scheme: Annotated[Any, Depends(bearer)] = None) -> ApiKey:
+        def seen(key: ApiKey) -> None:
+            request.state.key_id = key.key_id
+
+        return service_of(request).keys.check(request.headers.get("authorization"), permission, seen=seen)
+
+    return Depends(check)
+
+
+Reads = Annotated[ApiKey, _needs(Permission.READ)]
+Writes = Annotated[ApiKey, _needs(Permission.WRITE)]
+
+
+def create_app(config: ServiceConfig) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.service = await run_in_threadpool(Service.start, config, asyncio.get_running_loop())
+        try:
+            yield
+        finally:
+            await run_in_threadpool(app.state.service.close)
+
+    app = FastAPI(
+        title="Crypto bank ledger: sandbox API",
+        version="1",
+        summary="Commands, read-back and the event stream of one sandbox ledger.",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    _handle_problems(app)
+    docs.mount(app)
+    _routes(app)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    if config.access_log:
+        return AccessLog.wrap(app)  # type: ignore[return-value]
+    return app
+
+
+def _routes(app: FastAPI) -> None:
+    app.get("/v1/health", response_model=HealthOut, tags=["service"])(health)
+    app.post(
+        "/v1/commands",
+        response_model=CommandsOut | CommandResultOut,
+        tags=["commands"],
+        openapi_extra=_COMMANDS_BODY,
+        responses=_PROBLEMS,
+    )(post_commands)
+    app.get("/v1/balances", response_model=list[BalanceOut], tags=["reads"], responses=_PROBLEMS)(balances)
+    app.get("/v1/reports/compliance", tags=["reads"], responses=_PROBLEMS)(report_compliance)
+    app.get("/v1/reports/settlements", tags=["reads"], responses=_PROBLEMS)(report_settlements)
+
+
+# Routes.
+
+
+def health(request: Request) -> dict[str, Any]:
+    """Whether the service is up, how far its views have read the log, and
+    what its writer has committed since it started (no key needed)."""
+    service = service_of(request)
+    stats = service.committer.stats()
+    return {
+        "status": "ok",
+        "log_position": service.reader.position(),
+        "writer": {"transactions": stats.transactions, "commands": stats.commands, "retries": stats.retries},
+    }
+
+
+async def post_commands(
+    request: Request,
+    _key: Writes,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Response:
+    """One command or a JSON array of them (the JSONL schema). Each gets its
+    result: accepted, or rejected under a rule (a recorded refusal, not an
+    error). A batch is decided in order and commits whole; an invalid command
+    writes nothing of its request and is answered with a problem naming its
+    position and field. `Idempotency-Key` sets a single command's key."""
+    service = service_of(request)
+    data = _json_body(await _body(request, service.config.body_bytes_max))
+    batch = isinstance(data, list)
+    commands = _commands(data, idempotency_key, service.config.commands_per_request_max)
+    try:
+        results = await asyncio.wrap_future(service.committer.submit(commands))
+    except BatchRejected as rejected:
+        raise _refusal(rejected, batch=batch) from None
+    except CommitterClosed:
+        raise ProblemError(503, "shutting-down", "The service is shutting down", "retry on another server") from None
+    if batch:
+        body = {"results": [result.to_json() for result in results]}
+        return Response(_JSON.encode(body).encode(), media_type="application/json")
+    (result,) = results
+    headers = {"Idempotent-Replayed": "true"} if result.repeated else None
+    return Response(_JSON.encode(result.to_json()).encode(), media_type="application/json", headers=headers)
+
+
+def balances(
+    request: Request,
+    _key: Reads,
+    system: Annotated[bool, Query(description="System accounts too (issuance, clearing, fees).")] = False,
+) -> list[dict[str, str]]:
+    """Every account's balance per asset, from the views."""
+    rows = service_of(request).reader.balances(include_system=system)
+    return [
+        {"account": r.account, "asset": r.asset, "amount": r.amount, "amount_minor": str(r.amount_minor)} for r in rows
+    ]
+
+
+def report_compliance(request: Request, _key: Reads) -> dict[str, Any]:
+    """Recorded rejections by rule, client, venue and day."""
+    from ledger.reports import compliance  # noqa: PLC0415
+
+    report: dict[str, Any] = compliance(service_of(request).reader)
+    return report
+
+
+def report_settlements(request: Request, _key: Reads) -> dict[str, Any]:
+    """Cross-border settlements: outstanding, overdue, share returned, volume by country."""
+    from ledger.reports import settlements  # noqa: PLC0415
+
+    report: dict[str, Any] = settlements(service_of(request).reader)
+    return report
+
+
+# Reading a request.
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(int(declared), limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(size, limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(size: int, limit: int) -> ProblemError:
+    return ProblemError(
+        413, "body-too-large", "The request body is too large", f"{size} bytes or more sent; the limit is {limit}"
+    )
+
+
+def _json_body(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        where = f" at line {error.lineno}, column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
+        raise ProblemError(
+            400, "malformed-json", "The body is not JSON", f"the body is not valid UTF-8 JSON{where}: {error}"
+        ) from None
+
+
+def _commands(data: Any, idempotency_key: str | None, limit: int) -> list[BaseCommand]:
+    if isinstance(data, list):
+        if idempotency_key is not None:
+            raise ProblemError(
+                400,
+                "idempotency-key-on-batch",
+                "Idempotency-Key names one command",
+                "a batch's commands carry their own keys: send 'key' in each, not the Idempotency-Key header",
+            )
+        if not data:
+            raise ProblemError(400, "empty-batch", "The batch is empty", "send at least one command")
+        if len(data) > limit:
+            raise ProblemError(
+                413,
+                "batch-too-large",
+                "The batch has too many commands",
+                f"{len(data)} commands sent; a request holds at most {limit}",
+            )
+        return [_command(item, position) for position, item in enumerate(data)]
+    if not isinstance(data, dict):
+        raise ProblemError(
+            400, "not-a-command", "The body is not a command", "send a JSON object (one command) or an array of them"
+        )
+    if idempotency_key is not None:
+        data = _keyed(data, idempotency_key)
+    return [_command(data, None)]
+
+
+def _keyed(data: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+    try:
+        _IDEMPOTENCY_KEY.validate_python(idempotency_key)
+    except ValidationError:
+        raise ProblemError(
+            400,
+            "invalid-idempotency-key",
+            "The Idempotency-Key header is not valid",
+            "an idempotency key is 1 to 128 printable ASCII characters, no spaces",
+        ) from None
+    if "key" in data and data["key"] != idempotency_key:
+        raise ProblemError(
+            400,
+            "idempotency-key-mismatch",
+            "Two different keys",
+            f"the Idempotency-Key header ({idempotency_key!r}) and the command's key ({data['key']!r}) differ",
+        )
+    return {**data, "key": idempotency_key}
+
+
+def _command(item: Any, position: int | None) -> BaseCommand:
+    try:
+        command: BaseCommand = COMMAND_ADAPTER.validate_python(item)
+    except ValidationError as error:
+        raise invalid_input(error, position) from None
+    return command
+
+
+def _refusal(rejected: BatchRejected, *, batch: bool) -> ProblemError:
+    cause = rejected.cause
+    position = rejected.position if batch else None
+    where = f"command {rejected.position} ({rejected.key!r}): " if batch else ""
+    if isinstance(cause, IdempotencyConflict):
+        return ProblemError(
+            409,
+            "idempotency-conflict",
+            "The idempotency key was used for another command",
+            f"{where}{cause.message}; nothing was written",
+            position=position,
+            key=rejected.key,
+            first_digest=str(cause.context["first_digest"]),
+            digest=str(cause.context["digest"]),
+        )
+    return ProblemError(
+        422,
+        "invalid-command",
+        "A command is not valid",
+        f"{where}{cause.message}; nothing was written",
+        position=position,
+        key=rejected.key,
+    )
+
+
+# Problems for every failure.
+
+
+def _handle_problems(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def problem(_request: Request, error: ProblemError) -> Response:
+        return problem_response(error.problem, error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, error: RequestValidationError) -> Response:
+        found = [
+            {"field": ".".join(str(part) for part in item["loc"]), "message": item["msg"]} for item in error.errors()
+        ]
+        first = found[0] if found else {"field": "(the request)", "message": "not valid"}
+        problem = {
+            "type": "/problems/invalid-parameter",
+            "title": "A parameter is not valid",
+            "status": 400,
+            "detail": f"{first['field']}: {first['message']}",
+            "field": first["field"],
+            "errors": found,
+        }
+        return problem_response(problem)
+
+    @app.exception_handler(Exception)
+    async def failure(_request: Request, error: Exception) -> Response:
+        from ledger.cli.edges import describe_failure  # noqa: PLC0415 (the one reading of store failures)
+
+        described = describe_failure(error)
+        if described is not None and not isinstance(error, ValidationError):
+            return problem_response(
+                _problem(503, "/problems/store-unavailable", "The store could not be used", described)
+            )
+        _failures.exception("request failed", exc_info=error)
+        return problem_response(
+            _problem(500, "about:blank", "Internal Server Error", "the service failed; its log has the details")
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, error: StarletteHTTPException) -> Response:
+        return problem_response(http_problem(error.status_code, _reason(error.status_code), str(error.detail)))
+
+
+def _problem(status: int, kind: str, title: str, detail: str) -> dict[str, Any]:
+    return {"type": kind, "title": title, "status": status, "detail": detail}
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus  # noqa: PLC0415
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+# The OpenAPI document: the commands' own schemas, and the problems.
+
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": description,
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+    for status, description in {
+        400: "Malformed request (RFC 9457 problem)",
+        401: "No valid API key",
+        403: "The key's role may not do this",
+        409: "Idempotency key used for another command",
+        413: "Body or batch too large",
+        422: "A command is not valid (position and field named)",
+    }.items()
+}
+_COMMANDS_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"$ref": "#/components/schemas/Command"},
+                        {"type": "array", "items": {"$ref": "#/components/schemas/Command"}, "maxItems": 1000},
+                    ]
+                }
+            }
+        },
+    },
+    "parameters": [],
+}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    from ledger.api.problems import Problem  # noqa: PLC0415
+
+    schema = get_openapi(
+        title=app.title, version=app.version, summary=app.summary, routes=app.routes, openapi_version="3.1.0"
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    template = "#/components/schemas/{model}"
+    command = TypeAdapter(Command).json_schema(ref_template=template)
+    components.update(command.pop("$defs", {}))
+    components["Command"] = command
+    problem = Problem.model_json_schema(ref_template=template)
+    components.update(problem.pop("$defs", {}))
+    components["Problem"] = problem
+    app.openapi_schema = schema
+    return schema

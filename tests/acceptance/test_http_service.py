@@ -1,0 +1,296 @@
+"""The HTTP service, end to end: a real `ledger serve` process on a free port, a real HTTP client."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from openapi_spec_validator import validate
+
+from tests.acceptance.cli import ledger
+from tests.acceptance.http import SETUP, Server, api_key, deposit, serving
+
+
+@pytest.fixture
+def server(home: Path) -> Iterator[Server]:
+    with serving(home) as running:
+        yield running
+
+
+@pytest.fixture
+def operator(home: Path) -> str:
+    return api_key(home, "operator")
+
+
+@pytest.fixture
+def ready(server: Server, operator: str) -> Iterator[httpx.Client]:
+    """An operator's client of a server whose sandbox has a client, Alesia, and the BYN."""
+    with server.client(operator) as client:
+        response = client.post("/v1/commands", json=SETUP)
+        assert response.status_code == 200, response.text
+        yield client
+
+
+def log_position(server: Server) -> int:
+    with server.client() as client:
+        return int(client.get("/v1/health").json()["log_position"])
+
+
+def test_the_openapi_document_is_valid_openapi_3_1_made_from_the_command_models(server: Server) -> None:
+    with server.client() as client:
+        document = client.get("/openapi.json").json()
+    validate(document)
+    assert document["openapi"].startswith("3.1")
+    assert {"/v1/commands", "/v1/balances", "/v1/health"} <= set(document["paths"])
+    assert "Deposit" in document["components"]["schemas"]
+    assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+def test_a_command_is_accepted_and_its_repeat_with_the_same_idempotency_key_returns_the_first_result(
+    ready: httpx.Client, server: Server
+) -> None:
+    command = {k: v for k, v in deposit("unused").items() if k != "key"}
+    first = ready.post("/v1/commands", json=command, headers={"Idempotency-Key": "dep-1"})
+    assert first.status_code == 200, first.text
+    assert first.json()["status"] == "accepted"
+    assert first.json()["key"] == "dep-1"
+    assert "Idempotent-Replayed" not in first.headers
+    position = log_position(server)
+
+    again = ready.post("/v1/commands", json=command, headers={"Idempotency-Key": "dep-1"})
+    assert again.status_code == 200
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == {**first.json(), "repeated": True}
+    assert log_position(server) == position
+
+
+def test_the_same_idempotency_key_with_another_body_is_a_conflict_naming_both_digests_and_writes_nothing(
+    ready: httpx.Client, server: Server
+) -> None:
+    ready.post("/v1/commands", json=deposit("dep-1", "1.00"))
+    position = log_position(server)
+    conflict = ready.post("/v1/commands", json=deposit("dep-1", "2.00"))
+    assert conflict.status_code == 409
+    assert conflict.headers["content-type"] == "application/problem+json"
+    problem = conflict.json()
+    assert problem["type"] == "/problems/idempotency-conflict"
+    assert problem["first_digest"] != problem["digest"]
+    assert problem["first_digest"] in problem["detail"]
+    assert log_position(server) == position
+
+
+def test_a_refusal_by_rule_is_a_result_with_the_rule_code(ready: httpx.Client) -> None:
+    response = ready.post(
+        "/v1/commands",
+        json={
+            "type": "withdraw",
+            "key": "w",
+            "client_id": "alesia",
+            "asset": "BYN",
+            "amount": "5.00",
+            "reference": "r",
+        },
+    )
+    assert response.status_code == 200
+    assert response.json()["status"] == "rejected"
+    assert response.json()["rule"] == "INSUFFICIENT_FUNDS"
+
+
+def test_an_invalid_command_in_a_batch_is_a_problem_naming_its_position_and_field_and_writes_nothing(
+    ready: httpx.Client, server: Server
+) -> None:
+    position = log_position(server)
+    bad = {**deposit("d2"), "amount": 12}
+    response = ready.post("/v1/commands", json=[deposit("d1"), bad, deposit("d3")])
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["position"] == 1
+    assert problem["field"] == "amount"
+    assert "command 1, amount" in problem["detail"]
+    assert log_position(server) == position
+
+
+def test_a_command_the_ledger_finds_invalid_names_its_position_and_writes_nothing(
+    ready: httpx.Client, server: Server
+) -> None:
+    position = log_position(server)
+    unknown = {**deposit("d2"), "asset": "EUR"}
+    response = ready.post("/v1/commands", json=[deposit("d1"), unknown])
+    assert response.status_code == 422
+    assert response.json()["position"] == 1
+    assert "unknown asset 'EUR'" in response.json()["detail"]
+    assert log_position(server) == position
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (b'{"type": "deposit",', "malformed-json"),
+        (b"\xff\xfe", "malformed-json"),
+        (b'"deposit"', "not-a-command"),
+        (b"[]", "empty-batch"),
+    ],
+)
+def test_a_body_that_is_not_commands_is_a_bad_request_problem(ready: httpx.Client, body: bytes, kind: str) -> None:
+    response = ready.post("/v1/commands", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["type"] == f"/problems/{kind}"
+
+
+def test_an_idempotency_key_header_that_differs_from_the_commands_key_is_refused(ready: httpx.Client) -> None:
+    response = ready.post("/v1/commands", json=deposit("d1"), headers={"Idempotency-Key": "other"})
+    assert response.status_code == 400
+    assert response.json()["type"] == "/problems/idempotency-key-mismatch"
+
+
+def test_limits_on_body_size_and_batch_size_are_answered_with_413(ready: httpx.Client, server: Server) -> None:
+    position = log_position(server)
+    too_many = ready.post("/v1/commands", json=[deposit(f"d{i}") for i in range(1001)])
+    assert too_many.status_code == 413
+    assert "at most 1000" in too_many.json()["detail"]
+    huge = ready.post("/v1/commands", content=b"[" + b" " * (1024 * 1024) + b"]")
+    assert huge.status_code == 413
+    assert huge.json()["type"] == "/problems/body-too-large"
+    assert log_position(server) == position
+
+
+def test_the_auth_matrix_401_without_a_valid_key_403_for_the_wrong_role_and_nothing_written(
+    home: Path, ready: httpx.Client, server: Server
+) -> None:
+    viewer, supervisor = api_key(home, "viewer"), api_key(home, "supervisor")
+    position = log_position(server)
+    for key, expected in ((None, 401), ("ledger_000000000000_" + "x" * 43, 401), ("nonsense", 401)):
+        with server.client(key) as client:
+            assert client.post("/v1/commands", json=deposit("x")).status_code == expected
+            assert client.get("/v1/balances").status_code == expected
+    for key in (viewer, supervisor):
+        with server.client(key) as client:
+            refused = client.post("/v1/commands", json=deposit("x"))
+            assert refused.status_code == 403
+            assert refused.json()["type"] == "/problems/forbidden"
+            assert client.get("/v1/balances").status_code == 200
+    with server.client() as anonymous:
+        unauthorized = anonymous.get("/v1/balances")
+    assert unauthorized.headers["WWW-Authenticate"].startswith("Bearer")
+    assert log_position(server) == position
+
+
+def test_a_revoked_key_is_refused_within_seconds(home: Path, server: Server) -> None:
+    viewer = api_key(home, "viewer")
+    with server.client(viewer) as client:
+        assert client.get("/v1/balances").status_code == 200
+        key_id = viewer.split("_")[1]
+        assert ledger("api-key", "revoke", key_id, "--home", str(home)).returncode == 0
+        for _ in range(50):
+            if client.get("/v1/balances").status_code == 401:
+                break
+            threading.Event().wait(0.1)
+        else:
+            pytest.fail("the revoked key is still accepted after 5 s")
+
+
+def test_every_request_is_logged_as_one_json_line_with_its_key_id_and_never_the_key(
+    home: Path, ready: httpx.Client, server: Server, operator: str
+) -> None:
+    ready.get("/v1/balances")
+    server.stop()
+    lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    balances = next(line for line in lines if line["path"] == "/v1/balances")
+    assert balances["key_id"] == operator.split("_")[1]
+    assert balances["status"] == 200
+    assert operator.split("_")[2] not in server.log()
+
+
+def test_balances_and_reports_read_back_what_was_committed(ready: httpx.Client) -> None:
+    ready.post("/v1/commands", json=[deposit("d1", "2.50"), deposit("d2", "1.25")])
+    balances = ready.get("/v1/balances").json()
+    assert {"account": "client:alesia", "asset": "BYN", "amount": "3.75", "amount_minor": "375"} in balances
+    assert ready.get("/v1/reports/compliance").json()["total"] == 0
+    assert "outstanding" in json.dumps(ready.get("/v1/reports/settlements").json())
+
+
+def test_concurrent_requests_share_transactions_and_every_acknowledged_command_is_stored_once(
+    ready: httpx.Client, server: Server, operator: str
+) -> None:
+    """32 clients post 20 deposits each, one per request, a few of them invalid:
+    every valid one is acknowledged and stored exactly once, each invalid one
+    fails its own request only, and the writer needed far fewer transactions."""
+
+    def client_posts(worker: int) -> list[int]:
+        statuses = []
+        with server.client(operator) as client:
+            for n in range(20):
+                body = deposit(f"w{worker}-{n}", "0.01")
+                if n == 7 and worker % 4 == 0:
+                    body["asset"] = "EUR"  # invalid: unknown asset
+                statuses.append(client.post("/v1/commands", json=body).status_code)
+        return statuses
+
+    before = ready.get("/v1/health").json()["writer"]
+    with ThreadPoolExecutor(32) as pool:
+        statuses = [status for worker in pool.map(client_posts, range(32)) for status in worker]
+    assert statuses.count(422) == 8
+    assert statuses.count(200) == 32 * 20 - 8
+    balances = {row["account"]: row["amount_minor"] for row in ready.get("/v1/balances").json()}
+    assert balances["client:alesia"] == str(32 * 20 - 8)
+    writer = ready.get("/v1/health").json()["writer"]
+    assert writer["commands"] - before["commands"] == 32 * 20 - 8
+    assert writer["transactions"] - before["transactions"] < 32 * 20 - 8
+
+
+def test_concurrent_withdrawals_are_never_decided_on_stale_state(
+    ready: httpx.Client, server: Server, operator: str
+) -> None:
+    ready.post("/v1/commands", json=deposit("funds", "1.00"))
+
+    def withdraw(n: int) -> str:
+        body = {"type": "withdraw", "key": f"w{n}", "client_id": "alesia", "asset": "BYN", "amount": "0.10",
+                "reference": "r"}  # fmt: skip
+        with server.client(operator) as client:
+            return str(client.post("/v1/commands", json=body).json()["status"])
+
+    with ThreadPoolExecutor(25) as pool:
+        outcomes = list(pool.map(withdraw, range(25)))
+    assert outcomes.count("accepted") == 10
+    assert outcomes.count("rejected") == 15
+    balances = {row["account"]: row["amount_minor"] for row in ready.get("/v1/balances").json()}
+    assert balances["client:alesia"] == "0"
+
+
+def test_a_graceful_shutdown_loses_nothing_acknowledged(home: Path, operator: str) -> None:
+    acknowledged: list[str] = []
+    with serving(home) as server:
+        with server.client(operator) as client:
+            assert client.post("/v1/commands", json=SETUP).status_code == 200
+        stop = threading.Event()
+
+        def keep_posting(worker: int) -> None:
+            with server.client(operator, timeout=10) as client:
+                for n in range(10_000):
+                    if stop.is_set():
+                        return
+                    key = f"g{worker}-{n}"
+                    try:
+                        response = client.post("/v1/commands", json=deposit(key, "0.01"))
+                    except httpx.HTTPError:
+                        return
+                    if response.status_code == 200:
+                        acknowledged.append(key)
+
+        threads = [threading.Thread(target=keep_posting, args=(w,)) for w in range(8)]
+        for thread in threads:
+            thread.start()
+        threading.Event().wait(1.5)
+        assert server.stop() == 0
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert acknowledged
+    balances = ledger("balances", "--home", str(home), "--json")
+    amounts = {row["account"]: row["amount"] for row in json.loads(balances.stdout)}
+    assert amounts["client:alesia"] == f"{len(acknowledged) / 100:.2f}"
