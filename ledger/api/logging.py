@@ -12,7 +12,6 @@ import json
 import logging
 import time
 import uuid
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,15 +21,6 @@ access_logger = logging.getLogger("ledger.api.access")
 class AccessLog:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-
-    @classmethod
-    def wrap(cls, app: Any) -> AccessLog:
-        wrapped = cls(app)
-        wrapped.state = app.state  # type: ignore[attr-defined]  # for the tests and the server's own use
-        return wrapped
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.app, name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -8,6 +8,7 @@ event's originator id), `version`, `type` (the event's class name),
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import rfc8785
@@ -31,4 +32,45 @@ def leaf_object(index: int, event: LedgerEvent) -> dict[str, Any]:
 
 
 def leaf_bytes(index: int, event: LedgerEvent) -> bytes:
-    return rfc8785.dumps(leaf_object(index, event))
+    return canonical_json(leaf_object(index, event))
+
+
+_SORTED_COMPACT = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_SAFE_INTEGER = 2**53
+
+
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 bytes of `value`. For ASCII text, integers below 2**53,
+    booleans and nulls (every leaf the ledger writes), sorted compact JSON is
+    exactly RFC 8785 (keys sort the same by code point as by UTF-16 unit,
+    integers print the same, strings escape the same) and some thirty times
+    faster than `rfc8785` in pure Python; anything else goes through it. The
+    check reads the encoded text back with a decoder that refuses floats and
+    large integers (C-speed, a callback per number only)."""
+    text = _SORTED_COMPACT.encode(value)
+    if text.isascii():
+        try:
+            _PLAIN_NUMBERS.decode(text)
+        except _NotPlain:
+            pass
+        else:
+            return text.encode()
+    return rfc8785.dumps(value)
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _no_float(_text: str) -> float:
+    raise _NotPlain
+
+
+def _safe_int(text: str) -> int:
+    number = int(text)
+    if not -_SAFE_INTEGER < number < _SAFE_INTEGER:
+        raise _NotPlain
+    return number
+
+
+_PLAIN_NUMBERS = json.JSONDecoder(parse_float=_no_float, parse_int=_safe_int, parse_constant=_no_float)

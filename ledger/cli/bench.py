@@ -36,11 +36,15 @@ def bench(
         int,
         typer.Option("--replay-events", min=1000, max=10_000_000, help="Events for replay, memory.replay and open.*."),
     ] = 1_000_000,
+    requests: Annotated[
+        int, typer.Option("--requests", min=1000, max=1_000_000, help="HTTP requests for serve.http.")
+    ] = 20_000,
     only: Annotated[str | None, typer.Option(help="Run only figures starting with this, like 'audit'.")] = None,
 ) -> None:
     """Benchmarks with references measured in the same run (JSON with --json)."""
     from ledger.bench.audit import run_audit_benchmarks
     from ledger.bench.replay import run_replay_benchmarks
+    from ledger.bench.serve import run_serve_benchmark
     from ledger.bench.write import run_benchmarks
 
     figures: dict[str, Any] = {}
@@ -53,6 +57,8 @@ def bench(
         opening = only is None or "open".startswith(only) or only.startswith("open")
         if replay or opening:
             figures.update(run_replay_benchmarks(replay_events, replay=replay, opening=opening))
+        if only is None or "serve".startswith(only) or only.startswith("serve"):
+            figures.update(run_serve_benchmark(requests))
     report = {"figures": figures}
     if as_json:
         print(json.dumps(report, indent=2))

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger.audit.leaves import canonical_json
 from ledger.audit.verify import _canonical, _parse_leaf
 
 # ASCII text, control characters and DEL included, takes the fast path; other text the exact one.
@@ -36,6 +38,19 @@ def test_the_fast_path_gives_the_rfc8785_bytes(value: dict[str, Any]) -> None:
     if spaced != line:
         reparsed, plain = _parse_leaf(spaced)
         assert _canonical(spaced, reparsed, plain) == line
+
+
+@settings(max_examples=1000)
+@given(value=st.dictionaries(texts, values, max_size=6))
+def test_the_leaves_canonical_json_is_rfc8785(value: dict[str, Any]) -> None:
+    assert canonical_json(value) == rfc8785.dumps(value)
+
+
+def test_the_leaves_canonical_json_takes_the_exact_path_for_floats_huge_integers_and_other_text() -> None:
+    for value in ({"a": 1.5}, {"a": 1e300}, {"é": "ü", "😀": 1, "\ue000": 2}):
+        assert canonical_json(value) == rfc8785.dumps(value)
+    with pytest.raises(rfc8785.IntegerDomainError):
+        canonical_json({"a": 2**53 + 1})
 
 
 def test_the_delete_character_stays_unescaped_as_rfc8785_wants() -> None:
