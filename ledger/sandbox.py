@@ -14,7 +14,10 @@ from ledger.store import schema
 from ledger.store.backends import open_backend
 from ledger.store.ports import Backend, StoreLocation
 from ledger.store.schema import open_store
+from ledger.tables import API_KEYS_TABLE
 from ledger.views import ReadModel
+
+_API_KEY_COLUMNS = "key_id, role, secret_sha256, label, created_at, revoked_at"
 
 if TYPE_CHECKING:
     from domain.commands import EstablishBank
@@ -257,9 +260,11 @@ class Sandbox:
 
     def reset(self) -> None:
         """Starts the sandbox over: an empty store with the bank established
-        again; the identity and the signing keys are kept."""
+        again; the identity, the signing keys and the HTTP service's API keys
+        are kept (a reset through the service must not lock its caller out)."""
         identity = self.home.read_identity()
         location = StoreLocation.parse(home=self.home.root, database_url=self.database_url)
+        api_keys = self._api_key_rows()
         if location.postgres is not None:
             from ledger.store.postgres import drop_schema
 
@@ -272,6 +277,17 @@ class Sandbox:
             ledger.execute(self._establish_bank(identity))
             verifier = self.home.read_verifier_key() or self.verifier_key()
             schema.record_bank(ledger.backend, origin=identity.origin, verifier_key=verifier)
+            with ledger.backend.views("api-keys") as session:
+                insert = f"INSERT INTO {API_KEYS_TABLE} ({_API_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"  # noqa: S608
+                session.executemany(insert, api_keys)
+
+    def _api_key_rows(self) -> list[tuple[object, ...]]:
+        """The API keys' rows, to keep across a reset (none from a store that cannot be opened)."""
+        try:
+            with self.open_reader() as reader, reader.backend.read() as session:
+                return session.fetchall(f"SELECT {_API_KEY_COLUMNS} FROM {API_KEYS_TABLE}")  # noqa: S608
+        except Exception:  # a store too broken to read is reset without them
+            return []
 
     def fork(self, target: Path) -> Sandbox:
         """A copy of this sandbox (store, identity, keys) to try things on."""

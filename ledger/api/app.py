@@ -170,6 +170,7 @@ def _routes(app: FastAPI) -> None:
         responses=_PROBLEMS,
     )(post_commands)
     app.get("/v1/balances", response_model=list[BalanceOut], tags=["reads"], responses=_PROBLEMS)(balances)
+    app.post("/v1/sandbox/reset", tags=["sandbox"], responses=_PROBLEMS)(reset)
     app.get("/v1/reports/compliance", tags=["reads"], responses=_PROBLEMS)(report_compliance)
     app.get("/v1/reports/settlements", tags=["reads"], responses=_PROBLEMS)(report_settlements)
 
@@ -235,6 +236,16 @@ async def run_commands(
     (result,) = results
     headers = {"Idempotent-Replayed": "true"} if result.repeated else {}
     return 200, headers, _JSON.encode(result.to_json()).encode()
+
+
+async def reset(request: Request, _key: Annotated[ApiKey, _needs(Permission.WRITE)]) -> dict[str, Any]:
+    """Starts the sandbox over: an empty ledger with the bank established
+    again. The bank's identity, signing key and the API keys are kept.
+    Commands queued before it are committed first; none run during it."""
+    service = service_of(request)
+    await asyncio.wrap_future(service.committer.call(lambda _ledger: service.sandbox.reset(), reopen=True))
+    service.signal.notify()
+    return {"reset": True, "log_position": service.reader.position()}
 
 
 def balances(

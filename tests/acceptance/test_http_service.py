@@ -294,3 +294,17 @@ def test_a_graceful_shutdown_loses_nothing_acknowledged(home: Path, operator: st
     balances = ledger("balances", "--home", str(home), "--json")
     amounts = {row["account"]: row["amount"] for row in json.loads(balances.stdout)}
     assert amounts["client:alesia"] == f"{len(acknowledged) / 100:.2f}"
+
+
+def test_a_reset_starts_the_sandbox_over_and_keeps_the_api_keys(
+    home: Path, ready: httpx.Client, server: Server
+) -> None:
+    ready.post("/v1/commands", json=deposit("d1"))
+    with server.client(api_key(home, "viewer")) as viewer:
+        assert viewer.post("/v1/sandbox/reset").status_code == 403
+        reset = ready.post("/v1/sandbox/reset")
+        assert reset.status_code == 200, reset.text
+        assert reset.json()["log_position"] == 1  # the bank, established again
+        assert viewer.get("/v1/balances").json() == []
+    again = ready.post("/v1/commands", json=SETUP)
+    assert [result["repeated"] for result in again.json()["results"]] == [False, False, False]
