@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.acceptance.browser import chromium
 from tests.acceptance.cli import ledger
+
+__all__ = ["chromium", "home"]
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from openapi_spec_validator import validate
 
+from tests.acceptance.browser import render
 from tests.acceptance.cli import ledger
 from tests.acceptance.http import SETUP, Server, api_key, deposit, serving
 
@@ -308,3 +309,14 @@ def test_a_reset_starts_the_sandbox_over_and_keeps_the_api_keys(
         assert viewer.get("/v1/balances").json() == []
     again = ready.post("/v1/commands", json=SETUP)
     assert [result["repeated"] for result in again.json()["results"]] == [False, False, False]
+
+
+@pytest.mark.slow
+def test_the_interactive_docs_render_every_operation_with_no_network(
+    server: Server, chromium: str, tmp_path: Path
+) -> None:
+    dom = render(chromium, f"{server.url}/docs", tmp_path / "profile", "--dump-dom", "--virtual-time-budget=15000")
+    assert dom.returncode == 0, dom.stderr
+    assert "swagger-ui" in dom.stdout
+    for path in ("/v1/commands", "/v1/balances", "/v1/sandbox/reset"):
+        assert f'data-path="{path}"' in dom.stdout, path
