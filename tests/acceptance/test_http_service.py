@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -320,3 +323,49 @@ def test_the_interactive_docs_render_every_operation_with_no_network(
     assert "swagger-ui" in dom.stdout
     for path in ("/v1/commands", "/v1/balances", "/v1/sandbox/reset"):
         assert f'data-path="{path}"' in dom.stdout, path
+
+
+def test_a_request_offering_an_h2c_upgrade_is_served_as_http_1_1_with_its_body(
+    ready: httpx.Client, server: Server
+) -> None:
+    """Every JDK HttpClient offers `Upgrade: h2c` on a cleartext URL (uvicorn#2722 drops the body then)."""
+    body = json.dumps(deposit("h2c-1")).encode()
+    head = "\r\n".join(
+        [
+            "POST /v1/commands HTTP/1.1",
+            "Host: 127.0.0.1",
+            "Connection: Upgrade, HTTP2-Settings",
+            "Upgrade: h2c",
+            "HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA",
+            f"Authorization: {ready.headers['Authorization']}",
+            "Content-Type: application/json",
+            f"Content-Length: {len(body)}",
+            "Connection: close",
+            "",
+            "",
+        ]
+    )
+    host, port = server.url.removeprefix("http://").split(":")
+    answer = b""
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(head.encode() + body)
+        while chunk := connection.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+    assert b'"status":"accepted"' in answer
+
+
+@pytest.mark.skipif(shutil.which("java") is None, reason="no JDK on this machine")
+def test_the_readmes_java_client_talks_to_the_service_with_the_jdks_own_http_client(home: Path, server: Server) -> None:
+    client = Path(__file__).parents[2] / "scripts" / "clients" / "LedgerClient.java"
+    ran = subprocess.run(
+        ["java", str(client), server.url, api_key(home, "operator")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "deposit 200" in ran.stdout
+    assert "repeat 200 replayed=true" in ran.stdout
+    assert '"amount":"25.00"' in ran.stdout
