@@ -13,7 +13,7 @@ import hashlib
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictStr, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictStr, TypeAdapter, model_validator
 
 from domain.crossborder import DEADLINE_DAYS_MAX, Country, Direction, PartyInfo, RateText
 from domain.money import ASSET_CODE_PATTERN, SCALE_MAX, AssetKind
@@ -289,6 +289,31 @@ class BlockJurisdiction(BaseCommand):
     reason: Reference
 
 
+CLOCK_ADVANCE_SECONDS_MAX = 10 * 366 * 24 * 3600  # ten years
+
+
+class SetSandboxClock(BaseCommand):
+    """A test clock: freeze the ledger's clock at `frozen_at`, move a frozen
+    (or the running) clock on by `advance_seconds`, or `release` it to run
+    with real time again. Exactly one of the three. While it is frozen,
+    commands without a `ledger_time` happen at its time, so deadlines and
+    daily caps can be tested without waiting; moving it on flags the
+    settlements whose deadline it passed, as `check_deadlines` would. It
+    moves forward only."""
+
+    type: Literal["set_sandbox_clock"] = "set_sandbox_clock"
+    frozen_at: AwareDatetime | None = None
+    advance_seconds: Annotated[int, Field(strict=True, ge=1, le=CLOCK_ADVANCE_SECONDS_MAX)] | None = None
+    release: StrictBool = False
+
+    @model_validator(mode="after")
+    def _one_change(self) -> SetSandboxClock:
+        chosen = [self.frozen_at is not None, self.advance_seconds is not None, self.release]
+        if sum(chosen) != 1:
+            raise ValueError("give exactly one of frozen_at, advance_seconds or release")
+        return self
+
+
 Command = Annotated[
     EstablishBank
     | RegisterIssuer
@@ -314,7 +339,8 @@ Command = Annotated[
     | CheckDeadlines
     | SetReferenceRate
     | SetComplianceSettings
-    | BlockJurisdiction,
+    | BlockJurisdiction
+    | SetSandboxClock,
     Field(discriminator="type"),
 ]
 

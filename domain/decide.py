@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -39,6 +39,7 @@ from domain.commands import (
     ReturnSettlementFunds,
     SetComplianceSettings,
     SetReferenceRate,
+    SetSandboxClock,
     SetTradingPolicy,
     SetVolumeCap,
     Transfer,
@@ -82,6 +83,7 @@ from domain.errors import (
 )
 from domain.events import (
     BANK_STREAM,
+    CLOCK_STREAM,
     AddressBlacklisted,
     AmlNotificationRecorded,
     AssetRegistered,
@@ -99,6 +101,7 @@ from domain.events import (
     LedgerEvent,
     Posting,
     ReferenceRateSet,
+    SandboxClockSet,
     SettlementClosedByDelivery,
     SettlementDeadlineExtended,
     SettlementInitiated,
@@ -854,6 +857,23 @@ def _check_deadlines(state: LedgerState, _: CheckDeadlines, stamp: Stamp) -> lis
     ]
 
 
+def _set_sandbox_clock(state: LedgerState, c: SetSandboxClock, stamp: Stamp) -> list[LedgerEvent]:
+    if c.release:
+        return [SandboxClockSet(**_head(state, CLOCK_STREAM, stamp), frozen_at=None)]
+    now = state.sandbox_clock or stamp.ledger_time
+    target = (c.frozen_at or now + timedelta(seconds=c.advance_seconds or 0)).astimezone(UTC)
+    if state.sandbox_clock is not None and target < state.sandbox_clock:
+        raise InvalidCommand(
+            reason=f"the sandbox clock moves forward only: it reads {state.sandbox_clock.isoformat()}, "
+            f"{target.isoformat()} is earlier"
+        )
+    moved = stamp._replace(ledger_time=target)
+    return [
+        SandboxClockSet(**_head(state, CLOCK_STREAM, moved), frozen_at=target),
+        *_check_deadlines(state, CheckDeadlines(key=c.key), moved),
+    ]
+
+
 def _set_reference_rate(state: LedgerState, c: SetReferenceRate, stamp: Stamp) -> list[LedgerEvent]:
     if c.code == "BYN":
         raise InvalidCommand(reason="BYN is the unit of the rate table: its rate is always 1")
@@ -929,4 +949,5 @@ _DECIDERS: dict[type[BaseCommand], Callable[[LedgerState, Any, Stamp], list[Ledg
     SetReferenceRate: _set_reference_rate,
     SetComplianceSettings: _set_compliance_settings,
     BlockJurisdiction: _block_jurisdiction,
+    SetSandboxClock: _set_sandbox_clock,
 }

@@ -360,3 +360,13 @@ PLAIN_TRANSACTIONS: tuple[type[LedgerTransaction], ...] = (
     FundsWithdrawn,
     FundsTransferred,
 )
+
+
+class SandboxClockSet(LedgerEvent):
+    """The sandbox's test clock was frozen at `frozen_at` (its `ledger_time`
+    too), or released to real time (`frozen_at` empty)."""
+
+    frozen_at: datetime | None
+
+
+CLOCK_STREAM = stream_id("sandbox", "clock")

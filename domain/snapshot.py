@@ -8,7 +8,7 @@ rebuilt. Rates are exact fractions, written `numerator/denominator`.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from fractions import Fraction
 from uuid import UUID
 
@@ -42,6 +42,7 @@ class StateSnapshot(BaseModel):
     settlements: dict[str, Settlement]
     rates: dict[str, list[tuple[date, str]]]
     blocked_countries: dict[str, str]
+    sandbox_clock: datetime | None = None  # new since format 1 was made: absent there means none was set
 
 
 def rate_text(rate: Fraction) -> str:

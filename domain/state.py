@@ -11,7 +11,7 @@ exactly by `rollback()`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, MutableMapping
-from datetime import date
+from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
 from uuid import UUID
@@ -33,6 +33,7 @@ from domain.events import (
     LedgerEvent,
     LedgerTransaction,
     ReferenceRateSet,
+    SandboxClockSet,
     SettlementClosedByDelivery,
     SettlementDeadlineExtended,
     SettlementInitiated,
@@ -75,6 +76,7 @@ class LedgerState:
         self.settlements: dict[str, Settlement] = {}
         self.rates: dict[str, tuple[tuple[date, Fraction], ...]] = {}
         self.blocked_countries: dict[str, str] = {}
+        self._clock: dict[str, datetime | None] = {}
         self._journal: list[tuple[MutableMapping[Any, Any], Any, Any]] | None = None
         self._handlers: dict[type[LedgerEvent], Callable[[Any], None]] = {
             BankEstablished: self._bank_established,
@@ -98,6 +100,7 @@ class LedgerState:
             ReferenceRateSet: self._reference_rate_set,
             ComplianceSettingsSet: self._compliance_settings_set,
             JurisdictionBlocked: self._jurisdiction_blocked,
+            SandboxClockSet: self._sandbox_clock_set,
             AmlNotificationRecorded: self._aml_notification_recorded,
         }
 
@@ -106,6 +109,11 @@ class LedgerState:
     @property
     def bank(self) -> Bank | None:
         return self._bank.get("bank")
+
+    @property
+    def sandbox_clock(self) -> datetime | None:
+        """The time the sandbox's test clock is frozen at, if it is."""
+        return self._clock.get("frozen_at")
 
     @property
     def policy(self) -> TradingPolicy:
@@ -184,6 +192,7 @@ class LedgerState:
             settlements=dict(self.settlements),
             rates={code: [(day, rate_text(rate)) for day, rate in rates] for code, rates in self.rates.items()},
             blocked_countries=dict(self.blocked_countries),
+            sandbox_clock=self.sandbox_clock,
         )
 
     @classmethod
@@ -208,6 +217,7 @@ class LedgerState:
             code: tuple((day, rate_of(text)) for day, text in rates) for code, rates in snapshot.rates.items()
         }
         state.blocked_countries = dict(snapshot.blocked_countries)
+        state._clock = {"frozen_at": snapshot.sandbox_clock} if snapshot.sandbox_clock else {}
         return state
 
     # Batches.
@@ -272,6 +282,9 @@ class LedgerState:
 
     def _apply_postings(self, event: LedgerTransaction) -> None:
         self.apply_postings([(posting.account, posting.asset, posting.amount_minor) for posting in event.postings])
+
+    def _sandbox_clock_set(self, event: SandboxClockSet) -> None:
+        self._put(self._clock, "frozen_at", event.frozen_at)
 
     def _bank_established(self, event: BankEstablished) -> None:
         assert self.bank is None

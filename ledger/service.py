@@ -266,7 +266,7 @@ class Ledger:
                 continue
             stamp = Stamp(
                 recorded_at=recorded_at,
-                ledger_time=command.at(ledger_now).astimezone(UTC),
+                ledger_time=command.at(self.state.sandbox_clock or ledger_now).astimezone(UTC),
                 command_key=command.key,
             )
             try:

@@ -13,17 +13,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPBearer
-from pydantic import TypeAdapter, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -171,6 +172,8 @@ def _routes(app: FastAPI) -> None:
     )(post_commands)
     app.get("/v1/balances", response_model=list[BalanceOut], tags=["reads"], responses=_PROBLEMS)(balances)
     app.post("/v1/sandbox/reset", tags=["sandbox"], responses=_PROBLEMS)(reset)
+    app.post("/v1/sandbox/clock", tags=["sandbox"], responses=_PROBLEMS)(set_clock)
+    app.get("/v1/sandbox/clock", tags=["sandbox"], responses=_PROBLEMS)(get_clock)
     app.get("/v1/reports/compliance", tags=["reads"], responses=_PROBLEMS)(report_compliance)
     app.get("/v1/reports/settlements", tags=["reads"], responses=_PROBLEMS)(report_settlements)
 
@@ -246,6 +249,46 @@ async def reset(request: Request, _key: Annotated[ApiKey, _needs(Permission.WRIT
     await asyncio.wrap_future(service.committer.call(lambda _ledger: service.sandbox.reset(), reopen=True))
     service.signal.notify()
     return {"reset": True, "log_position": service.reader.position()}
+
+
+class ClockChange(BaseModel):
+    """Exactly one of `frozen_at`, `advance_seconds`, `release`; `key` is the
+    command's idempotency key (or send `Idempotency-Key`; without either, one is made)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str | None = None
+    frozen_at: AwareDatetime | None = None
+    advance_seconds: int | None = None
+    release: bool = False
+
+
+async def set_clock(
+    request: Request,
+    change: ClockChange,
+    _key: Annotated[ApiKey, _needs(Permission.WRITE)],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> dict[str, Any]:
+    """The sandbox's test clock: freeze it, move it on, or release it to real
+    time, recorded as a `set_sandbox_clock` command and its event. While it is
+    frozen, commands without a `ledger_time` happen at its time; moving it on
+    flags the settlements whose deadlines it passed."""
+    key = change.key or idempotency_key or f"clock:{uuid.uuid4()}"
+    fields = change.model_dump(exclude={"key"}, exclude_none=True, exclude_defaults=True)
+    body = json.dumps({"type": "set_sandbox_clock", "key": key, **fields}, default=str).encode()
+    service = service_of(request)
+    _status, _headers, payload = await run_commands(
+        service, request.headers.get("authorization"), None, body, lambda _key: None
+    )
+    clock = await asyncio.wrap_future(service.committer.call(lambda ledger: ledger.state.sandbox_clock))
+    return {"result": json.loads(payload), "frozen_at": clock.isoformat() if clock else None}
+
+
+async def get_clock(request: Request, _key: Reads) -> dict[str, Any]:
+    """Where the test clock stands: `frozen_at`, or null when it runs with real time."""
+    service = service_of(request)
+    clock = await asyncio.wrap_future(service.committer.call(lambda ledger: ledger.state.sandbox_clock))
+    return {"frozen_at": clock.isoformat() if clock else None}
 
 
 def balances(

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from domain.errors import BatchRejected
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from domain.commands import BaseCommand
     from ledger.service import CommandResult, Ledger
 
+T = TypeVar("T")
 MAX_COMMANDS_PER_TRANSACTION = 2000
 MAX_WAIT_SECONDS = 0.0  # no waiting: what queued while the last transaction ran is the next batch
 
@@ -106,7 +107,7 @@ class GroupCommitter:
     def stats(self) -> CommitStats:
         return CommitStats(self._transactions, self._commands, self._retries)
 
-    def call(self, work: Callable[[Ledger], object], *, reopen: bool = False) -> Future[object]:
+    def call(self, work: Callable[[Ledger], T], *, reopen: bool = False) -> Future[T]:
         """Runs `work` on the writer thread, between batches (for what must not
         race the write path). With `reopen`, the ledger is closed while `work`
         runs and opened again after it (a sandbox reset replaces the store)."""

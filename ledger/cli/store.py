@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 from ledger.cli.edges import (
     DatabaseUrlOption,
     HomeOption,
+    JsonOption,
     OwnerRoleOption,
     RuntimeRoleOption,
     UserError,
@@ -27,6 +30,7 @@ from ledger.cli.edges import (
     out,
     parse_time,
     sandbox_for,
+    submit_one,
     user_errors,
 )
 
@@ -145,3 +149,35 @@ def sandbox_fork(
         target = name if name.is_absolute() or len(name.parts) > 1 else home.parent / name
         forked = sandbox_for(home, database_url).fork(target)
     out.print(f"Forked {home} into {forked.home.root}")
+
+
+_CLOCK_STEP = re.compile(r"^(?P<count>[0-9]+)(?P<unit>[smhd])$")
+_CLOCK_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@sandbox_app.command("clock")
+def sandbox_clock(
+    freeze: Annotated[str | None, typer.Option(help="Freeze the clock at this RFC 3339 time.")] = None,
+    advance: Annotated[str | None, typer.Option(help="Move it on: 90s, 15m, 6h or 31d.")] = None,
+    release: Annotated[bool, typer.Option("--release", help="Let it run with real time again.")] = False,
+    key: Annotated[str | None, typer.Option(help="The command's idempotency key (default: a new one).")] = None,
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The sandbox's test clock (recorded as an event): commands without a ledger_time happen at its time."""
+    from domain.commands import SetSandboxClock
+
+    with user_errors():
+        if sum((freeze is not None, advance is not None, release)) != 1:
+            raise UserError("give exactly one of --freeze TIME, --advance STEP or --release")
+        step = _CLOCK_STEP.match(advance or "") if advance is not None else None
+        if advance is not None and step is None:
+            raise UserError(f"--advance takes a step like 90s, 15m, 6h or 31d, not {advance!r}")
+        command = SetSandboxClock(
+            key=key or f"clock:{uuid.uuid4()}",
+            frozen_at=parse_time(freeze) if freeze else None,
+            advance_seconds=int(step["count"]) * _CLOCK_UNITS[step["unit"]] if step else None,
+            release=release,
+        )
+    submit_one(home, database_url, command, as_json)

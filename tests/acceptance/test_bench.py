@@ -2,11 +2,13 @@
 
 import json
 
+import pytest
+
 from tests.acceptance.cli import ledger
 
 
 def test_bench_prints_write_sqlite_with_its_references_and_ratios_as_json() -> None:
-    result = ledger("bench", "--json", "--events", "300", "--audit-events", "2000", "--replay-events", "2000")
+    result = ledger("bench", "--json", "--only", "write", "--events", "300")
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)["figures"]
     postgres = figures["write.postgres"]
@@ -56,3 +58,16 @@ def test_bench_prints_open_read_and_open_write_as_whole_processes_against_10k() 
         assert figure["value"] > 0
         assert set(figure["references"]) == {"at_10k"}
         assert set(figure["ratios"]) == {"vs_at_10k"}
+
+
+@pytest.mark.slow
+def test_bench_prints_serve_http_beside_no_coalescing_and_the_in_process_batch() -> None:
+    result = ledger("bench", "--json", "--only", "serve", "--requests", "1000")
+    assert result.returncode == 0, result.stderr
+    figure = json.loads(result.stdout)["figures"]["serve.http"]
+    assert figure["unit"] == "commands/s"
+    assert set(figure["references"]) == {"no_coalescing", "in_process_batch"}
+    assert all(value > 0 for value in figure["references"].values())
+    assert 0 < figure["p50_ms"] <= figure["p99_ms"]
+    assert figure["statuses"] == {"200": 1000}
+    assert figure["transactions"] < 1000 + 500  # coalesced: fewer transactions than requests

@@ -369,3 +369,19 @@ def test_the_readmes_java_client_talks_to_the_service_with_the_jdks_own_http_cli
     assert "deposit 200" in ran.stdout
     assert "repeat 200 replayed=true" in ran.stdout
     assert '"amount":"25.00"' in ran.stdout
+
+
+def test_the_test_clock_is_frozen_moved_on_and_released_over_http_and_never_moves_back(ready: httpx.Client) -> None:
+    frozen = ready.post("/v1/sandbox/clock", json={"frozen_at": "2027-01-01T09:00:00Z"})
+    assert frozen.status_code == 200, frozen.text
+    assert frozen.json()["result"]["status"] == "accepted"
+    assert frozen.json()["frozen_at"] == "2027-01-01T09:00:00+00:00"
+    moved = ready.post("/v1/sandbox/clock", json={"advance_seconds": 86400}, headers={"Idempotency-Key": "next-day"})
+    assert moved.json()["frozen_at"] == "2027-01-02T09:00:00+00:00"
+    assert ready.get("/v1/sandbox/clock").json() == {"frozen_at": "2027-01-02T09:00:00+00:00"}
+    back = ready.post("/v1/sandbox/clock", json={"frozen_at": "2026-12-31T00:00:00Z"})
+    assert back.status_code == 422
+    assert "moves forward only" in back.json()["detail"]
+    both = ready.post("/v1/sandbox/clock", json={"advance_seconds": 5, "release": True})
+    assert both.status_code == 422
+    assert ready.post("/v1/sandbox/clock", json={"release": True}).json()["frozen_at"] is None

@@ -1,0 +1,77 @@
+"""The sandbox's test clock: frozen, moved on and released by commands recorded as events."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from domain.commands import SetSandboxClock
+from domain.errors import InvalidCommand
+from domain.events import SandboxClockSet, SettlementOverdue
+from domain.snapshot import StateSnapshot
+from domain.state import LedgerState
+from tests.unit.test_settlement_rules import settle
+from tests.unit.test_settlement_rules import state as settlement_state  # noqa: F401 (a fixture)
+from tests.world import LEDGER_TIME, apply, built_world
+
+FROZEN = LEDGER_TIME + timedelta(days=3)
+
+
+def test_freezing_the_clock_records_the_time_it_reads() -> None:
+    state = built_world()
+    outcome = apply(state, SetSandboxClock(key="clock", frozen_at=FROZEN))
+    (event,) = outcome.events
+    assert isinstance(event, SandboxClockSet)
+    assert event.frozen_at == FROZEN
+    assert event.ledger_time == FROZEN
+    assert state.sandbox_clock == FROZEN
+
+
+def test_advancing_a_frozen_clock_moves_it_on_from_where_it_stood() -> None:
+    state = built_world()
+    apply(state, SetSandboxClock(key="freeze", frozen_at=FROZEN))
+    apply(state, SetSandboxClock(key="advance", advance_seconds=3600))
+    assert state.sandbox_clock == FROZEN + timedelta(hours=1)
+
+
+def test_releasing_the_clock_lets_it_run_with_real_time_again() -> None:
+    state = built_world()
+    apply(state, SetSandboxClock(key="freeze", frozen_at=FROZEN))
+    apply(state, SetSandboxClock(key="release", release=True))
+    assert state.sandbox_clock is None
+
+
+def test_the_clock_moves_forward_only() -> None:
+    state = built_world()
+    apply(state, SetSandboxClock(key="freeze", frozen_at=FROZEN))
+    with pytest.raises(InvalidCommand, match="moves forward only"):
+        apply(state, SetSandboxClock(key="back", frozen_at=FROZEN - timedelta(seconds=1)))
+    assert state.sandbox_clock == FROZEN
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{}, {"frozen_at": FROZEN, "release": True}, {"advance_seconds": 5, "frozen_at": FROZEN}, {"advance_seconds": 0}],
+)
+def test_a_clock_command_makes_exactly_one_change(change: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        SetSandboxClock(key="clock", **change)  # type: ignore[arg-type]
+
+
+def test_moving_the_clock_past_a_deadline_flags_the_settlement_overdue(settlement_state: LedgerState) -> None:  # noqa: F811
+    assert apply(settlement_state, settle()).violation is None
+    outcome = apply(settlement_state, SetSandboxClock(key="later", advance_seconds=200 * 24 * 3600))
+    overdue = [event for event in outcome.events if isinstance(event, SettlementOverdue)]
+    assert [event.settlement_id for event in overdue] == ["s1"]
+    assert overdue[0].ledger_time == settlement_state.sandbox_clock
+
+
+def test_a_snapshot_keeps_the_frozen_clock_and_one_from_before_the_clock_has_none() -> None:
+    state = built_world()
+    apply(state, SetSandboxClock(key="freeze", frozen_at=FROZEN))
+    assert LedgerState.restored(state.snapshot()).sandbox_clock == FROZEN
+    older = state.snapshot().model_dump()
+    del older["sandbox_clock"]
+    assert LedgerState.restored(StateSnapshot.model_validate(older)).sandbox_clock is None
