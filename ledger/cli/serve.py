@@ -10,7 +10,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ledger.cli.edges import DatabaseUrlOption, HomeOption, JsonOption, UserError, app, out, sandbox_for, user_errors
+from ledger.cli.edges import (
+    DatabaseUrlOption,
+    HomeOption,
+    JsonOption,
+    UserError,
+    app,
+    err,
+    out,
+    sandbox_for,
+    user_errors,
+)
 from ledger.home import DEFAULT_HOME
 
 api_key_app = typer.Typer(help="Bearer keys for the HTTP service: create, list, revoke.", no_args_is_help=True)
@@ -36,6 +46,12 @@ def serve(
 
     def announce(url: str) -> None:
         print(f"serving {database_url or home} on {url} (docs: {url}/docs); Ctrl-C stops", flush=True)
+        if host not in ("127.0.0.1", "::1", "localhost"):
+            err.print(
+                f"[yellow]warning:[/] listening on {host}, beyond this machine, in plain HTTP: "
+                "put TLS in front of it (a reverse proxy) before keys travel over a network",
+                highlight=False,
+            )
 
     with user_errors():
         try:
