@@ -282,12 +282,15 @@ class Sandbox:
                 session.executemany(insert, api_keys)
 
     def _api_key_rows(self) -> list[tuple[object, ...]]:
-        """The API keys' rows, to keep across a reset (none from a store that cannot be opened)."""
+        """The API keys' rows, to keep across a reset (none from a store that
+        is not there or holds no ledger); a store that cannot be read is not
+        reset, rather than reset without its keys."""
         try:
-            with self.open_reader() as reader, reader.backend.read() as session:
-                return session.fetchall(f"SELECT {_API_KEY_COLUMNS} FROM {API_KEYS_TABLE}")  # noqa: S608
-        except Exception:  # a store too broken to read is reset without them
+            reader = self.open_reader()
+        except schema.StoreNotReady:
             return []
+        with reader, reader.backend.read() as session:
+            return session.fetchall(f"SELECT {_API_KEY_COLUMNS} FROM {API_KEYS_TABLE}")  # noqa: S608
 
     def fork(self, target: Path) -> Sandbox:
         """A copy of this sandbox (store, identity, keys) to try things on."""

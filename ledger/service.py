@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -40,6 +41,7 @@ from ledger.store.ports import Backend, LogEntry, StoreLocation, WriteSession
 from ledger.store.schema import open_store
 from ledger.views import Balance, ReadModel
 
+_log = logging.getLogger("ledger")
 CATCH_UP_PAGE_SIZE = 1000
 _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))  # made once: json.dumps makes one per call
 DEFAULT_ORIGIN = "zubr-crypto-bank.example/ledger"
@@ -217,7 +219,10 @@ class Ledger:
             raise
         self.state.commit()
         for hook in self.after_commit:
-            hook(len(batch.ids))
+            try:
+                hook(len(batch.ids))
+            except Exception:  # the batch has committed: its callers are told so, the failure is logged
+                _log.exception("a hook after a committed batch failed")
         if self._snapshot_due():
             self._snapshot_quietly()
         return results
@@ -264,15 +269,18 @@ class Ledger:
                 self._check_same(position, command, in_batch[command.key].digest, digest)
                 results.append(in_batch[command.key])
                 continue
-            stamp = Stamp(
-                recorded_at=recorded_at,
-                ledger_time=command.at(self.state.sandbox_clock or ledger_now).astimezone(UTC),
-                command_key=command.key,
-            )
             try:
+                stamp = Stamp(
+                    recorded_at=recorded_at,
+                    ledger_time=command.at(self.state.sandbox_clock or ledger_now).astimezone(UTC),
+                    command_key=command.key,
+                )
                 outcome = handle(self.state, command, stamp)
             except InvalidCommand as error:
                 raise BatchRejected(position=position, key=command.key, error=error) from None
+            except (ArithmeticError, ValueError) as error:  # a time or amount out of any range, like year 9999 + 1
+                refused = InvalidCommand(reason=f"out of range: {error}")
+                raise BatchRejected(position=position, key=command.key, error=refused) from None
             self.state.evolve_all(outcome.events)
             entry = _Decided(position, command, digest, outcome)
             decided.append(entry)

@@ -113,11 +113,11 @@ def service_of(request: Request) -> Service:
     return service
 
 
-def authorize(request: Request, permission: Permission) -> ApiKey:
+async def authorize(request: Request, permission: Permission) -> ApiKey:
     def seen(key: ApiKey) -> None:
         request.state.key_id = key.key_id
 
-    return service_of(request).keys.check(request.headers.get("authorization"), permission, seen=seen)
+    return await service_of(request).keys.check(request.headers.get("authorization"), permission, seen=seen)
 
 
 def _needs(permission: Permission) -> Any:
@@ -125,7 +125,7 @@ def _needs(permission: Permission) -> Any:
     # thread hop per request. A key's lookup is cached; a miss is one indexed
     # read of a small table.
     async def check(request: Request, _scheme: Annotated[Any, Depends(bearer)] = None) -> ApiKey:
-        return authorize(request, permission)
+        return await authorize(request, permission)
 
     return Depends(check)
 
@@ -224,12 +224,15 @@ async def run_commands(
 ) -> tuple[int, dict[str, str], bytes]:
     """The status, extra headers and JSON body answering POST /v1/commands;
     a `ProblemError` for every failure."""
-    service.keys.check(authorization, Permission.WRITE, seen=seen)
+    await service.keys.check(authorization, Permission.WRITE, seen=seen)
     data = _json_body(body)
     batch = isinstance(data, list)
     commands = _commands(data, idempotency_key, service.config.commands_per_request_max)
     try:
-        results = await asyncio.wrap_future(service.committer.submit(commands))
+        # Shielded: a request cancelled while queued (a client gone, the
+        # shutdown's deadline) leaves its commands to the writer, which
+        # decides them and tells nobody; it never stops the writer.
+        results = await asyncio.shield(asyncio.wrap_future(service.committer.submit(commands)))
     except BatchRejected as rejected:
         raise _refusal(rejected, batch=batch) from None
     except CommitterClosed:
@@ -344,7 +347,9 @@ def _too_large(size: int, limit: int) -> ProblemError:
 def _json_body(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except RecursionError:
+        raise ProblemError(400, "malformed-json", "The body is not JSON", "the body nests too deeply") from None
+    except ValueError as error:  # not UTF-8, not JSON, or an integer of more digits than Python reads
         where = f" at line {error.lineno}, column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
         raise ProblemError(
             400, "malformed-json", "The body is not JSON", f"the body is not valid UTF-8 JSON{where}: {error}"

@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 
+from starlette.concurrency import run_in_threadpool
+
 from ledger.api.keys import ApiKey, Role, authenticate
 from ledger.api.problems import ProblemError
 from ledger.store.ports import Backend
@@ -40,18 +42,29 @@ class KeyChecker:
     def __init__(self, lookup: Callable[[str], ApiKey | None], *, cache_seconds: float = KEY_CACHE_SECONDS) -> None:
         self._lookup = lookup
         self.cache_seconds = cache_seconds
-        self._cache: dict[bytes, tuple[ApiKey | None, float]] = {}
+        self._cache: dict[bytes, tuple[ApiKey, float]] = {}
         self._lock = threading.Lock()
 
     @classmethod
     def over(cls, backend: Backend, *, cache_seconds: float = KEY_CACHE_SECONDS) -> KeyChecker:
         return cls(lambda presented: authenticate(backend, presented), cache_seconds=cache_seconds)
 
-    def check(self, authorization: str | None, needs: Permission, *, seen: Callable[[ApiKey], None]) -> ApiKey:
+    async def check(self, authorization: str | None, needs: Permission, *, seen: Callable[[ApiKey], None]) -> ApiKey:
         """The key of a request's `Authorization` header if it may do `needs`;
         otherwise a 401 or 403 problem. `seen` is told of a valid key before
-        its role is checked (so that a refused request is logged with it)."""
-        key = self._key_of(authorization)
+        its role is checked (so that a refused request is logged with it).
+        A key not in the cache is looked up on a worker thread, never on the
+        event loop; only valid keys are cached (so unknown ones cannot push
+        them out)."""
+        presented = _presented(authorization)
+        digest = hashlib.sha256(presented.encode()).digest()
+        key = self._cached(digest)
+        if key is None:
+            key = await run_in_threadpool(self._lookup, presented)
+            if key is None:
+                raise _unauthorized("the key is not valid: unknown, mistyped or revoked")
+            with self._lock:
+                self._cache[digest] = (key, time.monotonic() + self.cache_seconds)
         seen(key)
         if needs not in PERMISSIONS[key.role]:
             raise ProblemError(
@@ -63,31 +76,22 @@ class KeyChecker:
             )
         return key
 
-    def _key_of(self, authorization: str | None) -> ApiKey:
-        if authorization is None:
-            raise _unauthorized("send 'Authorization: Bearer <key>' with a key from 'ledger api-key create'")
-        scheme, _, presented = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not presented.strip():
-            raise _unauthorized("the Authorization header must read 'Bearer <key>'")
-        key = self._cached(presented.strip())
-        if key is None:
-            raise _unauthorized("the key is not valid: unknown, mistyped or revoked")
-        return key
-
-    def _cached(self, presented: str) -> ApiKey | None:
-        # The cache is keyed by a digest, so that no secret is kept in memory longer than a request.
-        digest = hashlib.sha256(presented.encode()).digest()
-        now = time.monotonic()
+    def _cached(self, digest: bytes) -> ApiKey | None:
+        # Keyed by a digest, so that no secret is kept in memory longer than a request.
         with self._lock:
             found = self._cache.get(digest)
-        if found is not None and found[1] > now:
-            return found[0]
-        key = self._lookup(presented)
-        with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[digest] = (key, now + self.cache_seconds)
-        return key
+        if found is None or found[1] <= time.monotonic():
+            return None
+        return found[0]
+
+
+def _presented(authorization: str | None) -> str:
+    if authorization is None:
+        raise _unauthorized("send 'Authorization: Bearer <key>' with a key from 'ledger api-key create'")
+    scheme, _, presented = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        raise _unauthorized("the Authorization header must read 'Bearer <key>'")
+    return presented.strip()
 
 
 def _unauthorized(detail: str) -> ProblemError:

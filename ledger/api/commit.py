@@ -176,7 +176,7 @@ class GroupCommitter:
             if request.work is None:
                 left.append(request)
             else:
-                request.future.set_exception(CommitterClosed("the service is shutting down"))
+                _settle(request.future, error=CommitterClosed("the service is shutting down"))
 
     def _run_call(self, request: _Request) -> None:
         assert self.ledger is not None
@@ -189,24 +189,31 @@ class GroupCommitter:
             finally:
                 if request.reopen:
                     self.ledger = self._open_ledger()
-        except BaseException as error:  # the caller's to report
-            request.future.set_exception(error)
+        except Exception as error:  # the caller's to report
+            _settle(request.future, error=error)
         else:
-            request.future.set_result(result)
+            _settle(request.future, result=result)
 
     def _commit(self, group: list[_Request]) -> None:
+        """Commits the group's commands in one transaction. A refused command
+        answers its own request; the requests before it, which were decided
+        cleanly, commit in one transaction more, and the ones after it are
+        tried again: each refusal costs the others one retry, not a pass."""
         assert self.ledger is not None
         while group:
             commands = [command for request in group for command in request.commands]
             try:
                 results = self.ledger.submit(commands)
             except BatchRejected as rejected:
-                group = self._refuse_owner(group, rejected)
-                self._retries += bool(group)
+                index = self._refuse_owner(group, rejected)
+                self._retries += 1
+                if index:
+                    self._commit(group[:index])
+                group = group[index + 1 :]
                 continue
-            except BaseException as error:  # the store failed: nothing of the batch was written
+            except Exception as error:  # the store failed: nothing of the batch was written
                 for request in group:
-                    request.future.set_exception(error)
+                    _settle(request.future, error=error)
                 return
             self._transactions += 1
             self._commands += len(commands)
@@ -214,14 +221,14 @@ class GroupCommitter:
             return
 
     @staticmethod
-    def _refuse_owner(group: list[_Request], rejected: BatchRejected) -> list[_Request]:
-        """Answers the request whose command made the batch fail; returns the others."""
+    def _refuse_owner(group: list[_Request], rejected: BatchRejected) -> int:
+        """Answers the request whose command made the batch fail; returns its index."""
         start = 0
         for index, request in enumerate(group):
             if rejected.position < start + len(request.commands):
                 own = BatchRejected(position=rejected.position - start, key=rejected.key, error=rejected.cause)
-                request.future.set_exception(own)
-                return group[:index] + group[index + 1 :]
+                _settle(request.future, error=own)
+                return index
             start += len(request.commands)
         raise AssertionError(f"position {rejected.position} is in no request of the batch")
 
@@ -230,5 +237,17 @@ class GroupCommitter:
         start = 0
         for request in group:
             own = results[start : start + len(request.commands)]
-            request.future.set_result([replace(result, position=index) for index, result in enumerate(own)])
+            _settle(request.future, result=[replace(result, position=index) for index, result in enumerate(own)])
             start += len(request.commands)
+
+
+def _settle(future: Future[Any], *, result: Any = None, error: BaseException | None = None) -> None:
+    """Answers a request's future, unless its caller gave up on it (a cancelled
+    request: its commands may have committed, and nobody is told; the writer
+    goes on)."""
+    if not future.set_running_or_notify_cancel():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

@@ -385,3 +385,53 @@ def test_the_test_clock_is_frozen_moved_on_and_released_over_http_and_never_move
     both = ready.post("/v1/sandbox/clock", json={"advance_seconds": 5, "release": True})
     assert both.status_code == 422
     assert ready.post("/v1/sandbox/clock", json={"release": True}).json()["frozen_at"] is None
+
+
+def _raw(server: Server, request: bytes, *pieces: bytes) -> bytes:
+    host, port = server.url.removeprefix("http://").split(":")
+    answer = b""
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request)
+        for piece in pieces:
+            threading.Event().wait(0.05)
+            connection.sendall(piece)
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_an_upgrade_offer_split_across_reads_and_in_mixed_case_is_still_served_with_its_body(
+    ready: httpx.Client, server: Server
+) -> None:
+    body = json.dumps(deposit("split-1")).encode()
+    head = (
+        "POST /v1/commands HTTP/1.1\r\nHost: x\r\nConnection: UpGrade, close\r\nUpGrade: h2c\r\n"
+        f"Authorization: {ready.headers['Authorization']}\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    answer = _raw(server, head[:60], head[60:], body)
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+    assert b'"status":"accepted"' in answer
+
+
+def test_upgrade_text_in_a_body_is_never_rewritten_into_a_second_request(ready: httpx.Client, server: Server) -> None:
+    sneaky = b'{"type": "deposit"}' + b"\r\nupgrade:" * 20
+    head = (
+        f"POST /v1/sandbox/reset HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {len(sneaky)}\r\n\r\n"
+    ).encode()
+    answer = _raw(server, head + sneaky + b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert answer.count(b"HTTP/1.1 ") == 1
+    assert answer.startswith(b"HTTP/1.1 401")
+
+
+def test_a_request_head_over_64_kib_is_refused_with_431(server: Server) -> None:
+    answer = _raw(server, b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 431"), answer[:100]
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"type": "deposit", "amount": ' + b"9" * 5000 + b"}", b"[" * 100_000 + b"]" * 100_000]
+)
+def test_json_a_parser_cannot_take_is_a_bad_request_not_a_failure(ready: httpx.Client, body: bytes) -> None:
+    response = ready.post("/v1/commands", content=body)
+    assert response.status_code in (400, 413)
+    assert response.headers["content-type"] == "application/problem+json"

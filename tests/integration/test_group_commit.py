@@ -87,3 +87,38 @@ def test_closing_commits_what_was_queued_and_refuses_what_comes_after(committer:
     assert queued.result(10)[0].accepted
     with pytest.raises(CommitterClosed):
         committer.submit([deposit("after")])
+
+
+def test_a_request_its_caller_gave_up_on_never_stops_the_writer(committer: GroupCommitter) -> None:
+    release = paused(committer)
+    abandoned = committer.submit([deposit("abandoned")])
+    assert abandoned.cancel()
+    release.set()
+    assert committer.submit([deposit("next")]).result(10)[0].accepted
+
+
+def test_each_refused_request_costs_the_others_one_retry_not_a_pass(committer: GroupCommitter) -> None:
+    release = paused(committer)
+    futures = [committer.submit([deposit(f"v{n}", asset="EUR" if n % 2 else "BYN")]) for n in range(40)]
+    before = committer.stats()
+    release.set()
+    outcomes = []
+    for future in futures:
+        try:
+            outcomes.append(future.result(10)[0].accepted)
+        except BatchRejected:
+            outcomes.append(False)
+    assert outcomes == [n % 2 == 0 for n in range(40)]
+    after = committer.stats()
+    assert after.retries - before.retries == 20
+    assert after.transactions - before.transactions <= 21
+
+
+def test_a_time_out_of_any_range_refuses_its_own_request_only(committer: GroupCommitter) -> None:
+    release = paused(committer)
+    far = Deposit.model_validate({**deposit("far").model_dump(), "ledger_time": "9999-12-31T23:00:00-05:00"})
+    bad, good = committer.submit([far]), committer.submit([deposit("near")])
+    release.set()
+    with pytest.raises(BatchRejected, match="out of range"):
+        bad.result(10)
+    assert good.result(10)[0].accepted
