@@ -862,9 +862,10 @@ def _set_sandbox_clock(state: LedgerState, c: SetSandboxClock, stamp: Stamp) -> 
         return [SandboxClockSet(**_head(state, CLOCK_STREAM, stamp), frozen_at=None)]
     now = state.sandbox_clock or stamp.ledger_time
     target = (c.frozen_at or now + timedelta(seconds=c.advance_seconds or 0)).astimezone(UTC)
-    if state.sandbox_clock is not None and target < state.sandbox_clock:
+    furthest = state.clock_high_water
+    if furthest is not None and target < furthest:
         raise InvalidCommand(
-            reason=f"the sandbox clock moves forward only: it reads {state.sandbox_clock.isoformat()}, "
+            reason=f"the sandbox clock moves forward only: it has read {furthest.isoformat()}, "
             f"{target.isoformat()} is earlier"
         )
     moved = stamp._replace(ledger_time=target)

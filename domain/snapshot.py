@@ -43,6 +43,7 @@ class StateSnapshot(BaseModel):
     rates: dict[str, list[tuple[date, str]]]
     blocked_countries: dict[str, str]
     sandbox_clock: datetime | None = None  # new since format 1 was made: absent there means none was set
+    clock_high_water: datetime | None = None
 
 
 def rate_text(rate: Fraction) -> str:

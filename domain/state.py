@@ -116,6 +116,12 @@ class LedgerState:
         return self._clock.get("frozen_at")
 
     @property
+    def clock_high_water(self) -> datetime | None:
+        """The furthest the test clock has ever read: released, it never runs
+        back behind it (a clock frozen in the future holds time there)."""
+        return self._clock.get("high_water")
+
+    @property
     def policy(self) -> TradingPolicy:
         return self._trading.get("policy", DEFAULT_POLICY)
 
@@ -193,6 +199,7 @@ class LedgerState:
             rates={code: [(day, rate_text(rate)) for day, rate in rates] for code, rates in self.rates.items()},
             blocked_countries=dict(self.blocked_countries),
             sandbox_clock=self.sandbox_clock,
+            clock_high_water=self.clock_high_water,
         )
 
     @classmethod
@@ -217,7 +224,11 @@ class LedgerState:
             code: tuple((day, rate_of(text)) for day, text in rates) for code, rates in snapshot.rates.items()
         }
         state.blocked_countries = dict(snapshot.blocked_countries)
-        state._clock = {"frozen_at": snapshot.sandbox_clock} if snapshot.sandbox_clock else {}
+        state._clock = {
+            name: value
+            for name, value in (("frozen_at", snapshot.sandbox_clock), ("high_water", snapshot.clock_high_water))
+            if value is not None
+        }
         return state
 
     # Batches.
@@ -285,6 +296,8 @@ class LedgerState:
 
     def _sandbox_clock_set(self, event: SandboxClockSet) -> None:
         self._put(self._clock, "frozen_at", event.frozen_at)
+        if event.frozen_at is not None and (self.clock_high_water is None or event.frozen_at > self.clock_high_water):
+            self._put(self._clock, "high_water", event.frozen_at)
 
     def _bank_established(self, event: BankEstablished) -> None:
         assert self.bank is None

@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self, cast
@@ -272,7 +272,7 @@ class Ledger:
             try:
                 stamp = Stamp(
                     recorded_at=recorded_at,
-                    ledger_time=command.at(self.state.sandbox_clock or ledger_now).astimezone(UTC),
+                    ledger_time=command.at(self._ledger_now(ledger_now)).astimezone(UTC),
                     command_key=command.key,
                 )
                 outcome = handle(self.state, command, stamp)
@@ -305,6 +305,15 @@ class Ledger:
         if appended:
             self.state.advance_to(appended[-1])
         return first_results, batch
+
+    def _ledger_now(self, clock_now: datetime) -> datetime:
+        """The sandbox's test clock where it is frozen; else the ledger clock,
+        never behind the furthest the test clock has read."""
+        frozen = self.state.sandbox_clock
+        if frozen is not None:
+            return frozen
+        furthest = self.state.clock_high_water
+        return furthest if furthest is not None and furthest > clock_now else clock_now
 
     @staticmethod
     def _result_for(position: int, item: CommandResult | _Decided, first: dict[str, CommandResult]) -> CommandResult:

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,7 +25,7 @@ from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPBearer
-from pydantic import AwareDatetime, BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, StrictBool, StrictInt, TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -262,8 +263,8 @@ class ClockChange(BaseModel):
 
     key: str | None = None
     frozen_at: AwareDatetime | None = None
-    advance_seconds: int | None = None
-    release: bool = False
+    advance_seconds: StrictInt | None = None
+    release: StrictBool = False
 
 
 async def set_clock(
@@ -276,6 +277,20 @@ async def set_clock(
     time, recorded as a `set_sandbox_clock` command and its event. While it is
     frozen, commands without a `ledger_time` happen at its time; moving it on
     flags the settlements whose deadlines it passed."""
+    if change.key and idempotency_key and change.key != idempotency_key:
+        raise ProblemError(
+            400,
+            "idempotency-key-mismatch",
+            "Two different keys",
+            f"the Idempotency-Key header ({idempotency_key!r}) and the body's key ({change.key!r}) differ",
+        )
+    if change.advance_seconds is not None and not (change.key or idempotency_key):
+        raise ProblemError(
+            400,
+            "idempotency-key-required",
+            "Moving the clock on needs a key",
+            "send Idempotency-Key (or 'key'), so that a retried request does not move the clock twice",
+        )
     key = change.key or idempotency_key or f"clock:{uuid.uuid4()}"
     fields = change.model_dump(exclude={"key"}, exclude_none=True, exclude_defaults=True)
     body = json.dumps({"type": "set_sandbox_clock", "key": key, **fields}, default=str).encode()
@@ -283,14 +298,24 @@ async def set_clock(
     _status, _headers, payload = await run_commands(
         service, request.headers.get("authorization"), None, body, lambda _key: None
     )
-    clock = await asyncio.wrap_future(service.committer.call(lambda ledger: ledger.state.sandbox_clock))
+    clock = await _clock(service)
     return {"result": json.loads(payload), "frozen_at": clock.isoformat() if clock else None}
+
+
+async def _clock(service: Service) -> datetime | None:
+    """The test clock as the log has it now (other writers' changes included)."""
+
+    def read(ledger: Any) -> datetime | None:
+        ledger.catch_up()
+        frozen: datetime | None = ledger.state.sandbox_clock
+        return frozen
+
+    return await asyncio.wrap_future(service.committer.call(read))
 
 
 async def get_clock(request: Request, _key: Reads) -> dict[str, Any]:
     """Where the test clock stands: `frozen_at`, or null when it runs with real time."""
-    service = service_of(request)
-    clock = await asyncio.wrap_future(service.committer.call(lambda ledger: ledger.state.sandbox_clock))
+    clock = await _clock(service_of(request))
     return {"frozen_at": clock.isoformat() if clock else None}
 
 

@@ -23,6 +23,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from ledger.api.app import ServiceConfig, create_app
 
 GRACEFUL_SECONDS = 10
+CONNECTIONS_MAX = 1024
 
 
 def serve(
@@ -50,6 +51,7 @@ def serve(
             server_header=False,
             backlog=2048,
             http=PlainHttpToolsProtocol,
+            limit_concurrency=CONNECTIONS_MAX,  # beyond it, 503: what waits in the writer's queue is bounded too
         )
     )
     url = f"http://{f'[{host}]' if family == socket.AF_INET6 else host}:{bound_port}"

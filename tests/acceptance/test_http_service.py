@@ -382,8 +382,16 @@ def test_the_test_clock_is_frozen_moved_on_and_released_over_http_and_never_move
     back = ready.post("/v1/sandbox/clock", json={"frozen_at": "2026-12-31T00:00:00Z"})
     assert back.status_code == 422
     assert "moves forward only" in back.json()["detail"]
-    both = ready.post("/v1/sandbox/clock", json={"advance_seconds": 5, "release": True})
+    both = ready.post(
+        "/v1/sandbox/clock", json={"advance_seconds": 5, "release": True}, headers={"Idempotency-Key": "b"}
+    )
     assert both.status_code == 422
+    unkeyed = ready.post("/v1/sandbox/clock", json={"advance_seconds": 5})
+    assert unkeyed.status_code == 400
+    assert unkeyed.json()["type"] == "/problems/idempotency-key-required"
+    again = ready.post("/v1/sandbox/clock", json={"advance_seconds": 86400}, headers={"Idempotency-Key": "next-day"})
+    assert again.json()["result"]["repeated"] is True
+    assert again.json()["frozen_at"] == "2027-01-02T09:00:00+00:00"  # a retry does not move it twice
     assert ready.post("/v1/sandbox/clock", json={"release": True}).json()["frozen_at"] is None
 
 
@@ -435,3 +443,11 @@ def test_json_a_parser_cannot_take_is_a_bad_request_not_a_failure(ready: httpx.C
     response = ready.post("/v1/commands", content=body)
     assert response.status_code in (400, 413)
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_other_routes_refuse_a_large_body_before_any_key_is_checked(server: Server) -> None:
+    with server.client() as anonymous:
+        declared = anonymous.post("/v1/sandbox/clock", content=b" " * (100 * 1024))
+        streamed = anonymous.post("/v1/sandbox/clock", content=iter([b" " * 50_000, b" " * 50_000]))
+    assert declared.status_code == 413
+    assert streamed.status_code == 413

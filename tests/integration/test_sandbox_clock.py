@@ -50,3 +50,12 @@ def test_advancing_the_clock_a_day_starts_the_daily_cap_again(open_ledger: Calla
     ledger.submit([SetSandboxClock(key="next-day", advance_seconds=int(timedelta(days=1).total_seconds()))])
     (third,) = ledger.submit([trade("t3")])
     assert third.accepted
+
+
+def test_a_released_clock_never_runs_back_behind_where_it_was_frozen(open_ledger: Callable[..., Ledger]) -> None:
+    ledger = open_ledger()
+    ledger.submit([*setup_commands(), *funding_commands(), SetSandboxClock(key="freeze", frozen_at=FROZEN)])
+    ledger.submit([SetSandboxClock(key="release", release=True)])
+    (result,) = ledger.submit([Deposit(key="d", client_id="alesia", asset="BYN", amount="1.00", reference="r")])
+    (entry,) = ledger.backend.notifications_after(result.notification_ids[0] - 1, 1)
+    assert ledger.mapper.to_domain_event(entry).ledger_time >= FROZEN

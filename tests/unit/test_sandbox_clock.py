@@ -75,3 +75,12 @@ def test_a_snapshot_keeps_the_frozen_clock_and_one_from_before_the_clock_has_non
     older = state.snapshot().model_dump()
     del older["sandbox_clock"]
     assert LedgerState.restored(StateSnapshot.model_validate(older)).sandbox_clock is None
+
+
+def test_a_released_clock_cannot_be_frozen_behind_the_furthest_it_has_read() -> None:
+    state = built_world()
+    apply(state, SetSandboxClock(key="far", frozen_at=FROZEN + timedelta(days=365)))
+    apply(state, SetSandboxClock(key="release", release=True))
+    with pytest.raises(InvalidCommand, match="moves forward only"):
+        apply(state, SetSandboxClock(key="back", frozen_at=FROZEN))
+    assert state.clock_high_water == FROZEN + timedelta(days=365)
