@@ -2,14 +2,18 @@
 
 Every event names its stream (`originator_id`) and its place in it
 (`originator_version`), the wall-clock time it was recorded (`timestamp`), the
-business time it happened (`ledger_time`) and the idempotency key of the
-command that caused it (`command_key`). Parties and assets each have a stream;
+business time it happened (`ledger_time`), the idempotency key of the
+command that caused it (`command_key`) and that command's `metadata` (empty
+when it had none). Parties and assets each have a stream;
 every business transaction, and every recorded rejection, is a stream of one
 event whose id is derived from the command's key, so the store itself refuses
 a second transaction under the same key.
 
 Adding a field means `class_version = 2` and an `upcast_v1_v2` static method;
 a class is never edited in place or moved without registering its old topic.
+(`metadata` came later with a default, and needs no upcaster: an event stored
+before it had none, which is what the default says. The mapper leaves it out
+of the stored JSON when it is empty, so such events store as they did.)
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ class LedgerEvent(BaseModel):
     timestamp: datetime
     ledger_time: datetime
     command_key: str
+    metadata: dict[str, str] = {}
 
 
 def event_classes(base: type[LedgerEvent] = LedgerEvent) -> list[type[LedgerEvent]]:

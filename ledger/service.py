@@ -268,6 +268,7 @@ class Ledger:
                 recorded_at=recorded_at,
                 ledger_time=command.at(ledger_now).astimezone(UTC),
                 command_key=command.key,
+                metadata=command.metadata,
             )
             try:
                 outcome = handle(self.state, command, stamp)
