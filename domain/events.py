@@ -365,3 +365,35 @@ PLAIN_TRANSACTIONS: tuple[type[LedgerTransaction], ...] = (
     FundsWithdrawn,
     FundsTransferred,
 )
+
+# The command whose decider records each class of event first (an AML notice
+# follows the event of its operation, a rejection names its command itself):
+# how a reader of the log names the command behind a run of events.
+COMMAND_TYPE_OF_FIRST_EVENT: dict[type[LedgerEvent], str] = {
+    BankEstablished: "establish_bank",
+    IssuerRegistered: "register_issuer",
+    ClientOnboarded: "onboard_client",
+    ClientKycVerified: "verify_kyc",
+    AssetRegistered: "register_asset",
+    TokenRegistered: "register_token",
+    TokensIssued: "issue_tokens",
+    TokensRedeemed: "redeem_tokens",
+    FundsDeposited: "deposit",
+    FundsWithdrawn: "withdraw",
+    FundsTransferred: "transfer",
+    VenueListed: "list_venue",
+    VenueDelisted: "delist_venue",
+    TradingPolicySet: "set_trading_policy",
+    VolumeCapSet: "set_volume_cap",
+    AddressBlacklisted: "blacklist_address",
+    TradeExecuted: "execute_trade",
+    SettlementInitiated: "initiate_settlement",
+    FundsReturned: "return_settlement_funds",
+    SettlementClosedByDelivery: "close_settlement_by_delivery",
+    SettlementDeadlineExtended: "extend_settlement_deadline",
+    SettlementOverdue: "check_deadlines",
+    ReferenceRateSet: "set_reference_rate",
+    ComplianceSettingsSet: "set_compliance_settings",
+    JurisdictionBlocked: "block_jurisdiction",
+}
+NEVER_FIRST_EVENTS: tuple[type[LedgerEvent], ...] = (AmlNotificationRecorded,)

@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cached_property, partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 from uuid import UUID
 
 if TYPE_CHECKING:
@@ -115,7 +115,10 @@ class ReadSession(ABC):
     """One read-only database transaction: it sees every event and view row
     committed before it began, and nothing committed after. SQL given to
     `fetchall` uses `?` placeholders and unqualified table names on both
-    backends."""
+    backends; `dialect` ('sqlite' or 'postgresql') names the backend, for the
+    little DDL that differs."""
+
+    dialect: ClassVar[str]
 
     @abstractmethod
     def fetchall(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...

@@ -23,6 +23,7 @@ class _PostgresReading:
 
     cursor: psycopg.Cursor[Any]
     recorder: PostgresApplicationRecorder
+    dialect = "postgresql"
 
     def _read_statements(self) -> None:
         schema = Identifier(self.recorder.datastore.schema)

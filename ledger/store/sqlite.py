@@ -47,6 +47,7 @@ class _SQLiteReading:
     """What reading and writing sessions share: reading the log and the tables."""
 
     connection: sqlite3.Connection
+    dialect = "sqlite"
 
     def fetchall(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         # Plain tuples: the library's connections make `sqlite3.Row`s.
