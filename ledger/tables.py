@@ -8,6 +8,8 @@ them without importing the projector or the domain's events.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 STORE_TABLE = "ledger_store"  # what the store records about itself (see ledger.store.schema)
 VIEWS_TRACKING_NAME = "ledger-views"
 AUDIT_TRACKING_NAME = "ledger-audit"
@@ -88,6 +90,18 @@ VIEW_ORDER: dict[str, str] = {
     "view_transaction_assets": "asset, position",
     "view_transaction_metadata": "name, value, position",
 }
+
+
+def view_time_text(moment: datetime) -> str:
+    """A time as the views store it: RFC 3339 in UTC with microseconds,
+    always the same width, so that text order is time order."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def split_names(text: str) -> list[str]:
+    """A list of names as the views store it, comma-separated: party ids,
+    account names and asset codes are patterns without commas."""
+    return text.split(",") if text else []
 
 
 def create_view_statements(dialect: str) -> list[str]:

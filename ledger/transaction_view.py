@@ -13,16 +13,16 @@ continued from the row the earlier page wrote: one look-up by key, for the
 first run of a page only. Rows are written with one statement per table.
 
 Lists of names (clients, accounts, assets, notification ids) are stored
-comma-separated, as `view_venues` stores its assets: party ids, account
-names and asset codes are patterns without commas (`PARTY_ID_PATTERN`,
-`ASSET_CODE_PATTERN`). Metadata and a rejection's details are JSON.
+comma-separated (`ledger.tables.split_names`), as `view_venues` stores its
+assets; times as fixed-width RFC 3339 UTC text (`view_time_text`); metadata
+and a rejection's details as JSON.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
@@ -36,6 +36,7 @@ from domain.events import (
     VenueListed,
 )
 from ledger.store.ports import WriteSession
+from ledger.tables import split_names, view_time_text
 
 if TYPE_CHECKING:
     from ledger.projections import PlainTransactionFacts
@@ -44,11 +45,6 @@ PARTY_FIELDS = ("client_id", "source_client_id", "target_client_id", "buyer_clie
 COMMAND_ASSET_FIELDS = ("asset", "base_asset", "quote_asset")
 _JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True)  # made once: json.dumps makes one per call
 _CLIENT_PREFIX_LENGTH = len(CLIENT_PREFIX)
-
-
-def rfc3339(moment: datetime) -> str:
-    """UTC with microseconds, always the same width: text order is time order."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 class EventFacts(NamedTuple):
@@ -198,8 +194,8 @@ class _Transaction:
         self.key, self.position, self.command_type = facts.key, facts.id, facts.command_type
         self.rejection, self.venue_id = facts.rejection, facts.venue_id
         time, recorded = facts.ledger_time, facts.recorded_at
-        self.ledger_time = texts.get(time) or texts.setdefault(time, rfc3339(time))
-        self.recorded_at = texts.get(recorded) or texts.setdefault(recorded, rfc3339(recorded))
+        self.ledger_time = texts.get(time) or texts.setdefault(time, view_time_text(time))
+        self.recorded_at = texts.get(recorded) or texts.setdefault(recorded, view_time_text(recorded))
         self.metadata = facts.metadata
         self.clients, self.accounts, self.assets = set(facts.clients), set(facts.accounts), set(facts.assets)
         self.clients.discard(None)
@@ -247,11 +243,6 @@ class _Transaction:
 
 _ACCEPTED = (None, None, None)
 _NO_METADATA: dict[str, str] = {}
-
-
-def split_names(text: str) -> list[str]:
-    """A stored list of names (see the module's docstring)."""
-    return text.split(",") if text else []
 
 
 def runs(facts: Iterable[EventFacts]) -> list[_Transaction]:

@@ -131,6 +131,16 @@ class ReadSession(ABC):
     def notifications_after(self, position: int, limit: int) -> Sequence[LogEntry]: ...
 
     @abstractmethod
+    def notifications_of(self, topics: Sequence[str], position: int, limit: int) -> Sequence[LogEntry]:
+        """The events of these topics after `position`, in log order. The
+        log has no index on topics: a rare topic costs a scan of the log from
+        `position` (in the database, without decoding anything)."""
+
+    @abstractmethod
+    def notifications_at(self, ids: Sequence[int]) -> Sequence[LogEntry]:
+        """The events at these notification ids, in log order."""
+
+    @abstractmethod
     def max_notification_id(self) -> int:
         """The notification id of the last event in the log (0 for none)."""
 
