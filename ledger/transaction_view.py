@@ -263,17 +263,19 @@ _STORED = (
     "SELECT position, command_type, status, rule, reason, details, venue_id, ledger_time, recorded_at, metadata, "
     "clients, accounts, assets, notification_ids FROM view_transactions WHERE key = ?"
 )
-_UPSERT = (
-    "INSERT INTO view_transactions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+_TEXT, _BIGINT = "text", "bigint"
+_ROW_TYPES = (_TEXT, _BIGINT, *(_TEXT,) * 13)
+_UPDATED = (
     "ON CONFLICT (key) DO UPDATE SET venue_id = excluded.venue_id, clients = excluded.clients, "
     "accounts = excluded.accounts, assets = excluded.assets, notification_ids = excluded.notification_ids"
 )
-# A run cut by a page boundary names again what the earlier page wrote: nothing is done twice.
-_SIDE_INSERTS = (
-    "INSERT INTO view_transaction_clients VALUES (?, ?) ON CONFLICT DO NOTHING",
-    "INSERT INTO view_transaction_accounts VALUES (?, ?) ON CONFLICT DO NOTHING",
-    "INSERT INTO view_transaction_assets VALUES (?, ?) ON CONFLICT DO NOTHING",
-    "INSERT INTO view_transaction_metadata VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+# The side tables and their columns' types. A run cut by a page boundary
+# names again what the earlier page wrote: nothing is written twice.
+_SIDE_TABLES = (
+    ("view_transaction_clients", (_TEXT, _BIGINT)),
+    ("view_transaction_accounts", (_TEXT, _BIGINT)),
+    ("view_transaction_assets", (_TEXT, _BIGINT)),
+    ("view_transaction_metadata", (_TEXT, _TEXT, _BIGINT)),
 )
 
 
@@ -287,10 +289,12 @@ def write_transactions(session: WriteSession, facts: Sequence[EventFacts]) -> No
     stored = session.fetchall(_STORED, (first.key,))
     if stored:
         first.continuing(stored[0])
-    session.executemany(_UPSERT, [transaction.row() for transaction in transactions])
-    for statement, rows in zip(_SIDE_INSERTS, _side_rows(transactions), strict=True):
+    session.insert_rows(
+        "view_transactions", _ROW_TYPES, [transaction.row() for transaction in transactions], conflict=_UPDATED
+    )
+    for (table, types), rows in zip(_SIDE_TABLES, _side_rows(transactions), strict=True):
         if rows:
-            session.executemany(statement, rows)
+            session.insert_rows(table, types, rows, conflict="ON CONFLICT DO NOTHING")
 
 
 def _side_rows(transactions: Sequence[_Transaction]) -> tuple[list[tuple[Any, ...]], ...]:

@@ -160,6 +160,16 @@ class WriteSession(ReadSession):
     @abstractmethod
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
+    @abstractmethod
+    def insert_rows(
+        self, table: str, types: Sequence[str], rows: Sequence[Sequence[Any]], *, conflict: str = ""
+    ) -> None:
+        """Inserts `rows` into `table` (a table of the ledger's own) in one
+        statement: `types` are its columns' SQL types (PostgreSQL receives
+        each column as one binary array of them, where a statement per row
+        would cost a round of the protocol each); `conflict` is an
+        `ON CONFLICT ...` clause, or empty."""
+
     def lock_views(self) -> None:
         """Takes the views' lock inside this transaction (where it is not the
         write lock already), before a writer brings the views to the head."""

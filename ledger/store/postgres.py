@@ -129,6 +129,15 @@ class PostgresWriteSession(_PostgresReading, WriteSession):
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         self.cursor.executemany(_placeholders(statement), rows)
 
+    def insert_rows(
+        self, table: str, types: Sequence[str], rows: Sequence[Sequence[Any]], *, conflict: str = ""
+    ) -> None:
+        if not rows:
+            return
+        arrays = SQL(", ").join(SQL("%b::{}[]").format(SQL(kind)) for kind in types)
+        statement = SQL("INSERT INTO {} SELECT * FROM unnest({}) {}").format(Identifier(table), arrays, SQL(conflict))
+        self.cursor.execute(statement, [list(column) for column in zip(*rows, strict=True)])
+
     def lock_views(self) -> None:
         self.cursor.execute(ADVISORY_LOCK, (f"{self.recorder.datastore.schema}:views",))
 

@@ -89,6 +89,12 @@ class SQLiteWriteSession(_SQLiteReading, WriteSession):
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         self.connection.executemany(statement, rows)
 
+    def insert_rows(
+        self, table: str, types: Sequence[str], rows: Sequence[Sequence[Any]], *, conflict: str = ""
+    ) -> None:
+        marks = ", ".join("?" * len(types))
+        self.connection.executemany(f"INSERT INTO {table} VALUES ({marks}) {conflict}", rows)  # noqa: S608 (ours)
+
     def advance_tracking(self, name: str, position: int) -> None:
         from eventsourcing.persistence import Tracking  # noqa: PLC0415 (see the module's imports)
 
