@@ -4,16 +4,30 @@ Every command carries `key`, an idempotency key its sender chooses: sending the
 same command again with the same key returns the first result and writes
 nothing; the same key with a different payload is refused. `ledger_time` is the
 business time of the command; when empty, the ledger's clock supplies it.
+`metadata` is the sender's own string pairs (an order id, a customer
+reference), stored with the command's events and filterable, within named
+limits (Stripe's are alike: 50 keys, 40-character keys, 500-character values).
 Amounts are decimal strings ("12.50"), checked against the asset's scale.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictStr, TypeAdapter, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
 
 from domain.crossborder import DEADLINE_DAYS_MAX, Country, Direction, PartyInfo, RateText
 from domain.money import ASSET_CODE_PATTERN, SCALE_MAX, AssetKind
@@ -28,9 +42,18 @@ DecimalText = Annotated[StrictStr, Field(min_length=1, max_length=60)]
 Reference = Annotated[str, Field(min_length=1, max_length=REFERENCE_LENGTH_MAX)]
 WalletAddress = Annotated[str, Field(pattern=r"^[A-Za-z0-9:_-]{8,128}$")]
 VENUE_ASSETS_MAX = 200
+METADATA_ENTRIES_MAX = 20
+METADATA_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,40}$"
+METADATA_VALUE_LENGTH_MAX = 500
 
+MetadataKey = Annotated[str, Field(pattern=METADATA_KEY_PATTERN)]
+MetadataValue = Annotated[StrictStr, Field(max_length=METADATA_VALUE_LENGTH_MAX)]
+_METADATA_KEY = re.compile(METADATA_KEY_PATTERN)
 
+# Left out of the digest when empty, so that a command without metadata
+# digests exactly as it did before commands had any: stores hold those digests.
 _KEY_ONLY = {"key"}
+_KEY_AND_METADATA = {"key", "metadata"}
 
 
 class BaseCommand(BaseModel):
@@ -38,11 +61,35 @@ class BaseCommand(BaseModel):
 
     key: IdempotencyKey
     ledger_time: AwareDatetime | None = None
+    # The type's own limits are for the schema (OpenAPI); the validator
+    # refuses first, with a message that names the key.
+    metadata: Annotated[dict[MetadataKey, MetadataValue], Field(max_length=METADATA_ENTRIES_MAX)] = {}
+
+    @field_validator("metadata", mode="before")
+    @classmethod
+    def _metadata_within_limits(cls, value: object) -> object:
+        """Within the limits, in key order (so that the same pairs sent in
+        another order are the same command)."""
+        if not isinstance(value, dict):
+            return value  # the field's own type check says what it should be
+        if len(value) > METADATA_ENTRIES_MAX:
+            raise ValueError(f"metadata holds at most {METADATA_ENTRIES_MAX} entries, {len(value)} given")
+        for name, text in value.items():
+            if not isinstance(name, str) or not _METADATA_KEY.match(name):
+                raise ValueError(f"metadata key {name!r} must be 1 to 40 of the characters A-Z a-z 0-9 _ . : -")
+            if not isinstance(text, str):
+                raise ValueError(f"metadata value of {name!r} must be a string, not {type(text).__name__}")
+            if len(text) > METADATA_VALUE_LENGTH_MAX:
+                limit = METADATA_VALUE_LENGTH_MAX
+                raise ValueError(f"metadata value of {name!r} holds at most {limit} characters, {len(text)} given")
+        return dict(sorted(value.items()))
 
     def digest(self) -> str:
         """SHA-256 of the payload as JSON, without the key: a repeat must match
-        it. Field order is the class's, so equal commands give equal digests."""
-        payload = type(self).__pydantic_serializer__.to_json(self, exclude=_KEY_ONLY)
+        it. Field order is the class's, so equal commands give equal digests;
+        metadata is in it only when there is some (see `_KEY_AND_METADATA`)."""
+        exclude = _KEY_ONLY if self.metadata else _KEY_AND_METADATA
+        payload = type(self).__pydantic_serializer__.to_json(self, exclude=exclude)
         return hashlib.sha256(payload).hexdigest()
 
     def at(self, default: datetime) -> datetime:

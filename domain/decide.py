@@ -124,7 +124,8 @@ from domain.state import BANK_SCOPE, LedgerState
 
 class Stamp(NamedTuple):
     """When a command is recorded (`recorded_at`), when it happened in
-    business time (`ledger_time`), and the key of the command.
+    business time (`ledger_time`), the key of the command and its metadata
+    (every event the command records carries both).
 
     Stamps and outcomes are named tuples: one of each per command on the write
     path, where a frozen dataclass costs ten times as much to make."""
@@ -132,6 +133,7 @@ class Stamp(NamedTuple):
     recorded_at: datetime
     ledger_time: datetime
     command_key: str
+    metadata: dict[str, str] = {}  # noqa: RUF012 (a field's default, never mutated: events validate a copy)
 
 
 class Outcome(NamedTuple):
@@ -165,11 +167,14 @@ def _head(state: LedgerState, stream: UUID, stamp: Stamp) -> dict[str, Any]:
         "timestamp": stamp.recorded_at,
         "ledger_time": stamp.ledger_time,
         "command_key": stamp.command_key,
+        "metadata": stamp.metadata,
     }
 
 
 def _rejection(command: BaseCommand, violation: RuleViolation, stamp: Stamp) -> CommandRejected:
-    payload = command.model_dump(mode="json", exclude={"key"})
+    # The metadata rides on the event itself, as on every event: the payload
+    # stays what it was before commands had any.
+    payload = command.model_dump(mode="json", exclude={"key", "metadata"})
     command_type = payload["type"]
     details = {name: str(value) for name, value in violation.context.items()}
     client_id, venue_id = rejection_subject(payload, details)
@@ -179,6 +184,7 @@ def _rejection(command: BaseCommand, violation: RuleViolation, stamp: Stamp) -> 
         timestamp=stamp.recorded_at,
         ledger_time=stamp.ledger_time,
         command_key=stamp.command_key,
+        metadata=stamp.metadata,
         command_type=command_type,
         rule=violation.rule,
         reason=violation.message,

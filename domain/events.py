@@ -2,14 +2,18 @@
 
 Every event names its stream (`originator_id`) and its place in it
 (`originator_version`), the wall-clock time it was recorded (`timestamp`), the
-business time it happened (`ledger_time`) and the idempotency key of the
-command that caused it (`command_key`). Parties and assets each have a stream;
+business time it happened (`ledger_time`), the idempotency key of the
+command that caused it (`command_key`) and that command's `metadata` (empty
+when it had none). Parties and assets each have a stream;
 every business transaction, and every recorded rejection, is a stream of one
 event whose id is derived from the command's key, so the store itself refuses
 a second transaction under the same key.
 
 Adding a field means `class_version = 2` and an `upcast_v1_v2` static method;
 a class is never edited in place or moved without registering its old topic.
+(`metadata` came later with a default, and needs no upcaster: an event stored
+before it had none, which is what the default says. The mapper leaves it out
+of the stored JSON when it is empty, so such events store as they did.)
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ class LedgerEvent(BaseModel):
     timestamp: datetime
     ledger_time: datetime
     command_key: str
+    metadata: dict[str, str] = {}
 
 
 def event_classes(base: type[LedgerEvent] = LedgerEvent) -> list[type[LedgerEvent]]:
@@ -370,3 +375,37 @@ class SandboxClockSet(LedgerEvent):
 
 
 CLOCK_STREAM = stream_id("sandbox", "clock")
+
+
+# The command whose decider records each class of event first (an AML notice
+# follows the event of its operation, a rejection names its command itself):
+# how a reader of the log names the command behind a run of events.
+COMMAND_TYPE_OF_FIRST_EVENT: dict[type[LedgerEvent], str] = {
+    BankEstablished: "establish_bank",
+    IssuerRegistered: "register_issuer",
+    ClientOnboarded: "onboard_client",
+    ClientKycVerified: "verify_kyc",
+    AssetRegistered: "register_asset",
+    TokenRegistered: "register_token",
+    TokensIssued: "issue_tokens",
+    TokensRedeemed: "redeem_tokens",
+    FundsDeposited: "deposit",
+    FundsWithdrawn: "withdraw",
+    FundsTransferred: "transfer",
+    VenueListed: "list_venue",
+    VenueDelisted: "delist_venue",
+    TradingPolicySet: "set_trading_policy",
+    VolumeCapSet: "set_volume_cap",
+    AddressBlacklisted: "blacklist_address",
+    TradeExecuted: "execute_trade",
+    SettlementInitiated: "initiate_settlement",
+    FundsReturned: "return_settlement_funds",
+    SettlementClosedByDelivery: "close_settlement_by_delivery",
+    SettlementDeadlineExtended: "extend_settlement_deadline",
+    SettlementOverdue: "check_deadlines",
+    ReferenceRateSet: "set_reference_rate",
+    ComplianceSettingsSet: "set_compliance_settings",
+    JurisdictionBlocked: "block_jurisdiction",
+    SandboxClockSet: "set_sandbox_clock",
+}
+NEVER_FIRST_EVENTS: tuple[type[LedgerEvent], ...] = (AmlNotificationRecorded,)

@@ -13,18 +13,46 @@ if TYPE_CHECKING:
     from ledger.clock import Clock, ManualClock, SystemClock
     from ledger.sandbox import Sandbox
     from ledger.service import CommandResult, Ledger
-    from ledger.views import Balance
+    from ledger.views import (
+        Balance,
+        EventRow,
+        InvalidCursor,
+        InvalidQuery,
+        TransactionFilter,
+        TransactionPage,
+        TransactionRow,
+    )
 
 _HOMES = {
     "Balance": "ledger.views",
     "Clock": "ledger.clock",
     "CommandResult": "ledger.service",
+    "EventRow": "ledger.views",
+    "InvalidCursor": "ledger.views",
+    "InvalidQuery": "ledger.views",
     "Ledger": "ledger.service",
     "ManualClock": "ledger.clock",
     "Sandbox": "ledger.sandbox",
     "SystemClock": "ledger.clock",
+    "TransactionFilter": "ledger.views",
+    "TransactionPage": "ledger.views",
+    "TransactionRow": "ledger.views",
 }
-__all__ = ["Balance", "Clock", "CommandResult", "Ledger", "ManualClock", "Sandbox", "SystemClock"]
+__all__ = [
+    "Balance",
+    "Clock",
+    "CommandResult",
+    "EventRow",
+    "InvalidCursor",
+    "InvalidQuery",
+    "Ledger",
+    "ManualClock",
+    "Sandbox",
+    "SystemClock",
+    "TransactionFilter",
+    "TransactionPage",
+    "TransactionRow",
+]
 
 
 def __getattr__(name: str) -> Any:

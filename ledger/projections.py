@@ -12,7 +12,8 @@ decoded whole and applied in order.
 The views: balances per account and asset; clients; venues; assets with the
 outstanding supply of each token; compliance (recorded rejections by day,
 rule, client, venue and command); settlements; AML notices; trades by venue;
-the latest ledger time.
+the latest ledger time; the transactions, one row per command that wrote
+events (`ledger.transaction_view`).
 """
 
 from __future__ import annotations
@@ -21,14 +22,16 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, NotRequired, cast
 
+from eventsourcing.utils import get_topic
 from pydantic import TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
 from domain.accounts import SystemAccount
 from domain.crossborder import SettlementStatus
 from domain.events import (
+    COMMAND_TYPE_OF_FIRST_EVENT,
     PLAIN_TRANSACTIONS,
     AmlNotificationRecorded,
     AssetRegistered,
@@ -53,6 +56,7 @@ from ledger.follow import PLAIN_TOPICS, follow_in, follow_tracked
 from ledger.store.codec import PydanticMapper
 from ledger.store.ports import Backend, LogEntry, UnreadableEvent, WriteSession
 from ledger.tables import VIEW_TABLES, VIEWS_TRACKING_NAME, create_view_statements
+from ledger.transaction_view import EventFacts, facts_of_event, facts_of_plain, write_transactions
 
 PAGE_SIZE = 5000
 _IN_CHUNK = 400  # keeps every IN (...) list under SQLite's parameter limit
@@ -77,6 +81,19 @@ class PlainTransaction(TypedDict):
     postings: list[PostingRow]
 
 
+class PlainTransactionFacts(PlainTransaction):
+    """What the views read of a plain transaction: its `PlainTransaction`
+    fields, and what the transactions view shows of it (key, recording time,
+    metadata, parties)."""
+
+    command_key: str
+    timestamp: datetime
+    metadata: NotRequired[dict[str, str]]
+    client_id: NotRequired[str]
+    source_client_id: NotRequired[str]
+    target_client_id: NotRequired[str]
+
+
 # The events with a row view of their own, and the Projector's method for each;
 # they are decoded whole.
 _ROW_VIEW_HANDLERS: dict[type[LedgerEvent], str] = {
@@ -99,6 +116,8 @@ _PLAIN_TRANSACTION = TypeAdapter(PlainTransaction)
 # The schema validator itself: TypeAdapter.validate_json's wrapper costs as
 # much again as the decoding, once per event.
 read_plain_transaction: Callable[[bytes], PlainTransaction] = _PLAIN_TRANSACTION.validator.validate_json
+read_plain_facts: Callable[[bytes], PlainTransactionFacts] = TypeAdapter(PlainTransactionFacts).validator.validate_json
+_PLAIN_COMMAND_TYPES = {get_topic(cls): COMMAND_TYPE_OF_FIRST_EVENT[cls] for cls in PLAIN_TRANSACTIONS}
 
 
 class _Recorded(TypedDict):
@@ -112,15 +131,17 @@ _RECORDED = TypeAdapter(_Recorded)
 class PageSummary:
     """A page of the log reduced to what the views need from it in order: the
     balance changes and latest ledger time of its plain transactions (sums and
-    a maximum, so any process can work them out), and its other events, still
-    encoded, for the views to apply one by one. `last_id` is the notification
-    id of the last event it covers (None if it covers none)."""
+    a maximum, so any process can work them out) and what the transactions
+    view reads of each, and its other events, still encoded, for the views to
+    apply one by one. `last_id` is the notification id of the last event it
+    covers (None if it covers none)."""
 
     last_id: int | None
     events: int
     changes: dict[tuple[str, str], int]
     latest: datetime | None
     whole: list[LogEntry]
+    plain: list[EventFacts] = field(default_factory=list)
     stopped: bool = False
 
 
@@ -140,7 +161,8 @@ class ViewDecoder:
         changes: dict[tuple[str, str], int] = {}
         latest: datetime | None = None
         whole: list[LogEntry] = []
-        state, plain, plain_topics = self._state, read_plain_transaction, self.plain_topics
+        facts: list[EventFacts] = []
+        state, plain, plain_topics = self._state, read_plain_facts, self.plain_topics
         kept = 0
         try:
             for entry in entries:
@@ -153,13 +175,14 @@ class ViewDecoder:
                         changes[key] = changes.get(key, 0) + posting["amount_minor"]
                     if latest is None or fields["ledger_time"] > latest:
                         latest = fields["ledger_time"]
+                    facts.append(facts_of_plain(entry.id, _PLAIN_COMMAND_TYPES[entry.topic], fields))
                 else:
                     whole.append(entry)
                 kept += 1
         except ValidationError as error:
             raise UnreadableEvent.at(entries[kept], error) from None
         last_id = entries[kept - 1].id if kept else None
-        return PageSummary(last_id, kept, changes, latest, whole, stopped=kept < len(entries))
+        return PageSummary(last_id, kept, changes, latest, whole, facts, stopped=kept < len(entries))
 
     def whole(self, entry: LogEntry) -> LedgerEvent:
         try:
@@ -183,11 +206,22 @@ class AppendedBatch(NamedTuple):
 @dataclass
 class _Page:
     """What one page changes in the views that accumulate: balance changes,
-    rejection counts and the latest ledger time."""
+    rejection counts, the latest ledger time, and the facts of its events for
+    the transactions view (in log order once `in_order` sorted them)."""
 
     changes: dict[tuple[str, str], int] = field(default_factory=dict)
     compliance: dict[ComplianceKey, int] = field(default_factory=lambda: defaultdict(int))
     latest: datetime | None = None
+    facts: list[EventFacts] = field(default_factory=list)
+
+    def in_order(self) -> list[EventFacts]:
+        """The facts in log order: a summary's plain transactions and the
+        whole events were added as two runs, each in order."""
+        return sorted(self.facts, key=_event_id)
+
+
+def _event_id(facts: EventFacts) -> int:
+    return facts.id
 
 
 class Projector:
@@ -202,7 +236,7 @@ class Projector:
 
     def set_up(self) -> None:
         with self.backend.views() as session:
-            for statement in create_view_statements():
+            for statement in create_view_statements(session.dialect):
                 session.execute(statement)
 
     def follow(
@@ -219,18 +253,19 @@ class Projector:
             and appended.events
             and session.tracking_position(VIEWS_TRACKING_NAME) == appended.after
         ):
-            self.apply_events(session, appended.events, appended.ids[-1])
+            self.apply_events(session, appended.events, appended.ids)
             return len(appended.events)
         return follow_in(session, VIEWS_TRACKING_NAME, self._apply_entries, page_size=page_size)
 
-    def apply_events(self, session: WriteSession, events: Sequence[LedgerEvent], last_id: int) -> None:
-        """Applies events that are the next in the log, up to `last_id`, and
-        records it as the views' position, in this session's transaction."""
+    def apply_events(self, session: WriteSession, events: Sequence[LedgerEvent], ids: Sequence[int]) -> None:
+        """Applies events that are the next in the log, at notification ids
+        `ids`, and records the last as the views' position, in this session's
+        transaction."""
         page = _Page()
-        for event in events:
-            self._apply(session, page, event)
+        for event_id, event in zip(ids, events, strict=True):
+            self._apply(session, page, event_id, event)
         self._write_page(session, page)
-        session.advance_tracking(VIEWS_TRACKING_NAME, last_id)
+        session.advance_tracking(VIEWS_TRACKING_NAME, ids[-1])
 
     def catch_up(self, *, page_size: int = PAGE_SIZE, progress: Callable[[int], None] | None = None) -> int:
         """Applies every notification after the views' position, a page per
@@ -274,12 +309,13 @@ class Projector:
         session.advance_tracking(VIEWS_TRACKING_NAME, summary.last_id)
 
     def _apply_rows(self, session: WriteSession, summary: PageSummary) -> None:
-        page = _Page(changes=summary.changes, latest=summary.latest)
+        page = _Page(changes=summary.changes, latest=summary.latest, facts=list(summary.plain))
         for entry in summary.whole:
-            self._apply(session, page, self.decode.whole(entry))
+            self._apply(session, page, entry.id, self.decode.whole(entry))
         self._write_page(session, page)
 
-    def _apply(self, session: WriteSession, page: _Page, event: LedgerEvent) -> None:
+    def _apply(self, session: WriteSession, page: _Page, event_id: int, event: LedgerEvent) -> None:
+        page.facts.append(facts_of_event(event_id, event))
         if isinstance(event, LedgerTransaction):
             for posting in event.postings:
                 key = (posting.account, posting.asset)
@@ -297,6 +333,7 @@ class Projector:
     # Accumulating views: read what the page touches, write it back once.
 
     def _write_page(self, session: WriteSession, page: _Page) -> None:
+        write_transactions(session, page.in_order())
         if page.changes:
             balances = self._load_balances(session, sorted({account for account, _ in page.changes}))
             for key, change in page.changes.items():

@@ -274,6 +274,7 @@ class Ledger:
                     recorded_at=recorded_at,
                     ledger_time=command.at(self._ledger_now(ledger_now)).astimezone(UTC),
                     command_key=command.key,
+                    metadata=command.metadata,
                 )
                 outcome = handle(self.state, command, stamp)
             except InvalidCommand as error:

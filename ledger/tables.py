@@ -8,6 +8,8 @@ them without importing the projector or the domain's events.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 STORE_TABLE = "ledger_store"  # what the store records about itself (see ledger.store.schema)
 VIEWS_TRACKING_NAME = "ledger-views"
 AUDIT_TRACKING_NAME = "ledger-audit"
@@ -39,6 +41,37 @@ VIEW_TABLES: dict[str, str] = {
     "view_trades": "venue_id TEXT NOT NULL, base_asset TEXT NOT NULL, quote_asset TEXT NOT NULL, "
     "trades INTEGER NOT NULL, base_volume_minor TEXT NOT NULL, quote_volume_minor TEXT NOT NULL, "
     "fees_minor TEXT NOT NULL, PRIMARY KEY (venue_id, base_asset, quote_asset)",
+    # One row per command that wrote events (see ledger.transaction_view).
+    # `position` is the log position of its first event, the order of pages;
+    # times are RFC 3339 UTC text of fixed width, so that text order is time
+    # order; lists and maps are JSON text.
+    "view_transactions": "key TEXT PRIMARY KEY, position BIGINT NOT NULL UNIQUE, command_type TEXT NOT NULL, "
+    "status TEXT NOT NULL, rule TEXT, reason TEXT, details TEXT, venue_id TEXT, ledger_time TEXT NOT NULL, "
+    "recorded_at TEXT NOT NULL, metadata TEXT NOT NULL, clients TEXT NOT NULL, accounts TEXT NOT NULL, "
+    "assets TEXT NOT NULL, notification_ids TEXT NOT NULL",
+    # The many-valued filters of the transactions: each key leads with the
+    # value filtered on and ends with the position, so that a page is read
+    # from the newest matching entry back, whatever the log's length.
+    "view_transaction_clients": "client_id TEXT NOT NULL, position BIGINT NOT NULL, PRIMARY KEY (client_id, position)",
+    "view_transaction_accounts": "account TEXT NOT NULL, position BIGINT NOT NULL, PRIMARY KEY (account, position)",
+    "view_transaction_assets": "asset TEXT NOT NULL, position BIGINT NOT NULL, PRIMARY KEY (asset, position)",
+    "view_transaction_metadata": "name TEXT NOT NULL, value TEXT NOT NULL, position BIGINT NOT NULL, "
+    "PRIMARY KEY (name, value, position)",
+}
+# SQLite keeps these in their primary key's B-tree alone (WITHOUT ROWID): one
+# B-tree a row, not two, on the write path. (PostgreSQL has no such tables.)
+SQLITE_WITHOUT_ROWID = frozenset(
+    {"view_transaction_clients", "view_transaction_accounts", "view_transaction_assets", "view_transaction_metadata"}
+)
+# The single-valued filters of the transactions, each an index that ends with
+# the position. Those of values most rows lack are partial: an accepted
+# transaction adds nothing to them.
+VIEW_INDEXES: dict[str, str] = {
+    "view_transactions_by_type": "view_transactions (command_type, position)",
+    "view_transactions_by_ledger_time": "view_transactions (ledger_time, position)",
+    "view_transactions_rejected": "view_transactions (position) WHERE status = 'rejected'",
+    "view_transactions_by_rule": "view_transactions (rule, position) WHERE rule IS NOT NULL",
+    "view_transactions_by_venue": "view_transactions (venue_id, position) WHERE venue_id IS NOT NULL",
 }
 VIEW_ORDER: dict[str, str] = {
     "view_balances": "account, asset",
@@ -51,11 +84,36 @@ VIEW_ORDER: dict[str, str] = {
     "view_ledger_time": "singleton",
     "view_bank": "singleton",
     "view_trades": "venue_id, base_asset, quote_asset",
+    "view_transactions": "position",
+    "view_transaction_clients": "client_id, position",
+    "view_transaction_accounts": "account, position",
+    "view_transaction_assets": "asset, position",
+    "view_transaction_metadata": "name, value, position",
 }
 
 
-def create_view_statements() -> list[str]:
-    return [f"CREATE TABLE IF NOT EXISTS {name} ({columns})" for name, columns in VIEW_TABLES.items()]
+def view_time_text(moment: datetime) -> str:
+    """A time as the views store it: RFC 3339 in UTC with microseconds,
+    always the same width, so that text order is time order."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def split_names(text: str) -> list[str]:
+    """A list of names as the views store it, comma-separated: party ids,
+    account names and asset codes are patterns without commas."""
+    return text.split(",") if text else []
+
+
+def create_view_statements(dialect: str) -> list[str]:
+    """The views' tables and indexes, for a store of `dialect` ('sqlite' or 'postgresql')."""
+
+    def options(table: str) -> str:
+        return " WITHOUT ROWID" if dialect == "sqlite" and table in SQLITE_WITHOUT_ROWID else ""
+
+    return [
+        *(f"CREATE TABLE IF NOT EXISTS {name} ({columns}){options(name)}" for name, columns in VIEW_TABLES.items()),
+        *(f"CREATE INDEX IF NOT EXISTS {name} ON {target}" for name, target in VIEW_INDEXES.items()),
+    ]
 
 
 AUDIT_TABLES = {

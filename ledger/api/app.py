@@ -32,7 +32,7 @@ from starlette.responses import Response
 
 from domain.commands import COMMAND_ADAPTER, BaseCommand, Command, IdempotencyKey
 from domain.errors import BatchRejected, IdempotencyConflict
-from ledger.api import docs
+from ledger.api import docs, queries, stream
 from ledger.api.auth import KEY_CACHE_SECONDS, KeyChecker, Permission
 from ledger.api.commit import MAX_COMMANDS_PER_TRANSACTION, CommitterClosed, GroupCommitter
 from ledger.api.fast import CommandsFastPath
@@ -43,6 +43,7 @@ from ledger.api.problems import ProblemError, http_problem, invalid_input, probl
 from ledger.api.signal import LogSignal
 from ledger.home import DEFAULT_HOME
 from ledger.sandbox import Sandbox
+from ledger.views import InvalidCursor, InvalidQuery
 
 _failures = logging.getLogger("ledger.api.failures")
 BODY_BYTES_MAX = 1024 * 1024
@@ -172,6 +173,8 @@ def _routes(app: FastAPI) -> None:
         responses=_PROBLEMS,
     )(post_commands)
     app.get("/v1/balances", response_model=list[BalanceOut], tags=["reads"], responses=_PROBLEMS)(balances)
+    queries.mount(app, Reads, _PROBLEMS)
+    stream.mount(app, Reads, _PROBLEMS)
     app.post("/v1/sandbox/reset", tags=["sandbox"], responses=_PROBLEMS)(reset)
     app.post("/v1/sandbox/clock", tags=["sandbox"], responses=_PROBLEMS)(set_clock)
     app.get("/v1/sandbox/clock", tags=["sandbox"], responses=_PROBLEMS)(get_clock)
@@ -485,6 +488,11 @@ def _handle_problems(app: FastAPI) -> None:
             "errors": found,
         }
         return problem_response(problem)
+
+    @app.exception_handler(InvalidQuery)
+    async def invalid_query(_request: Request, error: InvalidQuery) -> Response:
+        kind = "invalid-cursor" if isinstance(error, InvalidCursor) else "invalid-parameter"
+        return problem_response(_problem(400, f"/problems/{kind}", "A parameter is not valid", str(error)))
 
     @app.exception_handler(Exception)
     async def failure(_request: Request, error: Exception) -> Response:

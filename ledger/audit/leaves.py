@@ -3,7 +3,9 @@
 A leaf is the canonical JSON of `index` (dense, 0-based), `stream` (the
 event's originator id), `version`, `type` (the event's class name),
 `recorded_at` (RFC 3339 UTC, from the ledger's injectable clock) and `data`
-(the event's payload, amounts as strings).
+(the event's payload, amounts as strings). `data` holds `metadata` only when
+the command had some: the leaf of an event without metadata is the leaf it
+was before events carried any, so old checkpoints keep verifying.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from domain.events import LedgerEvent
 
 LEAF_FIELDS = ("index", "stream", "version", "type", "recorded_at", "data")
 _ENVELOPE = {"originator_id", "originator_version", "timestamp"}
+_ENVELOPE_AND_METADATA = {*_ENVELOPE, "metadata"}
 
 
 def leaf_object(index: int, event: LedgerEvent) -> dict[str, Any]:
@@ -27,8 +30,15 @@ def leaf_object(index: int, event: LedgerEvent) -> dict[str, Any]:
         "version": event.originator_version,
         "type": type(event).__name__,
         "recorded_at": payload["timestamp"],
-        "data": {name: value for name, value in payload.items() if name not in _ENVELOPE},
+        "data": event_data(payload),
     }
+
+
+def event_data(payload: dict[str, Any]) -> dict[str, Any]:
+    """The leaf's `data` of an event dumped as JSON: its payload without the
+    envelope, and without metadata when it has none."""
+    excluded = _ENVELOPE if payload.get("metadata") else _ENVELOPE_AND_METADATA
+    return {name: value for name, value in payload.items() if name not in excluded}
 
 
 def leaf_bytes(index: int, event: LedgerEvent) -> bytes:

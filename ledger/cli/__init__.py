@@ -1,8 +1,8 @@
 """The `ledger` command line: thin commands over `Sandbox` and `Ledger`, one module an area.
 
 `edges` holds what they share (the app, options, and the one table that maps
-every expected failure to its exit code); `store`, `reads`, `writes`, `audit`,
-`replay`, `serve` and `bench` register their commands on import. The write path, the
+every expected failure to its exit code); `store`, `reads`, `queries`,
+`writes`, `audit`, `replay`, `serve` and `bench` register their commands on import. The write path, the
 domain's commands and the library are imported inside the commands that use
 them, so a read (`ledger balances`) starts without them.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from ledger.cli.edges import app
 
-AREAS = ("store", "writes", "reads", "audit", "replay", "serve", "bench")  # in the order `ledger --help` lists them
+AREAS = ("store", "writes", "reads", "queries", "audit", "replay", "serve", "bench")  # in `ledger --help`'s order
 for _area in AREAS:
     import_module(f"ledger.cli.{_area}")
 

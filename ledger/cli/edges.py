@@ -25,6 +25,7 @@ from ledger.home import SigningKeyError
 from ledger.sandbox import Sandbox, SandboxError
 from ledger.store.ports import StoreConfigError, UnreadableEvent
 from ledger.store.schema import StoreNotReady
+from ledger.views import InvalidQuery
 
 if TYPE_CHECKING:
     from domain.commands import BaseCommand
@@ -89,6 +90,7 @@ EXPECTED_ERRORS: dict[type[Exception], int] = {
     StoreConfigError: EXIT_USER_ERROR,
     StoreNotReady: EXIT_USER_ERROR,
     UnreadableEvent: EXIT_USER_ERROR,
+    InvalidQuery: EXIT_USER_ERROR,  # a bad filter, limit or cursor of a read (InvalidCursor among them)
     ValidationError: EXIT_USER_ERROR,
     sqlite3.Error: EXIT_USER_ERROR,
     OSError: EXIT_USER_ERROR,

@@ -19,6 +19,8 @@ from eventsourcing.utils import get_topic, resolve_topic
 from domain.events import LedgerEvent
 from ledger.store.ports import LogEntry
 
+_NO_METADATA = {"metadata"}
+
 
 class PydanticMapper(Mapper[UUID]):
     """Stores a `LedgerEvent` as its JSON; reads it back with its class's
@@ -27,7 +29,9 @@ class PydanticMapper(Mapper[UUID]):
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         event = cast(LedgerEvent, domain_event)
         # The serializer itself: model_dump_json's wrapper costs a third again.
-        state = type(event).__pydantic_serializer__.to_json(event)
+        # Empty metadata is left out: an event without any stores as it did
+        # before events had the field (and decodes to its default).
+        state = type(event).__pydantic_serializer__.to_json(event, exclude=None if event.metadata else _NO_METADATA)
         if type(event).class_version > 1:
             data = json.loads(state)
             data["class_version"] = type(event).class_version

@@ -18,7 +18,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cached_property, partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 from uuid import UUID
 
 if TYPE_CHECKING:
@@ -115,7 +115,10 @@ class ReadSession(ABC):
     """One read-only database transaction: it sees every event and view row
     committed before it began, and nothing committed after. SQL given to
     `fetchall` uses `?` placeholders and unqualified table names on both
-    backends."""
+    backends; `dialect` ('sqlite' or 'postgresql') names the backend, for the
+    little DDL that differs."""
+
+    dialect: ClassVar[str]
 
     @abstractmethod
     def fetchall(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
@@ -126,6 +129,16 @@ class ReadSession(ABC):
 
     @abstractmethod
     def notifications_after(self, position: int, limit: int) -> Sequence[LogEntry]: ...
+
+    @abstractmethod
+    def notifications_of(self, topics: Sequence[str], position: int, limit: int) -> Sequence[LogEntry]:
+        """The events of these topics after `position`, in log order. The
+        log has no index on topics: a rare topic costs a scan of the log from
+        `position` (in the database, without decoding anything)."""
+
+    @abstractmethod
+    def notifications_at(self, ids: Sequence[int]) -> Sequence[LogEntry]:
+        """The events at these notification ids, in log order."""
 
     @abstractmethod
     def max_notification_id(self) -> int:
@@ -146,6 +159,16 @@ class WriteSession(ReadSession):
 
     @abstractmethod
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    @abstractmethod
+    def insert_rows(
+        self, table: str, types: Sequence[str], rows: Sequence[Sequence[Any]], *, conflict: str = ""
+    ) -> None:
+        """Inserts `rows` into `table` (a table of the ledger's own) in one
+        statement: `types` are its columns' SQL types (PostgreSQL receives
+        each column as one binary array of them, where a statement per row
+        would cost a round of the protocol each); `conflict` is an
+        `ON CONFLICT ...` clause, or empty."""
 
     def lock_views(self) -> None:
         """Takes the views' lock inside this transaction (where it is not the

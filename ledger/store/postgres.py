@@ -23,6 +23,7 @@ class _PostgresReading:
 
     cursor: psycopg.Cursor[Any]
     recorder: PostgresApplicationRecorder
+    dialect = "postgresql"
 
     def _read_statements(self) -> None:
         schema = Identifier(self.recorder.datastore.schema)
@@ -36,6 +37,14 @@ class _PostgresReading:
         self.select_head = SQL("SELECT max(notification_id) AS head FROM {schema}.{table}").format(
             schema=schema, table=table
         )
+        self.select_of = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state FROM {schema}.{table} "
+            "WHERE notification_id > %s AND topic = ANY(%s) ORDER BY notification_id LIMIT %s"
+        ).format(schema=schema, table=table)
+        self.select_at = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state FROM {schema}.{table} "
+            "WHERE notification_id = ANY(%s) ORDER BY notification_id"
+        ).format(schema=schema, table=table)
 
     def fetchall(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         self.cursor.execute(_placeholders(statement), params)
@@ -43,6 +52,17 @@ class _PostgresReading:
 
     def notifications_after(self, position: int, limit: int) -> Sequence[LogEntry]:
         self.cursor.execute(self.select_after, (position, limit))
+        return self._entries()
+
+    def notifications_of(self, topics: Sequence[str], position: int, limit: int) -> Sequence[LogEntry]:
+        self.cursor.execute(self.select_of, (position, list(topics), limit))
+        return self._entries()
+
+    def notifications_at(self, ids: Sequence[int]) -> Sequence[LogEntry]:
+        self.cursor.execute(self.select_at, (list(ids),))
+        return self._entries()
+
+    def _entries(self) -> list[LogEntry]:
         return [
             LogEntry(
                 row["notification_id"],
@@ -108,6 +128,15 @@ class PostgresWriteSession(_PostgresReading, WriteSession):
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         self.cursor.executemany(_placeholders(statement), rows)
+
+    def insert_rows(
+        self, table: str, types: Sequence[str], rows: Sequence[Sequence[Any]], *, conflict: str = ""
+    ) -> None:
+        if not rows:
+            return
+        arrays = SQL(", ").join(SQL("%b::{}[]").format(SQL(kind)) for kind in types)
+        statement = SQL("INSERT INTO {} SELECT * FROM unnest({}) {}").format(Identifier(table), arrays, SQL(conflict))
+        self.cursor.execute(statement, [list(column) for column in zip(*rows, strict=True)])
 
     def lock_views(self) -> None:
         self.cursor.execute(ADVISORY_LOCK, (f"{self.recorder.datastore.schema}:views",))

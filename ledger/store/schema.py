@@ -98,7 +98,7 @@ def create_store(backend: Backend) -> None:
     backend.set_up()
     backend.tracking  # noqa: B018 (the library makes its tracking table on first use)
     with backend.views() as session:
-        for statement in _tables():
+        for statement in _tables(session.dialect):
             session.execute(statement)
         _record(session, {"schema_version": str(SCHEMA_VERSION)})
 
@@ -160,10 +160,10 @@ def replace_verifier_key(backend: Backend, verifier_key: str) -> None:
         session.execute(f"UPDATE {STORE_TABLE} SET value = ? WHERE key = 'verifier_key'", (verifier_key,))  # noqa: S608
 
 
-def _tables() -> list[str]:
+def _tables(dialect: str) -> list[str]:
     return [
         f"CREATE TABLE IF NOT EXISTS {STORE_TABLE} ({_STORE_COLUMNS})",
-        *create_view_statements(),
+        *create_view_statements(dialect),
         *(f"CREATE TABLE IF NOT EXISTS {table} ({columns})" for table, columns in AUDIT_TABLES.items()),
         f"CREATE TABLE IF NOT EXISTS {SNAPSHOTS_TABLE} ({SNAPSHOTS_COLUMNS})",
         f"CREATE TABLE IF NOT EXISTS {API_KEYS_TABLE} ({API_KEYS_COLUMNS})",
@@ -190,7 +190,7 @@ def _to_version_2(session: WriteSession) -> None:
 
 
 def _new_tables_and_views_rebuilt(session: WriteSession) -> None:
-    for statement in _tables():
+    for statement in _tables(session.dialect):
         session.execute(statement)
     for table in VIEW_TABLES:
         session.execute(f"DELETE FROM {table}")  # noqa: S608 (table names are constants)

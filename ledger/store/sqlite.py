@@ -47,6 +47,7 @@ class _SQLiteReading:
     """What reading and writing sessions share: reading the log and the tables."""
 
     connection: sqlite3.Connection
+    dialect = "sqlite"
 
     def fetchall(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         # Plain tuples: the library's connections make `sqlite3.Row`s.
@@ -58,6 +59,15 @@ class _SQLiteReading:
 
     def notifications_after(self, position: int, limit: int) -> Sequence[LogEntry]:
         return _sqlite_notifications_after(self.connection, position, limit)
+
+    def notifications_of(self, topics: Sequence[str], position: int, limit: int) -> Sequence[LogEntry]:
+        marks = ",".join("?" * len(topics))
+        where = f"WHERE rowid > ? AND topic IN ({marks}) ORDER BY rowid LIMIT ?"
+        return _entries(self.connection, where, (position, *topics, limit))
+
+    def notifications_at(self, ids: Sequence[int]) -> Sequence[LogEntry]:
+        marks = ",".join("?" * len(ids))
+        return _entries(self.connection, f"WHERE rowid IN ({marks}) ORDER BY rowid", tuple(ids))
 
     def max_notification_id(self) -> int:
         (last,) = self.connection.execute("SELECT max(rowid) FROM stored_events").fetchone()
@@ -78,6 +88,12 @@ class SQLiteWriteSession(_SQLiteReading, WriteSession):
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         self.connection.executemany(statement, rows)
+
+    def insert_rows(
+        self, table: str, types: Sequence[str], rows: Sequence[Sequence[Any]], *, conflict: str = ""
+    ) -> None:
+        marks = ", ".join("?" * len(types))
+        self.connection.executemany(f"INSERT INTO {table} VALUES ({marks}) {conflict}", rows)  # noqa: S608 (ours)
 
     def advance_tracking(self, name: str, position: int) -> None:
         from eventsourcing.persistence import Tracking  # noqa: PLC0415 (see the module's imports)
@@ -222,7 +238,7 @@ def _sqlite_notifications_after(connection: sqlite3.Connection, position: int, l
     return _entries(connection, "WHERE rowid > ? ORDER BY rowid LIMIT ?", (position, limit))
 
 
-def _entries(connection: sqlite3.Connection, where: str, params: tuple[int, int]) -> list[LogEntry]:
+def _entries(connection: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> list[LogEntry]:
     # A plain tuple cursor: the library's connections make `sqlite3.Row`s.
     cursor = connection.cursor()
     cursor.row_factory = None

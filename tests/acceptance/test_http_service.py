@@ -50,7 +50,10 @@ def test_the_openapi_document_is_valid_openapi_3_1_made_from_the_command_models(
         document = client.get("/openapi.json").json()
     validate(document)
     assert document["openapi"].startswith("3.1")
-    assert {"/v1/commands", "/v1/balances", "/v1/health"} <= set(document["paths"])
+    contract = {"/v1/commands", "/v1/balances", "/v1/transactions", "/v1/transactions/{key}", "/v1/events",
+                "/v1/events/stream", "/v1/reports/compliance", "/v1/reports/settlements", "/v1/sandbox/reset",
+                "/v1/sandbox/clock"}  # fmt: skip
+    assert contract <= set(document["paths"])
     assert "Deposit" in document["components"]["schemas"]
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
 
@@ -451,3 +454,92 @@ def test_other_routes_refuse_a_large_body_before_any_key_is_checked(server: Serv
         streamed = anonymous.post("/v1/sandbox/clock", content=iter([b" " * 50_000, b" " * 50_000]))
     assert declared.status_code == 413
     assert streamed.status_code == 413
+
+
+def test_transactions_are_read_back_filtered_by_metadata_and_paged_with_a_cursor_stable_under_appends(
+    ready: httpx.Client,
+) -> None:
+    for n in range(5):
+        body = {**deposit(f"m{n}", f"{n + 1}.00"), "metadata": {"order": f"o-{n % 2}", "batch": "b1"}}
+        assert ready.post("/v1/commands", json=body).status_code == 200
+    first = ready.get("/v1/transactions", params={"metadata[order]": "o-0", "limit": 2}).json()
+    assert [item["key"] for item in first["items"]] == ["m4", "m2"]
+    assert first["items"][0]["metadata"] == {"order": "o-0", "batch": "b1"}
+    ready.post("/v1/commands", json={**deposit("m5"), "metadata": {"order": "o-0"}})  # arrives between pages
+    second = ready.get(
+        "/v1/transactions", params={"metadata[order]": "o-0", "limit": 2, "cursor": first["next_cursor"]}
+    )
+    assert [item["key"] for item in second.json()["items"]] == ["m0"]
+    assert second.json()["next_cursor"] is None
+    one = ready.get("/v1/transactions/m3").json()
+    assert (one["key"], one["status"]) == ("m3", "accepted")
+    assert ready.get("/v1/transactions/nope").status_code == 404
+    rejected = ready.get("/v1/transactions", params={"status": "rejected"}).json()
+    assert rejected["items"] == []
+
+
+def test_query_limits_and_bad_cursors_are_answered_with_400(ready: httpx.Client) -> None:
+    assert ready.get("/v1/transactions", params={"limit": 501}).status_code == 400
+    assert ready.get("/v1/events", params={"limit": 1001}).status_code == 400
+    bad = ready.get("/v1/transactions", params={"cursor": "not-a-cursor"})
+    assert bad.status_code == 400
+    assert bad.json()["type"] == "/problems/invalid-cursor"
+    made = ready.get("/v1/transactions", params={"limit": 1}).json()["next_cursor"]
+    other = ready.get("/v1/transactions", params={"limit": 1, "client": "alesia", "cursor": made})
+    assert other.status_code == 400
+
+
+def test_metadata_beyond_its_limits_is_refused_naming_the_field(ready: httpx.Client) -> None:
+    response = ready.post("/v1/commands", json={**deposit("big"), "metadata": {"k": "v" * 501}})
+    assert response.status_code == 422
+    assert response.json()["field"].startswith("metadata")
+
+
+def test_the_event_log_is_paged_in_order(ready: httpx.Client) -> None:
+    page = ready.get("/v1/events", params={"after": 0, "limit": 2}).json()
+    assert [item["position"] for item in page["items"]] == [1, 2]
+    following = ready.get("/v1/events", params={"after": page["next_after"], "limit": 100}).json()
+    assert following["items"][0]["position"] == 3
+
+
+def _sse_events(server: Server, key: str, count: int, headers: dict[str, str] | None = None) -> list[dict[str, str]]:
+    """The first `count` events of the stream, as (id, event, data) fields."""
+    found: list[dict[str, str]] = []
+    with (
+        httpx.Client(base_url=server.url, timeout=10) as client,
+        client.stream("GET", "/v1/events/stream", headers={"Authorization": f"Bearer {key}", **(headers or {})}) as r,
+    ):
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        current: dict[str, str] = {}
+        for line in r.iter_lines():
+            if not line:
+                if "id" in current:
+                    found.append(current)
+                current = {}
+                if len(found) == count:
+                    return found
+                continue
+            name, _, value = line.partition(":")
+            current[name] = value.strip()
+    return found
+
+
+def test_the_event_stream_resumes_after_a_disconnect_with_nothing_missed_or_repeated(
+    ready: httpx.Client, server: Server, operator: str
+) -> None:
+    first = _sse_events(server, operator, 3, {"Last-Event-ID": "0"})
+    assert [event["id"] for event in first] == ["1", "2", "3"]
+    ready.post("/v1/commands", json=[deposit("s1"), deposit("s2")])  # while disconnected
+    resumed = _sse_events(server, operator, 3, {"Last-Event-ID": first[-1]["id"]})
+    assert [event["id"] for event in resumed] == ["4", "5", "6"]
+    assert json.loads(resumed[0]["data"])["position"] == 4
+
+    got: list[dict[str, str]] = []
+    reader = threading.Thread(target=lambda: got.extend(_sse_events(server, operator, 1, {"Last-Event-ID": "6"})))
+    reader.start()
+    threading.Event().wait(0.5)
+    ready.post("/v1/commands", json=deposit("live"))  # committed while the stream waits
+    reader.join(10)
+    assert [event["id"] for event in got] == ["7"]
+    assert got[0]["event"] == "FundsDeposited"

@@ -133,7 +133,7 @@ def test_a_postgresql_schema_made_by_the_first_release_migrates_to_the_same_bala
     assert json.loads(balances.stdout) == json.loads((RELEASE_1 / "balances.json").read_text())
 
 
-def test_a_store_at_schema_version_1_is_refused_until_migrated_and_then_shows_the_same_balances(
+def test_a_store_at_schema_version_1_is_refused_until_migrated_and_then_shows_the_same_balances_and_transactions(
     tmp_path: Path,
 ) -> None:
     home = tmp_path / "schema-1"
@@ -149,6 +149,7 @@ def test_a_store_at_schema_version_1_is_refused_until_migrated_and_then_shows_th
     assert f"schema version {SCHEMA_VERSION}" in migrated.stdout
     balances = ledger("balances", "--home", str(home), "--json", "--system")
     assert json.loads(balances.stdout) == json.loads((SCHEMA_1 / "balances.json").read_text())
+    assert_transactions_read_back(home)
     assert "nothing to do" in ledger("migrate", "--home", str(home)).stdout
     assert ledger("audit", "export", str(tmp_path / "bundle"), "--home", str(home)).returncode == 0
     key = (home / "keys" / "verifier-key.txt").read_text().strip()
@@ -156,8 +157,23 @@ def test_a_store_at_schema_version_1_is_refused_until_migrated_and_then_shows_th
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
+def assert_transactions_read_back(home: Path, *store: str) -> None:
+    """The migration rebuilt every view from the log: the transactions view too, which version 1 did not have."""
+    issued = ledger("transactions", "--key", "sim:7:2026-12-03:7:issue", "--home", str(home), *store, "--json")
+    assert issued.returncode == 0, issued.stderr
+    row = json.loads(issued.stdout)
+    assert (row["command_type"], row["status"], row["assets"]) == ("issue_tokens", "accepted", ["PRT"])
+    rejected = ledger("transactions", "--status", "rejected", "--limit", "500", "--home", str(home), *store, "--json")
+    page = json.loads(rejected.stdout)
+    assert page["items"]
+    assert all(item["rule"] for item in page["items"])  # version 1 rejections, upcast to name their client
+    assert any(item["clients"] for item in page["items"])
+
+
 @pytest.mark.postgres
-def test_a_postgresql_schema_at_version_1_migrates_to_the_same_balances(tmp_path: Path, postgres_server: str) -> None:
+def test_a_postgresql_schema_at_version_1_migrates_to_the_same_balances_and_transactions(
+    tmp_path: Path, postgres_server: str
+) -> None:
     schema = f"test_{uuid4().hex[:16]}"
     dump = (SCHEMA_1 / "postgres.sql").read_text().replace("schema_one", schema)
     home = tmp_path / "schema-1-pg"
@@ -171,6 +187,7 @@ def test_a_postgresql_schema_at_version_1_migrates_to_the_same_balances(tmp_path
         assert migrated.returncode == 0, migrated.stderr
         balances = ledger("balances", "--home", str(home), "--database-url", url, "--json", "--system")
         assert json.loads(balances.stdout) == json.loads((SCHEMA_1 / "balances.json").read_text())
+        assert_transactions_read_back(home, "--database-url", url)
     finally:
         with psycopg.connect(postgres_server, autocommit=True) as connection:
             connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))

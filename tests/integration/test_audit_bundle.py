@@ -17,6 +17,10 @@ from ledger.audit.bundle import ExportError, export_bundle
 from ledger.audit.notes import Note, Signer, sign
 from ledger.audit.proofs import leaf_proof, verify_leaf_proof
 from ledger.audit.verify import Finding, verify_bundle
+from ledger.projections import ViewDecoder
+from ledger.replay import replay_bundle
+from ledger.store.ports import StoreLocation
+from ledger.store.schema import open_store
 from tests.world import LEDGER_TIME, funding_commands, setup_commands, trading_commands
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -251,3 +255,23 @@ def test_sqlite_and_postgres_give_identical_leaves_and_roots(
             tree = ledger.audit.tree()
             results.append((tree.size, tree.root(), list(ledger.audit.leaves(0, tree.size))))
     assert results[0] == results[1]
+
+
+def test_metadata_is_signed_in_the_leaves_and_a_replay_from_the_bundle_gives_it_back(tmp_path: Path) -> None:
+    sandbox = sandbox_with_history(tmp_path / "bank")
+    tagged = Deposit(
+        key="tagged", client_id="alesia", asset="BYN", amount="1", reference="r", metadata={"order": "A-1"}
+    )
+    with sandbox.open(auto_checkpoint=False) as ledger:
+        ledger.submit([tagged])
+    bundle = export(sandbox, tmp_path / "bundle")
+    assert verify_bundle(bundle, sandbox.verifier_key()) == []
+    leaves = [json.loads(line) for line in lines(bundle)]
+    assert [leaf["data"]["metadata"] for leaf in leaves if "metadata" in leaf["data"]] == [{"order": "A-1"}]
+    target = open_store(StoreLocation(sqlite_path=tmp_path / "replica" / "ledger.sqlite"), create=True)
+    replay_bundle(bundle, sandbox.verifier_key(), target, ViewDecoder(target.mapper))
+    with sandbox.open(auto_checkpoint=False) as ledger:
+        assert [entry.state for entry in target.notifications_after(0, 10_000)] == [
+            entry.state for entry in ledger.backend.notifications_after(0, 10_000)
+        ]
+    target.close()

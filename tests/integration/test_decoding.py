@@ -74,13 +74,14 @@ def test_stream_ids_are_the_standard_uuid5_of_kind_and_name(kind: str, name: str
     assert stream_id(kind, name) == uuid5(LEDGER_NAMESPACE, f"{kind}:{name}")
 
 
-def test_a_command_digest_is_the_sha256_of_its_json_without_the_key() -> None:
-    command = COMMAND_ADAPTER.validate_python(
-        {"type": "deposit", "key": "k-1", "client_id": "alesia", "asset": "BYN", "amount": "10.00", "reference": "r"}
-    )
-    payload = command.model_dump_json(exclude={"key"}).encode()
+def test_a_command_digest_is_the_sha256_of_its_json_without_the_key_nor_empty_metadata() -> None:
+    fields = {"type": "deposit", "key": "k-1", "client_id": "alesia", "asset": "BYN", "amount": "10.00"}
+    command = COMMAND_ADAPTER.validate_python({**fields, "reference": "r"})
+    payload = command.model_dump_json(exclude={"key", "metadata"}).encode()
     assert command.digest() == hashlib.sha256(payload).hexdigest()
     assert b'"key"' not in payload
+    tagged = COMMAND_ADAPTER.validate_python({**fields, "reference": "r", "metadata": {"order": "A-1"}})
+    assert tagged.digest() == hashlib.sha256(tagged.model_dump_json(exclude={"key"}).encode()).hexdigest()
 
 
 def test_a_reopened_ledger_catches_up_to_the_state_of_the_one_that_wrote_the_log(tmp_path: Path) -> None:

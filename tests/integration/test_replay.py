@@ -64,7 +64,8 @@ def test_a_tampered_live_view_is_named_with_its_first_differing_row(open_ledger:
 def test_an_as_of_replay_gives_the_views_as_they_were_then(tmp_path: Path) -> None:
     def ledger_of(name: str, commands: int) -> Ledger:
         url = f"sqlite:///{tmp_path / name}.sqlite"
-        ledger = Ledger.open(home=tmp_path, database_url=url, ledger_clock=ManualClock(LEDGER_TIME), create=True)
+        clock = ManualClock(LEDGER_TIME)  # recording too: the transactions view shows when each was recorded
+        ledger = Ledger.open(home=tmp_path, database_url=url, clock=clock, ledger_clock=clock, create=True)
         ledger.submit(history()[:commands])
         return ledger
 

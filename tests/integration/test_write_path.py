@@ -204,3 +204,19 @@ def test_a_batch_leaves_the_garbage_collector_as_it_found_it(open_ledger: OpenLe
         assert gc.isenabled() is collector_on
     finally:
         (gc.enable if was else gc.disable)()
+
+
+def test_a_repeat_with_the_same_metadata_is_a_repeat_and_with_other_metadata_a_conflict(
+    open_ledger: OpenLedger,
+) -> None:
+    ledger = prepared(open_ledger)
+    command = Deposit(key="dep", client_id="nord", asset="BYN", amount="1", reference="r", metadata={"order": "A-1"})
+    ledger.submit([command])
+    length = log_length(ledger)
+    (again,) = open_ledger().submit([command.model_copy()])
+    assert again.repeated
+    for other in ({"order": "A-2"}, {}):
+        with pytest.raises(BatchRejected) as refused:
+            ledger.submit([command.model_copy(update={"metadata": other})])
+        assert isinstance(refused.value.cause, IdempotencyConflict)
+    assert log_length(ledger) == length

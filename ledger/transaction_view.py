@@ -1,0 +1,313 @@
+"""The transactions view: one row per command that wrote events, and a side table per many-valued filter.
+
+A command's events are contiguous in the log (a batch appends them in the
+order it decided them, under the write lock) and carry its key, so the view
+reads the log as runs of one key. The first event of a run names the command
+and its outcome: a `CommandRejected` (status `rejected`, with its rule), or
+the event its decider records first (`domain.events.COMMAND_TYPE_OF_FIRST_EVENT`).
+Every event of the run adds what it names: clients (every party field, a
+rejected command's own party fields, and the owners of the client accounts its
+postings move), accounts and assets (its postings'; for a rejection, the
+assets its command names) and a venue. A run that a page boundary cuts is
+continued from the row the earlier page wrote: one look-up by key, for the
+first run of a page only. Rows are written with one statement per table.
+
+Lists of names (clients, accounts, assets, notification ids) are stored
+comma-separated (`ledger.tables.split_names`), as `view_venues` stores its
+assets; times as fixed-width RFC 3339 UTC text (`view_time_text`); metadata
+and a rejection's details as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
+
+from domain.accounts import CLIENT_PREFIX
+from domain.events import (
+    COMMAND_TYPE_OF_FIRST_EVENT,
+    NEVER_FIRST_EVENTS,
+    CommandRejected,
+    LedgerEvent,
+    LedgerTransaction,
+    VenueListed,
+)
+from ledger.store.ports import WriteSession
+from ledger.tables import split_names, view_time_text
+
+if TYPE_CHECKING:
+    from ledger.projections import PlainTransactionFacts
+
+PARTY_FIELDS = ("client_id", "source_client_id", "target_client_id", "buyer_client_id", "seller_client_id")
+COMMAND_ASSET_FIELDS = ("asset", "base_asset", "quote_asset")
+_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True)  # made once: json.dumps makes one per call
+_CLIENT_PREFIX_LENGTH = len(CLIENT_PREFIX)
+
+
+class EventFacts(NamedTuple):
+    """What the transactions view reads of one event. `command_type` is None
+    for an event that never comes first (an AML notice); `rejection` is
+    (rule, reason, details as JSON) for a `CommandRejected`, else None. The
+    names may repeat, and `clients` may hold None (a party field left empty)."""
+
+    id: int
+    key: str
+    command_type: str | None
+    rejection: tuple[str, str, str] | None
+    venue_id: str | None
+    ledger_time: datetime
+    recorded_at: datetime
+    metadata: dict[str, str]
+    clients: list[str | None]
+    accounts: list[str]
+    assets: list[str]
+
+
+# Makes EventFacts of a tuple without a Python frame (a NamedTuple's __new__
+# has one): the write path makes one an event.
+_event_facts = partial(tuple.__new__, EventFacts)
+
+
+class _Shape(NamedTuple):
+    """What an event class offers the view, worked out once per class."""
+
+    parties: tuple[str, ...]
+    command_type: str | None
+    moves: bool
+    rejection: bool
+    lists_venue: bool
+
+
+_SHAPES: dict[type[LedgerEvent], _Shape] = {}
+
+
+def _shape(cls: type[LedgerEvent]) -> _Shape:
+    shape = _SHAPES.get(cls)
+    if shape is None:
+        command_type = (
+            None if issubclass(cls, NEVER_FIRST_EVENTS) else COMMAND_TYPE_OF_FIRST_EVENT.get(cls, cls.__name__)
+        )
+        shape = _SHAPES[cls] = _Shape(
+            parties=tuple(name for name in PARTY_FIELDS if name in cls.model_fields),
+            command_type=command_type,
+            moves=issubclass(cls, LedgerTransaction),
+            rejection=issubclass(cls, CommandRejected),
+            lists_venue=issubclass(cls, VenueListed),
+        )
+    return shape
+
+
+def facts_of_event(event_id: int, event: LedgerEvent) -> EventFacts:
+    shape = _shape(type(event))
+    if shape.rejection:
+        return _facts_of_rejection(event_id, cast(CommandRejected, event))
+    fields = event.__dict__  # the fields themselves: most events are read on the write path
+    postings = fields["postings"] if shape.moves else ()
+    accounts = [posting.account for posting in postings]
+    clients = [fields[name] for name in shape.parties]
+    clients += [account[_CLIENT_PREFIX_LENGTH:] for account in accounts if account.startswith(CLIENT_PREFIX)]
+    venue = fields["venue"].venue_id if shape.lists_venue else fields.get("venue_id")
+    return _event_facts(
+        (
+            event_id,
+            fields["command_key"],
+            shape.command_type,
+            None,
+            venue,
+            fields["ledger_time"],
+            fields["timestamp"],
+            fields["metadata"],
+            clients,
+            accounts,
+            [posting.asset for posting in postings],
+        )
+    )
+
+
+def _facts_of_rejection(event_id: int, event: CommandRejected) -> EventFacts:
+    command = event.command
+    parties = [event.client_id, *(command.get(name) for name in PARTY_FIELDS)]
+    return EventFacts(
+        event_id,
+        event.command_key,
+        event.command_type,
+        (event.rule, event.reason, _JSON.encode(event.details)),
+        event.venue_id,
+        event.ledger_time,
+        event.timestamp,
+        event.metadata,
+        [party if isinstance(party, str) else None for party in parties],
+        [],
+        [str(command[name]) for name in COMMAND_ASSET_FIELDS if command.get(name)],
+    )
+
+
+def facts_of_plain(event_id: int, command_type: str, fields: PlainTransactionFacts) -> EventFacts:
+    """The facts of a plain transaction from its `PlainTransactionFacts`, as
+    `facts_of_event` gives them from the whole event."""
+    postings = fields["postings"]
+    accounts = [posting["account"] for posting in postings]
+    clients: list[str | None] = [fields.get(name) for name in PARTY_FIELDS[:3]]  # type: ignore[misc]
+    clients += [account[_CLIENT_PREFIX_LENGTH:] for account in accounts if account.startswith(CLIENT_PREFIX)]
+    return _event_facts(
+        (
+            event_id,
+            fields["command_key"],
+            command_type,
+            None,
+            None,
+            fields["ledger_time"],
+            fields["timestamp"],
+            fields.get("metadata", _NO_METADATA),
+            clients,
+            accounts,
+            [posting["asset"] for posting in postings],
+        )
+    )
+
+
+class _Transaction:
+    """One command's row as its run of events builds it."""
+
+    __slots__ = (
+        "accounts",
+        "assets",
+        "clients",
+        "command_type",
+        "ids",
+        "key",
+        "ledger_time",
+        "metadata",
+        "position",
+        "recorded_at",
+        "rejection",
+        "venue_id",
+    )
+    clients: set[str | None]  # None is taken out as each event is added
+
+    def __init__(self, facts: EventFacts, texts: dict[datetime, str]) -> None:
+        """From the run's first event; `texts` holds the RFC 3339 text of the
+        times already seen (a batch's commands share theirs)."""
+        self.key, self.position, self.command_type = facts.key, facts.id, facts.command_type
+        self.rejection, self.venue_id = facts.rejection, facts.venue_id
+        time, recorded = facts.ledger_time, facts.recorded_at
+        self.ledger_time = texts.get(time) or texts.setdefault(time, view_time_text(time))
+        self.recorded_at = texts.get(recorded) or texts.setdefault(recorded, view_time_text(recorded))
+        self.metadata = facts.metadata
+        self.clients, self.accounts, self.assets = set(facts.clients), set(facts.accounts), set(facts.assets)
+        self.clients.discard(None)
+        self.ids = [facts.id]
+
+    def add(self, facts: EventFacts) -> None:
+        self.clients.update(facts.clients)
+        self.clients.discard(None)
+        self.accounts.update(facts.accounts)
+        self.assets.update(facts.assets)
+        self.ids.append(facts.id)
+        self.venue_id = self.venue_id or facts.venue_id
+
+    def continuing(self, stored: Sequence[Any]) -> None:
+        """Takes the row an earlier page wrote for the start of this run."""
+        (position, command_type, status, rule, reason, details, venue, time, recorded, metadata) = stored[:10]
+        self.position, self.command_type, self.ledger_time, self.recorded_at = position, command_type, time, recorded
+        self.rejection = (rule, reason, details) if status == "rejected" else None
+        self.venue_id, self.metadata = venue or self.venue_id, json.loads(metadata)
+        for names, text in ((self.clients, stored[10]), (self.accounts, stored[11]), (self.assets, stored[12])):
+            names.update(split_names(text))
+        self.ids[:0] = [int(text) for text in split_names(stored[13])]
+
+    def row(self) -> tuple[Any, ...]:
+        assert self.command_type is not None, f"the events of {self.key!r} start with one that never comes first"
+        rule, reason, details = self.rejection or _ACCEPTED
+        return (
+            self.key,
+            self.position,
+            self.command_type,
+            "accepted" if self.rejection is None else "rejected",
+            rule,
+            reason,
+            details,
+            self.venue_id,
+            self.ledger_time,
+            self.recorded_at,
+            _JSON.encode(self.metadata) if self.metadata else "{}",
+            ",".join(sorted(cast("set[str]", self.clients))),
+            ",".join(sorted(self.accounts)),
+            ",".join(sorted(self.assets)),
+            ",".join(map(str, self.ids)),
+        )
+
+
+_ACCEPTED = (None, None, None)
+_NO_METADATA: dict[str, str] = {}
+
+
+def runs(facts: Iterable[EventFacts]) -> list[_Transaction]:
+    """The commands behind events in log order: one per run of one key."""
+    found: list[_Transaction] = []
+    current: _Transaction | None = None
+    texts: dict[datetime, str] = {}
+    for fact in facts:
+        if current is not None and fact.key == current.key:
+            current.add(fact)
+        else:
+            current = _Transaction(fact, texts)
+            found.append(current)
+    return found
+
+
+_STORED = (
+    "SELECT position, command_type, status, rule, reason, details, venue_id, ledger_time, recorded_at, metadata, "
+    "clients, accounts, assets, notification_ids FROM view_transactions WHERE key = ?"
+)
+_TEXT, _BIGINT = "text", "bigint"
+_ROW_TYPES = (_TEXT, _BIGINT, *(_TEXT,) * 13)
+_UPDATED = (
+    "ON CONFLICT (key) DO UPDATE SET venue_id = excluded.venue_id, clients = excluded.clients, "
+    "accounts = excluded.accounts, assets = excluded.assets, notification_ids = excluded.notification_ids"
+)
+# The side tables and their columns' types. A run cut by a page boundary
+# names again what the earlier page wrote: nothing is written twice.
+_SIDE_TABLES = (
+    ("view_transaction_clients", (_TEXT, _BIGINT)),
+    ("view_transaction_accounts", (_TEXT, _BIGINT)),
+    ("view_transaction_assets", (_TEXT, _BIGINT)),
+    ("view_transaction_metadata", (_TEXT, _TEXT, _BIGINT)),
+)
+
+
+def write_transactions(session: WriteSession, facts: Sequence[EventFacts]) -> None:
+    """Writes the rows of the commands behind `facts` (events in log order,
+    the next after those the view has applied) and their side tables."""
+    transactions = runs(facts)
+    if not transactions:
+        return
+    first = transactions[0]
+    stored = session.fetchall(_STORED, (first.key,))
+    if stored:
+        first.continuing(stored[0])
+    session.insert_rows(
+        "view_transactions", _ROW_TYPES, [transaction.row() for transaction in transactions], conflict=_UPDATED
+    )
+    for (table, types), rows in zip(_SIDE_TABLES, _side_rows(transactions), strict=True):
+        if rows:
+            session.insert_rows(table, types, rows, conflict="ON CONFLICT DO NOTHING")
+
+
+def _side_rows(transactions: Sequence[_Transaction]) -> tuple[list[tuple[Any, ...]], ...]:
+    """The rows of the clients, accounts, assets and metadata side tables."""
+    clients: list[tuple[Any, ...]] = []
+    accounts: list[tuple[Any, ...]] = []
+    assets: list[tuple[Any, ...]] = []
+    metadata: list[tuple[Any, ...]] = []
+    for transaction in transactions:
+        position = transaction.position
+        clients += [(client, position) for client in transaction.clients]
+        accounts += [(account, position) for account in transaction.accounts]
+        assets += [(asset, position) for asset in transaction.assets]
+        if transaction.metadata:
+            metadata += [(name, value, position) for name, value in transaction.metadata.items()]
+    return clients, accounts, assets, metadata
