@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger.home import DEFAULT_HOME, BankIdentity, Home
+from ledger.serving import ServingLock
 from ledger.store import schema
 from ledger.store.backends import open_backend
 from ledger.store.ports import Backend, StoreLocation
@@ -258,12 +259,18 @@ class Sandbox:
 
         return set_up_roles(location.postgres, runtime=runtime, owner=owner, execute=execute)
 
-    def reset(self) -> None:
+    def reset(self, *, serving: ServingLock | None = None) -> None:
         """Starts the sandbox over: an empty store with the bank established
         again; the identity, the signing keys and the HTTP service's API keys
-        are kept (a reset through the service must not lock its caller out)."""
-        identity = self.home.read_identity()
+        are kept (a reset through the service must not lock its caller out).
+        Refused (`StoreServed`) while a server other than the caller's own
+        (`serving`, the lock it holds) serves the store."""
         location = StoreLocation.parse(home=self.home.root, database_url=self.database_url)
+        with (serving or ServingLock(location)).alone():
+            self._reset(location)
+
+    def _reset(self, location: StoreLocation) -> None:
+        identity = self.home.read_identity()
         api_keys = self._api_key_rows()
         if location.postgres is not None:
             from ledger.store.postgres import drop_schema

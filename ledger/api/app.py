@@ -16,7 +16,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -43,6 +43,8 @@ from ledger.api.problems import ProblemError, http_problem, invalid_input, probl
 from ledger.api.signal import LogSignal
 from ledger.home import DEFAULT_HOME
 from ledger.sandbox import Sandbox
+from ledger.serving import ServingLock, StoreServed
+from ledger.store.ports import StoreLocation
 from ledger.views import InvalidCursor, InvalidQuery
 
 _failures = logging.getLogger("ledger.api.failures")
@@ -75,12 +77,14 @@ class Service:
     reader: Any
     keys: KeyChecker
     signal: LogSignal
-    extra: dict[str, Any] = field(default_factory=dict)
+    serving: ServingLock
 
     @classmethod
     def start(cls, config: ServiceConfig, loop: asyncio.AbstractEventLoop) -> Service:
         sandbox = Sandbox.at(config.home, config.database_url)
         reader = sandbox.open_reader()
+        serving = ServingLock(StoreLocation.parse(home=config.home, database_url=config.database_url))
+        serving.hold()
         signal = LogSignal(loop)
 
         def open_writer() -> Any:
@@ -98,13 +102,15 @@ class Service:
             committer.start()
         except BaseException:
             reader.close()
+            serving.close()
             raise
         keys = KeyChecker.over(reader.backend, cache_seconds=config.key_cache_seconds)
-        return cls(config, sandbox, committer, reader, keys, signal)
+        return cls(config, sandbox, committer, reader, keys, signal, serving)
 
     def close(self) -> None:
         self.committer.close()
         self.reader.close()
+        self.serving.close()
 
 
 bearer = HTTPBearer(auto_error=False, description="A key from 'ledger api-key create --role ...'")
@@ -253,7 +259,11 @@ async def reset(request: Request, _key: Annotated[ApiKey, _needs(Permission.WRIT
     again. The bank's identity, signing key and the API keys are kept.
     Commands queued before it are committed first; none run during it."""
     service = service_of(request)
-    await asyncio.wrap_future(service.committer.call(lambda _ledger: service.sandbox.reset(), reopen=True))
+    reset = service.committer.call(lambda _ledger: service.sandbox.reset(serving=service.serving), reopen=True)
+    try:
+        await asyncio.wrap_future(reset)
+    except StoreServed as error:
+        raise ProblemError(409, "store-served", "Another server serves this ledger", str(error)) from None
     service.signal.notify()
     return {"reset": True, "log_position": service.reader.position()}
 

@@ -23,6 +23,7 @@ from domain.errors import BatchRejected, LedgerError
 from ledger.api.keys import ApiKeyError
 from ledger.home import SigningKeyError
 from ledger.sandbox import Sandbox, SandboxError
+from ledger.serving import StoreServed
 from ledger.store.ports import StoreConfigError, UnreadableEvent
 from ledger.store.schema import StoreNotReady
 from ledger.views import InvalidQuery
@@ -86,6 +87,7 @@ EXPECTED_ERRORS: dict[type[Exception], int] = {
     LedgerError: EXIT_USER_ERROR,
     SandboxError: EXIT_USER_ERROR,
     ApiKeyError: EXIT_USER_ERROR,
+    StoreServed: EXIT_USER_ERROR,
     SigningKeyError: EXIT_USER_ERROR,
     StoreConfigError: EXIT_USER_ERROR,
     StoreNotReady: EXIT_USER_ERROR,

@@ -202,7 +202,7 @@ class PostgresBackend(Backend):
         that, where libpq says why (no TLS for sslmode=require, a wrong
         password, a silent host past connect_timeout)."""
         assert self.location.postgres is not None
-        with _admin_connection(self.location.postgres) as connection:
+        with admin_connection(self.location.postgres) as connection:
             row = connection.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (self.location.postgres.schema,))
             return row.fetchone() is not None
 
@@ -299,7 +299,7 @@ class PostgresBackend(Backend):
 ADVISORY_LOCK = "SELECT pg_advisory_xact_lock(hashtext(%s))"
 
 
-def _admin_connection(target: PostgresTarget) -> psycopg.Connection[Any]:
+def admin_connection(target: PostgresTarget) -> psycopg.Connection[Any]:
     """A plain autocommit connection for schema set-up and removal, by the
     whole conninfo; 5 seconds to connect unless it sets connect_timeout."""
     conninfo = target.conninfo
@@ -310,7 +310,7 @@ def _admin_connection(target: PostgresTarget) -> psycopg.Connection[Any]:
 
 def ensure_postgres_schema(target: PostgresTarget) -> None:
     """The library expects the schema to exist; a sandbox creates its own."""
-    with _admin_connection(target) as connection:
+    with admin_connection(target) as connection:
         # Asked first: CREATE SCHEMA IF NOT EXISTS needs CREATE on the whole
         # database even when the schema exists, which an owner role lacks.
         if connection.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (target.schema,)).fetchone() is None:
@@ -325,7 +325,7 @@ def _placeholders(statement: str) -> str:
 
 def drop_schema(target: PostgresTarget) -> None:
     """Drops a sandbox's whole schema (tables, triggers, functions): a reset."""
-    with _admin_connection(target) as connection:
+    with admin_connection(target) as connection:
         connection.execute(SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(Identifier(target.schema)))
 
 
@@ -334,7 +334,7 @@ def set_up_roles(target: PostgresTarget, *, runtime: str | None, owner: str | No
     runtime roles of the schema (see `ledger.store.roles`), in one transaction."""
     from ledger.store.roles import role_statements  # noqa: PLC0415 (only init and migrate need it)
 
-    with _admin_connection(target) as connection:
+    with admin_connection(target) as connection:
         statements = role_statements(connection, target.schema, runtime=runtime, owner=owner)
         if execute:
             with connection.transaction():

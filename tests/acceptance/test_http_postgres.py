@@ -63,6 +63,9 @@ def test_two_servers_on_one_schema_act_as_one_ledger(pg_home: Path, postgres_url
             assert delisted.json()["status"] == "accepted"
             refused = other.post("/v1/commands", json=trade("t2")).json()
             assert (refused["status"], refused["rule"]) == ("rejected", "VENUE_NOT_LISTED")
+            reset = one.post("/v1/sandbox/reset")
+            assert reset.status_code == 409, reset.text
+            assert reset.json()["type"] == "/problems/store-served"
 
         def post(n: int) -> int:
             server = (first, second)[n % 2]

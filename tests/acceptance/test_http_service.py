@@ -543,3 +543,17 @@ def test_the_event_stream_resumes_after_a_disconnect_with_nothing_missed_or_repe
     reader.join(10)
     assert [event["id"] for event in got] == ["7"]
     assert got[0]["event"] == "FundsDeposited"
+
+
+def test_a_reset_from_the_command_line_is_refused_while_a_server_serves_the_sandbox(
+    home: Path, ready: httpx.Client, server: Server
+) -> None:
+    ready.post("/v1/commands", json=deposit("kept"))
+    refused = ledger("sandbox", "reset", "--yes", "--home", str(home))
+    assert refused.returncode == 2
+    assert "'ledger serve' is serving" in refused.stderr
+    assert ready.post("/v1/commands", json=deposit("after")).json()["status"] == "accepted"
+    balances = {row["account"]: row["amount"] for row in ready.get("/v1/balances").json()}
+    assert balances["client:alesia"] == "2.00"
+    server.stop()
+    assert ledger("sandbox", "reset", "--yes", "--home", str(home)).returncode == 0
