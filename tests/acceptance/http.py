@@ -84,3 +84,16 @@ def api_key(home: Path, role: str, database_url: str | None = None) -> str:
     made = ledger("api-key", "create", "--role", role, "--home", str(home), *where)
     assert made.returncode == 0, made.stderr
     return made.stdout.strip().splitlines()[-1]
+
+
+def events_per_key(client: httpx.Client, event_type: str = "FundsDeposited") -> dict[str, int]:
+    """How many events of `event_type` each command key wrote, over the whole log."""
+    counts: dict[str, int] = {}
+    after = 0
+    while True:
+        page = client.get("/v1/events", params={"after": after, "limit": 1000, "type": event_type}).json()
+        for item in page["items"]:
+            counts[item["command_key"]] = counts.get(item["command_key"], 0) + 1
+        if not page["items"]:
+            return counts
+        after = page["next_after"]

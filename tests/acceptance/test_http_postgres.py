@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.acceptance.cli import ledger
-from tests.acceptance.http import SETUP, api_key, deposit, serving
+from tests.acceptance.http import SETUP, api_key, deposit, events_per_key, serving
 
 pytestmark = pytest.mark.postgres
 
@@ -78,6 +78,8 @@ def test_two_servers_on_one_schema_act_as_one_ledger(pg_home: Path, postgres_url
         assert statuses == [200] * 300
         with first.client(key) as client:
             balances = {(r["account"], r["asset"]): r["amount"] for r in client.get("/v1/balances").json()}
+            stored = events_per_key(client)
+    assert {k: v for k, v in stored.items() if k.startswith("c")} == {f"c{n}": 1 for n in range(150)}
     assert balances[("client:alesia", "BYN")] == f"{100 - 3.25 + 1.50:.2f}"
     listed = json.loads(ledger("balances", "--home", str(pg_home), "--database-url", postgres_url, "--json").stdout)
     assert {"account": "client:alesia", "asset": "BYN", "amount": "98.25"} in listed
