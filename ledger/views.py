@@ -485,7 +485,6 @@ _SIDE_TABLES = {
     "account": ("view_transaction_accounts", ("account",)),
     "asset": ("view_transaction_assets", ("asset",)),
 }
-# Most of the transactions are accepted: a read of them walks the positions back.
 _RECENT_ROWS_FIRST = 4  # a window of ledger time first looks for its page in this many pages of the newest rows
 
 
@@ -541,8 +540,8 @@ def _matching(session: ReadSession, where: TransactionFilter, before: int, count
     terms, params = _column_terms(where)
     if sides:
         return session.fetchall(*_driven_by_side(sides, terms, params, before, count))
-    if terms and not _column_terms(where, with_time=False)[0]:
-        return _in_time_window(session, where, before, count)
+    if (where.since is not None or where.until is not None) and not _column_terms(where, with_time=False)[0]:
+        return _in_time_window(session, where, before, count)  # a window of ledger time is the only filter
     conditions = " AND ".join([*terms, "t.position < ?"])
     statement = f"SELECT {_COLUMNS} FROM view_transactions t WHERE {conditions} ORDER BY t.position DESC LIMIT ?"  # noqa: S608
     return session.fetchall(statement, [*params, before, count])
