@@ -25,7 +25,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy domain ledger
 
 test: lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2  # two workers: most tests wait on processes they start
 
 bench: $(STAMP)
 	$(BIN)/ledger bench --json

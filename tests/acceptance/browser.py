@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -27,9 +29,15 @@ def chromium() -> str:
     """Debian's chromium, installed here when missing (the machines run as root)."""
     found = shutil.which("chromium")
     if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["apt-get", "update", "-q"], check=False, capture_output=True, timeout=600)
-        subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=False, capture_output=True, timeout=900)
-        found = shutil.which("chromium")
+        # One installer at a time: parallel test workers each ask for it, and apt holds a lock of its own.
+        with open(Path(tempfile.gettempdir()) / "ledger-tests-chromium.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            found = shutil.which("chromium")
+            if found is None:
+                subprocess.run(["apt-get", "update", "-q"], check=False, capture_output=True, timeout=600)
+                install = ["apt-get", "install", "-y", "-q", "chromium"]
+                subprocess.run(install, check=False, capture_output=True, timeout=900)
+                found = shutil.which("chromium")
     if found is None:
         if os.environ.get("CI") == "true":
             pytest.fail("chromium could not be installed, and CI=true")
