@@ -312,7 +312,7 @@ class Projector:
 
     def _apply_rows(self, session: WriteSession, summary: PageSummary) -> None:
         page = _Page(changes=summary.changes, latest=summary.latest, facts=list(summary.plain))
-        with _collector_paused():
+        with collector_paused():
             for entry in summary.whole:
                 self._apply(session, page, entry.id, self.decode.whole(entry))
             self._write_page(session, page)
@@ -517,14 +517,15 @@ class Projector:
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pauses the cyclic garbage collector while a page is applied: a page of
     the log makes tens of thousands of objects (the transactions view's rows
     among them) that outlive the youngest generation, and each collection
     walks every summary a replay holds; pausing made a replay a quarter
-    faster. The write path pauses it for its whole batch already (see
-    `ledger.service._cyclic_gc_paused`); a page is bounded, so what waits for
-    the collector is too."""
+    faster. The write path pauses it for its whole batch with this too (a
+    caught rule violation's few cycles wait for the collector, which resumes,
+    as it was, when the batch ends); a page or a batch is bounded, so what
+    waits for the collector is too."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

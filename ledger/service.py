@@ -13,12 +13,10 @@ raises the rule violation for callers that want an exception.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +33,7 @@ from ledger.audit.log import AuditLog
 from ledger.clock import Clock, SystemClock
 from ledger.follow import PLAIN_TOPICS, follow
 from ledger.home import BATCH_SIZE_MAX, DEFAULT_HOME
-from ledger.projections import AppendedBatch, Projector, decode_with, read_plain_transaction
+from ledger.projections import AppendedBatch, Projector, collector_paused, decode_with, read_plain_transaction
 from ledger.snapshots import SNAPSHOT_EVERY_EVENTS
 from ledger.store.ports import Backend, LogEntry, StoreLocation, WriteSession
 from ledger.store.schema import open_store
@@ -208,7 +206,7 @@ class Ledger:
         if not commands:
             return []
         try:
-            with _cyclic_gc_paused(), self.backend.write() as session:
+            with collector_paused(), self.backend.write() as session:
                 self._catch_up(session.notifications_after)
                 self.state.begin()
                 results, batch = self._decide_batch(session, commands)
@@ -357,24 +355,6 @@ class Ledger:
     def balances(self, *, include_system: bool = False) -> list[Balance]:
         """From the balances view, in a read-only transaction."""
         return self.read_model.balances(include_system=include_system)
-
-
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Pauses Python's cyclic garbage collector for one batch. A batch makes
-    tens of thousands of objects that outlive the youngest generation (events,
-    results, journal entries), each collection then walks the whole decision
-    state, and that was a sixth of the write path. Reference counting still
-    frees what the batch drops; the few cycles it makes (a caught rule
-    violation and its traceback) wait for the collector, which resumes, as it
-    was, when the batch ends. A batch is bounded, so what waits is too."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _first_result(entry: _Decided, notification_ids: tuple[int, ...]) -> CommandResult:

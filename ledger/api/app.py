@@ -35,7 +35,7 @@ from domain.errors import BatchRejected, IdempotencyConflict
 from ledger.api import docs, queries, stream
 from ledger.api.auth import KEY_CACHE_SECONDS, KeyChecker, Permission
 from ledger.api.commit import MAX_COMMANDS_PER_TRANSACTION, CommitterClosed, GroupCommitter
-from ledger.api.fast import CommandsFastPath
+from ledger.api.fast import CommandsFastPath, read_body
 from ledger.api.keys import ApiKey
 from ledger.api.logging import AccessLog
 from ledger.api.models import BalanceOut, CommandResultOut, CommandsOut, HealthOut
@@ -213,7 +213,7 @@ async def post_commands(request: Request) -> Response:
     # the OpenAPI document its operation (`_COMMANDS_DOC` declares the key
     # and the header) and answers the same if it is ever reached.
     service = service_of(request)
-    body = await _body(request, service.config.body_bytes_max)
+    body = await read_body(request.receive, request.headers.get("content-length"), service.config.body_bytes_max)
 
     def seen(key: ApiKey) -> None:
         request.state.key_id = key.key_id
@@ -361,25 +361,6 @@ def report_settlements(request: Request, _key: Reads) -> dict[str, Any]:
 
 
 # Reading a request.
-
-
-async def _body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(int(declared), limit)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(size, limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _too_large(size: int, limit: int) -> ProblemError:
-    return ProblemError(
-        413, "body-too-large", "The request body is too large", f"{size} bytes or more sent; the limit is {limit}"
-    )
 
 
 def _json_body(body: bytes) -> Any:

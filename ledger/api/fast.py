@@ -44,7 +44,7 @@ class CommandsFastPath:
 
         media = _JSON_MEDIA_TYPE
         try:
-            body = await _body(receive, headers.get("content-length"), service.config.body_bytes_max)
+            body = await read_body(receive, headers.get("content-length"), service.config.body_bytes_max)
             status, extra, payload = await run_commands(
                 service, headers.get("authorization"), headers.get("idempotency-key"), body, seen
             )
@@ -69,7 +69,7 @@ class CommandsFastPath:
             await _send_problem(send, _too_large(int(declared), OTHER_BODY_BYTES_MAX))
             return
         try:
-            body = await _body(receive, declared.decode() if declared else None, OTHER_BODY_BYTES_MAX)
+            body = await read_body(receive, declared.decode() if declared else None, OTHER_BODY_BYTES_MAX)
         except ProblemError as error:
             await _send_problem(send, error)
             return
@@ -92,7 +92,7 @@ async def _send_problem(send: Send, error: ProblemError) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
-async def _body(receive: Receive, declared: str | None, limit: int) -> bytes:
+async def read_body(receive: Receive, declared: str | None, limit: int) -> bytes:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(int(declared), limit)
     chunks, size = [], 0
