@@ -112,8 +112,16 @@ def replay_store(
     # Forked workers: spawned ones would re-run a user's script that has no
     # `if __name__ == "__main__"` guard. Fork is safe and cheap on Linux.
     can_fork = sys.platform == "linux"
-    if whole_log and can_fork and path is not None and workers > 1 and head >= PARALLEL_MIN_EVENTS:
-        return _replay_in_parallel(path, projector, head, workers, progress)
+    with projector.loading():
+        if whole_log and can_fork and path is not None and workers > 1 and head >= PARALLEL_MIN_EVENTS:
+            return _replay_in_parallel(path, projector, head, workers, progress)
+        return _replay_in_pages(source, decode, projector, stop, progress)
+
+
+def _replay_in_pages(
+    source: Backend, decode: ViewDecoder, projector: Projector, stop: StopAt, progress: Callable[[int], None] | None
+) -> int:
+    target = projector.backend
     position, applied = 0, 0
     while entries := source.notifications_after(position, PAGE_SIZE):
         position = entries[-1].id
@@ -218,7 +226,8 @@ def replay_bundle(
         written += len(kept)
     projector = Projector(target, decode)
     projector.set_up()
-    projector.catch_up(progress=progress)
+    with projector.loading():
+        projector.catch_up(progress=progress)
     return written
 
 

@@ -18,6 +18,7 @@ from ledger.projections import ViewDecoder
 from ledger.replay import StopAt, differences, replay_bundle, replay_store
 from ledger.store.ports import Backend, StoreLocation
 from ledger.store.schema import open_store
+from ledger.tables import VIEW_INDEXES
 from ledger.views import view_digests
 from tests.integration.test_audit_bundle import NOW, sandbox_with_history
 from tests.integration.test_projections import history
@@ -45,6 +46,18 @@ def test_a_replay_from_the_store_equals_the_live_views(open_ledger: OpenLedger, 
     assert replay_store(ledger.backend, ledger.projector.decode, target) == ledger.backend.max_notification_id()
     assert view_digests(target) == view_digests(ledger.backend)
     assert differences(ledger.backend, target) == []
+    target.close()
+
+
+def test_a_replayed_store_has_every_index_of_the_views_it_loaded_without_them(
+    open_ledger: OpenLedger, tmp_path: Path
+) -> None:
+    ledger = filled(open_ledger)
+    target = scratch(tmp_path)
+    replay_store(ledger.backend, ledger.projector.decode, target)
+    with target.read() as session:
+        indexes = {name for (name,) in session.fetchall("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert set(VIEW_INDEXES) <= indexes
     target.close()
 
 
