@@ -220,7 +220,12 @@ async def post_commands(request: Request) -> Response:
 
     headers = request.headers
     status, extra, payload = await run_commands(
-        service, headers.get("authorization"), headers.get("idempotency-key"), body, seen
+        service,
+        headers.get("authorization"),
+        headers.get("idempotency-key"),
+        body,
+        seen,
+        content_type=headers.get("content-type"),
     )
     return Response(payload, status_code=status, media_type="application/json", headers=extra)
 
@@ -231,10 +236,13 @@ async def run_commands(
     idempotency_key: str | None,
     body: bytes,
     seen: Callable[[ApiKey], None],
+    *,
+    content_type: str | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
     """The status, extra headers and JSON body answering POST /v1/commands;
     a `ProblemError` for every failure."""
     await service.keys.check(authorization, Permission.WRITE, seen=seen)
+    _check_json_media_type(content_type)
     data = _json_body(body)
     batch = isinstance(data, list)
     commands = _commands(data, idempotency_key, service.config.commands_per_request_max)
@@ -375,6 +383,23 @@ def _json_body(body: bytes) -> Any:
         ) from None
 
 
+def _check_json_media_type(content_type: str | None) -> None:
+    """A body declared as anything but JSON is refused (415): `curl -d`
+    alone declares a form. No Content-Type at all is read as JSON."""
+    if content_type is None:
+        return
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media == "application/json" or (media.startswith("application/") and media.endswith("+json")):
+        return
+    raise ProblemError(
+        415,
+        "unsupported-media-type",
+        "The body must be JSON",
+        f"the body was declared as {media or 'nothing'!r}; send it as 'Content-Type: application/json' "
+        "(with curl: --json, or -H 'Content-Type: application/json')",
+    )
+
+
 def _commands(data: Any, idempotency_key: str | None, limit: int) -> list[BaseCommand]:
     if isinstance(data, list):
         if idempotency_key is not None:
@@ -491,7 +516,8 @@ def _handle_problems(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, error: StarletteHTTPException) -> Response:
-        return problem_response(http_problem(error.status_code, _reason(error.status_code), str(error.detail)))
+        problem = http_problem(error.status_code, _reason(error.status_code), str(error.detail))
+        return problem_response(problem, dict(error.headers or {}))
 
 
 def failure_problem(error: Exception) -> dict[str, Any]:
@@ -531,6 +557,7 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
         403: "The key's role may not do this",
         409: "Idempotency key used for another command",
         413: "Body or batch too large",
+        415: "The body is not declared as JSON",
         422: "A command is not valid (position and field named)",
     }.items()
 }

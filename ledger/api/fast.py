@@ -19,6 +19,10 @@ from ledger.api.problems import PROBLEM_MEDIA_TYPE, ProblemError
 
 _JSON_MEDIA_TYPE = b"application/json"
 OTHER_BODY_BYTES_MAX = 64 * 1024
+# Two Authorization headers: which one counts would depend on the parser, so neither does.
+_TWO_KEYS = ProblemError(
+    400, "ambiguous-authorization", "More than one Authorization header", "send one 'Authorization: Bearer KEY'"
+)
 
 
 class CommandsFastPath:
@@ -29,6 +33,9 @@ class CommandsFastPath:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if sum(name == b"authorization" for name, _ in scope["headers"]) > 1:
+            await _send_problem(send, _TWO_KEYS)
             return
         if scope["path"] != "/v1/commands" or scope["method"] != "POST":
             await self._other(scope, receive, send)
@@ -46,7 +53,12 @@ class CommandsFastPath:
         try:
             body = await read_body(receive, headers.get("content-length"), service.config.body_bytes_max)
             status, extra, payload = await run_commands(
-                service, headers.get("authorization"), headers.get("idempotency-key"), body, seen
+                service,
+                headers.get("authorization"),
+                headers.get("idempotency-key"),
+                body,
+                seen,
+                content_type=headers.get("content-type"),
             )
         except ProblemError as error:
             status, extra, payload = error.status, error.headers, _encoded(error.problem)

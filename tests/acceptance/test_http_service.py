@@ -155,6 +155,26 @@ def test_an_idempotency_key_header_that_differs_from_the_commands_key_is_refused
     assert response.json()["type"] == "/problems/idempotency-key-mismatch"
 
 
+def test_a_body_declared_as_a_form_is_refused_with_415_and_writes_nothing(ready: httpx.Client, server: Server) -> None:
+    position = log_position(server)
+    body = json.dumps(deposit("d-form")).encode()
+    response = ready.post("/v1/commands", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 415
+    assert response.json()["type"] == "/problems/unsupported-media-type"
+    assert "application/json" in response.json()["detail"]
+    assert log_position(server) == position
+    declared = ready.post("/v1/commands", content=body, headers={"Content-Type": "application/json; charset=utf-8"})
+    undeclared = ready.post("/v1/commands", content=json.dumps(deposit("d-bare")).encode())
+    assert (declared.status_code, undeclared.status_code) == (200, 200)
+
+
+def test_a_method_a_path_does_not_take_is_answered_with_405_and_the_methods_it_does(ready: httpx.Client) -> None:
+    response = ready.get("/v1/commands")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.headers["content-type"] == "application/problem+json"
+
+
 def test_limits_on_body_size_and_batch_size_are_answered_with_413(ready: httpx.Client, server: Server) -> None:
     position = log_position(server)
     too_many = ready.post("/v1/commands", json=[deposit(f"d{i}") for i in range(1001)])
@@ -184,6 +204,21 @@ def test_the_auth_matrix_401_without_a_valid_key_403_for_the_wrong_role_and_noth
     with server.client() as anonymous:
         unauthorized = anonymous.get("/v1/balances")
     assert unauthorized.headers["WWW-Authenticate"].startswith("Bearer")
+    assert log_position(server) == position
+
+
+@pytest.mark.parametrize("path", ["/v1/commands", "/v1/balances"])
+def test_two_authorization_headers_are_refused_whichever_comes_first(server: Server, operator: str, path: str) -> None:
+    position = log_position(server)
+    for keys in ((f"Bearer {operator}", "Bearer wrong"), ("Bearer wrong", f"Bearer {operator}")):
+        headers = [("Authorization", keys[0]), ("Authorization", keys[1]), ("Content-Type", "application/json")]
+        with httpx.Client(base_url=server.url) as client:
+            if path == "/v1/commands":
+                response = client.post(path, content=json.dumps(deposit("d-two-keys")).encode(), headers=headers)
+            else:
+                response = client.get(path, headers=headers)
+        assert response.status_code == 400
+        assert response.json()["type"] == "/problems/ambiguous-authorization"
     assert log_position(server) == position
 
 
