@@ -41,19 +41,41 @@ class ServingLock:
             fcntl.flock(self._file, fcntl.LOCK_SH)
         self._held = True
 
+    def keep(self) -> None:
+        """Takes the lock again if PostgreSQL ended the connection that held
+        it (a restart, an administrator): a session lock ends with its
+        session. A server calls this every few seconds."""
+        if not self._held or self._connection is None or self._alive():
+            return
+        with contextlib.suppress(Exception):
+            self._connection.close()
+        self._connection = None
+        self.hold()
+
+    def _alive(self) -> bool:
+        import psycopg  # noqa: PLC0415 (the PostgreSQL extra's)
+
+        try:
+            self._connection.execute("")
+        except psycopg.Error:
+            return False
+        return True
+
     def release(self) -> None:
         if not self._held:
             return
         self._held = False
         if self._connection is not None:
-            self._connection.execute("SELECT pg_advisory_unlock_shared(hashtext(%s))", (self._name(),))
+            if self._alive():
+                self._connection.execute("SELECT pg_advisory_unlock_shared(hashtext(%s))", (self._name(),))
         elif self._file is not None:
             fcntl.flock(self._file, fcntl.LOCK_UN)
 
     def close(self) -> None:
         self.release()
         if self._connection is not None:
-            self._connection.close()
+            with contextlib.suppress(Exception):  # a connection the server ended holds nothing
+                self._connection.close()
             self._connection = None
         if self._file is not None:
             os.close(self._file)

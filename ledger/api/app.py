@@ -113,6 +113,19 @@ class Service:
         self.serving.close()
 
 
+SERVING_LOCK_CHECK_SECONDS = 2.0
+
+
+async def _keep_serving(service: Service) -> None:
+    """Every few seconds: the serving lock is still held (see `ServingLock.keep`)."""
+    while True:
+        await asyncio.sleep(SERVING_LOCK_CHECK_SECONDS)
+        try:
+            await run_in_threadpool(service.serving.keep)
+        except Exception as error:  # the database is down: tried again next time
+            _failures.warning("the serving lock could not be taken again: %s", error)
+
+
 bearer = HTTPBearer(auto_error=False, description="A key from 'ledger api-key create --role ...'")
 
 
@@ -144,11 +157,13 @@ Reads = Annotated[ApiKey, _needs(Permission.READ)]
 def create_app(config: ServiceConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.service = await run_in_threadpool(Service.start, config, asyncio.get_running_loop())
+        app.state.service = service = await run_in_threadpool(Service.start, config, asyncio.get_running_loop())
+        keeping = asyncio.create_task(_keep_serving(service))
         try:
             yield
         finally:
-            await run_in_threadpool(app.state.service.close)
+            keeping.cancel()
+            await run_in_threadpool(service.close)
 
     app = FastAPI(
         title="Crypto bank ledger: sandbox API",

@@ -13,6 +13,7 @@ from eventsourcing.persistence import StoredEvent, Tracking
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.conninfo import make_conninfo
 from psycopg.sql import SQL, Identifier
+from psycopg_pool import ConnectionPool
 
 from ledger.store.pgconninfo import PostgresTarget
 from ledger.store.ports import COMMANDS_TABLE, Backend, LogEntry, ReadSession, WriteSession
@@ -243,7 +244,7 @@ class PostgresBackend(Backend):
     def write(self) -> Iterator[WriteSession]:
         tracking = self.tracking
         with (
-            self.datastore.get_connection() as connection,
+            self._connection() as connection,
             connection.transaction(),
             connection.cursor() as cursor,
         ):
@@ -271,7 +272,7 @@ class PostgresBackend(Backend):
     def views(self, lock: str = "views") -> Iterator[WriteSession]:
         tracking = self.tracking
         with (
-            self.datastore.get_connection() as connection,
+            self._connection() as connection,
             connection.transaction(),
             connection.cursor() as cursor,
         ):
@@ -282,13 +283,32 @@ class PostgresBackend(Backend):
     @contextmanager
     def read(self) -> Iterator[ReadSession]:
         with (
-            self.datastore.get_connection() as connection,
+            self._connection() as connection,
             connection.transaction(),
             connection.cursor() as cursor,
         ):
             # One snapshot for every statement of the read, and no writes.
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield PostgresReadSession(cursor, self.recorder, self.tracking_table)
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection that works. One the server ended while it sat
+        in the pool (a restart, an idle timeout, an administrator) is found
+        out by an empty query and handed back, and the pool, seeing it
+        broken, drops it and makes another; the next is taken at once. (The
+        pool's own check waits a second, then two, then four, per dead
+        connection: a pool of them held a request for half a minute.)"""
+        for _ in range((self.datastore.pool.max_size or 1) + 1):
+            with self.datastore.get_connection() as connection:
+                try:
+                    ConnectionPool.check_connection(connection)
+                except psycopg.OperationalError:
+                    continue
+                yield connection
+                return
+        with self.datastore.get_connection() as connection:  # the server is gone: its error, as any other
+            yield connection
 
     @property
     def tracking_table(self) -> str:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from uuid import uuid4
 
+import psycopg
 import pytest
 
 from tests.acceptance.cli import ledger
@@ -83,3 +86,40 @@ def test_two_servers_on_one_schema_act_as_one_ledger(pg_home: Path, postgres_url
     assert balances[("client:alesia", "BYN")] == f"{100 - 3.25 + 1.50:.2f}"
     listed = json.loads(ledger("balances", "--home", str(pg_home), "--database-url", postgres_url, "--json").stdout)
     assert {"account": "client:alesia", "asset": "BYN", "amount": "98.25"} in listed
+
+
+def test_connections_the_database_dropped_cost_no_request_a_failure(pg_home: Path, postgres_url: str) -> None:
+    """Every pooled connection of the server is ended by PostgreSQL (as a
+    restart or an idle timeout would); the next requests are all served."""
+    name = f"ledger-{uuid4().hex[:12]}"
+    url = f"{postgres_url}&application_name={name}"
+    key = api_key(pg_home, "operator", url)
+    with serving(pg_home, database_url=url) as server, server.client(key) as client:
+        assert client.post("/v1/commands", json=WORLD).status_code == 200
+        assert client.get("/v1/balances").status_code == 200
+        with psycopg.connect(postgres_url.partition("?")[0], autocommit=True) as admin:
+            ended = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = %s", (name,)
+            ).fetchone()
+        assert ended is not None
+        assert ended[0] >= 1
+        statuses = [client.post("/v1/commands", json=deposit(f"after-{n}", "0.01")).status_code for n in range(3)]
+        statuses += [client.get("/v1/balances").status_code for _ in range(3)]
+        assert statuses == [200] * 6
+        assert serving_lock_taken_again(postgres_url, name), "a reset could now replace the store under the server"
+    assert "Traceback" not in server.stderr.read_text()
+
+
+def serving_lock_taken_again(postgres_url: str, application_name: str, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    with psycopg.connect(postgres_url.partition("?")[0], autocommit=True) as admin:
+        while time.monotonic() < deadline:
+            (held,) = admin.execute(
+                "SELECT count(*) FROM pg_locks JOIN pg_stat_activity USING (pid) "
+                "WHERE locktype = 'advisory' AND application_name = %s",
+                (application_name,),
+            ).fetchone() or (0,)
+            if held:
+                return True
+            time.sleep(0.2)
+    return False
