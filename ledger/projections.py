@@ -114,6 +114,7 @@ _ROW_VIEW_HANDLERS: dict[type[LedgerEvent], str] = {
     AmlNotificationRecorded: "_aml_notice",
     TradeExecuted: "_trade_executed",
 }
+_SETTLEMENT_FOLLOW_UPS = (FundsReturned, SettlementClosedByDelivery, SettlementDeadlineExtended, SettlementOverdue)
 _PLAIN_TRANSACTION = TypeAdapter(PlainTransaction)
 # The schema validator itself: TypeAdapter.validate_json's wrapper costs as
 # much again as the decoding, once per event.
@@ -333,7 +334,12 @@ class Projector:
             self._write_page(session, page)
 
     def _apply(self, session: WriteSession, page: _Page, event_id: int, event: LedgerEvent) -> None:
-        page.facts.append(facts_of_event(event_id, event))
+        facts = facts_of_event(event_id, event)
+        page.facts.append(facts)
+        if isinstance(event, _SETTLEMENT_FOLLOW_UPS):
+            # These name the settlement, not its client: the transactions
+            # view finds them under the client all the same.
+            facts.clients.extend(self._client_of_settlement(session, event.settlement_id))
         if isinstance(event, LedgerTransaction):
             for posting in event.postings:
                 key = (posting.account, posting.asset)
@@ -347,6 +353,11 @@ class Projector:
         handler = self._handlers.get(type(event))
         if handler is not None:
             handler(session, event)
+
+    @staticmethod
+    def _client_of_settlement(session: WriteSession, settlement_id: str) -> list[str]:
+        rows = session.fetchall("SELECT client_id FROM view_settlements WHERE settlement_id = ?", (settlement_id,))
+        return [rows[0][0]] if rows else []
 
     # Accumulating views: read what the page touches, write it back once.
 

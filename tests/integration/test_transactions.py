@@ -90,6 +90,16 @@ def test_a_transaction_names_the_clients_accounts_assets_and_venue_it_concerns(l
     assert returned.clients == ("nord",)
 
 
+def test_events_that_name_only_a_settlement_are_found_under_its_client(ledger: Ledger) -> None:
+    closed = ledger.read_model.transaction("c-I1")  # a delivery moves no client account
+    deadlines = ledger.read_model.transaction("deadlines")  # E2 and I2 are overdue, both nord's
+    assert closed is not None
+    assert deadlines is not None
+    assert (closed.clients, deadlines.clients) == (("nord",), ("nord",))
+    keys = [row.key for row in ledger.read_model.transactions(TransactionFilter(client="nord"), limit=100).items]
+    assert {"c-I1", "deadlines"} <= set(keys)
+
+
 def test_pages_read_newest_first_and_their_cursors_read_on_to_the_oldest(ledger: Ledger) -> None:
     everything = every_row(ledger)
     assert [row.position for row in everything] == sorted((row.position for row in everything), reverse=True)
