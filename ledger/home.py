@@ -15,6 +15,7 @@ BATCH_SIZE_MAX = 10_000  # commands in one batch (one database transaction)
 IDENTITY_FILE = "bank.json"
 SIGNING_KEY_FILE = "keys/signing-key.pem"
 VERIFIER_KEY_FILE = "keys/verifier-key.txt"
+HOME_FOLDER_MODE = 0o700  # the home and its keys/ folder: only their owner may enter
 ORIGIN_PATTERN = r"^[a-z0-9][a-z0-9.-]*(/[a-z0-9._-]+)*$"
 
 
@@ -55,7 +56,7 @@ class Home:
         return BankIdentity.model_validate_json(self.identity_path.read_text())
 
     def write_identity(self, identity: BankIdentity) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=HOME_FOLDER_MODE, parents=True, exist_ok=True)
         self.identity_path.write_text(json.dumps(identity.model_dump(), indent=2) + "\n")
 
     @property
@@ -70,5 +71,5 @@ class Home:
         return path.read_text().strip() if path.exists() else None
 
     def write_verifier_key(self, verifier_key: str) -> None:
-        self.verifier_key_path.parent.mkdir(parents=True, exist_ok=True)
+        self.verifier_key_path.parent.mkdir(mode=HOME_FOLDER_MODE, parents=True, exist_ok=True)
         self.verifier_key_path.write_text(verifier_key + "\n")

@@ -23,6 +23,12 @@ from ledger.home import SigningKeyError
 
 PASSPHRASE_ENV = "LEDGER_KEY_PASSPHRASE"  # noqa: S105 (the variable's name, not its value)
 KEY_FILE_MODE = 0o600
+KEYS_FOLDER_MODE = 0o700
+PASSPHRASE_MIN_LENGTH = 12  # characters, for a new key; an existing key opens with the passphrase it has
+
+
+class PassphraseMissing(SigningKeyError):
+    """The key is encrypted and no passphrase was given (none set, no terminal to ask at)."""
 
 
 @cache
@@ -38,13 +44,18 @@ def passphrase(*, confirm: bool = False) -> str:
 
 
 def check_can_create(path: Path, *, allow_unencrypted: bool) -> None:
-    """Refuses before anything is written: an existing key, or no passphrase."""
+    """Refuses before anything is written: an existing key, no passphrase, or one too short."""
     if path.exists():
         raise SigningKeyError(f"{path} exists already: refusing to overwrite a signing key")
-    if not allow_unencrypted and not passphrase(confirm=True):
+    secret = os.environ.get(PASSPHRASE_ENV, "") or ("" if allow_unencrypted else passphrase(confirm=True))
+    if not allow_unencrypted and not secret:
         raise SigningKeyError(
             f"set {PASSPHRASE_ENV} to encrypt the signing key, "
             "or pass --sandbox-key to store it unencrypted in a sandbox"
+        )
+    if secret and len(secret) < PASSPHRASE_MIN_LENGTH:
+        raise SigningKeyError(
+            f"the passphrase is {len(secret)} characters long; a signing key's needs at least {PASSPHRASE_MIN_LENGTH}"
         )
 
 
@@ -63,7 +74,7 @@ def write_signing_key(path: Path, key: Ed25519PrivateKey, *, allow_unencrypted: 
         serialization.BestAvailableEncryption(secret.encode()) if secret else serialization.NoEncryption()
     )
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=KEYS_FOLDER_MODE, parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, KEY_FILE_MODE)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(pem)
@@ -73,11 +84,18 @@ def load_signing_key(path: Path) -> Ed25519PrivateKey:
     if not path.exists():
         raise SigningKeyError(f"no signing key at {path}: run 'ledger init' first")
     data = path.read_bytes()
-    secret = passphrase().encode() if b"ENCRYPTED" in data else b""
+    encrypted = b"ENCRYPTED" in data
+    secret = passphrase().encode() if encrypted else b""
+    if encrypted and not secret:
+        raise PassphraseMissing(f"the signing key at {path} is encrypted: set {PASSPHRASE_ENV}")
     try:
         key = serialization.load_pem_private_key(data, password=secret or None)
-    except (ValueError, TypeError) as error:
-        raise SigningKeyError(f"cannot read the signing key at {path}: {error} (is {PASSPHRASE_ENV} right?)") from None
+    except (ValueError, TypeError):
+        raise SigningKeyError(
+            f"cannot read the signing key at {path}: the passphrase in {PASSPHRASE_ENV} is not its passphrase"
+            if encrypted
+            else f"cannot read the signing key at {path}: it is not a PEM private key"
+        ) from None
     if not isinstance(key, Ed25519PrivateKey):
         raise SigningKeyError(f"{path} is not an Ed25519 key")
     return key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import sqlite3
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ DEFAULT_IDENTITY = BankIdentity(
 )
 ESTABLISH_BANK_KEY = "init:establish-bank"
 KEY_HISTORY_FILE = "keys/history.json"
+
+_log = logging.getLogger("ledger.sandbox")
 
 
 class SandboxError(Exception):
@@ -142,11 +145,11 @@ class Sandbox:
         )
         try:
             self._check_owner(ledger.backend)
+            if auto_checkpoint and self.home.is_initialised():
+                self._sign_checkpoints_for(ledger, identity)
         except BaseException:
             ledger.close()
             raise
-        if auto_checkpoint and self.home.is_initialised():
-            self._sign_checkpoints_for(ledger, identity)
         return ledger
 
     def _check_owner(self, backend: Backend) -> None:
@@ -160,12 +163,17 @@ class Sandbox:
             )
 
     def _sign_checkpoints_for(self, ledger: Ledger, identity: BankIdentity) -> None:
-        from ledger.home import SigningKeyError
+        """Signs checkpoints as they fall due, with a key this process proved it
+        can open before anything is written: a wrong passphrase is an error
+        here, not a log left unsigned. With no passphrase at all, a warning:
+        checkpoints are then signed at export or by 'ledger audit checkpoint'."""
+        from ledger.keys import PassphraseMissing
 
         try:
             signer = self.signer()
-        except SigningKeyError:
-            return  # no passphrase here: checkpoints are signed at export, or by 'ledger audit checkpoint'
+        except PassphraseMissing as missing:
+            _log.warning("checkpoints are not signed as this process writes: %s", missing)
+            return
 
         def sign_when_due(appended: int) -> None:
             ledger.audit.maybe_checkpoint(

@@ -9,10 +9,11 @@ them, so a read (`ledger balances`) starts without them.
 
 from __future__ import annotations
 
+import os
 from importlib import import_module
 from typing import Any
 
-from ledger.cli.edges import app
+from ledger.cli.edges import app, internal_error
 
 AREAS = ("store", "writes", "reads", "queries", "audit", "replay", "serve", "bench")  # in `ledger --help`'s order
 for _area in AREAS:
@@ -22,4 +23,9 @@ __all__ = ["app", "main"]
 
 
 def main() -> Any:
-    return app()
+    """The `ledger` command: a bug that reaches here is one line and exit 70, not a traceback."""
+    os.umask(0o077)  # every file the command makes is its owner's alone: stores, keys, bundles, reports
+    try:
+        return app()
+    except Exception as error:
+        internal_error(error)

@@ -1,14 +1,18 @@
 """What every command shares: the app, the consoles and options, input parsing, and one table of failures.
 
-User errors print one line naming what was wrong and where, exit with status 2
-and write nothing; there are no tracebacks for them. A command refused by a
-business rule is a result, and exits with status 1.
+Exit statuses a script can act on: 0 done; 1 a command refused by a business
+rule (a result, not an error) or a verification that failed; 2 a user error
+(one line naming what was wrong and where; nothing written); 75 a temporary
+failure (a lock not granted in time, the database unavailable: retry); 70 an
+internal error (one line; the traceback goes to a file the line names).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -18,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from domain.errors import BatchRejected, LedgerError
 from ledger.api.keys import ApiKeyError
@@ -35,8 +40,12 @@ if TYPE_CHECKING:
 # commands that use them: a read (`ledger balances`) starts without them.
 
 
-EXIT_RULE_REJECTED = 1
+EXIT_DONE = 0
+EXIT_RULE_REJECTED = 1  # also: a verification failed
 EXIT_USER_ERROR = 2
+EXIT_INTERNAL = 70  # sysexits.h EX_SOFTWARE
+EXIT_TEMPORARY = 75  # sysexits.h EX_TEMPFAIL
+CRASH_DIR_ENV = "LEDGER_CRASH_DIR"
 INPUT_LINE_LENGTH_MAX = 64 * 1024
 
 app = typer.Typer(
@@ -101,16 +110,91 @@ EXPECTED_ERRORS: dict[type[Exception], int] = {
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Translates expected failures to one-line messages at the edge."""
+    """Translates expected failures to one-line messages at the edge; a bug
+    goes on to `internal_error`."""
     try:
         yield
     except Exception as error:
         message = describe_failure(error)
         if message is None:
             raise
-        fail(
-            message, next((code for kind, code in EXPECTED_ERRORS.items() if isinstance(error, kind)), EXIT_USER_ERROR)
-        )
+        fail(message, exit_code_of(error))
+
+
+def exit_code_of(error: Exception) -> int:
+    if is_temporary(error):
+        return EXIT_TEMPORARY
+    return next((code for kind, code in EXPECTED_ERRORS.items() if isinstance(error, kind)), EXIT_USER_ERROR)
+
+
+def is_temporary(error: BaseException) -> bool:
+    """A failure that the same command may not meet again: SQLite's lock not
+    granted in time; PostgreSQL unreachable, restarting, out of connections,
+    a lock or statement timeout, a serialisation failure or a deadlock (its
+    OperationalError family); no pooled connection in time."""
+    for cause in _causes(error):
+        if isinstance(cause, sqlite3.OperationalError) and _SQLITE_BUSY in str(cause):
+            return True
+        package = type(cause).__module__.split(".")[0]
+        if package == "psycopg_pool" or (package == "psycopg" and _is_operational(cause)):
+            return True
+    return False
+
+
+_SQLITE_BUSY = "database is locked"
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    seen: BaseException | None = error
+    for _ in range(10):  # the library wraps the driver's error once or twice
+        if seen is None:
+            return
+        yield seen
+        seen = seen.__cause__ or seen.__context__
+
+
+def _is_operational(error: BaseException) -> bool:
+    import psycopg  # only reached with the PostgreSQL extra: the error came from it
+
+    text = str(error)
+    return isinstance(error, psycopg.OperationalError) and not any(cue in text for cue in _PERMANENT_CONNECT_FAILURES)
+
+
+# Refusals at connect time that retrying will not change: a database or role
+# that does not exist, a wrong password, a host the server does not admit.
+_PERMANENT_CONNECT_FAILURES = (
+    "does not exist",
+    "authentication failed",
+    "no pg_hba.conf entry",
+    "permission denied",
+    "does not support SSL",
+)
+
+
+def internal_error(error: BaseException) -> NoReturn:
+    """A bug: one line on standard error, the traceback in a file of its own
+    (mode 0600) that the line names, exit 70."""
+    import tempfile
+    import time
+    import traceback
+
+    folder = Path(os.environ.get(CRASH_DIR_ENV) or Path(tempfile.gettempdir()) / f"ledger-crashes-{os.getuid()}")
+    where = "nowhere (it could not be written)"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = folder / f"crash-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(f"ledger {' '.join(sys.argv[1:])}\n")
+            handle.write("".join(traceback.format_exception(error)))
+        where = str(path)
+    except OSError:
+        pass
+    first = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+    what = f"{type(error).__name__}: {first}" if first else type(error).__name__
+    line = f"internal error ({what}); this is a bug: the details are in {where}"
+    err.print(f"[red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+    raise SystemExit(EXIT_INTERNAL)  # outside the command line's own handling: typer.Exit would not be caught
 
 
 def describe_failure(error: Exception) -> str | None:

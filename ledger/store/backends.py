@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+from pathlib import Path
+
 from ledger.store.ports import Backend, StoreLocation
 
 
@@ -20,5 +24,17 @@ def open_backend(location: StoreLocation, *, create_tables: bool = False) -> Bac
 
     assert location.sqlite_path is not None
     if create_tables:
-        location.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        _create_owner_only(location.sqlite_path)
     return SQLiteBackend(location, env)
+
+
+STORE_FILE_MODE = 0o600  # SQLite gives its -wal and -shm files the database file's mode
+STORE_FOLDER_MODE = 0o700
+
+
+def _create_owner_only(path: Path) -> None:
+    """An empty SQLite file (SQLite takes an empty file as a new database)
+    that only its owner may read, in a folder only its owner may enter."""
+    path.parent.mkdir(mode=STORE_FOLDER_MODE, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, STORE_FILE_MODE))

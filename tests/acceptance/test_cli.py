@@ -173,9 +173,9 @@ def test_commands_read_from_standard_input(home: Path) -> None:
     assert "a1: accepted" in result.stdout
 
 
-def test_an_unreachable_postgresql_server_is_one_clear_line(tmp_path: Path) -> None:
+def test_an_unreachable_postgresql_server_is_one_clear_line_and_a_temporary_failure(tmp_path: Path) -> None:
     result = ledger("balances", "--home", str(tmp_path), "--database-url", "postgresql://postgres@127.0.0.1:1/test")
-    assert result.returncode == 2
+    assert result.returncode == 75
     assert "the PostgreSQL store could not be used" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -187,3 +187,37 @@ def test_reading_a_home_that_has_no_ledger_creates_nothing(tmp_path: Path) -> No
         assert result.returncode == 2, args
         assert "no ledger at" in result.stderr or "not initialised" in result.stderr
     assert not home.exists()
+
+
+def test_a_new_signing_key_refuses_a_passphrase_shorter_than_the_minimum(tmp_path: Path) -> None:
+    home = tmp_path / "sandbox"
+    result = ledger("init", "--home", str(home), env={"LEDGER_KEY_PASSPHRASE": "short"})
+    assert result.returncode == 2
+    assert "at least 12" in result.stderr
+    assert not home.exists()
+
+
+def test_a_writer_with_the_wrong_passphrase_is_refused_before_it_writes_anything(tmp_path: Path) -> None:
+    home = tmp_path / "sandbox"
+    made = ledger("init", "--home", str(home), env={"LEDGER_KEY_PASSPHRASE": "correct horse battery"})
+    assert made.returncode == 0, made.stderr
+    before = store_digest(home)
+    batch = write_batch(tmp_path / "in.jsonl", BYN)
+    wrong = ledger("submit", str(batch), "--home", str(home), env={"LEDGER_KEY_PASSPHRASE": "wrong horse battery"})
+    assert wrong.returncode == 2
+    assert "is not its passphrase" in wrong.stderr
+    assert store_digest(home) == before
+    unsigned = ledger("submit", str(batch), "--home", str(home))  # no passphrase at all: written, and said so
+    assert unsigned.returncode == 0, unsigned.stderr
+    assert "checkpoints are not signed as this process writes" in unsigned.stderr
+
+
+def test_the_home_its_keys_and_store_and_a_bundle_are_their_owners_alone(home: Path, tmp_path: Path) -> None:
+    ledger("submit", str(write_batch(tmp_path / "in.jsonl", BYN)), "--home", str(home))
+    bundle = tmp_path / "bundle"
+    assert ledger("audit", "export", str(bundle), "--home", str(home)).returncode == 0
+    for root in (home, bundle):
+        for path in [root, *root.rglob("*")]:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            assert mode == (0o700 if path.is_dir() else 0o600), f"{path}: {oct(mode)}"
+    assert (home / "ledger.sqlite").is_file()
