@@ -101,7 +101,7 @@ IdempotencyKey = Annotated[str, Field(pattern=IDEMPOTENCY_KEY_PATTERN)]
 AssetCode = Annotated[str, Field(pattern=ASSET_CODE_PATTERN)]
 DecimalText = Annotated[
     StrictStr,
-    Field(min_length=1, max_length=AMOUNT_TEXT_LENGTH_MAX, json_schema_extra={"pattern": f"^{DECIMAL_PATTERN}$"}),
+    Field(min_length=1, max_length=AMOUNT_TEXT_LENGTH_MAX, json_schema_extra={"pattern": r"^[0-9]+(?:\.[0-9]+)?$"}),
     AfterValidator(plain_decimal),
 ]
 Reference = Annotated[LineText, Field(min_length=1, max_length=REFERENCE_LENGTH_MAX)]
