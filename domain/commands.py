@@ -8,6 +8,16 @@ business time of the command; when empty, the ledger's clock supplies it.
 reference), stored with the command's events and filterable, within named
 limits (Stripe's are alike: 50 keys, 40-character keys, 500-character values).
 Amounts are decimal strings ("12.50"), checked against the asset's scale.
+
+Text from outside is checked here, field by field, before anything is
+decided: identifiers are printable ASCII (their patterns), and names,
+reasons and references are one line of Unicode text (`LineText`: no control
+characters, C0, DEL or C1, no line or paragraph separators, no lone
+surrogates). Metadata values are free text (`FreeText`: the same, but a
+paragraph separator may stand in one). Format characters (RTL marks, joiners)
+are allowed: names in Arabic or Hebrew need them, and every reader escapes.
+A NUL in particular must never reach the store: PostgreSQL text cannot hold
+one, and an append-only log could never lose it again.
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -28,18 +39,72 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from domain.crossborder import DEADLINE_DAYS_MAX, Country, Direction, PartyInfo, RateText
-from domain.money import ASSET_CODE_PATTERN, SCALE_MAX, AssetKind
-from domain.parties import ClientKind, PartyId, PartyName, Residency, VenueKind
+from domain.money import AMOUNT_TEXT_LENGTH_MAX, ASSET_CODE_PATTERN, DECIMAL_PATTERN, SCALE_MAX, AssetKind
+from domain.parties import ClientKind, PartyId, Residency, VenueKind
+from domain.parties import PartyName as _AnyPartyName
 
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,128}$"
 REFERENCE_LENGTH_MAX = 128
+REGISTER_ENTRY_LENGTH_MAX = 64
 
+# Control characters (Unicode category Cc: C0, DEL, C1) and lone surrogates
+# (which no UTF-8 encoder takes) are never text; line and paragraph
+# separators end a line, so one-line fields refuse them too.
+_NOT_FREE_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_NOT_LINE_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
+_PLAIN_DECIMAL = re.compile(DECIMAL_PATTERN, re.ASCII)
+
+
+def _refuse(found: re.Match[str] | None) -> None:
+    if found is not None:
+        code = ord(found.group())
+        kind = "a lone surrogate" if 0xD800 <= code <= 0xDFFF else "the control character"
+        if code in (0x2028, 0x2029):
+            kind = "a line break"
+        raise PydanticCustomError(
+            "forbidden_character",
+            "{kind} U+{code} at character {index} is not allowed here",
+            {"kind": kind, "code": f"{code:04X}", "index": found.start() + 1},
+        )
+
+
+def line_text(value: str) -> str:
+    """One line of text: no control characters, line breaks or lone surrogates."""
+    if not value.isascii() or not value.isprintable():
+        _refuse(_NOT_LINE_TEXT.search(value))
+    return value
+
+
+def free_text(value: str) -> str:
+    """Text that may hold a paragraph separator, but no control character or lone surrogate."""
+    if not value.isascii() or not value.isprintable():
+        _refuse(_NOT_FREE_TEXT.search(value))
+    return value
+
+
+def plain_decimal(value: str) -> str:
+    """The whole string is ASCII digits with at most one point between them."""
+    if _PLAIN_DECIMAL.fullmatch(value) is None:
+        raise PydanticCustomError(
+            "plain_decimal", "not a plain decimal number like '12.50' (ASCII digits and one point, nothing else)"
+        )
+    return value
+
+
+LineText = Annotated[StrictStr, AfterValidator(line_text)]
+FreeText = Annotated[StrictStr, AfterValidator(free_text)]
+PartyName = Annotated[_AnyPartyName, AfterValidator(line_text)]
 IdempotencyKey = Annotated[str, Field(pattern=IDEMPOTENCY_KEY_PATTERN)]
 AssetCode = Annotated[str, Field(pattern=ASSET_CODE_PATTERN)]
-DecimalText = Annotated[StrictStr, Field(min_length=1, max_length=60)]
-Reference = Annotated[str, Field(min_length=1, max_length=REFERENCE_LENGTH_MAX)]
+DecimalText = Annotated[
+    StrictStr,
+    Field(min_length=1, max_length=AMOUNT_TEXT_LENGTH_MAX, json_schema_extra={"pattern": r"^[0-9]+(?:\.[0-9]+)?$"}),
+    AfterValidator(plain_decimal),
+]
+Reference = Annotated[LineText, Field(min_length=1, max_length=REFERENCE_LENGTH_MAX)]
 WalletAddress = Annotated[str, Field(pattern=r"^[A-Za-z0-9:_-]{8,128}$")]
 VENUE_ASSETS_MAX = 200
 METADATA_ENTRIES_MAX = 20
@@ -47,7 +112,7 @@ METADATA_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,40}$"
 METADATA_VALUE_LENGTH_MAX = 500
 
 MetadataKey = Annotated[str, Field(pattern=METADATA_KEY_PATTERN)]
-MetadataValue = Annotated[StrictStr, Field(max_length=METADATA_VALUE_LENGTH_MAX)]
+MetadataValue = Annotated[FreeText, Field(max_length=METADATA_VALUE_LENGTH_MAX)]
 _METADATA_KEY = re.compile(METADATA_KEY_PATTERN)
 
 # Left out of the digest when empty, so that a command without metadata
@@ -75,7 +140,7 @@ class BaseCommand(BaseModel):
         if len(value) > METADATA_ENTRIES_MAX:
             raise ValueError(f"metadata holds at most {METADATA_ENTRIES_MAX} entries, {len(value)} given")
         for name, text in value.items():
-            if not isinstance(name, str) or not _METADATA_KEY.match(name):
+            if not isinstance(name, str) or not _METADATA_KEY.fullmatch(name):
                 raise ValueError(f"metadata key {name!r} must be 1 to 40 of the characters A-Z a-z 0-9 _ . : -")
             if not isinstance(text, str):
                 raise ValueError(f"metadata value of {name!r} must be a string, not {type(text).__name__}")
@@ -107,7 +172,7 @@ class EstablishBank(BaseCommand):
     type: Literal["establish_bank"] = "establish_bank"
     name: PartyName
     htp_resident: StrictBool
-    nbrb_register_entry: Annotated[str, Field(min_length=1, max_length=64)]
+    nbrb_register_entry: Annotated[LineText, Field(min_length=1, max_length=REGISTER_ENTRY_LENGTH_MAX)]
 
 
 class RegisterIssuer(BaseCommand):
@@ -273,6 +338,18 @@ class InitiateSettlement(BaseCommand):
     originator: PartyInfo = PartyInfo()
     beneficiary: PartyInfo = PartyInfo()
     beneficiary_wallet: WalletAddress | None = None
+
+    @field_validator("originator", "beneficiary")
+    @classmethod
+    def _travel_rule_text(cls, party: PartyInfo) -> PartyInfo:
+        """The travel-rule data is text of one line, as names and references are."""
+        for name, value in party:
+            if isinstance(value, str):
+                try:
+                    line_text(value)
+                except PydanticCustomError as error:
+                    raise PydanticCustomError("forbidden_character", f"{name}: {error.message()}") from None
+        return party
 
 
 class ReturnSettlementFunds(BaseCommand):

@@ -22,7 +22,12 @@ AMOUNT_TEXT_LENGTH_MAX = 60
 MinorUnits = Annotated[int, PlainSerializer(str, return_type=str, when_used="json")]
 
 ASSET_CODE_PATTERN = r"^[A-Z][A-Z0-9]{1,11}$"
-_DECIMAL = re.compile(r"^(?P<whole>[0-9]+)(?:\.(?P<fraction>[0-9]+))?$")
+# A plain decimal is ASCII digits with at most one point between digits, and
+# nothing else: no sign, exponent, grouping, whitespace or line break, and no
+# other script's digits (`int` would read '١٢' as 12). Matched whole (fullmatch:
+# a `$` would let a trailing newline through).
+DECIMAL_PATTERN = r"(?P<whole>[0-9]+)(?:\.(?P<fraction>[0-9]+))?"
+_DECIMAL = re.compile(DECIMAL_PATTERN, re.ASCII)
 
 
 class AssetKind(StrEnum):
@@ -56,7 +61,7 @@ def parse_amount(text: str, *, asset: str, scale: int) -> int:
         raise InvalidAmount(amount=text, asset=asset, reason="amounts are decimal strings, like '12.50'")
     if len(text) > AMOUNT_TEXT_LENGTH_MAX:
         raise InvalidAmount(amount=text[:20] + "...", asset=asset, reason="too many digits")
-    match = _DECIMAL.match(text)
+    match = _DECIMAL.fullmatch(text)
     if match is None:
         raise InvalidAmount(amount=text, asset=asset, reason="not a plain decimal number like '12.50'")
     fraction = match["fraction"] or ""

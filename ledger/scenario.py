@@ -38,13 +38,18 @@ from domain.commands import COMMAND_ADAPTER, BaseCommand
 from domain.errors import BatchRejected, LedgerError
 from domain.money import format_amount
 from ledger.clock import ManualClock
+from ledger.input import InputError, decode_utf8
 from ledger.reports import compliance, settlements
 from ledger.sandbox import Sandbox
 from ledger.service import Ledger
 
 DEFAULT_START = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
 STEPS_MAX = 10_000
-_ADVANCE = re.compile(r"^(?P<count>[0-9]+) (?P<unit>days?|hours?|minutes?)$")
+SCENARIO_BYTES_MAX = 16 * 1024 * 1024
+SCENARIO_DEPTH_MAX = 32
+SCENARIO_NODES_MAX = 1_000_000
+ADVANCE_COUNT_MAX = 1_000_000  # minutes, hours or days: a timedelta takes 999,999,999 days at most
+_ADVANCE = re.compile(r"(?P<count>[0-9]{1,7}) (?P<unit>days?|hours?|minutes?)", re.ASCII)
 
 
 class ScenarioError(Exception):
@@ -63,7 +68,7 @@ class StepResult:
 class _Step:
     line: int
     name: str
-    command: BaseCommand | None
+    command: BaseCommand | str | None  # text: why the command's fields were refused
     advance: timedelta | None
     expect: Any
     balances: dict[str, dict[str, str]] | None
@@ -71,18 +76,7 @@ class _Step:
 
 
 def load(path: Path) -> tuple[str, datetime, list[_Step], list[_Step]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError) as error:
-        raise ScenarioError(f"{path}: cannot be read: {error}") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ScenarioError(f"{where}: not valid YAML: {getattr(error, 'problem', error)}") from None
-    if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
-        raise ScenarioError(f"{path}:1: a scenario is a mapping with name, setup and steps")
+    data, root = _read(path)
     name = str(data.get("name") or path.stem)
     start = _start(path, data.get("start"))
     lines = {key.value: value for key, value in root.value if isinstance(key, yaml.ScalarNode)}
@@ -92,20 +86,90 @@ def load(path: Path) -> tuple[str, datetime, list[_Step], list[_Step]]:
     return name, start, setup, steps
 
 
+def _read(path: Path) -> tuple[dict[str, Any], yaml.MappingNode]:
+    """The file's mapping and its node (for line numbers), read strictly:
+    UTF-8, within SCENARIO_BYTES_MAX, no key twice in a mapping, nested at
+    most SCENARIO_DEPTH_MAX deep and SCENARIO_NODES_MAX nodes with every
+    alias expanded (an alias of an alias of... would be a billion laughs)."""
+    try:
+        with path.open("rb") as file:
+            data = file.read(SCENARIO_BYTES_MAX + 1)
+    except OSError as error:
+        raise ScenarioError(f"{path}: cannot be read: {error.strerror or error}") from None
+    if len(data) > SCENARIO_BYTES_MAX:
+        raise ScenarioError(f"{path}: larger than {SCENARIO_BYTES_MAX} bytes")
+    try:
+        text = decode_utf8(data)
+    except InputError as error:
+        raise ScenarioError(f"{path}: {error.message}") from None
+    loader: _StrictLoader | None = None
+    try:
+        loader = _StrictLoader(text)  # its reader refuses characters YAML does not allow, here
+        root = loader.get_single_node()
+        if root is not None:
+            _check_size(path, root)
+        document = loader.construct_document(root) if root is not None else None
+    except yaml.reader.ReaderError as error:
+        where = f"{path}:{text.count(chr(10), 0, error.position) + 1}"
+        raise ScenarioError(f"{where}: not valid YAML: character U+{error.character:04X} is not allowed") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ScenarioError(f"{where}: not valid YAML: {getattr(error, 'problem', None) or error}") from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: nested deeper than {SCENARIO_DEPTH_MAX} levels") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    if not isinstance(document, dict) or not isinstance(root, yaml.MappingNode):
+        raise ScenarioError(f"{path}:1: a scenario is a mapping with name, setup and steps")
+    return document, root
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice (it would keep the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, list | dict) or key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate or unusable key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _check_size(path: Path, root: yaml.Node) -> None:
+    pending: list[tuple[yaml.Node, int]] = [(root, 1)]
+    count = 0
+    while pending:
+        node, depth = pending.pop()
+        count += 1
+        if count > SCENARIO_NODES_MAX:
+            raise ScenarioError(f"{path}: more than {SCENARIO_NODES_MAX} values, aliases expanded")
+        if depth > SCENARIO_DEPTH_MAX:
+            raise ScenarioError(f"{path}:{node.start_mark.line + 1}: nested deeper than {SCENARIO_DEPTH_MAX} levels")
+        if isinstance(node, yaml.SequenceNode):
+            pending += [(item, depth + 1) for item in node.value]
+        elif isinstance(node, yaml.MappingNode):
+            pending += [(part, depth + 1) for pair in node.value for part in pair]
+
+
 def _included(path: Path, names: Any) -> list[_Step]:
-    """The setup of each file named by `include`, in order (a shared world)."""
+    """The setup of each file named by `include`, in order (a shared world):
+    files beside this one, named without a folder."""
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise ScenarioError(f"{path}: include is a list of scenario files")
     steps: list[_Step] = []
     for name in names:
         other = path.parent / name
+        if Path(name).name != name or name in ("", ".", ".."):
+            raise ScenarioError(f"{path}: include names a file beside the scenario, not {name!r}")
         if not other.is_file():
             raise ScenarioError(f"{path}: included file {name} does not exist")
-        text = other.read_text(encoding="utf-8")
-        data = yaml.safe_load(text) or {}
-        root = yaml.compose(text)
-        if not isinstance(root, yaml.MappingNode):
-            raise ScenarioError(f"{other}:1: a scenario is a mapping with name, setup and steps")
+        data, root = _read(other)
         lines = {key.value: value for key, value in root.value if isinstance(key, yaml.ScalarNode)}
         steps += _steps(
             other, str(data.get("name") or other.stem), data.get("setup") or [], lines.get("setup"), setup=True
@@ -147,9 +211,11 @@ def _step(path: Path, scenario: str, item: Any, line: int, setup: bool) -> _Step
     if not isinstance(item, dict):
         raise ScenarioError(f"{where}: a step is a mapping, like 'deposit: {{...}}' or 'advance: 1 day'")
     if "advance" in item:
-        match = _ADVANCE.match(str(item["advance"]))
-        if match is None:
-            raise ScenarioError(f"{where}: advance takes '<n> days', '<n> hours' or '<n> minutes'")
+        match = _ADVANCE.fullmatch(str(item["advance"]))
+        if match is None or int(match["count"]) > ADVANCE_COUNT_MAX:
+            raise ScenarioError(
+                f"{where}: advance takes '<n> days', '<n> hours' or '<n> minutes', n at most {ADVANCE_COUNT_MAX}"
+            )
         unit = match["unit"].rstrip("s") + "s"
         return _Step(
             line, f"advance {item['advance']}", None, timedelta(**{unit: int(match["count"])}), None, None, None
@@ -169,15 +235,19 @@ def _step(path: Path, scenario: str, item: Any, line: int, setup: bool) -> _Step
         plain = _plain(payload)
     except ScenarioError as error:
         raise ScenarioError(f"{where}: {kind}: {error}") from None
+    expect = "accepted" if setup else item.get("expect", "accepted")
+    _check_expect(where, expect)
+    _check_checks(where, item.get("balances"), item.get("report"))
+    command: BaseCommand | str
     try:
         command = COMMAND_ADAPTER.validate_python(plain)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'][1:]) or 'type'}: {e['msg']}" for e in error.errors()[:3]
         )
-        raise ScenarioError(f"{where}: {kind}: {problems}") from None
-    expect = "accepted" if setup else item.get("expect", "accepted")
-    _check_expect(where, expect)
+        if not (isinstance(expect, dict) and "invalid" in expect):
+            raise ScenarioError(f"{where}: {kind}: {problems}") from None
+        command = problems  # a step that expects a refusal may be refused by the command's own fields
     return _Step(line, str(item.get("name") or kind), command, None, expect, item.get("balances"), item.get("report"))
 
 
@@ -200,6 +270,18 @@ def _check_expect(where: str, expect: Any) -> None:
     if isinstance(expect, dict) and len(expect) == 1 and next(iter(expect)) in ("rejected", "invalid"):
         return
     raise ScenarioError(f"{where}: expect is 'accepted', {{rejected: RULE_CODE}} or {{invalid: text}}")
+
+
+def _check_checks(where: str, balances: Any, report: Any) -> None:
+    """`balances` maps accounts to assets to amounts; `report` maps dotted names to values."""
+    if balances is not None and not (
+        isinstance(balances, dict) and all(isinstance(assets, dict | None) for assets in balances.values())
+    ):
+        raise ScenarioError(
+            f"{where}: balances maps accounts to {{asset: amount}}, like {{client:alesia: {{BYN: '1.00'}}}}"
+        )
+    if report is not None and not isinstance(report, dict):
+        raise ScenarioError(f"{where}: report maps dotted names to values, like {{compliance.by_rule.X: 1}}")
 
 
 def run(path: Path, *, on_step: Callable[[StepResult], None] | None = None) -> list[StepResult]:
@@ -241,14 +323,12 @@ def _run_step(ledger: Ledger, clock: ManualClock, step: _Step) -> StepResult:
 def _outcome_problems(ledger: Ledger, step: _Step) -> list[str]:
     assert step.command is not None
     expect = step.expect
+    if isinstance(step.command, str):
+        return _refused_as_expected(expect, step.command)
     try:
         (result,) = ledger.submit([step.command])
     except BatchRejected as refused:
-        cause = refused.cause
-        if isinstance(expect, dict) and "invalid" in expect:
-            wanted = str(expect["invalid"])
-            return [] if wanted in cause.message else [f"refused with '{cause.message}', not '{wanted}'"]
-        return [f"expected {expect}, but the command was refused: {cause.message}"]
+        return _refused_as_expected(expect, refused.cause.message)
     except LedgerError as error:
         return [f"expected {expect}, but: {error}"]
     got = "accepted" if result.accepted else {"rejected": result.rule}
@@ -256,6 +336,13 @@ def _outcome_problems(ledger: Ledger, step: _Step) -> list[str]:
         detail = f" ({result.reason})" if result.reason else ""
         return [f"expected {expect}, got {got}{detail}"]
     return []
+
+
+def _refused_as_expected(expect: Any, message: str) -> list[str]:
+    if isinstance(expect, dict) and "invalid" in expect:
+        wanted = str(expect["invalid"])
+        return [] if wanted in message else [f"refused with '{message}', not '{wanted}'"]
+    return [f"expected {expect}, but the command was refused: {message}"]
 
 
 def _balance_problems(ledger: Ledger, expected: dict[str, dict[str, str]]) -> list[str]:

@@ -42,6 +42,7 @@ from ledger.api.models import BalanceOut, CommandResultOut, CommandsOut, HealthO
 from ledger.api.problems import ProblemError, http_problem, invalid_input, problem_response
 from ledger.api.signal import LogSignal
 from ledger.home import DEFAULT_HOME
+from ledger.input import InputError, decode_utf8, describe_path, read_json
 from ledger.sandbox import Sandbox
 from ledger.serving import ServingLock, StoreServed
 from ledger.store.ports import StoreLocation
@@ -387,14 +388,22 @@ def report_settlements(request: Request, _key: Reads) -> dict[str, Any]:
 
 
 def _json_body(body: bytes) -> Any:
+    """The body's JSON, read as `ledger submit` reads a line (`ledger.input`):
+    UTF-8, no duplicate keys, within the depth and string limits."""
     try:
-        return json.loads(body)
-    except RecursionError:
-        raise ProblemError(400, "malformed-json", "The body is not JSON", "the body nests too deeply") from None
-    except ValueError as error:  # not UTF-8, not JSON, or an integer of more digits than Python reads
-        where = f" at line {error.lineno}, column {error.colno}" if isinstance(error, json.JSONDecodeError) else ""
+        return read_json(decode_utf8(body))
+    except InputError as error:
+        position = error.path[0] if error.path and isinstance(error.path[0], int) else None
+        field = describe_path(error.path[1:] if position is not None else error.path) or None
+        where = f"command {position}, " if position is not None else ""
+        where += f"{field}: " if field else ""
         raise ProblemError(
-            400, "malformed-json", "The body is not JSON", f"the body is not valid UTF-8 JSON{where}: {error}"
+            400,
+            "malformed-json",
+            "The body is not acceptable JSON",
+            f"{where}{error.message}; nothing was written",
+            position=position,
+            field=field,
         ) from None
 
 

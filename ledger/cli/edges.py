@@ -230,7 +230,15 @@ def describe_validation_error(error: ValidationError, where: str = "") -> str:
         field = ".".join(str(part) for part in item["loc"]) or "input"
         problems.append(f"{field}: {item['msg']}")
     prefix = f"{where}: " if where else ""
-    return prefix + "; ".join(problems)
+    return printable(prefix + "; ".join(problems))
+
+
+def printable(text: str) -> str:
+    """The text with every unprintable character escaped, so that input quoted
+    in a message stays one line and sends nothing to the terminal."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else ascii(char)[1:-1] for char in text)
 
 
 def parse_time(text: str) -> datetime:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ledger.home import DEFAULT_HOME
 
@@ -25,6 +26,7 @@ from ledger.cli.edges import (
     app,
     out,
     parse_time,
+    printable,
     sandbox_for,
     user_errors,
 )
@@ -97,7 +99,8 @@ def _show(row: TransactionRow | None, key: str, as_json: bool) -> None:
         return
     for name, value in row.to_json().items():
         shown = value if isinstance(value, str | int) else json.dumps(value)
-        out.print(f"{name:<17} {shown}", soft_wrap=True, highlight=False)
+        # Stored text (keys, names, metadata) is shown as it is: never read as markup.
+        out.print(f"{name:<17} {printable(str(shown))}", soft_wrap=True, highlight=False, markup=False)
 
 
 def _print_transactions(rows: list[TransactionRow]) -> None:
@@ -108,7 +111,7 @@ def _print_transactions(rows: list[TransactionRow]) -> None:
         status = "accepted" if row.rule is None else f"[red]rejected[/] {row.rule}"
         table.add_row(
             str(row.position),
-            row.key,
+            Text(printable(row.key)),
             row.command_type,
             status,
             ", ".join(row.clients),
@@ -148,6 +151,7 @@ def _print_log(rows: list[EventRow]) -> None:
             f"{row.position:>8}  {row.ledger_time}  {row.type:<27} {row.command_key}  {data}",
             soft_wrap=True,
             highlight=False,
+            markup=False,
         )
 
 

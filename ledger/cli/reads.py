@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ledger.home import DEFAULT_HOME
 
@@ -25,6 +26,7 @@ from ledger.cli.edges import (
     JsonOption,
     app,
     out,
+    printable,
     read_report,
     report_app,
     sandbox_for,
@@ -70,7 +72,7 @@ def venues_list(
     for row in rows:
         table.add_row(
             row["venue_id"],
-            row["name"],
+            Text(printable(row["name"])),
             row["kind"],
             "yes" if row["domestic"] else "no",
             "yes" if row["listed"] else "[red]no[/]",

@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
+from rich.markup import escape
 
 from domain.errors import BatchRejected
 from domain.parties import VenueKind
 from ledger.clock import ManualClock
 from ledger.home import BATCH_SIZE_MAX, DEFAULT_HOME
+from ledger.input import InputError, decode_line, read_json, split_lines
 
 if TYPE_CHECKING:
     from domain.commands import BaseCommand
@@ -34,6 +36,7 @@ from ledger.cli.edges import (
     describe_validation_error,
     err,
     out,
+    printable,
     sandbox_for,
     submit_one,
     user_errors,
@@ -67,13 +70,26 @@ def submit(
         out.print(f"{result.key}: {status}{again}")
 
 
-def read_lines(source: str) -> list[str]:
+# A batch holds at most BATCH_SIZE_MAX commands of at most INPUT_LINE_LENGTH_MAX
+# bytes each; a file larger than this is refused before it is read whole.
+BATCH_FILE_BYTES_MAX = 256 * 1024 * 1024
+
+
+def read_lines(source: str) -> list[tuple[int, bytes]]:
+    """The numbered lines of a batch file or stdin ('-'), split on `\\n` only."""
     if source == "-":
-        return sys.stdin.read().splitlines()
-    path = Path(source)
-    if not path.is_file():
-        raise UserError(f"{source}: no such file")
-    return path.read_text(encoding="utf-8").splitlines()
+        data = sys.stdin.buffer.read(BATCH_FILE_BYTES_MAX + 1)
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise UserError(f"{source}: no such file")
+        if not path.is_file():
+            raise UserError(f"{source}: not a regular file")
+        with path.open("rb") as file:
+            data = file.read(BATCH_FILE_BYTES_MAX + 1)
+    if len(data) > BATCH_FILE_BYTES_MAX:
+        raise UserError(f"{source}: larger than {BATCH_FILE_BYTES_MAX} bytes")
+    return split_lines(data)
 
 
 def command_adapter() -> Any:
@@ -82,19 +98,24 @@ def command_adapter() -> Any:
     return COMMAND_ADAPTER
 
 
-def parse_commands(source: str, lines: list[str]) -> list[tuple[int, BaseCommand]]:
+def parse_commands(source: str, lines: list[tuple[int, bytes]]) -> list[tuple[int, BaseCommand]]:
     commands: list[tuple[int, BaseCommand]] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if len(line) > INPUT_LINE_LENGTH_MAX:
-            raise UserError(f"{source}:{number}: line longer than {INPUT_LINE_LENGTH_MAX} characters")
+    for number, raw in lines:
+        where = f"{source}:{number}"
+        if len(raw) > INPUT_LINE_LENGTH_MAX:
+            raise UserError(f"{where}: line longer than {INPUT_LINE_LENGTH_MAX} bytes")
         try:
-            commands.append((number, command_adapter().validate_json(line)))
+            line = decode_line(raw)
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            commands.append((number, command_adapter().validate_python(read_json(line))))
+        except InputError as error:
+            field = error.where()
+            raise UserError(f"{where}: {field + ': ' if field else ''}{error.message}") from None
         except ValidationError as error:
-            raise UserError(describe_validation_error(error, f"{source}:{number}")) from None
+            raise UserError(describe_validation_error(error, where)) from None
         if len(commands) > BATCH_SIZE_MAX:
-            raise UserError(f"{source}:{number}: a batch holds at most {BATCH_SIZE_MAX} commands")
+            raise UserError(f"{where}: a batch holds at most {BATCH_SIZE_MAX} commands")
     if not commands:
         raise UserError(f"{source}: no commands found")
     return commands
@@ -256,9 +277,11 @@ def scenario_run(
             if as_json:
                 return
             mark = "[green]PASS[/]" if result.passed else "[red]FAIL[/]"
-            out.print(f"  {mark} {path}:{result.line} {result.name}", highlight=False, soft_wrap=True)
+            # The step's name and problems are the file's text: never markup, never control characters.
+            shown = escape(printable(f"{path}:{result.line} {result.name}"))
+            out.print(f"  {mark} {shown}", highlight=False, soft_wrap=True)
             for problem in result.problems:
-                out.print(f"       {problem}", highlight=False, soft_wrap=True)
+                out.print(f"       {escape(printable(problem))}", highlight=False, soft_wrap=True)
 
         return line
 
@@ -268,11 +291,11 @@ def scenario_run(
             raise UserError("no scenario files found")
         for path in paths:
             if not as_json:
-                out.print(f"[bold]{path}[/]")
+                out.print(f"[bold]{escape(printable(str(path)))}[/]")
             try:
                 results = run_scenario(path, on_step=show(path))
             except ScenarioError as error:
-                raise UserError(str(error)) from None
+                raise UserError(printable(str(error))) from None
             failed += sum(not r.passed for r in results)
             report[str(path)] = [vars(r) for r in results]
     if as_json:
