@@ -83,7 +83,7 @@ class UserError(Exception):
 
 
 def fail(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
-    err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)  # a message may quote user text
     raise typer.Exit(code)
 
 

@@ -112,3 +112,13 @@ def test_the_readme_documents_every_exit_status() -> None:
     section = readme[readme.index("Exit status, for scripts") :][:1500]
     for status in ("0 done", "1 ", "2 ", "70 ", "75 "):
         assert status in section, status
+
+
+def test_an_error_quoting_text_that_looks_like_markup_prints_it_as_it_is(home: Path, tmp_path: Path) -> None:
+    before = store_digest(home)
+    result = ledger("submit", str(write_batch(tmp_path / "in.jsonl", '{"type": "[/x]", "key": "[red]k"}')), "--home",
+                    str(home))  # fmt: skip
+    assert result.returncode == 2
+    assert "[/x]" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert store_digest(home) == before
