@@ -56,13 +56,14 @@ class AuditLog:
 
     def _append(self, session: WriteSession, entries: Sequence[LogEntry]) -> None:
         tree = self._tree(session)
+        first = tree.size == 0
         rows = []
         for entry in entries:
             digest = leaf_hash(leaf_bytes(tree.size, self.decode(entry)))
             rows.append((tree.size, entry.id, digest.hex()))
             tree.append(digest)
         session.executemany("INSERT INTO audit_leaves VALUES (?, ?, ?)", rows)
-        self._save_tree(session, tree)
+        self._save_tree(session, tree, first=first)
 
     def _tree(self, session: ReadSession) -> CompactRange:
         rows = session.fetchall("SELECT tree_size, compact_range FROM audit_tree WHERE singleton = 1")
@@ -71,12 +72,17 @@ class AuditLog:
         size, hashes = rows[0]
         return CompactRange(int(size), [bytes.fromhex(h) for h in hashes.split(",") if h])
 
-    def _save_tree(self, session: WriteSession, tree: CompactRange) -> None:
-        session.execute(
-            "INSERT INTO audit_tree VALUES (1, ?, ?) ON CONFLICT (singleton) DO UPDATE SET "
-            "tree_size = excluded.tree_size, compact_range = excluded.compact_range",
-            (tree.size, ",".join(h.hex() for h in tree.hashes)),
-        )
+    def _save_tree(self, session: WriteSession, tree: CompactRange, *, first: bool) -> None:
+        # An insert, then updates, never an upsert: the guards refuse any
+        # insert of a row that exists (on SQLite they fire before conflict
+        # resolution) and any update that does not grow the tree.
+        hashes = ",".join(h.hex() for h in tree.hashes)
+        if first:
+            session.execute("INSERT INTO audit_tree VALUES (1, ?, ?)", (tree.size, hashes))
+        else:
+            session.execute(
+                "UPDATE audit_tree SET tree_size = ?, compact_range = ? WHERE singleton = 1", (tree.size, hashes)
+            )
 
     def tree(self) -> CompactRange:
         with self.backend.read() as session:
@@ -113,11 +119,15 @@ class AuditLog:
             tree = self._tree(session)
             note = sign(Checkpoint(self.origin, tree.size, tree.root()).text(), signers)
             stored = StoredCheckpoint(tree.size, note, now.isoformat())
-            session.execute(
-                "INSERT INTO audit_checkpoints VALUES (?, ?, ?) ON CONFLICT (tree_size) DO UPDATE SET "
-                "note = excluded.note, signed_at = excluded.signed_at",
-                (stored.size, stored.note, stored.signed_at),
-            )
+            # Signed again, not rewritten: the guards let a stored checkpoint's
+            # signatures change and nothing else (and refuse upserts).
+            if session.fetchall("SELECT 1 FROM audit_checkpoints WHERE tree_size = ?", (tree.size,)):
+                statement = "UPDATE audit_checkpoints SET note = ?, signed_at = ? WHERE tree_size = ?"
+                session.execute(statement, (stored.note, stored.signed_at, stored.size))
+            else:
+                session.execute(
+                    "INSERT INTO audit_checkpoints VALUES (?, ?, ?)", (stored.size, stored.note, stored.signed_at)
+                )
         self._pending_events, self._checkpointed_at = 0, now
         return stored
 

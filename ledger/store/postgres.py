@@ -12,11 +12,12 @@ import psycopg
 from eventsourcing.persistence import StoredEvent, Tracking
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.conninfo import make_conninfo
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier, Literal
 from psycopg_pool import ConnectionPool
 
 from ledger.store.pgconninfo import PostgresTarget
 from ledger.store.ports import COMMANDS_TABLE, Backend, LogEntry, ReadSession, WriteSession
+from ledger.tables import AUDIT_TABLES, VIEWS_TRACKING_NAME
 
 
 class _PostgresReading:
@@ -209,33 +210,47 @@ class PostgresBackend(Backend):
 
     def set_up(self) -> None:
         schema = Identifier(self.datastore.schema)
-        guard = Identifier("ledger_refuse_change")
+        tracking = self.tracking.tracking_table_name
         statements = [
             SQL(
                 "CREATE TABLE IF NOT EXISTS {schema}.{table} "
                 "(key text PRIMARY KEY, digest text NOT NULL, result text NOT NULL)"
             ).format(schema=schema, table=Identifier(COMMANDS_TABLE)),
-            SQL(
-                "CREATE OR REPLACE FUNCTION {schema}.{guard}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-                "BEGIN RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP "
-                "USING ERRCODE = 'insufficient_privilege'; END $$"
-            ).format(schema=schema, guard=guard),
-        ]
-        for table in (self.recorder.events_table_name, COMMANDS_TABLE):
-            for verb, level in (("UPDATE", "ROW"), ("DELETE", "ROW"), ("TRUNCATE", "STATEMENT")):
-                statements.append(
-                    SQL(
-                        "CREATE OR REPLACE TRIGGER {name} BEFORE {verb} ON {schema}.{table} "
-                        "FOR EACH {level} EXECUTE FUNCTION {schema}.{guard}()"
-                    ).format(
-                        name=Identifier(f"{table}_no_{verb.lower()}"),
-                        verb=SQL(verb),
-                        level=SQL(level),
+            *(
+                SQL("CREATE TABLE IF NOT EXISTS {}.{} ({})").format(schema, Identifier(table), SQL(columns))
+                for table, columns in AUDIT_TABLES.items()
+            ),
+            *(
+                _function(
+                    schema,
+                    name,
+                    SQL(body).format(
                         schema=schema,
-                        table=Identifier(table),
-                        guard=guard,
-                    )
+                        refused=SQL("USING ERRCODE = 'insufficient_privilege'"),
+                        views=Literal(VIEWS_TRACKING_NAME),
+                    ),
                 )
+                for name, body in _GUARDS.items()
+            ),
+        ]
+        refuse = "ledger_refuse_change"
+        triggers = [
+            *(
+                (table, verb, refuse)
+                for table in (self.recorder.events_table_name, COMMANDS_TABLE, "audit_leaves")
+                for verb in ("UPDATE", "DELETE", "TRUNCATE")
+            ),
+            ("audit_leaves", "INSERT", "ledger_audit_leaf_in_order"),
+            ("audit_checkpoints", "DELETE", refuse),
+            ("audit_checkpoints", "TRUNCATE", refuse),
+            ("audit_checkpoints", "UPDATE", "ledger_checkpoint_signed_again"),
+            ("audit_tree", "DELETE", refuse),
+            ("audit_tree", "TRUNCATE", refuse),
+            ("audit_tree", "INSERT OR UPDATE", "ledger_audit_tree_grows"),
+            (tracking, "TRUNCATE", refuse),
+            (tracking, "UPDATE OR DELETE", "ledger_tracking_forward_only"),
+        ]
+        statements += [_trigger(schema, table, verb, function) for table, verb, function in triggers]
         with self.datastore.transaction(commit=True) as cursor:
             for statement in statements:
                 cursor.execute(statement)
@@ -317,6 +332,68 @@ class PostgresBackend(Backend):
 
 
 ADVISORY_LOCK = "SELECT pg_advisory_xact_lock(hashtext(%s))"
+
+# The guards' functions, raising as PostgreSQL does for a missing privilege
+# ({refused}). Tables are named with their schema: the guards run in any
+# session's search path.
+_GUARDS = {
+    "ledger_refuse_change": "RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP {refused};",
+    # The audit log's leaves: the next index, for an event after the last leaf's.
+    "ledger_audit_leaf_in_order": (
+        "IF NEW.leaf_index <> (SELECT coalesce(max(leaf_index), -1) + 1 FROM {schema}.audit_leaves) "
+        "OR NEW.notification_id <= (SELECT notification_id FROM {schema}.audit_leaves "
+        "ORDER BY leaf_index DESC LIMIT 1) THEN "
+        "RAISE EXCEPTION 'audit_leaves grows by the next leaf only, of a later event' {refused}; END IF; "
+        "RETURN NEW;"
+    ),
+    # A key rotation signs a stored checkpoint again: its body (up to the blank line) stays.
+    "ledger_checkpoint_signed_again": (
+        "IF NEW.tree_size <> OLD.tree_size OR left(NEW.note, strpos(OLD.note, chr(10) || chr(10))) "
+        "<> left(OLD.note, strpos(OLD.note, chr(10) || chr(10))) THEN "
+        "RAISE EXCEPTION 'audit_checkpoints is append-only: only the signatures of a checkpoint may change' "
+        "{refused}; END IF; RETURN NEW;"
+    ),
+    "ledger_audit_tree_grows": (
+        "IF NEW.singleton <> 1 OR NEW.tree_size <> (SELECT coalesce(max(leaf_index), -1) + 1 "
+        "FROM {schema}.audit_leaves) THEN "
+        "RAISE EXCEPTION 'audit_tree only grows: one row, the size of the leaves' {refused}; END IF; "
+        "IF TG_OP = 'UPDATE' THEN IF NEW.tree_size <= OLD.tree_size THEN "
+        "RAISE EXCEPTION 'audit_tree only grows' {refused}; END IF; END IF; RETURN NEW;"
+    ),
+    # Positions only move forward; the views alone start over, to be rebuilt
+    # from the log (Projector.clear, migrations).
+    "ledger_tracking_forward_only": (
+        "IF TG_OP = 'DELETE' THEN "
+        "IF OLD.application_name <> {views} THEN "
+        "RAISE EXCEPTION 'tracking positions only move forward: only that of the views may start over' {refused}; "
+        "END IF; RETURN OLD; END IF; "
+        "IF NEW.application_name <> OLD.application_name OR NEW.notification_id < OLD.notification_id THEN "
+        "RAISE EXCEPTION 'tracking positions only move forward' {refused}; END IF; RETURN NEW;"
+    ),
+}
+
+
+def _function(schema: Identifier, name: str, body: Composed) -> Composed:
+    return SQL(
+        "CREATE OR REPLACE FUNCTION {schema}.{name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body} END $$"
+    ).format(schema=schema, name=Identifier(name), body=body)
+
+
+def _trigger(schema: Identifier, table: str, verb: str, function: str) -> Composed:
+    """A guard's trigger: `<table>_no_<verb>` for a refusal, as the first
+    release named them, `<table>_guard` for a table's one check."""
+    level = "STATEMENT" if verb == "TRUNCATE" else "ROW"
+    return SQL(
+        "CREATE OR REPLACE TRIGGER {name} BEFORE {verb} ON {schema}.{table} "
+        "FOR EACH {level} EXECUTE FUNCTION {schema}.{function}()"
+    ).format(
+        name=Identifier(f"{table}_no_{verb.lower()}" if function == "ledger_refuse_change" else f"{table}_guard"),
+        verb=SQL(verb),
+        level=SQL(level),
+        schema=schema,
+        table=Identifier(table),
+        function=Identifier(function),
+    )
 
 
 def admin_connection(target: PostgresTarget) -> psycopg.Connection[Any]:

@@ -32,7 +32,7 @@ from ledger.tables import (
     create_view_statements,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _STORE_COLUMNS = "key TEXT PRIMARY KEY, value TEXT NOT NULL"
 
 
@@ -95,8 +95,8 @@ def create_store(backend: Backend) -> None:
     """Creates every table, guard and view of a new store at the current
     version. The library's own tables are made by its recorders as the
     backend opens with `create`."""
+    backend.tracking  # noqa: B018 (the library makes its tracking table on first use, before its guards)
     backend.set_up()
-    backend.tracking  # noqa: B018 (the library makes its tracking table on first use)
     with backend.views() as session:
         for statement in _tables(session.dialect):
             session.execute(statement)
@@ -131,8 +131,8 @@ def migrate(backend: Backend) -> list[int]:
     reached = []
     for target, step in MIGRATIONS.items():
         if target > version:
-            backend.set_up()  # the guards and the commands table, idempotently
             backend.tracking  # noqa: B018
+            backend.set_up()  # the guards, the commands and audit tables, idempotently
             with backend.views() as session:
                 step(session)
                 _record(session, {"schema_version": str(target)})
@@ -197,4 +197,11 @@ def _new_tables_and_views_rebuilt(session: WriteSession) -> None:
     session.reset_tracking(VIEWS_TRACKING_NAME)
 
 
-MIGRATIONS: dict[int, Callable[[WriteSession], None]] = {1: _to_version_1, 2: _to_version_2}
+def _to_version_3(session: WriteSession) -> None:
+    """The guards that keep history from being rewritten through REPLACE and
+    upserts, and that keep the audit tree and the followers' positions moving
+    forward only: made, as every version's guards, by `Backend.set_up` before
+    each step (idempotently), so this step has nothing more to do."""
+
+
+MIGRATIONS: dict[int, Callable[[WriteSession], None]] = {1: _to_version_1, 2: _to_version_2, 3: _to_version_3}

@@ -23,6 +23,7 @@ from ledger.store.ports import (
     WriteSession,
     _log_entry,
 )
+from ledger.tables import AUDIT_TABLES, VIEWS_TRACKING_NAME
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import StoredEvent
@@ -31,14 +32,111 @@ if TYPE_CHECKING:
 # The library is imported where a write uses it: a read needs none of it.
 
 
+def _refuse(name: str, timing: str, table: str, condition: str, message: str) -> str:
+    """A guard: a trigger that aborts the statement when `condition` holds."""
+    return (
+        f"CREATE TRIGGER IF NOT EXISTS {name} {timing} ON {table} WHEN {condition} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} {message}'); END"
+    )
+
+
+def _no_change(table: str) -> list[str]:
+    return [
+        _refuse(f"{table}_no_{verb.lower()}", f"BEFORE {verb}", table, "1", f"is append-only: {verb} refused")
+        for verb in ("UPDATE", "DELETE")
+    ]
+
+
+def _append_only(table: str, key_exists: str) -> list[str]:
+    """UPDATE and DELETE refused, and any insert of a key already there. The
+    insert's guard fires before conflict resolution: `INSERT OR REPLACE`,
+    `REPLACE INTO` and upserts would otherwise delete or rewrite the row with
+    no UPDATE or DELETE trigger fired (SQLite fires none for REPLACE unless
+    the connection turns recursive_triggers on)."""
+    message = "is append-only: a row with that key exists"
+    return [*_no_change(table), _refuse(f"{table}_no_replace", "BEFORE INSERT", table, key_exists, message)]
+
+
+_LEAVES = "(SELECT coalesce(max(leaf_index), -1) + 1 FROM audit_leaves)"
+_LAST_LEAF_EVENT = "(SELECT notification_id FROM audit_leaves ORDER BY leaf_index DESC LIMIT 1)"
+# A checkpoint's body (origin, size, root) ends at its first blank line; the signatures follow.
+_BODY = "substr({row}.note, 1, instr(OLD.note, char(10) || char(10)))"
+
 _SQLITE_SET_UP = [
     f"CREATE TABLE IF NOT EXISTS {COMMANDS_TABLE} ("
     "key TEXT PRIMARY KEY, digest TEXT NOT NULL, result TEXT NOT NULL) WITHOUT ROWID",
-    *(
-        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {verb} refused'); END"
-        for table in ("stored_events", COMMANDS_TABLE)
-        for verb in ("UPDATE", "DELETE")
+    *(f"CREATE TABLE IF NOT EXISTS {table} ({columns})" for table, columns in AUDIT_TABLES.items()),
+    # History: the events, the idempotency records, the audit log's leaf hashes and checkpoints.
+    *_append_only(
+        "stored_events",
+        "EXISTS (SELECT 1 FROM stored_events WHERE originator_id = NEW.originator_id "
+        "AND originator_version = NEW.originator_version) "
+        # (NEW.rowid is -1 here unless the insert names one.)
+        "OR EXISTS (SELECT 1 FROM stored_events WHERE rowid = NEW.rowid)",
+    ),
+    *_append_only(COMMANDS_TABLE, f"EXISTS (SELECT 1 FROM {COMMANDS_TABLE} WHERE key = NEW.key)"),  # noqa: S608
+    *_no_change("audit_leaves"),
+    _refuse(
+        "audit_leaves_in_order",
+        "BEFORE INSERT",
+        "audit_leaves",
+        f"NEW.leaf_index IS NOT {_LEAVES} OR NEW.notification_id <= {_LAST_LEAF_EVENT}",
+        "grows by the next leaf only, of a later event",
+    ),
+    _refuse("audit_checkpoints_no_delete", "BEFORE DELETE", "audit_checkpoints", "1", "is append-only: DELETE refused"),
+    _refuse(
+        "audit_checkpoints_no_replace",
+        "BEFORE INSERT",
+        "audit_checkpoints",
+        "EXISTS (SELECT 1 FROM audit_checkpoints WHERE tree_size = NEW.tree_size)",
+        "is append-only: a checkpoint of that size exists",
+    ),
+    # A key rotation signs the same checkpoint again, with both keys (see AuditLog.hand_over).
+    _refuse(
+        "audit_checkpoints_signatures_only",
+        "BEFORE UPDATE",
+        "audit_checkpoints",
+        f"NEW.tree_size IS NOT OLD.tree_size OR {_BODY.format(row='NEW')} IS NOT {_BODY.format(row='OLD')}",
+        "is append-only: only the signatures of a checkpoint may change",
+    ),
+    # The audit tree, one row, and the followers' positions: they only move forward.
+    _refuse("audit_tree_no_delete", "BEFORE DELETE", "audit_tree", "1", "only grows: DELETE refused"),
+    _refuse(
+        "audit_tree_first",
+        "BEFORE INSERT",
+        "audit_tree",
+        f"EXISTS (SELECT 1 FROM audit_tree) OR NEW.singleton IS NOT 1 OR NEW.tree_size IS NOT {_LEAVES}",  # noqa: S608
+        "only grows: one row, the size of the leaves",
+    ),
+    _refuse(
+        "audit_tree_grows",
+        "BEFORE UPDATE",
+        "audit_tree",
+        f"NEW.singleton IS NOT 1 OR NEW.tree_size <= OLD.tree_size OR NEW.tree_size IS NOT {_LEAVES}",
+        "only grows, to the size of the leaves",
+    ),
+    _refuse(
+        "tracking_no_going_back",
+        "BEFORE INSERT",
+        "tracking",
+        "EXISTS (SELECT 1 FROM tracking WHERE application_name = NEW.application_name "
+        "AND notification_id > NEW.notification_id)",
+        "positions only move forward",
+    ),
+    _refuse(
+        "tracking_forward_only",
+        "BEFORE UPDATE",
+        "tracking",
+        "NEW.application_name IS NOT OLD.application_name OR NEW.notification_id < OLD.notification_id",
+        "positions only move forward",
+    ),
+    # The views are rebuilt from the log (Projector.clear, migrations): their position alone starts over.
+    _refuse(
+        "tracking_no_delete",
+        "BEFORE DELETE",
+        "tracking",
+        f"OLD.application_name IS NOT '{VIEWS_TRACKING_NAME}'",
+        "positions only move forward: only that of the views may start over",
     ),
 ]
 

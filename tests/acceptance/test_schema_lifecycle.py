@@ -150,11 +150,24 @@ def test_a_store_at_schema_version_1_is_refused_until_migrated_and_then_shows_th
     balances = ledger("balances", "--home", str(home), "--json", "--system")
     assert json.loads(balances.stdout) == json.loads((SCHEMA_1 / "balances.json").read_text())
     assert_transactions_read_back(home)
+    assert_history_guarded(home / "ledger.sqlite")
     assert "nothing to do" in ledger("migrate", "--home", str(home)).stdout
     assert ledger("audit", "export", str(tmp_path / "bundle"), "--home", str(home)).returncode == 0
     key = (home / "keys" / "verifier-key.txt").read_text().strip()
     verified = ledger("audit", "verify", str(tmp_path / "bundle"), "--key", key)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def assert_history_guarded(path: Path) -> None:
+    """Version 3's guards: a REPLACE of an event, or a tracking position moved back, is refused."""
+    with sqlite3.connect(path) as connection:
+        for forged in (
+            "INSERT OR REPLACE INTO stored_events SELECT originator_id, originator_version, topic, x'7b7d' "
+            "FROM stored_events",
+            "REPLACE INTO tracking SELECT application_name, 0 FROM tracking",
+        ):
+            with pytest.raises(sqlite3.IntegrityError):
+                connection.execute(forged)
 
 
 def assert_transactions_read_back(home: Path, *store: str) -> None:
@@ -188,6 +201,18 @@ def test_a_postgresql_schema_at_version_1_migrates_to_the_same_balances_and_tran
         balances = ledger("balances", "--home", str(home), "--database-url", url, "--json", "--system")
         assert json.loads(balances.stdout) == json.loads((SCHEMA_1 / "balances.json").read_text())
         assert_transactions_read_back(home, "--database-url", url)
+        with psycopg.connect(postgres_server, autocommit=True) as connection:
+            guards = connection.execute(
+                "SELECT tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "WHERE c.relnamespace = %s::regnamespace AND tgname LIKE %s ORDER BY 1",
+                (schema, "%_guard"),
+            ).fetchall()
+        assert guards == [
+            ("audit_checkpoints_guard",),
+            ("audit_leaves_guard",),
+            ("audit_tree_guard",),
+            ("ledger_tracking_guard",),
+        ]
     finally:
         with psycopg.connect(postgres_server, autocommit=True) as connection:
             connection.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
