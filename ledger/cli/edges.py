@@ -150,7 +150,7 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
         if seen is None:
             return
         yield seen
-        seen = seen.__cause__ or seen.__context__
+        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
 
 
 def _is_operational(error: BaseException) -> bool:
