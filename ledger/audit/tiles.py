@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from ledger.audit.merkle import HASH_SIZE, ProofError, node_hash, root_of, split_point
 from ledger.store.ports import ReadSession, WriteSession
@@ -215,3 +216,58 @@ class TiledHashes:
             return root_of(self.level_hashes(level, first, first + (1 << rest)))
         k = split_point(size)
         return node_hash(self.hash_range(start, start + k), self.hash_range(start + k, end))
+
+
+# The tile tree of an exported bundle, as static files a tile client reads.
+
+
+def write_tiles(folder: Path, tiled: TiledHashes, sizes: list[int], first: int = 0) -> int:
+    """Writes under `folder` the hash tiles of the tree of the last of `sizes`
+    (checkpointed sizes, in order) that hold leaves from `first` on, and the
+    partial tiles each of `sizes` needs; returns how many were written."""
+    wanted: dict[str, TileName] = {}
+    for tile in tiles_for(sizes[-1]):
+        if not tile.partial and (tile.index + 1) << (TILE_HEIGHT * (tile.level + 1)) > first:
+            wanted[tile.path()] = tile
+    for size in sizes:
+        wanted.update((tile.path(), tile) for tile in partial_tiles_for(size))
+    for path, tile in wanted.items():
+        target = folder / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(tiled.tile(tile))
+    return len(wanted)
+
+
+class EntryBundleWriter:
+    """Entry bundles written as the leaves stream by (index `first` on): each
+    full bundle when its 256th leaf comes, and at `close` the partial bundle
+    of every checkpointed size past the last full one."""
+
+    def __init__(self, folder: Path, first: int, sizes: list[int]) -> None:
+        self.folder, self.sizes = folder, sizes
+        self.index = first
+        self._pending: list[bytes] = []
+        self._start = first - first % TILE_WIDTH  # a bundle that starts before `first` is not written whole
+
+    def add(self, leaf: bytes) -> None:
+        self._pending.append(leaf)
+        self.index += 1
+        if self.index % TILE_WIDTH == 0:
+            if self._start == self.index - TILE_WIDTH and len(self._pending) == TILE_WIDTH:
+                self._write(TileName(0, self._start // TILE_WIDTH, entries=True), self._pending)
+            self._start, self._pending = self.index, []
+
+    def close(self) -> None:
+        begin = self.index - len(self._pending)
+        for size in self.sizes:
+            width = size % TILE_WIDTH
+            if width and size // TILE_WIDTH == self.index // TILE_WIDTH and begin <= size - width:
+                offset = size - width - begin
+                self._write(
+                    TileName(0, size // TILE_WIDTH, width, entries=True), self._pending[offset : offset + width]
+                )
+
+    def _write(self, name: TileName, leaves: list[bytes]) -> None:
+        target = self.folder / name.path()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(entry_bundle(leaves))
