@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -32,6 +32,9 @@ from ledger.cli.edges import (
 
 audit_app = typer.Typer(help="The signed audit trail: key, checkpoints, export, verification.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+
+
+ProofFormat = Literal["tlog-proof", "json"]
 
 
 @audit_app.command("key")
@@ -90,7 +93,10 @@ def audit_export(
 def read_text(path: Path) -> str:
     if not path.is_file():
         raise UserError(f"{path}: no such file")
-    return path.read_text(encoding="utf-8")
+    try:
+        return path.read_bytes().decode("utf-8")  # as written: no newline translation
+    except UnicodeDecodeError as error:
+        raise UserError(f"{path}: not UTF-8 text (byte {error.start})") from None
 
 
 @audit_app.command("verify")
@@ -123,8 +129,11 @@ def audit_verify(
 
 @audit_app.command("prove")
 def audit_prove(
-    out_file: Annotated[Path, typer.Option("--out", help="Where to write the proof (JSON).")],
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the proof.")],
     index: Annotated[int | None, typer.Option(help="The leaf index of the event.")] = None,
+    proof_format: Annotated[
+        ProofFormat, typer.Option("--format", help="tlog-proof (C2SP tlog-proof@v1), or json (this ledger's own).")
+    ] = "tlog-proof",
     stream: Annotated[str | None, typer.Option(help="Or the event's stream id ...")] = None,
     version: Annotated[int, typer.Option(help="... and its version in that stream.")] = 1,
     home: HomeOption = DEFAULT_HOME,
@@ -134,7 +143,7 @@ def audit_prove(
     from uuid import UUID
 
     from ledger.audit.merkle import ProofError
-    from ledger.audit.proofs import leaf_proof
+    from ledger.audit.proofs import leaf_proof, tlog_proof
 
     with user_errors():
         if (index is None) == (stream is None):
@@ -151,10 +160,14 @@ def audit_prove(
                 raise UserError(f"leaf {index} is not in the log of {size} leaves")  # refused before signing
             checkpoint = ledger.audit.checkpoint(signer, ledger.clock.now())
             try:
-                document = leaf_proof(ledger.audit, index, checkpoint)
+                written = (
+                    tlog_proof(ledger.audit, index, checkpoint)
+                    if proof_format == "tlog-proof"
+                    else json.dumps(leaf_proof(ledger.audit, index, checkpoint), indent=2) + "\n"
+                )
             except ProofError as error:
                 raise UserError(str(error)) from None
-        out_file.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        out_file.write_text(written, encoding="utf-8")
     out.print(f"Proof of leaf {index} against the checkpoint of {checkpoint.size} leaves written to {out_file}")
 
 
@@ -169,19 +182,23 @@ def leaf_index_of(ledger: Any, stream: Any, version: int) -> int:
 
 @audit_app.command("verify-proof")
 def audit_verify_proof(
-    proof_file: Annotated[Path, typer.Argument(help="A proof written by 'ledger audit prove'.")],
+    proof_file: Annotated[Path, typer.Argument(help="A proof written by 'ledger audit prove' (either format).")],
     key: Annotated[str, typer.Option(help="The bank's verifier key, pinned by you.")],
     as_json: JsonOption = False,
 ) -> None:
     """Verify one event's inclusion proof offline."""
     from ledger.audit.merkle import ProofError
     from ledger.audit.notes import NoteError
-    from ledger.audit.proofs import verify_leaf_proof
+    from ledger.audit.proofs import TLOG_PROOF_HEADER, verify_leaf_proof, verify_tlog_proof
 
     with user_errors():
         try:
-            document = json.loads(read_text(proof_file))
-            leaf = verify_leaf_proof(document, key)
+            text = read_text(proof_file)
+            leaf = (
+                verify_tlog_proof(text, key)
+                if text.startswith(TLOG_PROOF_HEADER + "\n")
+                else verify_leaf_proof(json.loads(text), key)
+            )
         except (ProofError, NoteError, json.JSONDecodeError) as error:
             err.print(f"[red]FAIL[/] {proof_file}: {error}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
