@@ -28,6 +28,7 @@ from ledger.audit.tiles import (
     entry_bundle,
     parse_tile_path,
 )
+from ledger.audit.witnessing import with_cosignatures
 
 if TYPE_CHECKING:
     from ledger.api.app import Service
@@ -40,10 +41,8 @@ def mount(app: FastAPI, audits: Any, problems: dict[int | str, dict[str, Any]]) 
     @app.get("/log/checkpoint", tags=["audit"], responses=problems, response_class=Response)
     async def checkpoint(request: Request, _key: audits) -> Response:
         """The latest signed checkpoint (C2SP tlog-checkpoint)."""
-        latest = await run_in_threadpool(_audit_log(request).latest_checkpoint)
-        if latest is None:
-            raise ProblemError(404, "no-checkpoint", "No checkpoint yet", "nothing has been signed yet")
-        return Response(latest.note, media_type=CHECKPOINT_MEDIA_TYPE, headers={"Cache-Control": CHECKPOINT_CACHE})
+        note = await run_in_threadpool(_latest_note, _audit_log(request))
+        return Response(note, media_type=CHECKPOINT_MEDIA_TYPE, headers={"Cache-Control": CHECKPOINT_CACHE})
 
     @app.get("/log/tile/{path:path}", tags=["audit"], responses=problems, response_class=Response)
     async def tile(request: Request, path: str, _key: audits) -> Response:
@@ -62,6 +61,13 @@ def mount(app: FastAPI, audits: Any, problems: dict[int | str, dict[str, Any]]) 
 def _audit_log(request: Request) -> AuditLog:
     service: Service = request.app.state.service
     return service.audit_log()
+
+
+def _latest_note(audit: AuditLog) -> str:
+    latest = audit.latest_checkpoint()
+    if latest is None:
+        raise ProblemError(404, "no-checkpoint", "No checkpoint yet", "nothing has been signed yet")
+    return with_cosignatures(audit, latest)
 
 
 def _tile_bytes(audit: AuditLog, name: TileName) -> bytes:

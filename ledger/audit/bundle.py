@@ -24,6 +24,7 @@ from ledger.audit.log import AuditLog
 from ledger.audit.merkle import CompactRange, RangeHasher, consistency_proof, leaf_hash
 from ledger.audit.notes import Checkpoint, Note, NoteError, Signer, Verifier, open_checkpoint
 from ledger.audit.tiles import EntryBundleWriter, write_tiles
+from ledger.audit.witnessing import with_cosignatures
 
 BUNDLE_FORMAT = {"name": "crypto-bank-ledger/audit-bundle", "version": 1}
 TILES_FOLDER = "tiles"  # the log as C2SP tlog-tiles static files: checkpoint, tile/<L>/<N>, tile/entries/<N>
@@ -61,7 +62,7 @@ def export_bundle(
     first, trusted_note = _since(audit, since, [Verifier.parse(k) for k in keys])  # refused before signing
     latest = audit.checkpoint(signer, now)  # every export is checkpointed
     stored = [c for c in audit.checkpoints() if c.size >= first]
-    notes = {c.size: c.note for c in stored}
+    notes = {c.size: with_cosignatures(audit, c) for c in stored}
     if trusted_note is not None:
         notes.setdefault(first, trusted_note)
     sizes = sorted(notes)
@@ -73,7 +74,7 @@ def export_bundle(
     with audit.tiled() as tiled:
         proofs = _write_proofs(directory, sizes, tiled.hash_range)
         write_tiles(directory / TILES_FOLDER, tiled, sizes, first)
-    (directory / TILES_FOLDER / "checkpoint").write_text(latest.note, encoding="utf-8")
+    (directory / TILES_FOLDER / "checkpoint").write_text(notes[latest.size], encoding="utf-8")
     entries = EntryBundleWriter(directory / TILES_FOLDER, first, sizes)
     _write_leaves(audit, directory, base, latest.size, Checkpoint.parse(Note.parse(latest.note).text), entries)
     manifest = {

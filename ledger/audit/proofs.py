@@ -79,7 +79,9 @@ def tlog_proof(audit: AuditLog, index: int, checkpoint: StoredCheckpoint) -> str
         path = inclusion_proof(index, checkpoint.size, tiled.hash_range)
     lines = [TLOG_PROOF_HEADER, f"extra {base64.b64encode(leaf).decode()}", f"index {index}"]
     lines += [base64.b64encode(digest).decode() for digest in path]
-    return "\n".join(lines) + "\n\n" + checkpoint.note
+    from ledger.audit.witnessing import with_cosignatures  # noqa: PLC0415 (it imports the log, as this module does)
+
+    return "\n".join(lines) + "\n\n" + with_cosignatures(audit, checkpoint)
 
 
 def parse_tlog_proof(text: str) -> tuple[bytes, int, list[bytes], str]:

@@ -264,6 +264,72 @@ def audit_cosign(
     out.print(f"witness key: {witness.verifier().encode()}", soft_wrap=True)
 
 
+witness_app = typer.Typer(help="Witnesses (C2SP tlog-witness): run one, or send them this log's checkpoints.")
+audit_app.add_typer(witness_app, name="witness")
+
+
+@witness_app.command("serve")
+def audit_witness_serve(
+    witness_home: WitnessHomeOption,
+    log_key: Annotated[list[str], typer.Option("--log-key", help="A log's verifier key this witness trusts (repeat).")],
+    host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="The port (0: any free one, printed).")] = 8081,
+) -> None:
+    """Run the witness as an HTTP service: POST /add-checkpoint, as C2SP tlog-witness says."""
+    from ledger.api.server import serve_app
+    from ledger.audit.notes import NoteError
+    from ledger.audit.witness import Witness, WitnessError
+    from ledger.audit.witness_service import WitnessService, create_witness_app
+
+    with user_errors():
+        try:
+            service = WitnessService(Witness(witness_home), log_key)
+        except (WitnessError, NoteError) as error:
+            raise UserError(str(error)) from None
+
+        def announce(url: str) -> None:
+            print(f"witness {service.name} on {url} (add-checkpoint: {url}/add-checkpoint); Ctrl-C stops", flush=True)
+
+        serve_app(create_witness_app(service), host=host, port=port, announce=announce)
+
+
+@witness_app.command("add")
+def audit_witness_add(
+    url: Annotated[str, typer.Argument(help="The witness's submission prefix, like http://127.0.0.1:8081.")],
+    key: Annotated[str, typer.Argument(help="The witness's key, as 'ledger audit witness-init' printed it.")],
+    home: HomeOption = DEFAULT_HOME,
+) -> None:
+    """Send every new checkpoint of this log to a witness, and keep its cosignatures."""
+    from ledger.audit.witnessing import WitnessConfigError, add_witness
+
+    with user_errors():
+        if not (home / "bank.json").exists():
+            raise UserError(f"{home} is not initialised: run 'ledger init' first")
+        try:
+            endpoint = add_witness(home, url, key)
+        except WitnessConfigError as error:
+            raise UserError(str(error)) from None
+    out.print(f"witness {endpoint.label} at {endpoint.url}: every new checkpoint goes to it", soft_wrap=True)
+
+
+@witness_app.command("submit")
+def audit_witness_submit(home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None) -> None:
+    """Send the latest checkpoint to every witness that has not cosigned it yet (a retry)."""
+    from ledger.audit.witnessing import configured, submit_latest
+
+    with user_errors():
+        witnesses = configured(home)
+        if not witnesses:
+            raise UserError(f"no witnesses for {home}: add one with 'ledger audit witness add URL KEY'")
+        sandbox = sandbox_for(home, database_url)
+        with sandbox.open(auto_checkpoint=False) as ledger:
+            ledger.audit.checkpoint(sandbox.signer(), ledger.clock.now())
+            cosigned = submit_latest(ledger.audit, witnesses)
+    out.print(f"{cosigned} of {len(witnesses)} witnesses cosigned the latest checkpoint now")
+    if cosigned < len(witnesses):
+        raise typer.Exit(75)  # a witness was down or refused: try again (the warnings say which)
+
+
 @report_app.command("supervisor")
 def report_supervisor(
     out_dir: Annotated[Path, typer.Option("--out", help="A new or empty directory for the report.")],
