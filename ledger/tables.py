@@ -120,6 +120,13 @@ AUDIT_TABLES = {
     "audit_leaves": "leaf_index BIGINT PRIMARY KEY, notification_id BIGINT NOT NULL, leaf_hash TEXT NOT NULL",
     "audit_tree": "singleton INTEGER PRIMARY KEY, tree_size BIGINT NOT NULL, compact_range TEXT NOT NULL",
     "audit_checkpoints": "tree_size BIGINT PRIMARY KEY, note TEXT NOT NULL, signed_at TEXT NOT NULL",
+    # The full tiles of the tree (C2SP tlog-tiles, see ledger.audit.tiles):
+    # 256 hashes of tree level 8 * tile_level, hex, and their Merkle root.
+    "audit_tiles": "tile_level INTEGER NOT NULL, tile_index BIGINT NOT NULL, hashes TEXT NOT NULL, "
+    "root TEXT NOT NULL, PRIMARY KEY (tile_level, tile_index)",
+    # Witnesses' cosignature lines (C2SP tlog-cosignature) of a checkpoint, one a witness.
+    "audit_cosignatures": "tree_size BIGINT NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL, "
+    "PRIMARY KEY (tree_size, witness)",
 }
 
 # Bearer keys of the HTTP service: the secret's SHA-256 only (the secret is

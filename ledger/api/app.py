@@ -32,7 +32,7 @@ from starlette.responses import Response
 
 from domain.commands import COMMAND_ADAPTER, BaseCommand, Command, IdempotencyKey
 from domain.errors import BatchRejected, IdempotencyConflict
-from ledger.api import docs, queries, stream
+from ledger.api import docs, queries, stream, tiles
 from ledger.api.auth import KEY_CACHE_SECONDS, KeyChecker, Permission
 from ledger.api.commit import MAX_COMMANDS_PER_TRANSACTION, CommitterClosed, GroupCommitter
 from ledger.api.fast import CommandsFastPath, read_body
@@ -41,6 +41,7 @@ from ledger.api.logging import AccessLog
 from ledger.api.models import BalanceOut, CommandResultOut, CommandsOut, HealthOut
 from ledger.api.problems import ProblemError, http_problem, invalid_input, problem_response
 from ledger.api.signal import LogSignal
+from ledger.audit.log import AuditLog
 from ledger.home import DEFAULT_HOME
 from ledger.input import InputError, decode_utf8, describe_path, read_json
 from ledger.sandbox import Sandbox
@@ -79,6 +80,7 @@ class Service:
     keys: KeyChecker
     signal: LogSignal
     serving: ServingLock
+    _audit: AuditLog | None = None
 
     @classmethod
     def start(cls, config: ServiceConfig, loop: asyncio.AbstractEventLoop) -> Service:
@@ -107,6 +109,15 @@ class Service:
             raise
         keys = KeyChecker.over(reader.backend, cache_seconds=config.key_cache_seconds)
         return cls(config, sandbox, committer, reader, keys, signal, serving)
+
+    def audit_log(self) -> AuditLog:
+        """The audit log, read through the reader's store (the tiles' routes)."""
+        if self._audit is None:
+            from ledger.projections import decode_with  # noqa: PLC0415 (the audit routes only)
+
+            backend = self.reader.backend
+            self._audit = AuditLog(backend, decode_with(backend.mapper), self.sandbox.home.read_identity().origin)
+        return self._audit
 
     def close(self) -> None:
         self.committer.close()
@@ -153,6 +164,7 @@ def _needs(permission: Permission) -> Any:
 
 
 Reads = Annotated[ApiKey, _needs(Permission.READ)]
+Audits = Annotated[ApiKey, _needs(Permission.AUDIT)]
 
 
 def create_app(config: ServiceConfig) -> FastAPI:
@@ -197,6 +209,7 @@ def _routes(app: FastAPI) -> None:
     app.get("/v1/balances", response_model=list[BalanceOut], tags=["reads"], responses=_PROBLEMS)(balances)
     queries.mount(app, Reads, _PROBLEMS)
     stream.mount(app, Reads, _PROBLEMS)
+    tiles.mount(app, Audits, _PROBLEMS)
     app.post("/v1/sandbox/reset", tags=["sandbox"], responses=_PROBLEMS)(reset)
     app.post("/v1/sandbox/clock", tags=["sandbox"], responses=_PROBLEMS)(set_clock)
     app.get("/v1/sandbox/clock", tags=["sandbox"], responses=_PROBLEMS)(get_clock)

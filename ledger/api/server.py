@@ -35,6 +35,18 @@ def serve(
     announce: Callable[[str], None] | None = None,
 ) -> None:
     _log_requests_to_stderr(config.access_log)
+    serve_app(create_app(config), host=host, port=port, graceful_seconds=graceful_seconds, announce=announce)
+
+
+def serve_app(
+    app: object,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    graceful_seconds: int = GRACEFUL_SECONDS,
+    announce: Callable[[str], None] | None = None,
+) -> None:
+    """Any ASGI app of ours (the ledger's service, a witness) on uvicorn, as `serve` describes."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listening = socket.socket(family, socket.SOCK_STREAM)
     listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -43,7 +55,7 @@ def serve(
     bound_port = listening.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(config),
+            app,  # type: ignore[arg-type]
             lifespan="on",
             access_log=False,
             log_level="warning",

@@ -11,13 +11,15 @@ a bundle is exported, and must hash to what is stored here.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from ledger.audit.leaves import leaf_bytes
-from ledger.audit.merkle import CompactRange, leaf_hash, range_hasher
+from ledger.audit.merkle import CompactRange, leaf_hash
 from ledger.audit.notes import Checkpoint, Signer, sign
+from ledger.audit.tiles import TILE_WIDTH, TiledHashes, store_full_tiles
 from ledger.follow import follow_tracked
 from ledger.store.ports import Backend, LogEntry, ReadSession, WriteSession
 from ledger.tables import AUDIT_TABLES, AUDIT_TRACKING_NAME
@@ -50,9 +52,22 @@ class AuditLog:
     # Growing the tree.
 
     def catch_up(self, *, progress: Callable[[int], None] | None = None) -> int:
-        return follow_tracked(
+        appended = follow_tracked(
             self.backend, AUDIT_TRACKING_NAME, self._append, page_size=PAGE_SIZE, lock="audit", progress=progress
         )
+        if not appended:
+            self._complete_tiles()  # a store made before tiles gets them here, once
+        return appended
+
+    def _complete_tiles(self) -> None:
+        with self.backend.read() as session:
+            size = self._tree(session).size
+            behind = size >= TILE_WIDTH and not session.fetchall(
+                "SELECT 1 FROM audit_tiles WHERE tile_level = 0 AND tile_index = ?", (size // TILE_WIDTH - 1,)
+            )
+        if behind:
+            with self.backend.views("audit") as writing:
+                store_full_tiles(writing, self._tree(writing).size)
 
     def _append(self, session: WriteSession, entries: Sequence[LogEntry]) -> None:
         tree = self._tree(session)
@@ -64,6 +79,7 @@ class AuditLog:
             tree.append(digest)
         session.executemany("INSERT INTO audit_leaves VALUES (?, ?, ?)", rows)
         self._save_tree(session, tree, first=first)
+        store_full_tiles(session, tree.size)
 
     def _tree(self, session: ReadSession) -> CompactRange:
         rows = session.fetchall("SELECT tree_size, compact_range FROM audit_tree WHERE singleton = 1")
@@ -171,15 +187,15 @@ class AuditLog:
     # Reading the tree back.
 
     def hash_range(self, start: int, end: int) -> bytes:
-        """The Merkle hash of leaves [start, end), from the stored leaf hashes."""
+        """The Merkle hash of leaves [start, end), from the stored tiles: O(log n) reads."""
         with self.backend.read() as session:
-            rows = session.fetchall(
-                "SELECT leaf_hash FROM audit_leaves WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index",
-                (start, end),
-            )
-        digests = [bytes.fromhex(row[0]) for row in rows]
-        assert len(digests) == end - start, (start, end, len(digests))
-        return range_hasher(digests)(0, len(digests))
+            return TiledHashes(session).hash_range(start, end)
+
+    @contextmanager
+    def tiled(self) -> Iterator[TiledHashes]:
+        """The stored tree's hashes in one read transaction (many proofs, one snapshot)."""
+        with self.backend.read() as session:
+            yield TiledHashes(session)
 
     def compact_range_at(self, size: int) -> CompactRange:
         """The compact range of the first `size` leaves, from the stored hashes."""

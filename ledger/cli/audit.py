@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -32,6 +32,9 @@ from ledger.cli.edges import (
 
 audit_app = typer.Typer(help="The signed audit trail: key, checkpoints, export, verification.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+
+
+ProofFormat = Literal["tlog-proof", "json"]
 
 
 @audit_app.command("key")
@@ -90,7 +93,10 @@ def audit_export(
 def read_text(path: Path) -> str:
     if not path.is_file():
         raise UserError(f"{path}: no such file")
-    return path.read_text(encoding="utf-8")
+    try:
+        return path.read_bytes().decode("utf-8")  # as written: no newline translation
+    except UnicodeDecodeError as error:
+        raise UserError(f"{path}: not UTF-8 text (byte {error.start})") from None
 
 
 @audit_app.command("verify")
@@ -123,8 +129,11 @@ def audit_verify(
 
 @audit_app.command("prove")
 def audit_prove(
-    out_file: Annotated[Path, typer.Option("--out", help="Where to write the proof (JSON).")],
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the proof.")],
     index: Annotated[int | None, typer.Option(help="The leaf index of the event.")] = None,
+    proof_format: Annotated[
+        ProofFormat, typer.Option("--format", help="tlog-proof (C2SP tlog-proof@v1), or json (this ledger's own).")
+    ] = "tlog-proof",
     stream: Annotated[str | None, typer.Option(help="Or the event's stream id ...")] = None,
     version: Annotated[int, typer.Option(help="... and its version in that stream.")] = 1,
     home: HomeOption = DEFAULT_HOME,
@@ -134,7 +143,7 @@ def audit_prove(
     from uuid import UUID
 
     from ledger.audit.merkle import ProofError
-    from ledger.audit.proofs import leaf_proof
+    from ledger.audit.proofs import leaf_proof, tlog_proof
 
     with user_errors():
         if (index is None) == (stream is None):
@@ -151,10 +160,14 @@ def audit_prove(
                 raise UserError(f"leaf {index} is not in the log of {size} leaves")  # refused before signing
             checkpoint = ledger.audit.checkpoint(signer, ledger.clock.now())
             try:
-                document = leaf_proof(ledger.audit, index, checkpoint)
+                written = (
+                    tlog_proof(ledger.audit, index, checkpoint)
+                    if proof_format == "tlog-proof"
+                    else json.dumps(leaf_proof(ledger.audit, index, checkpoint), indent=2) + "\n"
+                )
             except ProofError as error:
                 raise UserError(str(error)) from None
-        out_file.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        out_file.write_text(written, encoding="utf-8")
     out.print(f"Proof of leaf {index} against the checkpoint of {checkpoint.size} leaves written to {out_file}")
 
 
@@ -169,19 +182,23 @@ def leaf_index_of(ledger: Any, stream: Any, version: int) -> int:
 
 @audit_app.command("verify-proof")
 def audit_verify_proof(
-    proof_file: Annotated[Path, typer.Argument(help="A proof written by 'ledger audit prove'.")],
+    proof_file: Annotated[Path, typer.Argument(help="A proof written by 'ledger audit prove' (either format).")],
     key: Annotated[str, typer.Option(help="The bank's verifier key, pinned by you.")],
     as_json: JsonOption = False,
 ) -> None:
     """Verify one event's inclusion proof offline."""
     from ledger.audit.merkle import ProofError
     from ledger.audit.notes import NoteError
-    from ledger.audit.proofs import verify_leaf_proof
+    from ledger.audit.proofs import TLOG_PROOF_HEADER, verify_leaf_proof, verify_tlog_proof
 
     with user_errors():
         try:
-            document = json.loads(read_text(proof_file))
-            leaf = verify_leaf_proof(document, key)
+            text = read_text(proof_file)
+            leaf = (
+                verify_tlog_proof(text, key)
+                if text.startswith(TLOG_PROOF_HEADER + "\n")
+                else verify_leaf_proof(json.loads(text), key)
+            )
         except (ProofError, NoteError, json.JSONDecodeError) as error:
             err.print(f"[red]FAIL[/] {proof_file}: {error}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
@@ -245,6 +262,72 @@ def audit_cosign(
             raise typer.Exit(1) from None
     out.print(f"cosigned by {witness.name}: {note.text.splitlines()[1]} leaves")
     out.print(f"witness key: {witness.verifier().encode()}", soft_wrap=True)
+
+
+witness_app = typer.Typer(help="Witnesses (C2SP tlog-witness): run one, or send them this log's checkpoints.")
+audit_app.add_typer(witness_app, name="witness")
+
+
+@witness_app.command("serve")
+def audit_witness_serve(
+    witness_home: WitnessHomeOption,
+    log_key: Annotated[list[str], typer.Option("--log-key", help="A log's verifier key this witness trusts (repeat).")],
+    host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="The port (0: any free one, printed).")] = 8081,
+) -> None:
+    """Run the witness as an HTTP service: POST /add-checkpoint, as C2SP tlog-witness says."""
+    from ledger.api.server import serve_app
+    from ledger.audit.notes import NoteError
+    from ledger.audit.witness import Witness, WitnessError
+    from ledger.audit.witness_service import WitnessService, create_witness_app
+
+    with user_errors():
+        try:
+            service = WitnessService(Witness(witness_home), log_key)
+        except (WitnessError, NoteError) as error:
+            raise UserError(str(error)) from None
+
+        def announce(url: str) -> None:
+            print(f"witness {service.name} on {url} (add-checkpoint: {url}/add-checkpoint); Ctrl-C stops", flush=True)
+
+        serve_app(create_witness_app(service), host=host, port=port, announce=announce)
+
+
+@witness_app.command("add")
+def audit_witness_add(
+    url: Annotated[str, typer.Argument(help="The witness's submission prefix, like http://127.0.0.1:8081.")],
+    key: Annotated[str, typer.Argument(help="The witness's key, as 'ledger audit witness-init' printed it.")],
+    home: HomeOption = DEFAULT_HOME,
+) -> None:
+    """Send every new checkpoint of this log to a witness, and keep its cosignatures."""
+    from ledger.audit.witnessing import WitnessConfigError, add_witness
+
+    with user_errors():
+        if not (home / "bank.json").exists():
+            raise UserError(f"{home} is not initialised: run 'ledger init' first")
+        try:
+            endpoint = add_witness(home, url, key)
+        except WitnessConfigError as error:
+            raise UserError(str(error)) from None
+    out.print(f"witness {endpoint.label} at {endpoint.url}: every new checkpoint goes to it", soft_wrap=True)
+
+
+@witness_app.command("submit")
+def audit_witness_submit(home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None) -> None:
+    """Send the latest checkpoint to every witness that has not cosigned it yet (a retry)."""
+    from ledger.audit.witnessing import configured, submit_latest
+
+    with user_errors():
+        witnesses = configured(home)
+        if not witnesses:
+            raise UserError(f"no witnesses for {home}: add one with 'ledger audit witness add URL KEY'")
+        sandbox = sandbox_for(home, database_url)
+        with sandbox.open(auto_checkpoint=False) as ledger:
+            ledger.audit.checkpoint(sandbox.signer(), ledger.clock.now())
+            cosigned = submit_latest(ledger.audit, witnesses)
+    out.print(f"{cosigned} of {len(witnesses)} witnesses cosigned the latest checkpoint now")
+    if cosigned < len(witnesses):
+        raise typer.Exit(75)  # a witness was down or refused: try again (the warnings say which)
 
 
 @report_app.command("supervisor")

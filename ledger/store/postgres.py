@@ -237,7 +237,13 @@ class PostgresBackend(Backend):
         triggers = [
             *(
                 (table, verb, refuse)
-                for table in (self.recorder.events_table_name, COMMANDS_TABLE, "audit_leaves")
+                for table in (
+                    self.recorder.events_table_name,
+                    COMMANDS_TABLE,
+                    "audit_leaves",
+                    "audit_tiles",
+                    "audit_cosignatures",
+                )
                 for verb in ("UPDATE", "DELETE", "TRUNCATE")
             ),
             ("audit_leaves", "INSERT", "ledger_audit_leaf_in_order"),

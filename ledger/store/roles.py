@@ -21,7 +21,14 @@ from ledger.tables import API_KEYS_TABLE, AUDIT_TABLES, SNAPSHOTS_TABLE, STORE_T
 
 TRACKING_TABLE = "ledger_tracking"
 EVENTS_SEQUENCE = "ledger_events_notification_id_seq"
-HISTORY = ("ledger_events", "ledger_commands", "audit_leaves", "audit_checkpoints")
+HISTORY = (
+    "ledger_events",
+    "ledger_commands",
+    "audit_leaves",
+    "audit_checkpoints",
+    "audit_tiles",
+    "audit_cosignatures",
+)
 KEPT = (*VIEW_TABLES, TRACKING_TABLE, "audit_tree")
 # Read only: the bank's identity, and the snapshots a writer opens from (a
 # role that could write them could hand every writer a decision state the log

@@ -83,6 +83,15 @@ _SQLITE_SET_UP = [
         f"NEW.leaf_index IS NOT {_LEAVES} OR NEW.notification_id <= {_LAST_LEAF_EVENT}",
         "grows by the next leaf only, of a later event",
     ),
+    # The tree's full tiles and the witnesses' cosignatures: written once, never changed.
+    *_append_only(
+        "audit_tiles",
+        "EXISTS (SELECT 1 FROM audit_tiles WHERE tile_level = NEW.tile_level AND tile_index = NEW.tile_index)",
+    ),
+    *_append_only(
+        "audit_cosignatures",
+        "EXISTS (SELECT 1 FROM audit_cosignatures WHERE tree_size = NEW.tree_size AND witness = NEW.witness)",
+    ),
     _refuse("audit_checkpoints_no_delete", "BEFORE DELETE", "audit_checkpoints", "1", "is append-only: DELETE refused"),
     _refuse(
         "audit_checkpoints_no_replace",

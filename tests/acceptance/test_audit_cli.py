@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import sqlite3
@@ -94,15 +95,50 @@ def test_one_event_is_proven_and_checked_offline(tmp_path: Path) -> None:
         str(leaf["version"]),
         "--out",
         str(by_stream),
+        "--format",
+        "json",
         "--home",
         str(home),
     )
     assert made.returncode == 0, made.stderr
     assert json.loads(by_stream.read_text())["index"] == 5
-    document = json.loads(proof.read_text())
+    assert ledger("audit", "verify-proof", str(by_stream), "--key", key).returncode == 0
+    document = json.loads(by_stream.read_text())
     document["leaf"] = document["leaf"].replace('"index":5', '"index":6')
-    proof.write_text(json.dumps(document))
-    assert ledger("audit", "verify-proof", str(proof), "--key", key).returncode == 1
+    by_stream.write_text(json.dumps(document))
+    assert ledger("audit", "verify-proof", str(by_stream), "--key", key).returncode == 1
+
+
+def test_a_tlog_proof_is_the_c2sp_text_format_and_any_change_to_it_fails(tmp_path: Path) -> None:
+    home, key = demo_home(tmp_path)
+    proof = tmp_path / "leaf.tlog-proof"
+    assert ledger("audit", "prove", "--index", "5", "--out", str(proof), "--home", str(home)).returncode == 0
+    text = proof.read_text()
+    lines = text.split("\n")
+    assert lines[0] == "c2sp.org/tlog-proof@v1"
+    assert lines[1].startswith("extra ")
+    assert lines[2] == "index 5"
+    assert base64.b64decode(lines[1].removeprefix("extra ")).startswith(b'{"data":')
+    blank = lines.index("")
+    assert all(len(base64.b64decode(line)) == 32 for line in lines[3:blank])
+    assert ledger("audit", "verify-proof", str(proof), "--key", key).returncode == 0
+    leaf = base64.b64decode(lines[1].removeprefix("extra "))
+    forged = {
+        "another leaf": text.replace(
+            lines[1], "extra " + base64.b64encode(leaf.replace(b'"index":5', b'"index":6')).decode()
+        ),
+        "another index": text.replace("index 5\n", "index 6\n"),
+        "a leading zero": text.replace("index 5\n", "index 05\n"),
+        "CRLF": text.replace("\n", "\r\n"),
+        "a proof hash changed": text.replace(lines[3], base64.b64encode(bytes(32)).decode()),
+        "a proof hash dropped": text.replace(lines[3] + "\n", ""),
+        "another header": text.replace("tlog-proof@v1", "tlog-proof@v2"),
+    }
+    for what, changed in forged.items():
+        proof.write_text(changed)
+        checked = ledger("audit", "verify-proof", str(proof), "--key", key)
+        assert checked.returncode == 1, what
+        assert "Traceback" not in checked.stderr, what
 
 
 def test_audit_commands_on_an_uninitialised_home_are_one_clear_line(tmp_path: Path) -> None:

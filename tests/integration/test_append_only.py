@@ -18,13 +18,20 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
+from domain.commands import Deposit
 from ledger import Sandbox
+from ledger.audit.tiles import TILE_WIDTH
 from tests.conftest import _connect
 from tests.world import funding_commands, setup_commands
 
 COMMANDS = [
     command for command in setup_commands() + funding_commands() if command.key != "bank"
 ]  # init establishes the bank
+
+
+FULL_TILE = [
+    Deposit(key=f"tile-{n}", client_id="alesia", asset="BYN", amount="1", reference="r") for n in range(TILE_WIDTH)
+]
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,15 @@ SQLITE_TABLES = {
         "singleton, tree_size - 1, ''",
         "tree_size = {table}.tree_size - 1",
     ),
+    "audit_tiles": Guarded(
+        "tile_level, tile_index, hashes, root",
+        "tile_level, tile_index",
+        "tile_level, tile_index, hashes, 'ff'",
+        "root = 'ff'",
+    ),
+    "audit_cosignatures": Guarded(
+        "tree_size, witness, line", "tree_size, witness", "tree_size, witness, 'forged'", "line = 'forged'"
+    ),
     "tracking": Guarded(
         "application_name, notification_id",
         "application_name",
@@ -72,7 +88,17 @@ POSTGRES_TABLES = {
         "state = '\\x7b7d'::bytea",
     ),
     "ledger_tracking": SQLITE_TABLES["tracking"],
-    **{name: SQLITE_TABLES[name] for name in ("ledger_commands", "audit_leaves", "audit_checkpoints", "audit_tree")},
+    **{
+        name: SQLITE_TABLES[name]
+        for name in (
+            "ledger_commands",
+            "audit_leaves",
+            "audit_checkpoints",
+            "audit_tree",
+            "audit_tiles",
+            "audit_cosignatures",
+        )
+    },
 }
 SQLITE_STATEMENTS = {
     "update": "UPDATE {table} SET {change}",
@@ -109,6 +135,11 @@ def a_bank(home: Path, database_url: str) -> None:
     sandbox.init(allow_unencrypted_key=True)
     with sandbox.open_writer() as ledger:
         ledger.submit(COMMANDS)
+        ledger.submit(FULL_TILE)  # a full tile of the audit tree is stored
+        ledger.audit.catch_up()
+        size = ledger.audit.tree().size
+        with ledger.backend.views("audit") as session:  # as a witness's answer is kept
+            session.execute("INSERT INTO audit_cosignatures VALUES (?, ?, ?)", (size, "w.example+00000000", "- w"))
 
 
 # SQLite: a plain connection to the store's file.
