@@ -36,7 +36,9 @@ amounts = st.one_of(
     st.integers(min_value=1, max_value=300).map(str),
     st.integers(min_value=1, max_value=300).map(str),
     st.integers(min_value=1, max_value=300).map(str),
-    st.sampled_from(["0", "0.001", "1.0000001", "-3", "abc"]),
+    # Plain decimals the ledger refuses (zero, beyond the asset's scale); text that is no
+    # plain decimal ("-3", "abc") is refused by the command's own fields (tests/unit/test_input.py).
+    st.sampled_from(["0", "0.001", "1.0000001"]),
 )
 
 
