@@ -7,6 +7,11 @@ checkpoints). An incremental export (`since`, the supervisor's last
 checkpoint) starts its leaves at that checkpoint's size and carries the
 compact range there (`base_range`), so that its leaves extend a tree the
 supervisor already trusts.
+
+The bundle is written as `ledger.audit.files` writes: into a new or empty
+folder that is not a link, each file created with O_EXCL | O_NOFOLLOW, the
+manifest last, so that nothing is written through a link or outside the
+folder.
 """
 
 from __future__ import annotations
@@ -18,11 +23,21 @@ from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 
+from ledger.audit.files import (
+    BUNDLE_FORMAT,
+    CHECKPOINTS,
+    EVENTS,
+    MANIFEST,
+    PROOFS,
+    FileProblem,
+    Folder,
+    open_new_folder,
+)
 from ledger.audit.log import AuditLog
 from ledger.audit.merkle import CompactRange, consistency_proof, leaf_hash
 from ledger.audit.notes import Checkpoint, Note, NoteError, Signer, Verifier, open_checkpoint
 
-BUNDLE_FORMAT = {"name": "crypto-bank-ledger/audit-bundle", "version": 1}
+__all__ = ["BUNDLE_FORMAT", "ExportError", "ExportSummary", "export_bundle"]
 
 
 class ExportError(Exception):
@@ -51,7 +66,7 @@ def export_bundle(
     since: str | None = None,
     verifier_keys: list[str] | None = None,
 ) -> ExportSummary:
-    _check_empty(directory)
+    _check_can_write(directory)
     keys = verifier_keys or [signer.verifier.encode()]
     audit.catch_up()
     first, trusted_note = _since(audit, since, [Verifier.parse(k) for k in keys])  # refused before signing
@@ -62,16 +77,34 @@ def export_bundle(
         notes.setdefault(first, trusted_note)
     sizes = sorted(notes)
     base = audit.compact_range_at(first) if first else CompactRange()
-    (directory / "checkpoints").mkdir(parents=True)
-    (directory / "proofs").mkdir()
-    for size in sizes:
-        (directory / "checkpoints" / str(size)).write_text(notes[size], encoding="utf-8")
-    proofs = _write_proofs(audit, directory, sizes)
-    _write_leaves(audit, directory, base, latest.size, Checkpoint.parse(Note.parse(latest.note).text))
+    try:
+        with open_new_folder(directory) as bundle:
+            with bundle.make_folder(CHECKPOINTS) as folder:
+                for size in sizes:
+                    folder.write_new(str(size), notes[size].encode())
+            with bundle.make_folder(PROOFS) as folder:
+                proofs = _write_proofs(audit, folder, sizes)
+            _write_leaves(audit, bundle, base, latest.size, Checkpoint.parse(Note.parse(latest.note).text))
+            bundle.write_new(MANIFEST, _manifest(audit.origin, latest.size, first, base, keys, sizes, proofs, now))
+    except FileProblem as error:
+        raise ExportError(str(error)) from None
+    return ExportSummary(directory, first, latest.size, sizes, proofs)
+
+
+def _manifest(
+    origin: str,
+    size: int,
+    first: int,
+    base: CompactRange,
+    keys: list[str],
+    sizes: list[int],
+    proofs: list[str],
+    now: datetime,
+) -> bytes:
     manifest = {
         "format": BUNDLE_FORMAT,
-        "origin": audit.origin,
-        "tree_size": latest.size,
+        "origin": origin,
+        "tree_size": size,
         "first_index": first,
         "base_range": [b64(h) for h in base.hashes],
         "verifier_keys": keys,
@@ -79,11 +112,13 @@ def export_bundle(
         "proofs": proofs,
         "exported_at": now.isoformat(),
     }
-    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return ExportSummary(directory, first, latest.size, sizes, proofs)
+    return (json.dumps(manifest, indent=2) + "\n").encode()
 
 
-def _check_empty(directory: Path) -> None:
+def _check_can_write(directory: Path) -> None:
+    """Refused before anything is signed; checked again as the folder is opened."""
+    if directory.is_symlink():
+        raise ExportError(f"{directory}: a symbolic link; refusing to write through it")
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise ExportError(f"{directory} exists and is not an empty directory: choose a new one")
 
@@ -103,7 +138,7 @@ def _since(audit: AuditLog, since: str | None, verifiers: list[Verifier]) -> tup
     return trusted.size, since
 
 
-def _write_proofs(audit: AuditLog, directory: Path, sizes: list[int]) -> list[str]:
+def _write_proofs(audit: AuditLog, folder: Folder, sizes: list[int]) -> list[str]:
     names = []
     for size1, size2 in pairwise(sizes):
         if size1 == 0:
@@ -116,14 +151,14 @@ def _write_proofs(audit: AuditLog, directory: Path, sizes: list[int]) -> list[st
             "proof": [b64(h) for h in consistency_proof(size1, size2, audit.hash_range)],
         }
         name = f"{size1}-{size2}.json"
-        (directory / "proofs" / name).write_text(json.dumps(proof, indent=2) + "\n", encoding="utf-8")
+        folder.write_new(name, (json.dumps(proof, indent=2) + "\n").encode())
         names.append(name)
     return names
 
 
-def _write_leaves(audit: AuditLog, directory: Path, base: CompactRange, size: int, latest: Checkpoint) -> None:
+def _write_leaves(audit: AuditLog, bundle: Folder, base: CompactRange, size: int, latest: Checkpoint) -> None:
     tree = base.copy()
-    with (directory / "events.jsonl").open("wb") as handle:
+    with bundle.create(EVENTS) as handle:
         for leaf in audit.leaves(base.size, size):
             handle.write(leaf + b"\n")
             tree.append(leaf_hash(leaf))
