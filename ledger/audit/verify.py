@@ -411,7 +411,8 @@ class _Verification:
         a leaf of the tree, so the indexes after it stay right."""
         for number, raw in enumerate(iter(lambda: handle.readline(LEAF_LINE_MAX + 1), b""), start=1):
             if raw.endswith(b"\n"):
-                yield number, raw[:-1], leaf_hash(raw[:-1])
+                line = raw[:-1]
+                yield number, line, leaf_hash(line)
             elif len(raw) <= LEAF_LINE_MAX:
                 self.fail(f"line {number}", "not newline-terminated")
                 yield number, raw, leaf_hash(raw)
@@ -428,11 +429,11 @@ class _Verification:
         except (ValueError, RecursionError) as error:
             self.fail(subject, f"not JSON as this verifier reads it: {_json_problem(error)}")
             return
-        if not isinstance(leaf, dict) or not set(LEAF_FIELDS) <= set(leaf):
+        if type(leaf) is not dict or not leaf.keys() >= _LEAF_FIELD_SET:
             self.fail(subject, f"a leaf is an object with the fields {', '.join(LEAF_FIELDS)}")
             return
-        wrong = [name for name, kinds in _LEAF_TYPES.items() if type(leaf[name]) not in kinds]
-        if wrong:
+        if not _has_leaf_types(leaf):
+            wrong = [name for name, kind in _LEAF_TYPES.items() if type(leaf[name]) is not kind]
             self.fail(subject, "wrong JSON types: " + ", ".join(f"{n} is {_json_type(leaf[n])}" for n in wrong))
             return
         if line.count(b"{") + line.count(b"[") > LEAF_DEPTH_MAX and _depth(leaf) > LEAF_DEPTH_MAX:
@@ -528,14 +529,29 @@ class _Verification:
 
 # JSON, as strictly as a verifier reads it.
 
-_LEAF_TYPES: dict[str, tuple[type, ...]] = {
-    "index": (int,),
-    "stream": (str,),
-    "version": (int,),
-    "type": (str,),
-    "recorded_at": (str,),
-    "data": (dict,),
+_LEAF_TYPES: dict[str, type] = {
+    "index": int,
+    "stream": str,
+    "version": int,
+    "type": str,
+    "recorded_at": str,
+    "data": dict,
 }
+_LEAF_FIELD_SET = frozenset(LEAF_FIELDS)
+
+
+def _has_leaf_types(leaf: dict[str, Any]) -> bool:
+    """The fields of `_LEAF_TYPES`, spelled out: this runs for every leaf."""
+    return (
+        type(leaf["index"]) is int
+        and type(leaf["version"]) is int
+        and type(leaf["stream"]) is str
+        and type(leaf["type"]) is str
+        and type(leaf["recorded_at"]) is str
+        and type(leaf["data"]) is dict
+    )
+
+
 _PROOF_FIELDS = {"size1", "size2", "root1", "root2", "proof"}
 
 
