@@ -9,6 +9,11 @@ checkpoints), and `tiles/`: the same log as C2SP tlog-tiles static files
 checkpoint) starts its leaves at that checkpoint's size and carries the
 compact range there (`base_range`), so that its leaves extend a tree the
 supervisor already trusts.
+
+The bundle is written as `ledger.audit.files` writes: into a new or empty
+folder that is not a link, each file created with O_EXCL | O_NOFOLLOW, the
+manifest last, so that nothing is written through a link or outside the
+folder.
 """
 
 from __future__ import annotations
@@ -20,14 +25,24 @@ from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 
+from ledger.audit.files import (
+    BUNDLE_FORMAT,
+    CHECKPOINTS,
+    EVENTS,
+    MANIFEST,
+    PROOFS,
+    TILES,
+    FileProblem,
+    Folder,
+    open_new_folder,
+)
 from ledger.audit.log import AuditLog
 from ledger.audit.merkle import CompactRange, RangeHasher, consistency_proof, leaf_hash
 from ledger.audit.notes import Checkpoint, Note, NoteError, Signer, Verifier, open_checkpoint
-from ledger.audit.tiles import EntryBundleWriter, write_tiles
+from ledger.audit.tiles import EntryBundleWriter, TileFiles, write_tiles
 from ledger.audit.witnessing import with_cosignatures
 
-BUNDLE_FORMAT = {"name": "crypto-bank-ledger/audit-bundle", "version": 1}
-TILES_FOLDER = "tiles"  # the log as C2SP tlog-tiles static files: checkpoint, tile/<L>/<N>, tile/entries/<N>
+__all__ = ["BUNDLE_FORMAT", "ExportError", "ExportSummary", "export_bundle"]
 
 
 class ExportError(Exception):
@@ -56,7 +71,7 @@ def export_bundle(
     since: str | None = None,
     verifier_keys: list[str] | None = None,
 ) -> ExportSummary:
-    _check_empty(directory)
+    _check_can_write(directory)
     keys = verifier_keys or [signer.verifier.encode()]
     audit.catch_up()
     first, trusted_note = _since(audit, since, [Verifier.parse(k) for k in keys])  # refused before signing
@@ -67,33 +82,58 @@ def export_bundle(
         notes.setdefault(first, trusted_note)
     sizes = sorted(notes)
     base = audit.compact_range_at(first) if first else CompactRange()
-    (directory / "checkpoints").mkdir(parents=True)
-    (directory / "proofs").mkdir()
-    for size in sizes:
-        (directory / "checkpoints" / str(size)).write_text(notes[size], encoding="utf-8")
-    with audit.tiled() as tiled:
-        proofs = _write_proofs(directory, sizes, tiled.hash_range)
-        write_tiles(directory / TILES_FOLDER, tiled, sizes, first)
-    (directory / TILES_FOLDER / "checkpoint").write_text(notes[latest.size], encoding="utf-8")
-    entries = EntryBundleWriter(directory / TILES_FOLDER, first, sizes)
-    _write_leaves(audit, directory, base, latest.size, Checkpoint.parse(Note.parse(latest.note).text), entries)
+    try:
+        with open_new_folder(directory) as bundle:
+            with bundle.make_folder(CHECKPOINTS) as folder:
+                for size in sizes:
+                    folder.write_new(str(size), notes[size].encode())
+            tiles = TileFiles(bundle.make_folder(TILES))
+            try:
+                with audit.tiled() as tiled:
+                    with bundle.make_folder(PROOFS) as folder:
+                        proofs = _write_proofs(folder, sizes, tiled.hash_range)
+                    write_tiles(tiles, tiled, sizes, first)
+                tiles.write("checkpoint", notes[latest.size].encode())
+                entries = EntryBundleWriter(tiles, first, sizes)
+                latest_checkpoint = Checkpoint.parse(Note.parse(latest.note).text)
+                _write_leaves(audit, bundle, base, latest.size, latest_checkpoint, entries)
+            finally:
+                tiles.close()
+            bundle.write_new(MANIFEST, _manifest(audit.origin, latest.size, first, base, keys, sizes, proofs, now))
+    except FileProblem as error:
+        raise ExportError(str(error)) from None
+    return ExportSummary(directory, first, latest.size, sizes, proofs)
+
+
+def _manifest(
+    origin: str,
+    size: int,
+    first: int,
+    base: CompactRange,
+    keys: list[str],
+    sizes: list[int],
+    proofs: list[str],
+    now: datetime,
+) -> bytes:
     manifest = {
         "format": BUNDLE_FORMAT,
-        "origin": audit.origin,
-        "tree_size": latest.size,
+        "origin": origin,
+        "tree_size": size,
         "first_index": first,
         "base_range": [b64(h) for h in base.hashes],
         "verifier_keys": keys,
         "checkpoints": sizes,
         "proofs": proofs,
-        "tiles": TILES_FOLDER,
+        "tiles": TILES,
         "exported_at": now.isoformat(),
     }
-    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return ExportSummary(directory, first, latest.size, sizes, proofs)
+    return (json.dumps(manifest, indent=2) + "\n").encode()
 
 
-def _check_empty(directory: Path) -> None:
+def _check_can_write(directory: Path) -> None:
+    """Refused before anything is signed; checked again as the folder is opened."""
+    if directory.is_symlink():
+        raise ExportError(f"{directory}: a symbolic link; refusing to write through it")
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise ExportError(f"{directory} exists and is not an empty directory: choose a new one")
 
@@ -113,7 +153,7 @@ def _since(audit: AuditLog, since: str | None, verifiers: list[Verifier]) -> tup
     return trusted.size, since
 
 
-def _write_proofs(directory: Path, sizes: list[int], hash_range: RangeHasher) -> list[str]:
+def _write_proofs(folder: Folder, sizes: list[int], hash_range: RangeHasher) -> list[str]:
     names = []
     for size1, size2 in pairwise(sizes):
         if size1 == 0:
@@ -126,16 +166,16 @@ def _write_proofs(directory: Path, sizes: list[int], hash_range: RangeHasher) ->
             "proof": [b64(h) for h in consistency_proof(size1, size2, hash_range)],
         }
         name = f"{size1}-{size2}.json"
-        (directory / "proofs" / name).write_text(json.dumps(proof, indent=2) + "\n", encoding="utf-8")
+        folder.write_new(name, (json.dumps(proof, indent=2) + "\n").encode())
         names.append(name)
     return names
 
 
 def _write_leaves(
-    audit: AuditLog, directory: Path, base: CompactRange, size: int, latest: Checkpoint, entries: EntryBundleWriter
+    audit: AuditLog, bundle: Folder, base: CompactRange, size: int, latest: Checkpoint, entries: EntryBundleWriter
 ) -> None:
     tree = base.copy()
-    with (directory / "events.jsonl").open("wb") as handle:
+    with bundle.create(EVENTS) as handle:
         for leaf in audit.leaves(base.size, size):
             handle.write(leaf + b"\n")
             tree.append(leaf_hash(leaf))

@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
+from ledger.audit.files import Folder
 from ledger.audit.merkle import HASH_SIZE, ProofError, node_hash, root_of, split_point
 from ledger.store.ports import ReadSession, WriteSession
 
@@ -221,10 +221,33 @@ class TiledHashes:
 # The tile tree of an exported bundle, as static files a tile client reads.
 
 
-def write_tiles(folder: Path, tiled: TiledHashes, sizes: list[int], first: int = 0) -> int:
-    """Writes under `folder` the hash tiles of the tree of the last of `sizes`
-    (checkpointed sizes, in order) that hold leaves from `first` on, and the
-    partial tiles each of `sizes` needs; returns how many were written."""
+class TileFiles:
+    """Files under a bundle's `tiles/` folder, made through `Folder` (never
+    through a link), the folders of their paths made as they are needed."""
+
+    def __init__(self, root: Folder) -> None:
+        self._folders: dict[str, Folder] = {"": root}
+
+    def write(self, path: str, data: bytes) -> None:
+        parent, _, name = path.rpartition("/")
+        self._folder(parent).write_new(name, data)
+
+    def _folder(self, path: str) -> Folder:
+        if path not in self._folders:
+            above, _, name = path.rpartition("/")
+            folder = self._folder(above)
+            self._folders[path] = folder.folder(name) if folder.kind(name) == "folder" else folder.make_folder(name)
+        return self._folders[path]
+
+    def close(self) -> None:
+        for folder in self._folders.values():
+            folder.close()
+
+
+def write_tiles(files: TileFiles, tiled: TiledHashes, sizes: list[int], first: int = 0) -> int:
+    """Writes the hash tiles of the tree of the last of `sizes` (checkpointed
+    sizes, in order) that hold leaves from `first` on, and the partial tiles
+    each of `sizes` needs; returns how many were written."""
     wanted: dict[str, TileName] = {}
     for tile in tiles_for(sizes[-1]):
         if not tile.partial and (tile.index + 1) << (TILE_HEIGHT * (tile.level + 1)) > first:
@@ -232,9 +255,7 @@ def write_tiles(folder: Path, tiled: TiledHashes, sizes: list[int], first: int =
     for size in sizes:
         wanted.update((tile.path(), tile) for tile in partial_tiles_for(size))
     for path, tile in wanted.items():
-        target = folder / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(tiled.tile(tile))
+        files.write(path, tiled.tile(tile))
     return len(wanted)
 
 
@@ -243,8 +264,8 @@ class EntryBundleWriter:
     full bundle when its 256th leaf comes, and at `close` the partial bundle
     of every checkpointed size past the last full one."""
 
-    def __init__(self, folder: Path, first: int, sizes: list[int]) -> None:
-        self.folder, self.sizes = folder, sizes
+    def __init__(self, files: TileFiles, first: int, sizes: list[int]) -> None:
+        self.files, self.sizes = files, sizes
         self.index = first
         self._pending: list[bytes] = []
         self._start = first - first % TILE_WIDTH  # a bundle that starts before `first` is not written whole
@@ -268,6 +289,4 @@ class EntryBundleWriter:
                 )
 
     def _write(self, name: TileName, leaves: list[bytes]) -> None:
-        target = self.folder / name.path()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(entry_bundle(leaves))
+        self.files.write(name.path(), entry_bundle(leaves))

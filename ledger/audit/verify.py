@@ -4,38 +4,65 @@ Streams `events.jsonl` once, in bounded memory (a compact range and the
 checkpoint roots), and checks that every leaf is canonical RFC 8785 JSON with
 a dense index; that every checkpoint is signed by the given key and its root
 equals the root recomputed from the leaves; that every consistency proof
-verifies; that the manifest agrees with the leaves; and that the bundle
-extends the trusted checkpoint, if one is given, and carries the witness's
-cosignature, if a witness key is given. Problems are returned as findings
-that name the leaf, checkpoint or proof, never raised.
+verifies; that the manifest agrees with the leaves and lists exactly the
+files there are; and that the bundle extends the trusted checkpoint, if one
+is given, and carries the witness's cosignature, if a witness key is given.
+
+The bundle is hostile input, and verification is total: every problem,
+down to a wrong JSON type, a number too long to be canonical, nesting too
+deep, a NaN, a CR or a byte order mark, a link, a FIFO or a file larger than
+its limit (below, and `ledger.audit.files` for how files are opened), is a
+finding that names the leaf, checkpoint, proof or file, never an exception.
+Signed notes and checkpoints are parsed as strictly as Go's sumdb/note does
+(`ledger.audit.notes`).
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
+import codecs
+import hashlib
 import json
+import reprlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, TypeGuard
 
 import rfc8785
 
+from ledger.audit.files import BUNDLE_FORMAT, CHECKPOINTS, EVENTS, LAYOUT, MANIFEST, PROOFS, TILES, FileProblem, Folder
 from ledger.audit.keychain import key_windows
 from ledger.audit.leaves import LEAF_FIELDS
-from ledger.audit.merkle import CompactRange, ProofError, leaf_hash, verify_consistency
-from ledger.audit.notes import Checkpoint, Note, NoteError, Verifier
+from ledger.audit.merkle import HASH_SIZE, CompactRange, ProofError, leaf_hash, verify_consistency
+from ledger.audit.notes import (
+    NOTE_SIZE_MAX,
+    TREE_SIZE_MAX,
+    Checkpoint,
+    Note,
+    NoteError,
+    SignatureStatus,
+    Verifier,
+    b64decode_strict,
+)
 
-LEAF_LINE_MAX = 1 << 20
+# Limits: a file or a leaf beyond its limit is a finding, and is not read further.
+MANIFEST_SIZE_MAX = 16 << 20  # bytes of manifest.json (room for some 10^6 checkpoints and proofs)
+CHECKPOINT_SIZE_MAX = NOTE_SIZE_MAX  # bytes of one checkpoint file, a whole signed note
+PROOF_SIZE_MAX = 64 << 10  # bytes of one consistency proof file (at most PROOF_HASHES_MAX hashes)
+PROOF_HASHES_MAX = 128  # hashes in one consistency proof (two per level of a tree below 2**63 leaves)
+LEAF_LINE_MAX = 1 << 20  # bytes of one line of events.jsonl, its newline excluded
+LEAF_DEPTH_MAX = 64  # nesting of arrays and objects in a leaf (the ledger writes 3 or 4)
+NUMBER_TEXT_MAX = 32  # characters of a JSON number: a longer one is never RFC 8785 canonical
+VERIFIER_KEYS_MAX = 64  # keys a manifest may list (one per rotation of the signing key)
 FINDINGS_MAX = 100
 
 
 @dataclass(frozen=True)
 class Finding:
     """One problem: `subject` is what it concerns ('leaf 17', 'checkpoint 40',
-    'proof 20-40.json', 'manifest', 'trusted checkpoint'), `reason` why."""
+    'proof 20-40.json', 'manifest', 'trusted checkpoint', 'bundle'), `reason` why."""
 
     subject: str
     reason: str
@@ -44,122 +71,286 @@ class Finding:
         return f"{self.subject}: {self.reason}"
 
 
+@dataclass(frozen=True)
+class BundleCheck:
+    """The findings, and the latest checkpoint exactly as read and verified
+    (None unless there are no findings): what a witness may cosign."""
+
+    findings: list[Finding]
+    latest: Note | None = None
+
+
+@dataclass(frozen=True)
+class _Manifest:
+    origin: str
+    tree_size: int
+    first_index: int
+    base_range: list[bytes]
+    verifier_keys: list[str]
+    checkpoints: list[int] | None  # None when the manifest does not list them
+    proofs: list[str] | None
+
+
 @dataclass
 class _Checkpoints:
-    notes: dict[int, Note]
-    roots: dict[int, bytes]
+    roots: dict[int, bytes] = field(default_factory=dict)  # the valid ones, by size
+    sizes: list[int] = field(default_factory=list)  # every well-formed checkpoint file, valid or not
+    latest: Note | None = None
+
+
+class _Malformed(ValueError):
+    """JSON that this verifier refuses although Python's parser would take it."""
 
 
 class _Verification:
-    def __init__(self, directory: Path, key: Verifier, trusted: str | None, witness: Verifier | None) -> None:
+    def __init__(self, directory: Path | Folder, key: Verifier, trusted: str | None, witness: Verifier | None) -> None:
         self.directory = directory
         self.key = key
         self.trusted_text = trusted
         self.witness = witness
         self.findings: list[Finding] = []
-        self.manifest: dict[str, Any] = {}
         self.trusted_keys: list[Verifier] = [key]
 
     def fail(self, subject: str, reason: str) -> None:
         if len(self.findings) < FINDINGS_MAX:
             self.findings.append(Finding(subject, reason))
 
-    def run(self) -> list[Finding]:
-        self.manifest = self._manifest()
-        if not self.manifest:
-            return self.findings
-        checkpoints = self._checkpoints()
+    def run(self) -> BundleCheck:
+        if isinstance(self.directory, Folder):
+            return self._run(self.directory)
+        try:
+            bundle = Folder.open(self.directory)
+        except FileProblem as error:
+            self.fail("bundle", str(error))
+            return BundleCheck(self.findings)
+        with bundle:
+            return self._run(bundle)
+
+    def _run(self, bundle: Folder) -> BundleCheck:
+        manifest = self._manifest(bundle)
+        if manifest is None:
+            return BundleCheck(self.findings)
+        self._check_layout(bundle)
+        checkpoints = self._checkpoints(bundle, manifest)
         trusted = self._trusted()
-        base = self._base()
-        recomputed = self._stream_leaves(base.copy(), set(checkpoints.roots) | ({trusted.size} if trusted else set()))
-        self._compare_roots(checkpoints, recomputed)
-        self._check_proofs(checkpoints)
-        if trusted is not None:
-            self._check_trusted(trusted, recomputed, base)
-        return self.findings
+        base = self._base(manifest)
+        sizes = set(checkpoints.roots) | ({trusted.size} if trusted else set())
+        recomputed = self._stream_leaves(bundle, manifest, base.copy(), sizes)
+        if recomputed is not None:
+            self._compare_roots(manifest, checkpoints, recomputed)
+        self._check_proofs(bundle, manifest, checkpoints)
+        if trusted is not None and recomputed is not None:
+            self._check_trusted(manifest, trusted, recomputed, base)
+        return BundleCheck(self.findings, None if self.findings else checkpoints.latest)
+
+    # The files there are.
+
+    def _check_layout(self, bundle: Folder) -> None:
+        try:
+            names = bundle.names()
+        except FileProblem as error:
+            self.fail("bundle", str(error))
+            return
+        for name in names:
+            if name not in LAYOUT:
+                self.fail("bundle", f"unexpected {_show_name(name)}: a bundle holds only {', '.join(LAYOUT)}")
+
+    def _folder(self, bundle: Folder, name: str) -> Folder | None:
+        """A folder of the bundle; None, with a finding unless it is just absent, when it cannot be read."""
+        try:
+            if bundle.kind(name) is None:
+                return None
+            return bundle.folder(name)
+        except FileProblem as error:
+            self.fail(name, str(error))
+            return None
 
     # The manifest.
 
-    def _manifest(self) -> dict[str, Any]:
+    def _manifest(self, bundle: Folder) -> _Manifest | None:
         try:
-            data = json.loads((self.directory / "manifest.json").read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            self.fail("manifest", f"no manifest.json in {self.directory}")
-            return {}
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            self.fail("manifest", f"not JSON: {error}")
-            return {}
-        required = {"format": dict, "origin": str, "tree_size": int, "verifier_keys": list}
-        for name, kind in required.items():
-            if not isinstance(data.get(name), kind):
-                self.fail("manifest", f"'{name}' is missing or not a {kind.__name__}")
-                return {}
-        if data["origin"] != self.key.name:
-            self.fail("manifest", f"origin {data['origin']!r} is not the given key's name {self.key.name!r}")
-        return dict(data)
+            if bundle.kind(MANIFEST) is None:
+                self.fail("manifest", f"no {MANIFEST} in {bundle.path}")
+                return None
+            data = _strict_json(bundle.read(MANIFEST, MANIFEST_SIZE_MAX))
+        except FileProblem as error:
+            self.fail("manifest", str(error))
+            return None
+        except (ValueError, RecursionError) as error:
+            self.fail("manifest", f"not JSON as this verifier reads it: {_json_problem(error)}")
+            return None
+        if not isinstance(data, dict):
+            self.fail("manifest", f"not a JSON object but {_json_type(data)}")
+            return None
+        manifest = self._manifest_fields(data)
+        if manifest is None:
+            return None
+        if manifest.origin != self.key.name:
+            self.fail("manifest", f"origin {_show(manifest.origin)} is not the given key's name {self.key.name!r}")
+        return manifest
+
+    def _manifest_fields(self, data: dict[str, Any]) -> _Manifest | None:
+        """The manifest's fields, each of its type; None, with a finding for each that is not."""
+        wrongs: list[str] = []
+
+        def wrong(name: str, expected: str) -> None:
+            value = f"{_json_type(data[name])} {_show(data[name])}" if name in data else "missing"
+            wrongs.append(name)
+            self.fail("manifest", f"'{name}' must be {expected}, not {value}")
+
+        if data.get("format") != BUNDLE_FORMAT:
+            wrong("format", f"{json.dumps(BUNDLE_FORMAT)} (the bundle format this verifier reads)")
+        origin, tree_size = data.get("origin"), data.get("tree_size")
+        if not isinstance(origin, str) or not origin:
+            wrong("origin", "a non-empty string")
+        if not _is_count(tree_size):
+            wrong("tree_size", f"an integer from 0 to {TREE_SIZE_MAX}")
+        first_index = data.get("first_index", 0)
+        if not _is_count(first_index) or (_is_count(tree_size) and first_index > tree_size):
+            wrong("first_index", "an integer from 0 to tree_size")
+        base_range = _hashes(data.get("base_range", []), TREE_SIZE_MAX.bit_length())
+        if base_range is None:
+            wrong("base_range", f"a list of base64 {HASH_SIZE}-byte hashes")
+        keys = data.get("verifier_keys")
+        if not _is_list_of(keys, str) or len(keys) > VERIFIER_KEYS_MAX:
+            wrong("verifier_keys", f"a list of at most {VERIFIER_KEYS_MAX} verifier keys (strings)")
+        checkpoints = data.get("checkpoints")
+        if "checkpoints" in data and not (
+            _is_list_of(checkpoints, int) and all(_is_count(c) for c in checkpoints) and _increasing(checkpoints)
+        ):
+            wrong("checkpoints", "a list of tree sizes in increasing order")
+        proofs = data.get("proofs")
+        if "proofs" in data and not (_is_list_of(proofs, str) and len(set(proofs)) == len(proofs)):
+            wrong("proofs", "a list of distinct file names")
+        if "tiles" in data and data["tiles"] != TILES:
+            wrong("tiles", f"{TILES!r} (the folder of the log's tiles)")
+        if "exported_at" in data and not isinstance(data["exported_at"], str):
+            wrong("exported_at", "a string")
+        if wrongs:
+            return None
+        assert isinstance(origin, str)
+        assert isinstance(tree_size, int)
+        assert base_range is not None
+        assert isinstance(keys, list)
+        return _Manifest(origin, tree_size, first_index, base_range, keys, checkpoints, proofs)
 
     # Checkpoints.
 
-    def _checkpoints(self) -> _Checkpoints:
-        parsed = self._parse_checkpoints()
-        keys = self._candidate_keys()
+    def _checkpoints(self, bundle: Folder, manifest: _Manifest) -> _Checkpoints:
+        keys = self._candidate_keys(manifest)
+        parsed = self._parse_checkpoints(bundle, manifest, keys)
         signed_by = {
-            size: {n for n, key in enumerate(keys) if note.verified_by(key)} for size, (_, note) in parsed.items()
+            size: {n for n, status in enumerate(statuses) if status is SignatureStatus.VALID}
+            for size, (_, statuses, _) in parsed.items()
         }
         windows = key_windows(0, signed_by)
         self.trusted_keys = [keys[k] for k in windows]
-        found = _Checkpoints({}, {})
-        for size, (checkpoint, note) in sorted(parsed.items()):
-            subject = f"checkpoint {size}"
+        found = _Checkpoints(sizes=sorted(parsed))
+        for size, (checkpoint, _, note) in sorted(parsed.items()):
             if not any(size in windows[k] for k in signed_by[size] if k in windows):
                 retired = [k for k in signed_by[size] if k in windows]
                 reason = "signed by a key retired before it" if retired else "not signed by the given key"
-                self.fail(subject, f"{reason} ({self.key.name}+{self.key.key_id.hex()} or its hand-overs)")
+                self.fail(f"checkpoint {size}", f"{reason} ({self.key.name}+{self.key.key_id.hex()} or its hand-overs)")
                 continue
-            found.notes[size] = note
             found.roots[size] = checkpoint.root
+            if size == manifest.tree_size:
+                found.latest = note
         if not found.roots:
             self.fail("checkpoints", "the bundle has no valid checkpoint")
             return found
-        latest = max(found.roots)
-        if latest != self.manifest["tree_size"]:
-            self.fail("manifest", f"tree_size {self.manifest['tree_size']} has no checkpoint of that size")
-        if self.witness is not None and not found.notes[latest].verified_by(self.witness):
-            self.fail(f"checkpoint {latest}", f"no valid cosignature by the witness {self.witness.name}")
+        if max(found.roots) != manifest.tree_size or found.latest is None:
+            self.fail("manifest", f"tree_size {manifest.tree_size} has no valid checkpoint of that size")
+            found.latest = None
+        elif self.witness is not None:
+            status = found.latest.signature_by(self.witness)
+            if status is SignatureStatus.INVALID:
+                self.fail(
+                    f"checkpoint {manifest.tree_size}", f"a cosignature line of {self.witness.name} does not verify"
+                )
+            elif status is SignatureStatus.ABSENT:
+                self.fail(
+                    f"checkpoint {manifest.tree_size}", f"no valid cosignature by the witness {self.witness.name}"
+                )
         return found
 
-    def _candidate_keys(self) -> list[Verifier]:
+    def _candidate_keys(self, manifest: _Manifest) -> list[Verifier]:
         """The pinned key first, then the keys the manifest lists (trusted only through hand-overs)."""
         keys = [self.key]
-        for text in self.manifest["verifier_keys"]:
+        for text in manifest.verifier_keys:
             try:
-                key = Verifier.parse(str(text))
+                key = Verifier.parse(text)
             except NoteError as error:
-                self.fail("manifest", f"verifier key {text!r}: {error}")
+                self.fail("manifest", str(error))
                 continue
             if key.name == self.key.name and key.key_id != self.key.key_id:
                 keys.append(key)
         return keys
 
-    def _parse_checkpoints(self) -> dict[int, tuple[Checkpoint, Note]]:
-        parsed: dict[int, tuple[Checkpoint, Note]] = {}
-        folder = self.directory / "checkpoints"
-        files = sorted(folder.iterdir(), key=lambda p: p.name) if folder.is_dir() else []
-        for path in files:
-            subject = f"checkpoint {path.name}"
-            try:
-                note = Note.parse(path.read_text(encoding="utf-8"))
-                checkpoint = Checkpoint.parse(note.text)
-            except (NoteError, UnicodeDecodeError) as error:
-                self.fail(subject, f"malformed: {error}")
-                continue
-            if str(checkpoint.size) != path.name:
-                self.fail(subject, f"the file holds a checkpoint of size {checkpoint.size}")
-            elif checkpoint.origin != self.manifest["origin"]:
-                self.fail(subject, f"origin {checkpoint.origin!r} differs from the manifest's")
-            else:
-                parsed[checkpoint.size] = (checkpoint, note)
+    def _parse_checkpoints(
+        self, bundle: Folder, manifest: _Manifest, keys: list[Verifier]
+    ) -> dict[int, tuple[Checkpoint, list[SignatureStatus], Note | None]]:
+        """Every well-formed checkpoint of this log, with what its signature lines
+        say of each candidate key; the note itself is kept for the latest only."""
+        parsed: dict[int, tuple[Checkpoint, list[SignatureStatus], Note | None]] = {}
+        folder = self._folder(bundle, CHECKPOINTS)
+        if folder is None:
+            self._compare_listing("checkpoint", [str(c) for c in manifest.checkpoints or []], [])
+            return parsed
+        with folder:
+            names = sorted(self._names(folder, CHECKPOINTS), key=lambda name: (len(name), name))  # by size
+            for name in names:
+                subject = f"checkpoint {_show_name(name)}"
+                if not _is_size_name(name):
+                    self.fail(subject, "its name is not a tree size in ASCII decimal")
+                    continue
+                try:
+                    note = Note.parse(folder.read(name, CHECKPOINT_SIZE_MAX).decode("utf-8"))
+                    checkpoint = Checkpoint.parse(note.text)
+                except FileProblem as error:
+                    self.fail(subject, str(error))
+                    continue
+                except UnicodeDecodeError:
+                    self.fail(subject, "malformed: not UTF-8")
+                    continue
+                except NoteError as error:
+                    self.fail(subject, f"malformed: {error}")
+                    continue
+                if str(checkpoint.size) != name:
+                    self.fail(subject, f"the file holds a checkpoint of size {checkpoint.size}")
+                    continue
+                if checkpoint.origin != manifest.origin:
+                    self.fail(subject, f"origin {_show(checkpoint.origin)} differs from the manifest's")
+                    continue
+                statuses = [note.signature_by(key) for key in keys]
+                failing = [key for key, status in zip(keys, statuses, strict=True) if status is SignatureStatus.INVALID]
+                if failing:
+                    claimed = ", ".join(f"{key.name}+{key.key_id.hex()}" for key in failing)
+                    self.fail(
+                        subject, f"a signature line naming the key {claimed} does not verify: the note is rejected"
+                    )
+                    continue
+                parsed[checkpoint.size] = (
+                    checkpoint,
+                    statuses,
+                    note if checkpoint.size == manifest.tree_size else None,
+                )
+        if manifest.checkpoints is not None:
+            self._compare_listing("checkpoint", [str(c) for c in manifest.checkpoints], names)
         return parsed
+
+    def _names(self, folder: Folder, subject: str) -> list[str]:
+        try:
+            return folder.names()
+        except FileProblem as error:
+            self.fail(subject, str(error))
+            return []
+
+    def _compare_listing(self, kind: str, listed: list[str], present: list[str]) -> None:
+        """The manifest lists exactly the files there are."""
+        for name in sorted(set(listed) - set(present)):
+            self.fail(f"{kind} {_show_name(name)}", "listed in the manifest but not in the bundle")
+        for name in sorted(set(present) - set(listed)):
+            self.fail(f"{kind} {_show_name(name)}", "in the bundle but not listed in the manifest")
 
     def _trusted(self) -> Checkpoint | None:
         if self.trusted_text is None:
@@ -170,61 +361,89 @@ class _Verification:
         except NoteError as error:
             self.fail("trusted checkpoint", f"malformed: {error}")
             return None
-        if not any(note.verified_by(key) for key in self.trusted_keys):
+        statuses = [note.signature_by(key) for key in self.trusted_keys]
+        if SignatureStatus.INVALID in statuses:
+            self.fail("trusted checkpoint", "a signature line naming the given key (or a hand-over) does not verify")
+            return None
+        if SignatureStatus.VALID not in statuses:
             self.fail("trusted checkpoint", "not signed by the given key, nor by a key it handed over to")
             return None
         return checkpoint
 
     # Leaves.
 
-    def _base(self) -> CompactRange:
-        first = self.manifest.get("first_index", 0)
+    def _base(self, manifest: _Manifest) -> CompactRange:
         try:
-            hashes = [base64.b64decode(h, validate=True) for h in self.manifest.get("base_range", [])]
-            return CompactRange(first, hashes)
-        except (binascii.Error, ProofError, TypeError) as error:
-            self.fail("manifest", f"base_range does not describe a tree of size {first}: {error}")
+            return CompactRange(manifest.first_index, manifest.base_range)
+        except ProofError as error:
+            self.fail("manifest", f"base_range does not describe a tree of size {manifest.first_index}: {error}")
             return CompactRange()
 
-    def _stream_leaves(self, tree: CompactRange, sizes: set[int]) -> dict[int, bytes]:
+    def _stream_leaves(
+        self, bundle: Folder, manifest: _Manifest, tree: CompactRange, sizes: set[int]
+    ) -> dict[int, bytes] | None:
+        """The roots of the tree at `sizes`; None when the leaves cannot be read."""
         roots: dict[int, bytes] = {}
         if tree.size in sizes:
             roots[tree.size] = tree.root()
-        for number, line in self._lines():
-            index = tree.size
-            subject = f"leaf {index} (line {number})"
-            self._check_leaf(line, index, subject)
-            tree.append(leaf_hash(line))
-            if tree.size in sizes:
-                roots[tree.size] = tree.root()
-        if tree.size != self.manifest["tree_size"]:
-            self.fail("manifest", f"tree_size is {self.manifest['tree_size']} but the leaves end at {tree.size}")
+        try:
+            if bundle.kind(EVENTS) is None:
+                self.fail(EVENTS, "missing")
+                return None
+            with bundle.open_file(EVENTS) as (handle, _):
+                for number, line, digest in self._lines(handle):
+                    if line is not None:
+                        self._check_leaf(line, tree.size, f"leaf {tree.size} (line {number})")
+                    tree.append(digest)
+                    if tree.size in sizes:
+                        roots[tree.size] = tree.root()
+        except FileProblem as error:
+            self.fail(EVENTS, str(error))
+            return None
+        except OSError as error:
+            self.fail(EVENTS, f"could not be read: {error.strerror or error}")
+            return None
+        if tree.size != manifest.tree_size:
+            self.fail("manifest", f"tree_size is {manifest.tree_size} but the leaves end at {tree.size}")
         return roots
 
-    def _lines(self) -> Iterator[tuple[int, bytes]]:
-        path = self.directory / "events.jsonl"
-        if not path.is_file():
-            self.fail("events.jsonl", "missing")
-            return
-        with path.open("rb") as handle:
-            for number, raw in enumerate(iter(lambda: handle.readline(LEAF_LINE_MAX + 1), b""), start=1):
-                if not raw.endswith(b"\n"):
-                    self.fail(f"line {number}", "not newline-terminated, or longer than a leaf may be")
-                    continue
-                yield number, raw[:-1]
+    def _lines(self, handle: BinaryIO) -> Iterator[tuple[int, bytes | None, bytes]]:
+        """(line number, leaf bytes or None when too long to check, leaf hash) of
+        every line, a line too long or without its newline included: it is still
+        a leaf of the tree, so the indexes after it stay right."""
+        for number, raw in enumerate(iter(lambda: handle.readline(LEAF_LINE_MAX + 1), b""), start=1):
+            if raw.endswith(b"\n"):
+                line = raw[:-1]
+                yield number, line, leaf_hash(line)
+            elif len(raw) <= LEAF_LINE_MAX:
+                self.fail(f"line {number}", "not newline-terminated")
+                yield number, raw, leaf_hash(raw)
+            else:
+                self.fail(f"line {number}", f"longer than the {LEAF_LINE_MAX} bytes a leaf may have")
+                yield number, None, _long_leaf_hash(raw, handle)
 
     def _check_leaf(self, line: bytes, index: int, subject: str) -> None:
         try:
             leaf, plain = _parse_leaf(line)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            self.fail(subject, "not JSON")
+        except UnicodeDecodeError:
+            self.fail(subject, "not UTF-8")
             return
-        if not isinstance(leaf, dict) or not set(LEAF_FIELDS) <= set(leaf):
-            self.fail(subject, f"a leaf has the fields {', '.join(LEAF_FIELDS)}")
+        except (ValueError, RecursionError) as error:
+            self.fail(subject, f"not JSON as this verifier reads it: {_json_problem(error)}")
+            return
+        if type(leaf) is not dict or not leaf.keys() >= _LEAF_FIELD_SET:
+            self.fail(subject, f"a leaf is an object with the fields {', '.join(LEAF_FIELDS)}")
+            return
+        if not _has_leaf_types(leaf):
+            wrong = [name for name, kind in _LEAF_TYPES.items() if type(leaf[name]) is not kind]
+            self.fail(subject, "wrong JSON types: " + ", ".join(f"{n} is {_json_type(leaf[n])}" for n in wrong))
+            return
+        if line.count(b"{") + line.count(b"[") > LEAF_DEPTH_MAX and _depth(leaf) > LEAF_DEPTH_MAX:
+            self.fail(subject, f"nested more than {LEAF_DEPTH_MAX} deep")
             return
         try:
             canonical = _canonical(line, leaf, plain)
-        except (rfc8785.CanonicalizationError, ValueError) as error:
+        except (ValueError, RecursionError) as error:  # rfc8785's errors are ValueErrors
             self.fail(subject, f"cannot be canonicalised: {error}")
             return
         if canonical != line:
@@ -236,8 +455,8 @@ class _Verification:
 
     # Comparisons.
 
-    def _compare_roots(self, checkpoints: _Checkpoints, recomputed: dict[int, bytes]) -> None:
-        previous = self.manifest.get("first_index", 0)
+    def _compare_roots(self, manifest: _Manifest, checkpoints: _Checkpoints, recomputed: dict[int, bytes]) -> None:
+        previous = manifest.first_index
         for size in sorted(checkpoints.roots):
             subject = f"checkpoint {size}"
             if size not in recomputed:
@@ -250,48 +469,231 @@ class _Verification:
                 )
             previous = size
 
-    def _check_proofs(self, checkpoints: _Checkpoints) -> None:
-        sizes = sorted(s for s in checkpoints.roots if s > 0)
-        expected = {f"{a}-{b}.json" for a, b in pairwise(sizes)}
-        folder = self.directory / "proofs"
-        present = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
-        for name in sorted(expected - present):
-            self.fail(f"proof {name}", "missing: successive checkpoints need a consistency proof")
-        for name in sorted(present):
-            self._check_proof(folder / name, checkpoints)
-
-    def _check_proof(self, path: Path, checkpoints: _Checkpoints) -> None:
-        subject = f"proof {path.name}"
+    def _check_proofs(self, bundle: Folder, manifest: _Manifest, checkpoints: _Checkpoints) -> None:
+        if not checkpoints.sizes:
+            return  # no checkpoint could be read: which proofs there should be is unknown, and moot
+        expected = {f"{a}-{b}.json": (a, b) for a, b in pairwise(s for s in checkpoints.sizes if s > 0)}
+        folder = self._folder(bundle, PROOFS)
+        present = self._names(folder, PROOFS) if folder is not None else []
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            size1, size2 = int(data["size1"]), int(data["size2"])
-            root1, root2 = base64.b64decode(data["root1"]), base64.b64decode(data["root2"])
-            proof = [base64.b64decode(h) for h in data["proof"]]
-        except (ValueError, KeyError, TypeError, binascii.Error) as error:
-            self.fail(subject, f"malformed: {error}")
+            for name in sorted(set(expected) - set(present)):
+                self.fail(f"proof {name}", "missing: successive checkpoints need a consistency proof")
+            for name in present:
+                if name not in expected:
+                    self.fail(f"proof {_show_name(name)}", "not a proof between successive checkpoints of the bundle")
+                elif folder is not None:
+                    self._check_proof(folder, name, expected[name], checkpoints)
+        finally:
+            if folder is not None:
+                folder.close()
+        if manifest.proofs is not None:
+            self._compare_listing("proof", manifest.proofs, present)
+
+    def _check_proof(self, folder: Folder, name: str, sizes: tuple[int, int], checkpoints: _Checkpoints) -> None:
+        subject = f"proof {name}"
+        try:
+            document = _strict_json(folder.read(name, PROOF_SIZE_MAX))
+        except FileProblem as error:
+            self.fail(subject, str(error))
             return
-        for size, root in ((size1, root1), (size2, root2)):
+        except (ValueError, RecursionError) as error:
+            self.fail(subject, f"malformed: not JSON as this verifier reads it: {_json_problem(error)}")
+            return
+        problem = _proof_problem(document, sizes)
+        if problem:
+            self.fail(subject, f"malformed: {problem}")
+            return
+        root1, root2 = base64.b64decode(document["root1"]), base64.b64decode(document["root2"])
+        for size, root in zip(sizes, (root1, root2), strict=True):
             if size in checkpoints.roots and checkpoints.roots[size] != root:
                 self.fail(subject, f"its root for size {size} is not the signed checkpoint's")
         try:
-            verify_consistency(size1, size2, root1, root2, proof)
+            verify_consistency(*sizes, root1, root2, [base64.b64decode(h) for h in document["proof"]])
         except ProofError as error:
             self.fail(subject, f"does not verify: {error}")
 
-    def _check_trusted(self, trusted: Checkpoint, recomputed: dict[int, bytes], base: CompactRange) -> None:
+    def _check_trusted(
+        self, manifest: _Manifest, trusted: Checkpoint, recomputed: dict[int, bytes], base: CompactRange
+    ) -> None:
         subject = "trusted checkpoint"
-        if trusted.origin != self.manifest["origin"]:
-            self.fail(subject, f"origin {trusted.origin!r} is another log's")
-        elif trusted.size > self.manifest["tree_size"]:
+        if trusted.origin != manifest.origin:
+            self.fail(subject, f"origin {_show(trusted.origin)} is another log's")
+        elif trusted.size > manifest.tree_size:
             self.fail(
                 subject,
-                f"it covers {trusted.size} leaves but the bundle only {self.manifest['tree_size']}: "
-                "the log has been truncated",
+                f"it covers {trusted.size} leaves but the bundle only {manifest.tree_size}: the log has been truncated",
             )
         elif trusted.size < base.size:
             self.fail(subject, f"it is older than the bundle's first leaf {base.size}: export with --since it")
         elif recomputed.get(trusted.size) != trusted.root:
             self.fail(subject, f"the bundle's tree at size {trusted.size} has another root: a forked history")
+
+
+# JSON, as strictly as a verifier reads it.
+
+_LEAF_TYPES: dict[str, type] = {
+    "index": int,
+    "stream": str,
+    "version": int,
+    "type": str,
+    "recorded_at": str,
+    "data": dict,
+}
+_LEAF_FIELD_SET = frozenset(LEAF_FIELDS)
+
+
+def _has_leaf_types(leaf: dict[str, Any]) -> bool:
+    """The fields of `_LEAF_TYPES`, spelled out: this runs for every leaf."""
+    return (
+        type(leaf["index"]) is int
+        and type(leaf["version"]) is int
+        and type(leaf["stream"]) is str
+        and type(leaf["type"]) is str
+        and type(leaf["recorded_at"]) is str
+        and type(leaf["data"]) is dict
+    )
+
+
+_PROOF_FIELDS = {"size1", "size2", "root1", "root2", "proof"}
+
+
+def _proof_problem(document: Any, sizes: tuple[int, int]) -> str | None:
+    """What is wrong with a consistency proof document of the name `sizes`, if anything."""
+    if not isinstance(document, dict) or set(document) != _PROOF_FIELDS:
+        return f"a proof is an object with exactly the fields {', '.join(sorted(_PROOF_FIELDS))}"
+    if (document["size1"], document["size2"]) != sizes or not all(_is_count(document[k]) for k in ("size1", "size2")):
+        return f"size1 and size2 must be the integers {sizes[0]} and {sizes[1]} of its name"
+    if _hashes([document["root1"], document["root2"]], 2) is None:
+        return f"root1 and root2 must be base64 {HASH_SIZE}-byte hashes"
+    if _hashes(document["proof"], PROOF_HASHES_MAX) is None:
+        return f"proof must be a list of at most {PROOF_HASHES_MAX} base64 {HASH_SIZE}-byte hashes"
+    return None
+
+
+def _hashes(value: Any, count_max: int) -> list[bytes] | None:
+    """The hashes of a list of canonical base64 strings of HASH_SIZE bytes; None if it is not one."""
+    if not _is_list_of(value, str) or len(value) > count_max:
+        return None
+    hashes = []
+    for text in value:
+        try:
+            digest = b64decode_strict(text)
+        except ValueError:
+            return None
+        if len(digest) != HASH_SIZE:
+            return None
+        hashes.append(digest)
+    return hashes
+
+
+def _is_count(value: Any) -> bool:
+    return type(value) is int and 0 <= value <= TREE_SIZE_MAX
+
+
+def _is_list_of(value: Any, kind: type) -> TypeGuard[list[Any]]:
+    return type(value) is list and all(type(item) is kind for item in value)
+
+
+def _increasing(values: list[int]) -> bool:
+    return all(a < b for a, b in pairwise(values))
+
+
+def _is_size_name(name: str) -> bool:
+    return name.isascii() and name.isdigit() and (name == "0" or not name.startswith("0")) and len(name) <= 19
+
+
+def _refuse_constant(text: str) -> Any:
+    raise _Malformed(f"{text} is not a JSON number")
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > NUMBER_TEXT_MAX:
+        raise _Malformed(f"a number of {len(text)} characters, more than {NUMBER_TEXT_MAX}")
+    return int(text)
+
+
+def _bounded_float(text: str) -> float:
+    if len(text) > NUMBER_TEXT_MAX:
+        raise _Malformed(f"a number of {len(text)} characters, more than {NUMBER_TEXT_MAX}")
+    return float(text)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        raise _Malformed("an object has a key twice")
+    return value
+
+
+_STRICT_DECODER = json.JSONDecoder(
+    object_pairs_hook=_unique_keys,
+    parse_constant=_refuse_constant,
+    parse_int=_bounded_int,
+    parse_float=_bounded_float,
+)
+
+
+def _strict_json(data: bytes) -> Any:
+    """JSON as RFC 8259 has it, and no more: UTF-8 without a byte order mark, no
+    NaN or Infinity, no duplicate keys, numbers of at most NUMBER_TEXT_MAX
+    characters. Raises ValueError (or RecursionError, nested too deep)."""
+    if data.startswith(codecs.BOM_UTF8):
+        raise _Malformed("it starts with a byte order mark")
+    return _STRICT_DECODER.decode(data.decode("utf-8"))
+
+
+def _json_problem(error: Exception) -> str:
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    if isinstance(error, UnicodeDecodeError):
+        return "not UTF-8"
+    return str(error)[:200]
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    kinds = {dict: "an object", list: "an array", str: "a string", int: "an integer", float: "a fraction"}
+    return "null" if value is None else kinds.get(type(value), type(value).__name__)
+
+
+_SHOW = reprlib.Repr()
+_SHOW.maxstring = _SHOW.maxother = 80
+
+
+def _show(value: Any) -> str:
+    """A short repr of a value from the bundle, however large or deep it is."""
+    return _SHOW.repr(value)
+
+
+def _show_name(name: str) -> str:
+    return name if name.isascii() and name.isprintable() and len(name) <= 80 else ascii(name[:80])
+
+
+def _depth(value: Any) -> int:
+    """How deep arrays and objects nest in a parsed JSON value, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _long_leaf_hash(start: bytes, handle: BinaryIO) -> bytes:
+    """The leaf hash of a line too long to check, read on to its end in bounded pieces."""
+    digest = hashlib.sha256(b"\x00")
+    piece = start
+    while True:
+        if piece.endswith(b"\n"):
+            digest.update(piece[:-1])
+            return digest.digest()
+        digest.update(piece)
+        piece = handle.readline(LEAF_LINE_MAX)
+        if not piece:
+            return digest.digest()
 
 
 class _Unusual(Exception):
@@ -303,13 +705,16 @@ def _reject_float(text: str) -> float:
 
 
 def _small_int(text: str) -> int:
+    if len(text) > 17:  # beyond 2**53 whatever its digits: checked the exact way, with its limit
+        raise _Unusual(text)
     value = int(text)
     if abs(value) >= 2**53:
         raise _Unusual(text)
     return value
 
 
-_PLAIN_DECODER = json.JSONDecoder(parse_float=_reject_float, parse_int=_small_int)
+_PLAIN_DECODER = json.JSONDecoder(parse_float=_reject_float, parse_int=_small_int, parse_constant=_refuse_constant)
+_EXACT_DECODER = json.JSONDecoder(parse_float=_bounded_float, parse_int=_bounded_int, parse_constant=_refuse_constant)
 _CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -320,7 +725,7 @@ def _parse_leaf(line: bytes) -> tuple[Any, bool]:
     try:
         return _PLAIN_DECODER.decode(text), True
     except _Unusual:
-        return json.loads(text), False
+        return _EXACT_DECODER.decode(text), False
 
 
 def _canonical(line: bytes, leaf: Any, plain: bool) -> bytes:
@@ -333,13 +738,25 @@ def _canonical(line: bytes, leaf: Any, plain: bool) -> bytes:
     return rfc8785.dumps(leaf)
 
 
-def verify_bundle(
-    directory: Path, key: str, *, trusted: str | None = None, witness_key: str | None = None
-) -> list[Finding]:
-    """All findings about the bundle; an empty list means it verifies."""
+def check_bundle(
+    directory: Path | Folder, key: str, *, trusted: str | bytes | None = None, witness_key: str | None = None
+) -> BundleCheck:
+    """Verifies the bundle (a path, or a folder already open); see `BundleCheck`."""
     try:
         verifier = Verifier.parse(key)
-        witness = Verifier.parse(witness_key) if witness_key else None
+        witness = Verifier.parse(witness_key) if witness_key is not None else None
     except NoteError as error:
-        return [Finding("key", str(error))]
+        return BundleCheck([Finding("key", str(error))])
+    if isinstance(trusted, bytes):
+        try:
+            trusted = trusted.decode("utf-8")
+        except UnicodeDecodeError:
+            return BundleCheck([Finding("trusted checkpoint", "malformed: not UTF-8")])
     return _Verification(directory, verifier, trusted, witness).run()
+
+
+def verify_bundle(
+    directory: Path, key: str, *, trusted: str | bytes | None = None, witness_key: str | None = None
+) -> list[Finding]:
+    """All findings about the bundle; an empty list means it verifies."""
+    return check_bundle(directory, key, trusted=trusted, witness_key=witness_key).findings

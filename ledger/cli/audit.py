@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
+from rich.markup import escape
 
 from ledger.home import DEFAULT_HOME, SigningKeyError
 
@@ -90,13 +91,26 @@ def audit_export(
     )
 
 
-def read_text(path: Path) -> str:
+INPUT_FILE_SIZE_MAX = 4 << 20  # a checkpoint or a proof a user names (a note is at most 1 MB)
+
+
+def read_bytes(path: Path) -> bytes:
+    """A file the user names, as bytes (no newline translation), within INPUT_FILE_SIZE_MAX."""
+    from ledger.audit.files import FileProblem, read_file
+
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     try:
-        return path.read_bytes().decode("utf-8")  # as written: no newline translation
-    except UnicodeDecodeError as error:
-        raise UserError(f"{path}: not UTF-8 text (byte {error.start})") from None
+        return read_file(path, INPUT_FILE_SIZE_MAX)
+    except FileProblem as error:
+        raise UserError(str(error)) from None
+
+
+def read_text(path: Path) -> str:
+    try:
+        return read_bytes(path).decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text") from None
 
 
 @audit_app.command("verify")
@@ -115,14 +129,14 @@ def audit_verify(
     with user_errors():
         if not bundle.is_dir():
             raise UserError(f"{bundle}: not a bundle directory")
-        findings = verify_bundle(bundle, key, trusted=read_text(trusted) if trusted else None, witness_key=witness_key)
+        findings = verify_bundle(bundle, key, trusted=read_bytes(trusted) if trusted else None, witness_key=witness_key)
     if as_json:
         print(json.dumps({"verified": not findings, "findings": [vars(f) for f in findings]}, indent=2))
     elif findings:
         for finding in findings:
-            err.print(f"[red]FAIL[/] {finding}", highlight=False, soft_wrap=True)
+            err.print(f"[red]FAIL[/] {escape(str(finding))}", highlight=False, soft_wrap=True)
     else:
-        out.print(f"[green]verified[/] {bundle}")
+        out.print(f"[green]verified[/] {escape(str(bundle))}")
     if findings:
         raise typer.Exit(1)
 
@@ -142,12 +156,15 @@ def audit_prove(
     """Write an inclusion proof of one event against a signed checkpoint."""
     from uuid import UUID
 
+    from ledger.audit.files import FileProblem, replace_file
     from ledger.audit.merkle import ProofError
     from ledger.audit.proofs import leaf_proof, tlog_proof
 
     with user_errors():
         if (index is None) == (stream is None):
             raise UserError("name the event by --index, or by --stream (and --version)")
+        if out_file.is_symlink():
+            raise UserError(f"{out_file}: a symbolic link; refusing to write through it")  # refused before signing
         sandbox = sandbox_for(home, database_url)
         signer = sandbox.signer()
         with sandbox.open(auto_checkpoint=False) as ledger:
@@ -167,7 +184,10 @@ def audit_prove(
                 )
             except ProofError as error:
                 raise UserError(str(error)) from None
-        out_file.write_text(written, encoding="utf-8")
+        try:
+            replace_file(out_file, written.encode())
+        except FileProblem as error:
+            raise UserError(str(error)) from None
     out.print(f"Proof of leaf {index} against the checkpoint of {checkpoint.size} leaves written to {out_file}")
 
 
@@ -258,7 +278,7 @@ def audit_cosign(
             witness = Witness(witness_home)
             note = witness.cosign_bundle(bundle, key)
         except WitnessError as error:
-            err.print(f"[red]REFUSED[/] {error}", highlight=False, soft_wrap=True)
+            err.print(f"[red]REFUSED[/] {escape(str(error))}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
     out.print(f"cosigned by {witness.name}: {note.text.splitlines()[1]} leaves")
     out.print(f"witness key: {witness.verifier().encode()}", soft_wrap=True)
