@@ -48,7 +48,7 @@ from ledger.audit.notes import (
 )
 
 # Limits: a file or a leaf beyond its limit is a finding, and is not read further.
-MANIFEST_SIZE_MAX = 16 << 20  # bytes of manifest.json (room for some 10^6 checkpoints and proofs)
+MANIFEST_SIZE_MAX = 4 << 20  # bytes of manifest.json (some 200k checkpoints and proofs: 2*10^8 events)
 CHECKPOINT_SIZE_MAX = NOTE_SIZE_MAX  # bytes of one checkpoint file, a whole signed note
 PROOF_SIZE_MAX = 64 << 10  # bytes of one consistency proof file (at most PROOF_HASHES_MAX hashes)
 PROOF_HASHES_MAX = 128  # hashes in one consistency proof (two per level of a tree below 2**63 leaves)

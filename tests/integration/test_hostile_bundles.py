@@ -30,7 +30,7 @@ from ledger.audit.verify import (
 from ledger.audit.witness import Witness, WitnessError
 from tests.bundles import NOW, RealBundle, export_real_bundle, reference_accepts
 
-CLI_MEMORY_MAX = 1 << 30  # address space of a `ledger audit verify` process under test
+CLI_MEMORY_MAX = 512 << 20  # address space of a `ledger audit verify` process under test
 CLI_SECONDS_MAX = 60
 
 

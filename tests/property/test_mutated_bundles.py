@@ -38,7 +38,7 @@ from ledger.audit.verify import CHECKPOINT_SIZE_MAX, MANIFEST_SIZE_MAX, PROOF_SI
 from tests.bundles import RealBundle, export_real_bundle, reference_accepts, tree_hash
 
 VERIFY_SECONDS_MAX = 20  # a mutated bundle of some thirty leaves takes milliseconds; this only catches a hang
-CLI_MEMORY_MAX = 1 << 30
+CLI_MEMORY_MAX = 512 << 20
 CLI_SECONDS_MAX = 60
 
 Mutation = Callable[[Path, st.DataObject, RealBundle], None]
