@@ -43,7 +43,7 @@ def verify_leaf_proof(document: dict[str, Any], key: str) -> dict[str, Any]:
         leaf = str(document["leaf"]).encode()
         index, size = int(document["index"]), int(document["tree_size"])
         proof = [base64.b64decode(h, validate=True) for h in document["proof"]]
-    except (KeyError, TypeError, ValueError, binascii.Error) as error:
+    except (KeyError, TypeError, ValueError, OverflowError, binascii.Error) as error:  # ("index": Infinity)
         raise ProofError(f"malformed proof document: {error}") from None
     if not note.verified_by(verifier):
         raise NoteError(f"the checkpoint is not signed by {verifier.name}+{verifier.key_id.hex()}")

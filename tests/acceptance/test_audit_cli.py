@@ -103,7 +103,12 @@ def test_one_event_is_proven_and_checked_offline(tmp_path: Path) -> None:
     assert made.returncode == 0, made.stderr
     assert json.loads(by_stream.read_text())["index"] == 5
     assert ledger("audit", "verify-proof", str(by_stream), "--key", key).returncode == 0
-    document = json.loads(by_stream.read_text())
+    unbounded = by_stream.read_text().replace('"index": 5', '"index": Infinity', 1)
+    by_stream.write_text(unbounded)
+    infinite = ledger("audit", "verify-proof", str(by_stream), "--key", key)
+    assert infinite.returncode == 1, infinite.stderr
+    assert "Traceback" not in infinite.stderr
+    document = json.loads(unbounded.replace('"index": Infinity', '"index": 5'))
     document["leaf"] = document["leaf"].replace('"index":5', '"index":6')
     by_stream.write_text(json.dumps(document))
     assert ledger("audit", "verify-proof", str(by_stream), "--key", key).returncode == 1
