@@ -46,6 +46,7 @@ from ledger.audit.notes import (
     Verifier,
     b64decode_strict,
 )
+from ledger.audit.tile_check import TileCheck
 
 # Limits: a file or a leaf beyond its limit is a finding, and is not read further.
 MANIFEST_SIZE_MAX = 4 << 20  # bytes of manifest.json (some 200k checkpoints and proofs: 2*10^8 events)
@@ -135,7 +136,12 @@ class _Verification:
         trusted = self._trusted()
         base = self._base(manifest)
         sizes = set(checkpoints.roots) | ({trusted.size} if trusted else set())
-        recomputed = self._stream_leaves(bundle, manifest, base.copy(), sizes)
+        tiles = self._tiles(bundle, manifest, checkpoints)
+        try:
+            recomputed = self._stream_leaves(bundle, manifest, base.copy(), sizes, tiles)
+        finally:
+            if tiles is not None:
+                tiles.folder.close()
         if recomputed is not None:
             self._compare_roots(manifest, checkpoints, recomputed)
         self._check_proofs(bundle, manifest, checkpoints)
@@ -379,8 +385,18 @@ class _Verification:
             self.fail("manifest", f"base_range does not describe a tree of size {manifest.first_index}: {error}")
             return CompactRange()
 
+    def _tiles(self, bundle: Folder, manifest: _Manifest, checkpoints: _Checkpoints) -> TileCheck | None:
+        """The check of `tiles/` (a bundle made before tiles has none; an
+        incremental one holds only the tiles of its new leaves, unchecked here)."""
+        if manifest.first_index != 0 or checkpoints.latest is None:
+            return None
+        folder = self._folder(bundle, TILES)
+        if folder is None:
+            return None
+        return TileCheck(folder, set(checkpoints.roots), manifest.tree_size, checkpoints.latest.text, self.fail)
+
     def _stream_leaves(
-        self, bundle: Folder, manifest: _Manifest, tree: CompactRange, sizes: set[int]
+        self, bundle: Folder, manifest: _Manifest, tree: CompactRange, sizes: set[int], tiles: TileCheck | None = None
     ) -> dict[int, bytes] | None:
         """The roots of the tree at `sizes`; None when the leaves cannot be read."""
         roots: dict[int, bytes] = {}
@@ -395,6 +411,8 @@ class _Verification:
                     if line is not None:
                         self._check_leaf(line, tree.size, f"leaf {tree.size} (line {number})")
                     tree.append(digest)
+                    if tiles is not None:
+                        tiles.add(line, digest)
                     if tree.size in sizes:
                         roots[tree.size] = tree.root()
         except FileProblem as error:

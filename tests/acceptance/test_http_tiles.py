@@ -213,3 +213,28 @@ def test_an_exported_bundle_carries_the_same_log_as_tiles_a_client_from_the_spec
         earlier = int(checkpoint.name)
         tiles.size = earlier
         assert tiles.mth(0, earlier) == base64.b64decode(checkpoint.read_text().splitlines()[2])
+
+
+def test_verify_checks_a_bundles_tiles_against_its_leaves(bank: Path, tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    assert ledger("audit", "export", str(bundle), "--home", str(bank)).returncode == 0
+    key = (bank / "keys" / "verifier-key.txt").read_text().strip()
+    assert ledger("audit", "verify", str(bundle), "--key", key).returncode == 0
+    tampered = {
+        "tile/0/001": lambda data: bytes([data[0] ^ 1]) + data[1:],
+        "tile/entries/000": lambda data: data.replace(b"d1", b"d9", 1),
+        "checkpoint": lambda data: data.replace(b"\n", b"\n\n", 1),
+    }
+    for name, change in tampered.items():
+        path = bundle / "tiles" / name
+        original = path.read_bytes()
+        path.write_bytes(change(original))
+        result = ledger("audit", "verify", str(bundle), "--key", key)
+        assert result.returncode == 1, name
+        assert f"tiles/{name}" in result.stdout + result.stderr, name
+        path.write_bytes(original)
+    partial = next((bundle / "tiles" / "tile" / "1").glob("000.p/*"))
+    partial.unlink()
+    missing = ledger("audit", "verify", str(bundle), "--key", key)
+    assert missing.returncode == 1
+    assert "missing" in missing.stdout + missing.stderr
