@@ -245,13 +245,13 @@ _ACCEPTED = (None, None, None)
 _NO_METADATA: dict[str, str] = {}
 
 
-def runs(facts: Sequence[EventFacts]) -> list[_Transaction | EventFacts]:
+def runs(facts: Sequence[EventFacts], texts: dict[datetime, str]) -> list[_Transaction | EventFacts]:
     """The commands behind events in log order, one per run of one key: a
     command of one event as its facts, others (and the page's first, which
-    may continue a run an earlier page began) as a `_Transaction`."""
+    may continue a run an earlier page began) as a `_Transaction`. `texts`:
+    the RFC 3339 text of the times seen (see `_Rows.texts`)."""
     found: list[_Transaction | EventFacts] = []
     current: _Transaction | None = None
-    texts: dict[datetime, str] = {}
     last = len(facts) - 1
     for index, fact in enumerate(facts):
         if current is not None and fact.key == current.key:
@@ -293,7 +293,7 @@ def write_transactions(session: WriteSession, facts: Sequence[EventFacts]) -> No
     if not facts:
         return
     rows = _Rows()
-    transactions = runs(facts)
+    transactions = runs(facts, rows.texts)
     first = transactions[0]
     assert isinstance(first, _Transaction), "a page's first run may continue an earlier page's"
     stored = session.fetchall(_STORED, (first.key,))

@@ -17,7 +17,6 @@ import json
 import os
 import stat
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +24,11 @@ import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger import ManualClock, Sandbox
-from ledger.audit.bundle import export_bundle
 from ledger.audit.notes import Signer
-from tests.world import LEDGER_TIME, funding_commands, setup_commands, trading_commands
+from tests.integration.test_audit_bundle import NOW, export, sandbox_with_history
 
-NOW = datetime(2026, 3, 1, tzinfo=UTC)
+__all__ = ["NOW", "RealBundle", "export_real_bundle", "reference_accepts"]
+
 FORMAT = {"name": "crypto-bank-ledger/audit-bundle", "version": 1}
 
 
@@ -44,14 +42,8 @@ class RealBundle:
 
 def export_real_bundle(home: Path, directory: Path) -> RealBundle:
     """A bundle exported from a sandbox with some history, checkpointed every five commands."""
-    sandbox = Sandbox.at(home)
-    sandbox.init(allow_unencrypted_key=True, ledger_clock=ManualClock(LEDGER_TIME))
-    with sandbox.open(auto_checkpoint=False) as ledger:
-        commands = setup_commands()[1:] + funding_commands() + trading_commands()
-        for start in range(0, len(commands), 5):
-            ledger.submit(commands[start : start + 5])
-            ledger.audit.checkpoint(sandbox.signer(), NOW)
-        export_bundle(ledger.audit, sandbox.signer(), directory, NOW)
+    sandbox = sandbox_with_history(home)
+    export(sandbox, directory)
     return RealBundle(directory, home, sandbox.verifier_key(), sandbox.signer())
 
 

@@ -29,11 +29,12 @@ def deposits(prefix: str, count: int) -> list[dict[str, object]]:
 
 
 @contextmanager
-def witness_serving(home: Path, log_key: str) -> Iterator[str]:
+def witness_serving(home: Path, log_key: str, port: int = 0) -> Iterator[str]:
+    """`ledger audit witness serve` on `port` (0: a free one), stopped at the end."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
     process = subprocess.Popen(
         [sys.executable, "-m", "ledger", "audit", "witness", "serve", "--witness-home", str(home),
-         "--log-key", log_key, "--port", "0"],
+         "--log-key", log_key, "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
     )  # fmt: skip
     assert process.stdout is not None
@@ -111,21 +112,11 @@ def test_the_bank_keeps_writing_while_its_witness_is_down_and_is_cosigned_when_i
     down = submit(bank, tmp_path, *deposits("d", 5))
     assert down.returncode == 0, down.stderr
     assert "did not cosign" in down.stderr
-    port = url.rsplit(":", 1)[1]
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ledger", "audit", "witness", "serve", "--witness-home", str(witness_home),
-         "--log-key", bank_key, "--port", port],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
-    )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        assert "add-checkpoint" in process.stdout.readline()
+    port = int(url.rsplit(":", 1)[1])
+    with witness_serving(witness_home, bank_key, port) as again:  # back, where the bank knows it
+        assert again == url
         retried = ledger("audit", "witness", "submit", "--home", str(bank))
         assert retried.returncode == 0, retried.stdout + retried.stderr
-    finally:
-        process.terminate()
-        process.communicate(timeout=30)
 
 
 @pytest.mark.parametrize(
