@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ledger.audit.notes import Signer
 from tests.integration.test_audit_bundle import NOW, export, sandbox_with_history
 
-__all__ = ["NOW", "RealBundle", "export_real_bundle", "reference_accepts"]
+__all__ = ["NOW", "RealBundle", "export_real_bundle", "reference_accepts", "tree_hash"]
 
 FORMAT = {"name": "crypto-bank-ledger/audit-bundle", "version": 1}
 
