@@ -31,6 +31,9 @@ class BankIdentity(BaseModel):
     htp_resident: bool = True
     checkpoint_every_events: int = Field(default=1000, ge=1, le=10_000_000)
     checkpoint_every_seconds: int = Field(default=3600, ge=1, le=31_536_000)
+    # Every write batch is signed at once as the signer's head (beside its
+    # key); the checkpoints above are the ones kept in the store and bundles.
+    sign_every_batch: bool = True
 
 
 class SigningKeyError(Exception):

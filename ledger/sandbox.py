@@ -6,6 +6,7 @@ import json
 import logging
 import shutil
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,8 +24,10 @@ _API_KEY_COLUMNS = "key_id, role, secret_sha256, label, created_at, revoked_at"
 
 if TYPE_CHECKING:
     from domain.commands import EstablishBank
+    from ledger.audit.guard import SigningGuard
     from ledger.audit.log import StoredCheckpoint
     from ledger.audit.notes import Signer
+    from ledger.audit.store_check import StoreCheck
     from ledger.clock import Clock
     from ledger.service import Ledger
 
@@ -145,6 +148,8 @@ class Sandbox:
         )
         try:
             self._check_owner(ledger.backend)
+            if self.home.is_initialised():
+                ledger.audit.guard = self.signing_guard()
             if auto_checkpoint and self.home.is_initialised():
                 self._sign_checkpoints_for(ledger, identity)
         except BaseException:
@@ -167,6 +172,7 @@ class Sandbox:
         can open before anything is written: a wrong passphrase is an error
         here, not a log left unsigned. With no passphrase at all, a warning:
         checkpoints are then signed at export or by 'ledger audit checkpoint'."""
+        from ledger.audit.guard import SigningRefused
         from ledger.keys import PassphraseMissing
 
         try:
@@ -180,17 +186,50 @@ class Sandbox:
         witnesses = configured(self.home.root)
 
         def sign_when_due(appended: int) -> None:
-            signed = ledger.audit.maybe_checkpoint(
-                signer,
-                ledger.clock.now(),
-                appended,
-                every_events=identity.checkpoint_every_events,
-                every_seconds=identity.checkpoint_every_seconds,
-            )
+            try:
+                signed = ledger.audit.maybe_checkpoint(
+                    signer,
+                    ledger.clock.now(),
+                    appended,
+                    every_events=identity.checkpoint_every_events,
+                    every_seconds=identity.checkpoint_every_seconds,
+                )
+                if signed is None and appended and identity.sign_every_batch:
+                    ledger.audit.sign_head(signer)
+            except SigningRefused as refused:  # the batch has committed; what is wrong is said, nothing signed
+                _log.error("%s", refused)
+                return
             if signed is not None and witnesses:
                 submit_latest(ledger.audit, witnesses)  # a witness that is down costs a warning, not the write
 
         ledger.after_commit.append(sign_when_due)
+
+    def signing_guard(self) -> SigningGuard:
+        """The signer's memory of what it last signed, beside its key."""
+        from ledger.audit.guard import SignedHead, SigningGuard
+
+        history = json.loads(self.key_history_path.read_text()) if self.key_history_path.exists() else []
+        return SigningGuard(SignedHead.of_home(self.home.root), tuple(entry["verifier_key"] for entry in history))
+
+    def check_store(self, *, progress: Callable[[int], None] | None = None) -> StoreCheck:
+        """`ledger audit check-store`: the store against what was logged and
+        signed (see `ledger.audit.store_check`); needs no passphrase."""
+        from ledger.audit.notes import Verifier
+        from ledger.audit.store_check import check_store
+
+        guard = self.signing_guard()
+        current = self.home.read_verifier_key()
+        keys = [*guard.known_keys, *([current] if current and current not in guard.known_keys else [])]
+        verifiers = [Verifier.parse(key) for key in keys]
+        head = guard.head.read(verifiers)
+        from ledger.audit.log import AuditLog
+        from ledger.projections import decode_with
+
+        # A reader's store: no decision state to rebuild, which a store with
+        # an event deleted from under it could not give.
+        with self.open_reader() as reader:
+            audit = AuditLog(reader.backend, decode_with(reader.backend.mapper), self.home.read_identity().origin)
+            return check_store(audit, verifiers, head, progress=progress)
 
     def signer(self) -> Signer:
         if not self.home.is_initialised():
@@ -294,6 +333,7 @@ class Sandbox:
             assert location.sqlite_path is not None
             for suffix in ("", "-wal", "-shm"):
                 location.sqlite_path.with_name(location.sqlite_path.name + suffix).unlink(missing_ok=True)
+        self.signing_guard().head.forget()  # the new store's log starts from nothing
         with self.open(auto_checkpoint=False, create=True) as ledger:
             ledger.execute(self._establish_bank(identity))
             verifier = self.home.read_verifier_key() or self.verifier_key()

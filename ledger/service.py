@@ -30,6 +30,7 @@ from domain.events import LedgerEvent
 from domain.state import LedgerState
 from ledger import snapshots
 from ledger.audit.log import AuditLog
+from ledger.audit.store_check import check_record
 from ledger.clock import Clock, SystemClock
 from ledger.follow import PLAIN_TOPICS, follow
 from ledger.home import BATCH_SIZE_MAX, DEFAULT_HOME
@@ -261,6 +262,7 @@ class Ledger:
             if command.key in prior:
                 first_digest, stored = prior[command.key]
                 self._check_same(position, command, first_digest, digest)
+                check_record(session, self.audit.decode, command.key, stored)  # a retry, never from a forged record
                 results.append(CommandResult.from_stored(stored, position=position, key=command.key))
                 continue
             if command.key in in_batch:

@@ -11,11 +11,12 @@ a bundle is exported, and must hash to what is stored here.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ledger.audit.guard import SigningGuard
 from ledger.audit.leaves import leaf_bytes
 from ledger.audit.merkle import CompactRange, leaf_hash
 from ledger.audit.notes import Checkpoint, Signer, sign
@@ -43,6 +44,9 @@ class AuditLog:
         self.origin = origin
         self._pending_events = 0
         self._checkpointed_at: datetime | None = None
+        # Set by the sandbox, which knows the signer's home: with a guard, a
+        # tree that does not extend what the key last signed is not signed.
+        self.guard: SigningGuard | None = None
 
     def set_up(self) -> None:
         with self.backend.views("audit") as session:
@@ -104,46 +108,83 @@ class AuditLog:
         with self.backend.read() as session:
             return self._tree(session)
 
+    def tree_in(self, session: ReadSession) -> CompactRange:
+        """The stored tree as `session` sees it (with other reads of one snapshot)."""
+        return self._tree(session)
+
     # Checkpoints.
 
     def checkpoint(self, signer: Signer, now: datetime) -> StoredCheckpoint:
         """Signs a checkpoint at the current size, unless one exists already."""
         self.catch_up()
-        with self.backend.views("audit") as session:
-            tree = self._tree(session)
-            existing = session.fetchall(
-                "SELECT tree_size, note, signed_at FROM audit_checkpoints WHERE tree_size = ?", (tree.size,)
-            )
-            if existing:
-                stored = StoredCheckpoint(*existing[0])
-            else:
-                note = sign(Checkpoint(self.origin, tree.size, tree.root()).text(), [signer])
-                stored = StoredCheckpoint(tree.size, note, now.isoformat())
-                session.execute(
-                    "INSERT INTO audit_checkpoints VALUES (?, ?, ?)",
-                    (stored.size, stored.note, stored.signed_at),
+        with self._one_signer():
+            with self.backend.views("audit") as session:
+                tree = self._tree(session)
+                existing = session.fetchall(
+                    "SELECT tree_size, note, signed_at FROM audit_checkpoints WHERE tree_size = ?", (tree.size,)
                 )
+                if existing:
+                    stored, signed = StoredCheckpoint(*existing[0]), False
+                else:
+                    stored, signed = (
+                        StoredCheckpoint(tree.size, self._sign(session, tree, [signer]), now.isoformat()),
+                        True,
+                    )
+                    session.execute(
+                        "INSERT INTO audit_checkpoints VALUES (?, ?, ?)",
+                        (stored.size, stored.note, stored.signed_at),
+                    )
+            if signed:
+                self._remember(stored.note)
         self._pending_events, self._checkpointed_at = 0, now
         return stored
+
+    def sign_head(self, signer: Signer) -> int | None:
+        """Signs the current tree as the guard's head only (kept beside the
+        key, not in the store's history of checkpoints): every write batch is
+        covered by a signature at once, and the store's checkpoints stay one
+        every N events. Returns the size signed, None if nothing was new."""
+        self.catch_up()
+        if self.guard is None:
+            return None
+        with self._one_signer(), self.backend.read() as session:
+            tree = self._tree(session)
+            if self.guard.holds(tree.size, [signer.verifier]):
+                return None
+            self._remember(self._sign(session, tree, [signer]))
+        return tree.size
+
+    def _sign(self, session: ReadSession, tree: CompactRange, signers: list[Signer]) -> str:
+        if self.guard is not None:
+            self.guard.check(self, session, tree, [signer.verifier for signer in signers])
+        return sign(Checkpoint(self.origin, tree.size, tree.root()).text(), signers)
+
+    def _one_signer(self) -> AbstractContextManager[None]:
+        return self.guard.held() if self.guard is not None else nullcontext()
+
+    def _remember(self, note: str) -> None:
+        if self.guard is not None:
+            self.guard.head.record(note)
 
     def hand_over(self, signers: list[Signer], now: datetime) -> StoredCheckpoint:
         """A key rotation's checkpoint: the current size, signed by every one of
         `signers` (the old key and the new), replacing a checkpoint of the same
         size that fewer keys signed."""
         self.catch_up()
-        with self.backend.views("audit") as session:
-            tree = self._tree(session)
-            note = sign(Checkpoint(self.origin, tree.size, tree.root()).text(), signers)
-            stored = StoredCheckpoint(tree.size, note, now.isoformat())
-            # Signed again, not rewritten: the guards let a stored checkpoint's
-            # signatures change and nothing else (and refuse upserts).
-            if session.fetchall("SELECT 1 FROM audit_checkpoints WHERE tree_size = ?", (tree.size,)):
-                statement = "UPDATE audit_checkpoints SET note = ?, signed_at = ? WHERE tree_size = ?"
-                session.execute(statement, (stored.note, stored.signed_at, stored.size))
-            else:
-                session.execute(
-                    "INSERT INTO audit_checkpoints VALUES (?, ?, ?)", (stored.size, stored.note, stored.signed_at)
-                )
+        with self._one_signer():
+            with self.backend.views("audit") as session:
+                tree = self._tree(session)
+                stored = StoredCheckpoint(tree.size, self._sign(session, tree, signers), now.isoformat())
+                # Signed again, not rewritten: the guards let a stored checkpoint's
+                # signatures change and nothing else (and refuse upserts).
+                if session.fetchall("SELECT 1 FROM audit_checkpoints WHERE tree_size = ?", (tree.size,)):
+                    statement = "UPDATE audit_checkpoints SET note = ?, signed_at = ? WHERE tree_size = ?"
+                    session.execute(statement, (stored.note, stored.signed_at, stored.size))
+                else:
+                    session.execute(
+                        "INSERT INTO audit_checkpoints VALUES (?, ?, ?)", (stored.size, stored.note, stored.signed_at)
+                    )
+            self._remember(stored.note)
         self._pending_events, self._checkpointed_at = 0, now
         return stored
 

@@ -56,6 +56,33 @@ def audit_checkpoint(home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlO
     sys.stdout.write(stored.note)
 
 
+@audit_app.command("check-store")
+def audit_check_store(
+    home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
+) -> None:
+    """Check the store against the signed tree: every leaf recomputed from its
+    event, the stored hashes, tiles and tree, every idempotency record; exit 0
+    only if nothing differs, else name the first difference."""
+    with user_errors():
+        check = sandbox_for(home, database_url).check_store()
+    difference = check.difference
+    if as_json:
+        found = {"subject": difference.subject, "reason": difference.reason} if difference else None
+        summary = {"leaves": check.leaves, "events": check.events, "records": check.records}
+        print(json.dumps({"intact": check.intact, "difference": found, **summary, "checkpoints": check.checkpoints}))
+    elif difference is not None:
+        err.print(f"[red]FAIL[/] {escape(str(difference))}", highlight=False, soft_wrap=True)
+    else:
+        out.print(
+            f"[green]intact[/] {check.leaves} leaves, {check.events} events, {check.records} idempotency records "
+            f"and {check.checkpoints} signed checkpoints agree",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if difference is not None:
+        raise typer.Exit(1)
+
+
 @audit_app.command("export")
 def audit_export(
     directory: Annotated[Path, typer.Argument(help="A new or empty directory for the bundle.")],

@@ -26,6 +26,8 @@ from rich.markup import escape
 
 from domain.errors import BatchRejected, LedgerError
 from ledger.api.keys import ApiKeyError
+from ledger.audit.guard import SigningRefused
+from ledger.audit.store_check import RecordMismatch
 from ledger.home import SigningKeyError
 from ledger.sandbox import Sandbox, SandboxError
 from ledger.serving import StoreServed
@@ -93,6 +95,8 @@ def fail(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
 # error: it is a result, and exits with EXIT_RULE_REJECTED.
 EXPECTED_ERRORS: dict[type[Exception], int] = {
     UserError: EXIT_USER_ERROR,
+    SigningRefused: EXIT_RULE_REJECTED,  # the store is not what was signed: a verification failed
+    RecordMismatch: EXIT_RULE_REJECTED,
     LedgerError: EXIT_USER_ERROR,
     SandboxError: EXIT_USER_ERROR,
     ApiKeyError: EXIT_USER_ERROR,

@@ -47,8 +47,17 @@ def init(
     sandbox_key: Annotated[
         bool, typer.Option("--sandbox-key", help="Store the signing key unencrypted (sandboxes only).")
     ] = False,
-    checkpoint_every_events: Annotated[int, typer.Option(help="Sign a checkpoint every N new events.")] = 1000,
+    checkpoint_every_events: Annotated[
+        int, typer.Option(help="Keep a signed checkpoint in the store every N new events.")
+    ] = 1000,
     checkpoint_every_seconds: Annotated[int, typer.Option(help="... or every T seconds with new events.")] = 3600,
+    sign_every_batch: Annotated[
+        bool,
+        typer.Option(
+            help="Sign every write batch at once, as the signer's head beside its key "
+            "(what it checks the store against)."
+        ),
+    ] = True,
     at: Annotated[
         str | None, typer.Option(help="Record the bank's establishment at this RFC 3339 time (reproducible sandboxes).")
     ] = None,
@@ -64,6 +73,7 @@ def init(
             nbrb_register_entry=register_entry,
             checkpoint_every_events=checkpoint_every_events,
             checkpoint_every_seconds=checkpoint_every_seconds,
+            sign_every_batch=sign_every_batch,
         )
         sandbox = sandbox_for(home, database_url)
         if (runtime_role or owner_role) and not (database_url or "").startswith(("postgres://", "postgresql://")):
