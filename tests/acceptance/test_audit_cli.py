@@ -203,3 +203,28 @@ def test_a_refused_export_or_proof_signs_no_checkpoint(tmp_path: Path) -> None:
     (count,) = connection.execute("SELECT COUNT(*) FROM audit_checkpoints").fetchone()
     connection.close()
     assert count == len(list((bundle / "checkpoints").iterdir()))
+
+
+def test_check_store_agrees_with_an_untouched_store_and_names_an_edited_event(tmp_path: Path) -> None:
+    home, _ = demo_home(tmp_path)
+    intact = ledger("audit", "check-store", "--home", str(home), "--json")
+    assert intact.returncode == 0, intact.stderr
+    report = json.loads(intact.stdout)
+    assert report["intact"] is True
+    assert report["difference"] is None
+    assert report["leaves"] == report["events"] > 0
+    with sqlite3.connect(home / "ledger.sqlite") as connection:  # as an insider: the guard dropped
+        connection.execute("DROP TRIGGER stored_events_no_update")
+        (rowid, state) = connection.execute(
+            "SELECT rowid, state FROM stored_events WHERE topic LIKE '%FundsDeposited' LIMIT 1"
+        ).fetchone()
+        connection.execute(
+            "UPDATE stored_events SET state = ? WHERE rowid = ?",
+            (state.replace(b'"reference":"', b'"reference":"x', 1), rowid),
+        )
+    tampered = ledger("audit", "check-store", "--home", str(home))
+    assert tampered.returncode == 1
+    assert tampered.stderr.startswith(f"FAIL leaf {rowid - 1} (event {rowid}): ")
+    assert "Traceback" not in tampered.stderr
+    as_json = json.loads(ledger("audit", "check-store", "--home", str(home), "--json").stdout)
+    assert as_json["difference"]["subject"] == f"leaf {rowid - 1} (event {rowid})"
