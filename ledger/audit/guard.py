@@ -22,12 +22,12 @@ import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ledger.audit.merkle import CompactRange, ProofError, consistency_proof, verify_consistency
-from ledger.audit.notes import Checkpoint, NoteError, Verifier, open_checkpoint
+from ledger.audit.notes import Checkpoint, Note, NoteError, Verifier, open_checkpoint
 from ledger.audit.store_check import check_new_leaves
 from ledger.audit.tiles import TiledHashes
 from ledger.store.ports import ReadSession
@@ -89,6 +89,34 @@ class SignedHead:
         self.path.unlink(missing_ok=True)
 
 
+@dataclass
+class _Memory:
+    """What this process signed last: the checkpoint, its tree's compact
+    range, and the head file as it wrote it (a file changed since is read
+    and checked again)."""
+
+    checkpoint: Checkpoint | None = None
+    range: CompactRange | None = None
+    pending: CompactRange | None = None  # the tree checked, until its note is recorded
+    stamp: tuple[int, int, int] | None = None
+
+    def remember(self, path: Path, checkpoint: Checkpoint) -> None:
+        pending, self.pending = self.pending, None
+        if pending is None or pending.size != checkpoint.size or pending.root() != checkpoint.root:
+            self.forget()
+            return
+        self.checkpoint, self.range, self.stamp = checkpoint, pending, _stamp(path)
+
+    def is_of(self, checkpoint: Checkpoint) -> bool:
+        return self.checkpoint == checkpoint and self.range is not None
+
+    def file_unchanged(self, path: Path) -> bool:
+        return self.stamp is not None and self.checkpoint is not None and _stamp(path) == self.stamp
+
+    def forget(self) -> None:
+        self.checkpoint = self.range = self.stamp = None
+
+
 @dataclass(frozen=True)
 class SigningGuard:
     """What a signer checks before it signs a tree: that the tree extends the
@@ -98,24 +126,42 @@ class SigningGuard:
 
     head: SignedHead
     known_keys: tuple[str, ...] = ()
+    memory: _Memory = field(default_factory=_Memory)
 
     def held(self) -> AbstractContextManager[None]:
         return self.head.held()
 
     def holds(self, size: int, verifiers: list[Verifier]) -> bool:
-        last = self.head.read(self._verifiers(verifiers))
+        last = self._last(verifiers)
         return last is not None and last.size == size
 
     def check(self, audit: Any, session: ReadSession, tree: CompactRange, verifiers: list[Verifier]) -> None:
         """Refuses (`SigningRefused`) to sign `tree` unless it extends the last
         signed checkpoint and its new leaves are the stored events'."""
-        known = self._verifiers(verifiers)
-        last = self.head.read(known) or _latest_signed(session, known)
+        last = self._last(verifiers) or _latest_signed(session, self._verifiers(verifiers))
+        own = self.memory.range if last is not None and self.memory.is_of(last) else None
         if last is not None:
-            _check_extends(session, last, tree, audit.origin)
+            _check_size(last, tree, audit.origin)
+            if own is None:  # a head this process did not sign: proven from the stored hashes
+                _check_extends(session, last, tree)
         start = last.size if last is not None else 0
-        if (difference := check_new_leaves(audit, start, tree.size)) is not None:
+        extending = (own, tree.root()) if own is not None else None
+        difference = check_new_leaves(audit, start, tree.size, session=session, extending=extending)
+        if difference is not None:
             raise SigningRefused(f"not signed: {difference}; run 'ledger audit check-store'")
+        self.memory.pending = tree.copy()
+
+    def record(self, note: str) -> None:
+        """Keeps `note` (just signed over the tree last checked, and committed) as the head."""
+        self.head.record(note)
+        self.memory.remember(self.head.path, Checkpoint.parse(Note.parse(note).text))
+
+    def _last(self, verifiers: list[Verifier]) -> Checkpoint | None:
+        """The head: from memory while the file is the one this process wrote."""
+        if self.memory.file_unchanged(self.head.path):
+            return self.memory.checkpoint
+        self.memory.forget()
+        return self.head.read(self._verifiers(verifiers))
 
     def _verifiers(self, verifiers: list[Verifier]) -> list[Verifier]:
         known = list(verifiers)
@@ -124,6 +170,14 @@ class SigningGuard:
             if verifier.encode() not in {v.encode() for v in known}:
                 known.append(verifier)
         return known
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (status.st_ino, status.st_mtime_ns, status.st_size)
 
 
 def _latest_signed(session: ReadSession, verifiers: list[Verifier]) -> Checkpoint | None:
@@ -137,7 +191,7 @@ def _latest_signed(session: ReadSession, verifiers: list[Verifier]) -> Checkpoin
     return None
 
 
-def _check_extends(session: ReadSession, last: Checkpoint, tree: CompactRange, origin: str) -> None:
+def _check_size(last: Checkpoint, tree: CompactRange, origin: str) -> None:
     what = f"the checkpoint of {last.size} leaves this key last signed"
     if last.origin != origin:
         raise SigningRefused(f"not signed: {what} is of log {last.origin!r}, not {origin!r}")
@@ -146,9 +200,13 @@ def _check_extends(session: ReadSession, last: Checkpoint, tree: CompactRange, o
             f"not signed: the store's audit log holds {tree.size} leaves, fewer than {what}: "
             "it was truncated or rolled back; run 'ledger audit check-store'"
         )
+    if tree.size == last.size and tree.root() != last.root:
+        raise SigningRefused(f"not signed: the stored tree's root is not the root of {what}: history rewritten")
+
+
+def _check_extends(session: ReadSession, last: Checkpoint, tree: CompactRange) -> None:
+    what = f"the checkpoint of {last.size} leaves this key last signed"
     if tree.size == last.size:
-        if tree.root() != last.root:
-            raise SigningRefused(f"not signed: the stored tree's root is not the root of {what}: history rewritten")
         return
     try:
         proof = consistency_proof(last.size, tree.size, TiledHashes(session).hash_range)

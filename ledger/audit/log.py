@@ -164,7 +164,7 @@ class AuditLog:
 
     def _remember(self, note: str) -> None:
         if self.guard is not None:
-            self.guard.head.record(note)
+            self.guard.record(note)
 
     def hand_over(self, signers: list[Signer], now: datetime) -> StoredCheckpoint:
         """A key rotation's checkpoint: the current size, signed by every one of

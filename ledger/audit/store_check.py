@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,10 +139,17 @@ class _Walk:
     on_leaf: Callable[[int, bytes], None] = lambda _index, _digest: None
     check: StoreCheck = field(default_factory=StoreCheck)
 
+    session: ReadSession | None = None  # one to read everything in, else a read transaction a page
+
     def run(self) -> None:
-        position, index = self._position_before(self.start), self.start
-        while position < self.last_event:
-            with self.audit.backend.read() as session:
+        index, position = self.start, -1
+        while True:
+            with self._reading() as session:
+                if position < 0:
+                    position = self._position_before(session, self.start)
+                    self.last_event = self._last_event(session) if self.last_event < 0 else self.last_event
+                if position >= self.last_event:
+                    break
                 entries = [e for e in session.notifications_after(position, PAGE_SIZE) if e.id <= self.last_event]
                 if not entries:
                     break
@@ -152,22 +160,27 @@ class _Walk:
             index += len(entries)
             position = entries[-1].id
         if index < self.end:
-            rows = self._leaf_row(index)
-            raise _differs(f"leaf {index}", f"its event {rows} is not in the store: it was deleted")
+            with self._reading() as session:
+                rows = session.fetchall("SELECT notification_id FROM audit_leaves WHERE leaf_index = ?", (index,))
+            raise _differs(
+                f"leaf {index}", f"its event {rows[0][0] if rows else '?'} is not in the store: it was deleted"
+            )
 
-    def _position_before(self, index: int) -> int:
+    def _reading(self) -> AbstractContextManager[ReadSession]:
+        return nullcontext(self.session) if self.session is not None else self.audit.backend.read()
+
+    def _position_before(self, session: ReadSession, index: int) -> int:
         if index == 0:
             return 0
-        with self.audit.backend.read() as session:
-            rows = session.fetchall("SELECT notification_id FROM audit_leaves WHERE leaf_index = ?", (index - 1,))
+        rows = session.fetchall("SELECT notification_id FROM audit_leaves WHERE leaf_index = ?", (index - 1,))
         if not rows:
             raise _differs(f"leaf {index - 1}", "it is missing from the audit log")
         return int(rows[0][0])
 
-    def _leaf_row(self, index: int) -> str:
-        with self.audit.backend.read() as session:
-            rows = session.fetchall("SELECT notification_id FROM audit_leaves WHERE leaf_index = ?", (index,))
-        return str(rows[0][0]) if rows else "(no row)"
+    def _last_event(self, session: ReadSession) -> int:
+        """The event of the walk's last leaf (a walk of new leaves only)."""
+        rows = session.fetchall("SELECT notification_id FROM audit_leaves WHERE leaf_index = ?", (self.end - 1,))
+        return int(rows[0][0]) if rows else 0
 
     def _stored_leaves(self, session: ReadSession, start: int, end: int) -> list[tuple[int, int, str]]:
         end = min(end, self.end)
@@ -391,18 +404,31 @@ def check_store(
     return walk.check
 
 
-def check_new_leaves(audit: Any, start: int, end: int) -> Difference | None:
+def check_new_leaves(
+    audit: Any,
+    start: int,
+    end: int,
+    *,
+    session: ReadSession | None = None,
+    extending: tuple[CompactRange, bytes] | None = None,
+) -> Difference | None:
     """Checks leaves [start, end), about to be signed for the first time, and
-    their commands' records, against the stored events."""
+    their commands' records, against the stored events (read in `session`,
+    if given). With `extending` (the compact range of the first `start`
+    leaves as last signed, and the stored tree's root), the recomputed
+    leaves must also extend that range to that root."""
     if start >= end:
         return None
-    with audit.backend.read() as session:
-        rows = session.fetchall("SELECT notification_id FROM audit_leaves WHERE leaf_index = ?", (end - 1,))
-    last_event = int(rows[0][0]) if rows else 0
+    walk = _Walk(audit, start, end, -1, session=session)
+    tree = extending[0].copy() if extending is not None else None
+    if tree is not None:
+        walk.on_leaf = lambda _index, digest: tree.append(digest)
     try:
-        _Walk(audit, start, end, last_event).run()
+        walk.run()
     except _Found as found:
         return found.difference
+    if tree is not None and extending is not None and tree.root() != extending[1]:
+        return Difference("the audit log's tree", f"the new leaves from {start} on do not extend the tree last signed")
     return None
 
 
