@@ -103,11 +103,10 @@ class Witnessing:
 
     def __str__(self) -> str:
         verdict = "met" if self.holds else "not met"
+        failing = f"cosignatures that do not verify by {_names(self.invalid)}; " if self.invalid else ""
         return (
             f"the policy's quorum {show_name(self.quorum)} is {verdict}: "
-            f"valid cosignatures by {_names(self.valid)}; "
-            f"cosignatures that do not verify by {_names(self.invalid)}; "
-            f"no cosignature by {_names(self.absent)}"
+            f"valid cosignatures by {_names(self.valid)}; {failing}no cosignature by {_names(self.absent)}"
         )
 
 

@@ -81,7 +81,7 @@ def test_one_x_witness_and_every_y_witness_do_not_and_the_finding_names_who_sign
     bundle = supervised.cosigned_by(["X1", "Y1", "Y2", "Y3"], tmp_path / "b")
     assert findings_of(bundle, supervised.spec_example()) == [
         f"checkpoint {latest_of(bundle).name}: the policy's quorum 'X-and-Y' is not met: "
-        "valid cosignatures by 'X1', 'Y1', 'Y2', 'Y3'; cosignatures that do not verify by none; "
+        "valid cosignatures by 'X1', 'Y1', 'Y2', 'Y3'; "
         "no cosignature by 'X2', 'X3'"
     ]
 
@@ -111,7 +111,7 @@ def test_a_cosignature_by_a_key_the_policy_does_not_list_is_ignored(supervised: 
         "group both all X1 Y3\nquorum both\n".encode()
     )
     (finding,) = findings_of(bundle, policy)
-    assert "valid cosignatures by 'X1'; cosignatures that do not verify by none; no cosignature by 'Y3'" in finding
+    assert "valid cosignatures by 'X1'; no cosignature by 'Y3'" in finding
 
 
 def test_quorum_none_verifies_a_bundle_without_cosignatures(supervised: Supervised) -> None:
