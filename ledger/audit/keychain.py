@@ -1,14 +1,17 @@
-"""Which signing key may sign which checkpoint, starting from the one key the verifier pins.
+"""Which signing key may sign which checkpoint, starting from the key the verifier pins.
 
 A key rotation is a hand-over checkpoint signed by both the old and the new
 key. From the pinned key, trust passes to another key only through such a
 checkpoint: a successor signs from the hand-over on (and the old key no
 longer may), a predecessor signed up to it. A key the bundle lists but that
-no hand-over links to the pinned key is never trusted.
+no hand-over links to the pinned key is never trusted. A trust policy may pin
+several keys of one log: each may sign any checkpoint, as the policy accepts
+every log it lists.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 FOREVER = 1 << 62
@@ -25,10 +28,11 @@ class Window:
         return self.low <= size <= self.high
 
 
-def key_windows(pinned: int, signed_by: dict[int, set[int]]) -> dict[int, Window]:
+def key_windows(pinned: Iterable[int], signed_by: dict[int, set[int]]) -> dict[int, Window]:
     """`signed_by` maps each checkpoint size to the keys (by number) whose
-    signature on it verifies; returns the window of every trusted key."""
-    windows = {pinned: Window()}
+    signature on it verifies; returns the window of every trusted key. Each
+    pinned key may sign any checkpoint (a trust policy may pin several)."""
+    windows = {key: Window() for key in pinned}
     sizes_of: dict[int, list[int]] = {}
     for size, keys in signed_by.items():
         for key in keys:

@@ -17,6 +17,7 @@ import rfc8785
 from ledger.audit.log import AuditLog, StoredCheckpoint
 from ledger.audit.merkle import ProofError, inclusion_proof, leaf_hash, verify_inclusion
 from ledger.audit.notes import Checkpoint, Note, NoteError, Verifier
+from ledger.audit.policy import Policy
 
 PROOF_FORMAT = {"name": "crypto-bank-ledger/inclusion-proof", "version": 1}
 
@@ -35,9 +36,8 @@ def leaf_proof(audit: AuditLog, index: int, checkpoint: StoredCheckpoint) -> dic
     }
 
 
-def verify_leaf_proof(document: dict[str, Any], key: str) -> dict[str, Any]:
+def verify_leaf_proof(document: dict[str, Any], key: str | None, *, policy: Policy | None = None) -> dict[str, Any]:
     """The leaf, as JSON, if the proof holds; raises `ProofError` or `NoteError` otherwise."""
-    verifier = Verifier.parse(key)
     try:
         note = Note.parse(document["checkpoint"])
         leaf = str(document["leaf"]).encode()
@@ -45,9 +45,7 @@ def verify_leaf_proof(document: dict[str, Any], key: str) -> dict[str, Any]:
         proof = [base64.b64decode(h, validate=True) for h in document["proof"]]
     except (KeyError, TypeError, ValueError, OverflowError, binascii.Error) as error:  # ("index": Infinity)
         raise ProofError(f"malformed proof document: {error}") from None
-    if not note.verified_by(verifier):
-        raise NoteError(f"the checkpoint is not signed by {verifier.name}+{verifier.key_id.hex()}")
-    checkpoint = Checkpoint.parse(note.text)
+    checkpoint = check_signed(note, key, policy)
     if checkpoint.size != size:
         raise ProofError(f"the proof is for a tree of {size} leaves, the checkpoint has {checkpoint.size}")
     parsed = json.loads(leaf)
@@ -109,15 +107,12 @@ def parse_tlog_proof(text: str) -> tuple[bytes, int, list[bytes], str]:
     return extra, index, [base64.b64decode(line) for line in rest[1:]], note
 
 
-def verify_tlog_proof(text: str, key: str) -> dict[str, Any]:
+def verify_tlog_proof(text: str, key: str | None, *, policy: Policy | None = None) -> dict[str, Any]:
     """The leaf (its `extra` line), as JSON, if the proof holds against a
-    checkpoint signed by `key`; raises `ProofError` or `NoteError` otherwise."""
-    verifier = Verifier.parse(key)
+    checkpoint signed by `key` (or the policy's log, cosigned by its quorum);
+    raises `ProofError` or `NoteError` otherwise."""
     leaf, index, proof, note_text = parse_tlog_proof(text)
-    note = Note.parse(note_text)
-    if not note.verified_by(verifier):
-        raise NoteError(f"the checkpoint is not signed by {verifier.name}+{verifier.key_id.hex()}")
-    checkpoint = Checkpoint.parse(note.text)
+    checkpoint = check_signed(Note.parse(note_text), key, policy)
     try:
         parsed = json.loads(leaf)
         canonical = isinstance(parsed, dict) and rfc8785.dumps(parsed) == leaf
@@ -129,3 +124,16 @@ def verify_tlog_proof(text: str, key: str) -> dict[str, Any]:
         raise ProofError(f"the leaf says index {parsed.get('index')!r}, the proof {index}")
     verify_inclusion(index, checkpoint.size, leaf_hash(leaf), proof, checkpoint.root)
     return dict(parsed)
+
+
+def check_signed(note: Note, key: str | None, policy: Policy | None) -> Checkpoint:
+    """The checkpoint of a proof, if it is signed by `key` (when given), and accepted by
+    the policy (when given): signed by its log for the origin, cosigned by its quorum."""
+    assert key is not None or policy is not None, "a proof is checked against a key, a policy, or both"
+    if key is not None:
+        verifier = Verifier.parse(key)
+        if policy is not None and not policy.lists_log(verifier):
+            raise NoteError(f"the key {verifier.name}+{verifier.key_id.hex()} is not one of the policy's logs")
+        if not note.verified_by(verifier):
+            raise NoteError(f"the checkpoint is not signed by {verifier.name}+{verifier.key_id.hex()}")
+    return policy.check_checkpoint(note) if policy is not None else Checkpoint.parse(note.text)

@@ -8,6 +8,12 @@ verifies; that the manifest agrees with the leaves and lists exactly the
 files there are; and that the bundle extends the trusted checkpoint, if one
 is given, and carries the witness's cosignature, if a witness key is given.
 
+Under a trust policy (C2SP tlog-policy, `ledger.audit.policy`) the policy's
+logs named after the bundle's origin are the pinned keys, and both
+checkpoints the verifier relies on, the bundle's latest and the trusted one,
+must carry cosignatures that meet the policy's quorum; the checkpoints in
+between are bound to the latest by the consistency proofs.
+
 The bundle is hostile input, and verification is total: every problem,
 down to a wrong JSON type, a number too long to be canonical, nesting too
 deep, a NaN, a CR or a byte order mark, a link, a FIFO or a file larger than
@@ -46,6 +52,7 @@ from ledger.audit.notes import (
     Verifier,
     b64decode_strict,
 )
+from ledger.audit.policy import Policy
 from ledger.audit.tile_check import TileCheck
 
 # Limits: a file or a leaf beyond its limit is a finding, and is not read further.
@@ -104,13 +111,28 @@ class _Malformed(ValueError):
 
 
 class _Verification:
-    def __init__(self, directory: Path | Folder, key: Verifier, trusted: str | None, witness: Verifier | None) -> None:
+    def __init__(
+        self,
+        directory: Path | Folder,
+        key: Verifier | None,
+        trusted: str | None,
+        witness: Verifier | None,
+        policy: Policy | None = None,
+    ) -> None:
+        assert key is not None or policy is not None, "a key is pinned, or a policy names it"
         self.directory = directory
-        self.key = key
         self.trusted_text = trusted
         self.witness = witness
+        self.policy = policy
         self.findings: list[Finding] = []
-        self.trusted_keys: list[Verifier] = [key]
+        self.key_given = key is not None
+        self.pinned: list[Verifier] = [key] if key is not None else []
+        self.trusted_keys: list[Verifier] = list(self.pinned)
+
+    @property
+    def key(self) -> Verifier:
+        """The pinned key (the first of the policy's for this origin); only read once the manifest is."""
+        return self.pinned[0]
 
     def fail(self, subject: str, reason: str) -> None:
         if len(self.findings) < FINDINGS_MAX:
@@ -189,11 +211,33 @@ class _Verification:
             self.fail("manifest", f"not a JSON object but {_json_type(data)}")
             return None
         manifest = self._manifest_fields(data)
-        if manifest is None:
+        if manifest is None or not self._pin_from_policy(manifest.origin):
             return None
         if manifest.origin != self.key.name:
             self.fail("manifest", f"origin {_show(manifest.origin)} is not the given key's name {self.key.name!r}")
         return manifest
+
+    def _pin_from_policy(self, origin: str) -> bool:
+        """Without a key given, pins the policy's logs named after the origin; False, with a finding, if none is."""
+        if self.pinned or self.policy is None:
+            return True
+        self.pinned = self.policy.logs_named(origin)
+        self.trusted_keys = list(self.pinned)
+        if not self.pinned:
+            names = ", ".join(sorted({log.verifier.name for log in self.policy.logs})) or "none"
+            self.fail("manifest", f"origin {_show(origin)} is the key name of no log of the policy (its logs: {names})")
+        return bool(self.pinned)
+
+    @property
+    def _pinned_as(self) -> str:
+        return "the policy's log" if self.policy is not None and not self.key_given else "the given key"
+
+    def _check_quorum(self, subject: str, note: Note) -> None:
+        if self.policy is None:
+            return
+        witnessing = self.policy.witnessing(note)
+        if not witnessing.holds:
+            self.fail(subject, str(witnessing))
 
     def _manifest_fields(self, data: dict[str, Any]) -> _Manifest | None:
         """The manifest's fields, each of its type; None, with a finding for each that is not."""
@@ -249,13 +293,13 @@ class _Verification:
             size: {n for n, status in enumerate(statuses) if status is SignatureStatus.VALID}
             for size, (_, statuses, _) in parsed.items()
         }
-        windows = key_windows(0, signed_by)
+        windows = key_windows(range(len(self.pinned)), signed_by)
         self.trusted_keys = [keys[k] for k in windows]
         found = _Checkpoints(sizes=sorted(parsed))
         for size, (checkpoint, _, note) in sorted(parsed.items()):
             if not any(size in windows[k] for k in signed_by[size] if k in windows):
                 retired = [k for k in signed_by[size] if k in windows]
-                reason = "signed by a key retired before it" if retired else "not signed by the given key"
+                reason = "signed by a key retired before it" if retired else f"not signed by {self._pinned_as}"
                 self.fail(f"checkpoint {size}", f"{reason} ({self.key.name}+{self.key.key_id.hex()} or its hand-overs)")
                 continue
             found.roots[size] = checkpoint.root
@@ -277,18 +321,20 @@ class _Verification:
                 self.fail(
                     f"checkpoint {manifest.tree_size}", f"no valid cosignature by the witness {self.witness.name}"
                 )
+        if found.latest is not None:
+            self._check_quorum(f"checkpoint {manifest.tree_size}", found.latest)
         return found
 
     def _candidate_keys(self, manifest: _Manifest) -> list[Verifier]:
-        """The pinned key first, then the keys the manifest lists (trusted only through hand-overs)."""
-        keys = [self.key]
+        """The pinned keys first, then the keys the manifest lists (trusted only through hand-overs)."""
+        keys = list(self.pinned)
         for text in manifest.verifier_keys:
             try:
                 key = Verifier.parse(text)
             except NoteError as error:
                 self.fail("manifest", str(error))
                 continue
-            if key.name == self.key.name and key.key_id != self.key.key_id:
+            if key.name == self.key.name and all(key.key_id != pinned.key_id for pinned in self.pinned):
                 keys.append(key)
         return keys
 
@@ -374,6 +420,7 @@ class _Verification:
         if SignatureStatus.VALID not in statuses:
             self.fail("trusted checkpoint", "not signed by the given key, nor by a key it handed over to")
             return None
+        self._check_quorum("trusted checkpoint", note)
         return checkpoint
 
     # Leaves.
@@ -757,24 +804,40 @@ def _canonical(line: bytes, leaf: Any, plain: bool) -> bytes:
 
 
 def check_bundle(
-    directory: Path | Folder, key: str, *, trusted: str | bytes | None = None, witness_key: str | None = None
+    directory: Path | Folder,
+    key: str | None,
+    *,
+    trusted: str | bytes | None = None,
+    witness_key: str | None = None,
+    policy: Policy | None = None,
 ) -> BundleCheck:
-    """Verifies the bundle (a path, or a folder already open); see `BundleCheck`."""
+    """Verifies the bundle (a path, or a folder already open); see `BundleCheck`.
+    With a policy, `key` may be None (the policy's log for the bundle's origin
+    is pinned); given, it is the one pinned key, and must be one of the policy's logs."""
+    if key is None and policy is None:
+        return BundleCheck([Finding("key", "no key to verify with: give the log's key, or a policy listing it")])
     try:
-        verifier = Verifier.parse(key)
+        verifier = Verifier.parse(key) if key is not None else None
         witness = Verifier.parse(witness_key) if witness_key is not None else None
     except NoteError as error:
         return BundleCheck([Finding("key", str(error))])
+    if verifier is not None and policy is not None and not policy.lists_log(verifier):
+        return BundleCheck([Finding("key", f"{verifier.name}+{verifier.key_id.hex()} is not one of the policy's logs")])
     if isinstance(trusted, bytes):
         try:
             trusted = trusted.decode("utf-8")
         except UnicodeDecodeError:
             return BundleCheck([Finding("trusted checkpoint", "malformed: not UTF-8")])
-    return _Verification(directory, verifier, trusted, witness).run()
+    return _Verification(directory, verifier, trusted, witness, policy).run()
 
 
 def verify_bundle(
-    directory: Path, key: str, *, trusted: str | bytes | None = None, witness_key: str | None = None
+    directory: Path,
+    key: str | None,
+    *,
+    trusted: str | bytes | None = None,
+    witness_key: str | None = None,
+    policy: Policy | None = None,
 ) -> list[Finding]:
     """All findings about the bundle; an empty list means it verifies."""
-    return check_bundle(directory, key, trusted=trusted, witness_key=witness_key).findings
+    return check_bundle(directory, key, trusted=trusted, witness_key=witness_key, policy=policy).findings

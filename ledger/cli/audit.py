@@ -13,7 +13,7 @@ from rich.markup import escape
 from ledger.home import DEFAULT_HOME, SigningKeyError
 
 if TYPE_CHECKING:
-    pass
+    from ledger.audit.policy import Policy
 
 # The write path, the domain's commands and the library are imported in the
 # commands that use them: a read (`ledger balances`) starts without them.
@@ -140,23 +140,59 @@ def read_text(path: Path) -> str:
         raise UserError(f"{path}: not UTF-8 text") from None
 
 
+def read_policy(path: Path) -> Policy:
+    """A C2SP tlog-policy file the user names; a malformed one is a user error naming its line."""
+    from ledger.audit.policy import Policy, PolicyError
+
+    try:
+        return Policy.parse(read_bytes(path))
+    except PolicyError as error:
+        raise UserError(f"{path}: {error}") from None
+
+
+PolicyOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="A C2SP tlog-policy file: its log named after the origin is the key (then --key may be left out; "
+        "given, it must be one of the policy's logs), and the checkpoint relied on must carry cosignatures "
+        "meeting its quorum."
+    ),
+]
+
+
 @audit_app.command("verify")
 def audit_verify(
     bundle: Annotated[Path, typer.Argument(help="The bundle directory.")],
-    key: Annotated[str, typer.Option(help="The bank's verifier key, pinned by you (never taken from the bundle).")],
+    key: Annotated[
+        str | None,
+        typer.Option(help="The bank's verifier key, pinned by you (never taken from the bundle); or give --policy."),
+    ] = None,
     trusted: Annotated[Path | None, typer.Option(help="A checkpoint you trust: the bundle must extend it.")] = None,
     witness_key: Annotated[
-        str | None, typer.Option(help="A witness's cosigner key: every checkpoint must carry its cosignature.")
+        str | None, typer.Option(help="A witness's cosigner key: the latest checkpoint must carry its cosignature.")
     ] = None,
+    policy: PolicyOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Verify a bundle offline: exit 0 only if everything verifies."""
+    """Verify a bundle offline: exit 0 only if everything verifies.
+
+    With --policy, the bundle's latest checkpoint and the --trusted one (if given) must both meet the
+    policy's quorum: a checkpoint the policy does not accept is not one to trust.
+    """
     from ledger.audit.verify import verify_bundle
 
     with user_errors():
+        if key is None and policy is None:
+            raise UserError("give the bank's verifier key with --key, or a --policy file listing it")
         if not bundle.is_dir():
             raise UserError(f"{bundle}: not a bundle directory")
-        findings = verify_bundle(bundle, key, trusted=read_bytes(trusted) if trusted else None, witness_key=witness_key)
+        findings = verify_bundle(
+            bundle,
+            key,
+            trusted=read_bytes(trusted) if trusted else None,
+            witness_key=witness_key,
+            policy=read_policy(policy) if policy else None,
+        )
     if as_json:
         print(json.dumps({"verified": not findings, "findings": [vars(f) for f in findings]}, indent=2))
     elif findings:
@@ -230,7 +266,8 @@ def leaf_index_of(ledger: Any, stream: Any, version: int) -> int:
 @audit_app.command("verify-proof")
 def audit_verify_proof(
     proof_file: Annotated[Path, typer.Argument(help="A proof written by 'ledger audit prove' (either format).")],
-    key: Annotated[str, typer.Option(help="The bank's verifier key, pinned by you.")],
+    key: Annotated[str | None, typer.Option(help="The bank's verifier key, pinned by you; or give --policy.")] = None,
+    policy: PolicyOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Verify one event's inclusion proof offline."""
@@ -239,12 +276,15 @@ def audit_verify_proof(
     from ledger.audit.proofs import TLOG_PROOF_HEADER, verify_leaf_proof, verify_tlog_proof
 
     with user_errors():
+        if key is None and policy is None:
+            raise UserError("give the bank's verifier key with --key, or a --policy file listing it")
+        trust = read_policy(policy) if policy else None
+        text = read_text(proof_file)
         try:
-            text = read_text(proof_file)
             leaf = (
-                verify_tlog_proof(text, key)
+                verify_tlog_proof(text, key, policy=trust)
                 if text.startswith(TLOG_PROOF_HEADER + "\n")
-                else verify_leaf_proof(json.loads(text), key)
+                else verify_leaf_proof(json.loads(text), key, policy=trust)
             )
         except (ProofError, NoteError, json.JSONDecodeError) as error:
             err.print(f"[red]FAIL[/] {proof_file}: {error}", highlight=False, soft_wrap=True)

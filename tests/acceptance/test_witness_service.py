@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import base64
-import os
-import re
 import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.acceptance.cli import ledger, write_batch
+from tests.acceptance.cli import ledger, witness_serving, write_batch
 
 pytestmark = pytest.mark.slow
 
@@ -26,27 +21,6 @@ CLIENT = {"type": "onboard_client", "key": "c", "client_id": "alesia", "name": "
 def deposits(prefix: str, count: int) -> list[dict[str, object]]:
     return [{"type": "deposit", "key": f"{prefix}{n}", "client_id": "alesia", "asset": "BYN", "amount": "1.00",
              "reference": "r"} for n in range(count)]  # fmt: skip
-
-
-@contextmanager
-def witness_serving(home: Path, log_key: str, port: int = 0) -> Iterator[str]:
-    """`ledger audit witness serve` on `port` (0: a free one), stopped at the end."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ledger", "audit", "witness", "serve", "--witness-home", str(home),
-         "--log-key", log_key, "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
-    )  # fmt: skip
-    assert process.stdout is not None
-    found = re.search(r"on (http://127\.0\.0\.1:\d+)", process.stdout.readline())
-    if found is None:
-        process.kill()
-        raise AssertionError(f"the witness did not start: {process.communicate()[1]}")
-    try:
-        yield found.group(1)
-    finally:
-        process.terminate()
-        process.communicate(timeout=30)  # and closes its pipes
 
 
 def submit(home: Path, tmp_path: Path, *commands: dict[str, object]) -> subprocess.CompletedProcess[str]:
