@@ -402,7 +402,7 @@ def audit_witness_add(
 @witness_app.command("submit")
 def audit_witness_submit(home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None) -> None:
     """Send the latest checkpoint to every witness that has not cosigned it yet (a retry)."""
-    from ledger.audit.witnessing import configured, submit_latest
+    from ledger.audit.witnessing import configured, cosigned_sizes, submit_latest
 
     with user_errors():
         witnesses = configured(home)
@@ -410,9 +410,13 @@ def audit_witness_submit(home: HomeOption = DEFAULT_HOME, database_url: Database
             raise UserError(f"no witnesses for {home}: add one with 'ledger audit witness add URL KEY'")
         sandbox = sandbox_for(home, database_url)
         with sandbox.open(auto_checkpoint=False) as ledger:
-            ledger.audit.checkpoint(sandbox.signer(), ledger.clock.now())
-            cosigned = submit_latest(ledger.audit, witnesses)
-    out.print(f"{cosigned} of {len(witnesses)} witnesses cosigned the latest checkpoint now")
+            latest = ledger.audit.checkpoint(sandbox.signer(), ledger.clock.now())
+            now = submit_latest(ledger.audit, witnesses)
+            cosigned = sum(latest.size in cosigned_sizes(ledger.audit, witness) for witness in witnesses)
+    out.print(
+        f"{cosigned} of {len(witnesses)} witnesses hold a cosignature of the latest checkpoint "
+        f"({latest.size} leaves; {now} cosigned it now)"
+    )
     if cosigned < len(witnesses):
         raise typer.Exit(75)  # a witness was down or refused: try again (the warnings say which)
 
