@@ -212,6 +212,7 @@ class Ledger:
                 self.state.begin()
                 results, batch = self._decide_batch(session, commands)
                 self.projector.follow(session, appended=batch)  # the views commit with the events they show
+                self.audit.append_batch(session, batch.after, batch.events, batch.ids)  # and every event is logged
         except BaseException:
             if self.state.in_batch:
                 self.state.rollback()

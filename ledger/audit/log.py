@@ -10,12 +10,13 @@ a bundle is exported, and must hash to what is stored here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from domain.events import LedgerEvent
 from ledger.audit.guard import SigningGuard
 from ledger.audit.leaves import leaf_bytes
 from ledger.audit.merkle import CompactRange, leaf_hash
@@ -47,6 +48,7 @@ class AuditLog:
         # Set by the sandbox, which knows the signer's home: with a guard, a
         # tree that does not extend what the key last signed is not signed.
         self.guard: SigningGuard | None = None
+        self._tiles_complete = False
 
     def set_up(self) -> None:
         with self.backend.views("audit") as session:
@@ -59,8 +61,9 @@ class AuditLog:
         appended = follow_tracked(
             self.backend, AUDIT_TRACKING_NAME, self._append, page_size=PAGE_SIZE, lock="audit", progress=progress
         )
-        if not appended:
+        if not appended and not self._tiles_complete:
             self._complete_tiles()  # a store made before tiles gets them here, once
+            self._tiles_complete = True
         return appended
 
     def _complete_tiles(self) -> None:
@@ -73,13 +76,33 @@ class AuditLog:
             with self.backend.views("audit") as writing:
                 store_full_tiles(writing, self._tree(writing).size)
 
+    def append_batch(
+        self, session: WriteSession, after: int, events: Sequence[LedgerEvent], ids: Sequence[int]
+    ) -> bool:
+        """Logs a batch's events inside the write transaction that appends
+        them, from the events as the write path holds them, when the audit
+        log stood at the head the batch appended to (else they wait for
+        `catch_up`); so no event is ever committed unlogged, and an event
+        changed afterwards no longer hashes to its leaf. Returns whether it did."""
+        if not events:
+            return False
+        session.lock_views("audit")
+        if session.tracking_position(AUDIT_TRACKING_NAME) != after:
+            return False
+        self._log(session, zip(ids, events, strict=True))
+        session.advance_tracking(AUDIT_TRACKING_NAME, ids[-1])
+        return True
+
     def _append(self, session: WriteSession, entries: Sequence[LogEntry]) -> None:
+        self._log(session, ((entry.id, self.decode(entry)) for entry in entries))
+
+    def _log(self, session: WriteSession, events: Iterable[tuple[int, LedgerEvent]]) -> None:
         tree = self._tree(session)
         first = tree.size == 0
         rows = []
-        for entry in entries:
-            digest = leaf_hash(leaf_bytes(tree.size, self.decode(entry)))
-            rows.append((tree.size, entry.id, digest.hex()))
+        for notification_id, event in events:
+            digest = leaf_hash(leaf_bytes(tree.size, event))
+            rows.append((tree.size, notification_id, digest.hex()))
             tree.append(digest)
         session.executemany("INSERT INTO audit_leaves VALUES (?, ?, ?)", rows)
         self._save_tree(session, tree, first=first)

@@ -170,9 +170,10 @@ class WriteSession(ReadSession):
         would cost a round of the protocol each); `conflict` is an
         `ON CONFLICT ...` clause, or empty."""
 
-    def lock_views(self) -> None:
-        """Takes the views' lock inside this transaction (where it is not the
-        write lock already), before a writer brings the views to the head."""
+    def lock_views(self, lock: str = "views") -> None:
+        """Takes a follower's lock (the views', or the audit log's) inside
+        this transaction (where it is not the write lock already), before a
+        writer brings that follower to the head."""
 
     @abstractmethod
     def advance_tracking(self, name: str, position: int) -> None:

@@ -140,8 +140,8 @@ class PostgresWriteSession(_PostgresReading, WriteSession):
         statement = SQL("INSERT INTO {} SELECT * FROM unnest({}) {}").format(Identifier(table), arrays, SQL(conflict))
         self.cursor.execute(statement, [list(column) for column in zip(*rows, strict=True)])
 
-    def lock_views(self) -> None:
-        self.cursor.execute(ADVISORY_LOCK, (f"{self.recorder.datastore.schema}:views",))
+    def lock_views(self, lock: str = "views") -> None:
+        self.cursor.execute(ADVISORY_LOCK, (f"{self.recorder.datastore.schema}:{lock}",))
 
     def tracking_position(self, name: str) -> int:
         return self.tracking._max_tracking_id(name, self.cursor) or 0  # noqa: SLF001

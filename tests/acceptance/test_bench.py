@@ -16,9 +16,10 @@ def test_bench_prints_write_sqlite_with_its_references_and_ratios_as_json() -> N
     figure = figures["write.sqlite"]
     assert figure["unit"] == "tx/s"
     assert figure["value"] > 0
-    assert set(figure["references"]) == {"naive_eventsourcing", "raw_sqlite", "python_floor"}
+    references = {"naive_eventsourcing", "raw_sqlite", "python_floor", "signed_every_batch"}
+    assert set(figure["references"]) == references
     assert all(value > 0 for value in figure["references"].values())
-    assert set(figure["ratios"]) == {"vs_naive_eventsourcing", "vs_raw_sqlite", "vs_python_floor"}
+    assert set(figure["ratios"]) == {f"vs_{name}" for name in references}
     assert figure["transactions"] == figure["events"] == 300
 
 
