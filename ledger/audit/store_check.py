@@ -227,6 +227,8 @@ class _Walk:
     def _check_records(self, session: ReadSession, events: list[tuple[int, LedgerEvent]]) -> None:
         keys = sorted({event.command_key for _, event in events})
         records = _records(session, keys)
+        by_id = dict(events)
+        parsed: dict[str, set[int]] = {}
         for notification_id, event in events:
             record = records.get(event.command_key)
             subject = f"idempotency record {event.command_key!r}"
@@ -234,11 +236,11 @@ class _Walk:
                 raise _differs(
                     subject, f"it is missing, though event {notification_id} names it: a retry would run again"
                 )
-            ids = _record_ids(record)
+            ids = parsed.get(event.command_key) or parsed.setdefault(event.command_key, _record_ids(record))
             if notification_id not in ids:
                 raise _differs(subject, f"it does not name event {notification_id}, which its command wrote")
             if notification_id == min(ids):  # each record checked once, at its first event
-                named = [(i, e) for i, e in events if i in ids] if max(ids) <= events[-1][0] else None
+                named = [(i, by_id[i]) for i in sorted(ids) if i in by_id] if max(ids) <= events[-1][0] else None
                 self._check_record(session, event.command_key, record, named)
 
     def _check_record(
