@@ -39,6 +39,7 @@ from ledger.audit.files import (
 from ledger.audit.log import AuditLog
 from ledger.audit.merkle import CompactRange, RangeHasher, consistency_proof, leaf_hash
 from ledger.audit.notes import Checkpoint, Note, NoteError, Signer, Verifier, open_checkpoint
+from ledger.audit.store_check import check_new_leaves
 from ledger.audit.tiles import EntryBundleWriter, TileFiles, write_tiles
 from ledger.audit.witnessing import with_cosignatures
 
@@ -183,4 +184,9 @@ def _write_leaves(
     entries.close()
     # Pair assertion: the events, read again, hash to the tree that was signed.
     if tree.root() != latest.root:
-        raise ExportError("the events no longer hash to the signed tree: the store has been altered")
+        found = check_new_leaves(audit, base.size, size)  # which leaf: the first the store no longer agrees with
+        where = f": {found}" if found is not None else ""
+        raise ExportError(
+            f"the events no longer hash to the signed tree{where}: the store has been altered; "
+            "run 'ledger audit check-store'"
+        )

@@ -22,6 +22,7 @@ from psycopg import sql
 from domain.commands import Deposit
 from domain.errors import InsufficientFunds
 from ledger import Sandbox
+from ledger.audit.bundle import ExportError, export_bundle
 from ledger.audit.guard import SigningRefused
 from ledger.audit.store_check import RecordMismatch
 from ledger.audit.tiles import TILE_WIDTH
@@ -336,3 +337,12 @@ def test_a_store_restored_from_an_older_copy_is_not_signed_over(
         ledger.submit([Deposit(key="after-restore", client_id="alesia", asset="BYN", amount="1", reference="r")])
     with pytest.raises(SigningRefused, match="history rewritten"):
         sign_now(sandbox)
+
+
+def test_an_export_after_an_edit_is_refused_naming_the_leaf(bank: tuple[Sandbox, Insider], tmp_path: Path) -> None:
+    sandbox, insider = bank
+    event = a_deposit_event(insider, 7)
+    insider.edit_event(event, b'100"', b'900"')
+    with sandbox.open_writer(auto_checkpoint=False) as ledger, pytest.raises(ExportError) as refused:
+        export_bundle(ledger.audit, sandbox.signer(), tmp_path / "bundle", ledger.clock.now())
+    assert f"leaf {leaf_of_event(insider, event)} (event {event})" in str(refused.value)
