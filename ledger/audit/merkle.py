@@ -58,6 +58,17 @@ class CompactRange:
             nodes.append((width * 2, node_hash(left, right)))
         self.size += 1
 
+    def append_subtree(self, width: int, digest: bytes) -> None:
+        """Appends the root of `width` leaves (a power of two) at a size it aligns with."""
+        assert width & (width - 1) == 0, width
+        assert self.size % width == 0, (width, self.size)
+        nodes = self._nodes
+        nodes.append((width, digest))
+        while len(nodes) > 1 and nodes[-1][0] == nodes[-2][0]:
+            (double, right), (_, left) = nodes.pop(), nodes.pop()
+            nodes.append((double * 2, node_hash(left, right)))
+        self.size += width
+
     def extend(self, leaf_digests: Iterable[bytes]) -> None:
         for digest in leaf_digests:
             self.append(digest)

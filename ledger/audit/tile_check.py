@@ -1,9 +1,11 @@
-"""A bundle's `tiles/` checked against its leaves as the verifier streams them.
+"""A bundle's `tiles/` checked against its leaves as the verifier reads them.
 
 Each full hash tile is compared when its 256th hash is known, each level's
-partial tile at every checkpointed size, and the entry bundles byte for
-byte (by their SHA-256, so memory stays bounded): a bundle whose tiles tell
-another story than its leaves fails, whichever a client reads.
+partial tile at every checkpointed size, and the entry bundles byte for byte:
+a bundle whose tiles tell another story than its leaves fails, whichever a
+client reads. The leaf level (level 0 and the entry bundles) is checked with
+the leaves, chunk by chunk (`ledger.audit.leaf_chunks`); `UpperTiles` checks
+the levels above from the roots of the full level-0 tiles.
 """
 
 from __future__ import annotations
@@ -12,92 +14,93 @@ import hashlib
 from collections.abc import Callable
 
 from ledger.audit.files import FileProblem, Folder
-from ledger.audit.merkle import root_of
 from ledger.audit.tiles import ENTRY_BYTES_MAX, TILE_WIDTH, TileName
 
 TILE_FILE_MAX = TILE_WIDTH * 32
 CHECKPOINT_FILE_MAX = 1_000_000
 ENTRY_BUNDLE_MAX = TILE_WIDTH * (ENTRY_BYTES_MAX + 2)
+DIFFERS = "differs from the leaves' hashes"
+ENTRIES_DIFFER = "differs from the leaves in events.jsonl"
+
+Fail = Callable[[str, str], None]
 
 
-class TileCheck:
-    def __init__(
-        self, folder: Folder, sizes: set[int], tree_size: int, latest: str | None, fail: Callable[[str, str], None]
-    ) -> None:
+def read_tile(folder: Folder, path: str, size_max: int, fail: Fail) -> bytes | None:
+    """The file at `path` under `tiles/`; None, with a finding, when it is missing or unreadable."""
+    parts = path.split("/")
+    opened: list[Folder] = []
+    try:
+        for part in parts[:-1]:
+            if folder.kind(part) != "folder":
+                fail(f"tiles/{path}", "missing")
+                return None
+            folder = folder.folder(part)
+            opened.append(folder)
+        if folder.kind(parts[-1]) is None:
+            fail(f"tiles/{path}", "missing")
+            return None
+        return folder.read(parts[-1], size_max)
+    except FileProblem as error:
+        fail(f"tiles/{path}", str(error))
+        return None
+    finally:
+        for each in opened:
+            each.close()
+
+
+def compare_tile(folder: Folder, name: TileName, expected: bytes, fail: Fail) -> None:
+    data = read_tile(folder, name.path(), max(len(expected), TILE_FILE_MAX), fail)
+    if data is not None and data != expected:
+        fail(f"tiles/{name.path()}", DIFFERS)
+
+
+def compare_entries(folder: Folder, name: TileName, digest: bytes, fail: Fail) -> None:
+    """The entry bundle `name` against the SHA-256 of what the leaves say it holds."""
+    data = read_tile(folder, name.path(), ENTRY_BUNDLE_MAX, fail)
+    if data is not None and hashlib.sha256(data).digest() != digest:
+        fail(f"tiles/{name.path()}", ENTRIES_DIFFER)
+
+
+def tile_root(hashes: bytes) -> bytes:
+    """The Merkle root of a full tile: its 256 hashes, concatenated, folded pairwise."""
+    sha256 = hashlib.sha256
+    while len(hashes) > 32:
+        hashes = b"".join([sha256(b"\x01" + hashes[i : i + 64]).digest() for i in range(0, len(hashes), 64)])
+    return hashes
+
+
+class UpperTiles:
+    """The tiles of levels 1 and up, fed the root of each full level-0 tile in order."""
+
+    def __init__(self, folder: Folder, sizes: set[int], latest: str | None, fail: Fail) -> None:
         """`sizes`: the bundle's checkpointed sizes; `latest`: the latest
         checkpoint's body (origin, size, root), which `tiles/checkpoint` must carry."""
-        self.folder, self.sizes, self.tree_size, self.fail = folder, sizes, tree_size, fail
-        self.pending: list[list[bytes]] = [[]]  # per tile level: the hashes of its unfinished tile
-        self.entries = hashlib.sha256()
-        self.entries_readable = True
-        self.size = 0
-        note = self._read("checkpoint", CHECKPOINT_FILE_MAX)
+        self.folder, self.sizes, self.fail = folder, sizes, fail
+        self.pending: list[list[bytes]] = [[]]  # per level from 1: the hashes of its unfinished tile
+        self.size = 0  # leaves under the roots fed so far
+        note = read_tile(folder, "checkpoint", CHECKPOINT_FILE_MAX, fail)
         if latest is not None and note is not None and not note.startswith(latest.encode() + b"\n"):
-            self.fail("tiles/checkpoint", "is not the bundle's latest checkpoint")
+            fail("tiles/checkpoint", "is not the bundle's latest checkpoint")
 
-    def add(self, leaf: bytes | None, digest: bytes) -> None:
-        if leaf is None or len(leaf) > ENTRY_BYTES_MAX:
-            self.entries_readable = False
-        else:
-            self.entries.update(len(leaf).to_bytes(2, "big") + leaf)
-        self.size += 1
-        self._push(0, digest)
-        if self.size % TILE_WIDTH == 0:
-            self._check_entries(TileName(0, self.size // TILE_WIDTH - 1, entries=True))
-            self.entries, self.entries_readable = hashlib.sha256(), True
-        if self.size in self.sizes:
-            self._check_partials()
+    def add_tile(self, root: bytes) -> None:
+        self.size += TILE_WIDTH
+        self._push(1, root)
 
     def _push(self, level: int, digest: bytes) -> None:
-        if level == len(self.pending):
+        while level - 1 >= len(self.pending):
             self.pending.append([])
-        tile = self.pending[level]
+        tile = self.pending[level - 1]
         tile.append(digest)
         if len(tile) == TILE_WIDTH:
             index = (self.size >> (8 * (level + 1))) - 1
-            self._compare(TileName(level, index).path(), b"".join(tile), "differs from the leaves' hashes")
-            self.pending[level] = []
-            self._push(level + 1, root_of(tile))
+            hashes = b"".join(tile)
+            compare_tile(self.folder, TileName(level, index), hashes, self.fail)
+            self.pending[level - 1] = []
+            self._push(level + 1, tile_root(hashes))
 
-    def _check_partials(self) -> None:
-        for level, tile in enumerate(self.pending):
+    def at_size(self, size: int) -> None:
+        """At a checkpointed size: the partial tiles of levels 1 and up."""
+        for level, tile in enumerate(self.pending, start=1):
             if tile:
-                name = TileName(level, self.size >> (8 * (level + 1)), len(tile))
-                self._compare(name.path(), b"".join(tile), "differs from the leaves' hashes")
-        width = self.size % TILE_WIDTH
-        if width and self.size // TILE_WIDTH == self.tree_size // TILE_WIDTH:  # the tail's partial bundle
-            self._check_entries(TileName(0, self.size // TILE_WIDTH, width, entries=True))
-
-    def _check_entries(self, name: TileName) -> None:
-        if not self.entries_readable:
-            return
-        data = self._read(name.path(), ENTRY_BUNDLE_MAX)
-        if data is not None and hashlib.sha256(data).digest() != self.entries.digest():
-            self.fail(f"tiles/{name.path()}", "differs from the leaves in events.jsonl")
-
-    def _compare(self, path: str, expected: bytes, why: str) -> None:
-        data = self._read(path, max(len(expected), TILE_FILE_MAX))
-        if data is not None and data != expected:
-            self.fail(f"tiles/{path}", why)
-
-    def _read(self, path: str, size_max: int) -> bytes | None:
-        parts = path.split("/")
-        folder = self.folder
-        opened: list[Folder] = []
-        try:
-            for part in parts[:-1]:
-                if folder.kind(part) != "folder":
-                    self.fail(f"tiles/{path}", "missing")
-                    return None
-                folder = folder.folder(part)
-                opened.append(folder)
-            if folder.kind(parts[-1]) is None:
-                self.fail(f"tiles/{path}", "missing")
-                return None
-            return folder.read(parts[-1], size_max)
-        except FileProblem as error:
-            self.fail(f"tiles/{path}", str(error))
-            return None
-        finally:
-            for each in opened:
-                each.close()
+                name = TileName(level, size >> (8 * (level + 1)), len(tile))
+                compare_tile(self.folder, name, b"".join(tile), self.fail)

@@ -26,22 +26,26 @@ Signed notes and checkpoints are parsed as strictly as Go's sumdb/note does
 from __future__ import annotations
 
 import base64
-import codecs
-import hashlib
 import json
-import reprlib
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, BinaryIO, TypeGuard
-
-import rfc8785
+from typing import Any, TypeGuard
 
 from ledger.audit.files import BUNDLE_FORMAT, CHECKPOINTS, EVENTS, LAYOUT, MANIFEST, PROOFS, TILES, FileProblem, Folder
 from ledger.audit.keychain import key_windows
-from ledger.audit.leaves import LEAF_FIELDS
-from ledger.audit.merkle import HASH_SIZE, CompactRange, ProofError, leaf_hash, verify_consistency
+from ledger.audit.leaf_check import LEAF_DEPTH_MAX
+from ledger.audit.leaf_chunks import (
+    FINDINGS_MAX,
+    LEAF_LINE_MAX,
+    ChunkJob,
+    ChunkResult,
+    checked_chunks,
+    plan_chunks,
+    worker_count,
+)
+from ledger.audit.merkle import HASH_SIZE, CompactRange, ProofError, verify_consistency
 from ledger.audit.notes import (
     NOTE_SIZE_MAX,
     TREE_SIZE_MAX,
@@ -53,18 +57,31 @@ from ledger.audit.notes import (
     b64decode_strict,
 )
 from ledger.audit.policy import Policy
-from ledger.audit.tile_check import TileCheck
+from ledger.audit.strict_json import NUMBER_TEXT_MAX, json_problem, json_type, show, show_name, strict_json
+from ledger.audit.tile_check import UpperTiles
+from ledger.audit.tiles import TILE_WIDTH
 
 # Limits: a file or a leaf beyond its limit is a finding, and is not read further.
 MANIFEST_SIZE_MAX = 4 << 20  # bytes of manifest.json (some 200k checkpoints and proofs: 2*10^8 events)
 CHECKPOINT_SIZE_MAX = NOTE_SIZE_MAX  # bytes of one checkpoint file, a whole signed note
 PROOF_SIZE_MAX = 64 << 10  # bytes of one consistency proof file (at most PROOF_HASHES_MAX hashes)
 PROOF_HASHES_MAX = 128  # hashes in one consistency proof (two per level of a tree below 2**63 leaves)
-LEAF_LINE_MAX = 1 << 20  # bytes of one line of events.jsonl, its newline excluded
-LEAF_DEPTH_MAX = 64  # nesting of arrays and objects in a leaf (the ledger writes 3 or 4)
-NUMBER_TEXT_MAX = 32  # characters of a JSON number: a longer one is never RFC 8785 canonical
 VERIFIER_KEYS_MAX = 64  # keys a manifest may list (one per rotation of the signing key)
-FINDINGS_MAX = 100
+__all__ = [  # the limits, with those of the leaves and JSON they are read with
+    "CHECKPOINT_SIZE_MAX",
+    "LEAF_DEPTH_MAX",
+    "LEAF_LINE_MAX",
+    "MANIFEST_SIZE_MAX",
+    "NUMBER_TEXT_MAX",
+    "PROOF_HASHES_MAX",
+    "PROOF_SIZE_MAX",
+    "VERIFIER_KEYS_MAX",
+    "BundleCheck",
+    "Finding",
+    "Reading",
+    "check_bundle",
+    "verify_bundle",
+]
 
 
 @dataclass(frozen=True)
@@ -89,6 +106,16 @@ class BundleCheck:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """How the leaves are read: `progress` is told how many more have been
+    checked as they are; `workers` processes check them (None: one per core
+    for a large bundle, 0: all in this process)."""
+
+    progress: Callable[[int], None] | None = None
+    workers: int | None = None
+
+
+@dataclass(frozen=True)
 class _Manifest:
     origin: str
     tree_size: int
@@ -106,10 +133,6 @@ class _Checkpoints:
     latest: Note | None = None
 
 
-class _Malformed(ValueError):
-    """JSON that this verifier refuses although Python's parser would take it."""
-
-
 class _Verification:
     def __init__(
         self,
@@ -118,9 +141,12 @@ class _Verification:
         trusted: str | None,
         witness: Verifier | None,
         policy: Policy | None = None,
+        reading: Reading | None = None,
     ) -> None:
         assert key is not None or policy is not None, "a key is pinned, or a policy names it"
         self.directory = directory
+        self.progress = reading.progress if reading else None
+        self.workers = reading.workers if reading else None
         self.trusted_text = trusted
         self.witness = witness
         self.policy = policy
@@ -181,7 +207,7 @@ class _Verification:
             return
         for name in names:
             if name not in LAYOUT:
-                self.fail("bundle", f"unexpected {_show_name(name)}: a bundle holds only {', '.join(LAYOUT)}")
+                self.fail("bundle", f"unexpected {show_name(name)}: a bundle holds only {', '.join(LAYOUT)}")
 
     def _folder(self, bundle: Folder, name: str) -> Folder | None:
         """A folder of the bundle; None, with a finding unless it is just absent, when it cannot be read."""
@@ -200,21 +226,21 @@ class _Verification:
             if bundle.kind(MANIFEST) is None:
                 self.fail("manifest", f"no {MANIFEST} in {bundle.path}")
                 return None
-            data = _strict_json(bundle.read(MANIFEST, MANIFEST_SIZE_MAX))
+            data = strict_json(bundle.read(MANIFEST, MANIFEST_SIZE_MAX))
         except FileProblem as error:
             self.fail("manifest", str(error))
             return None
         except (ValueError, RecursionError) as error:
-            self.fail("manifest", f"not JSON as this verifier reads it: {_json_problem(error)}")
+            self.fail("manifest", f"not JSON as this verifier reads it: {json_problem(error)}")
             return None
         if not isinstance(data, dict):
-            self.fail("manifest", f"not a JSON object but {_json_type(data)}")
+            self.fail("manifest", f"not a JSON object but {json_type(data)}")
             return None
         manifest = self._manifest_fields(data)
         if manifest is None or not self._pin_from_policy(manifest.origin):
             return None
         if manifest.origin != self.key.name:
-            self.fail("manifest", f"origin {_show(manifest.origin)} is not the given key's name {self.key.name!r}")
+            self.fail("manifest", f"origin {show(manifest.origin)} is not the given key's name {self.key.name!r}")
         return manifest
 
     def _pin_from_policy(self, origin: str) -> bool:
@@ -225,7 +251,7 @@ class _Verification:
         self.trusted_keys = list(self.pinned)
         if not self.pinned:
             names = ", ".join(sorted({log.verifier.name for log in self.policy.logs})) or "none"
-            self.fail("manifest", f"origin {_show(origin)} is the key name of no log of the policy (its logs: {names})")
+            self.fail("manifest", f"origin {show(origin)} is the key name of no log of the policy (its logs: {names})")
         return bool(self.pinned)
 
     @property
@@ -244,7 +270,7 @@ class _Verification:
         wrongs: list[str] = []
 
         def wrong(name: str, expected: str) -> None:
-            value = f"{_json_type(data[name])} {_show(data[name])}" if name in data else "missing"
+            value = f"{json_type(data[name])} {show(data[name])}" if name in data else "missing"
             wrongs.append(name)
             self.fail("manifest", f"'{name}' must be {expected}, not {value}")
 
@@ -351,7 +377,7 @@ class _Verification:
         with folder:
             names = sorted(self._names(folder, CHECKPOINTS), key=lambda name: (len(name), name))  # by size
             for name in names:
-                subject = f"checkpoint {_show_name(name)}"
+                subject = f"checkpoint {show_name(name)}"
                 if not _is_size_name(name):
                     self.fail(subject, "its name is not a tree size in ASCII decimal")
                     continue
@@ -371,7 +397,7 @@ class _Verification:
                     self.fail(subject, f"the file holds a checkpoint of size {checkpoint.size}")
                     continue
                 if checkpoint.origin != manifest.origin:
-                    self.fail(subject, f"origin {_show(checkpoint.origin)} differs from the manifest's")
+                    self.fail(subject, f"origin {show(checkpoint.origin)} differs from the manifest's")
                     continue
                 statuses = [note.signature_by(key) for key in keys]
                 failing = [key for key, status in zip(keys, statuses, strict=True) if status is SignatureStatus.INVALID]
@@ -400,9 +426,9 @@ class _Verification:
     def _compare_listing(self, kind: str, listed: list[str], present: list[str]) -> None:
         """The manifest lists exactly the files there are."""
         for name in sorted(set(listed) - set(present)):
-            self.fail(f"{kind} {_show_name(name)}", "listed in the manifest but not in the bundle")
+            self.fail(f"{kind} {show_name(name)}", "listed in the manifest but not in the bundle")
         for name in sorted(set(present) - set(listed)):
-            self.fail(f"{kind} {_show_name(name)}", "in the bundle but not listed in the manifest")
+            self.fail(f"{kind} {show_name(name)}", "in the bundle but not listed in the manifest")
 
     def _trusted(self) -> Checkpoint | None:
         if self.trusted_text is None:
@@ -432,7 +458,7 @@ class _Verification:
             self.fail("manifest", f"base_range does not describe a tree of size {manifest.first_index}: {error}")
             return CompactRange()
 
-    def _tiles(self, bundle: Folder, manifest: _Manifest, checkpoints: _Checkpoints) -> TileCheck | None:
+    def _tiles(self, bundle: Folder, manifest: _Manifest, checkpoints: _Checkpoints) -> UpperTiles | None:
         """The check of `tiles/` (a bundle made before tiles has none; an
         incremental one holds only the tiles of its new leaves, unchecked here)."""
         if manifest.first_index != 0 or checkpoints.latest is None:
@@ -440,10 +466,10 @@ class _Verification:
         folder = self._folder(bundle, TILES)
         if folder is None:
             return None
-        return TileCheck(folder, set(checkpoints.roots), manifest.tree_size, checkpoints.latest.text, self.fail)
+        return UpperTiles(folder, set(checkpoints.roots), checkpoints.latest.text, self.fail)
 
     def _stream_leaves(
-        self, bundle: Folder, manifest: _Manifest, tree: CompactRange, sizes: set[int], tiles: TileCheck | None = None
+        self, bundle: Folder, manifest: _Manifest, tree: CompactRange, sizes: set[int], tiles: UpperTiles | None = None
     ) -> dict[int, bytes] | None:
         """The roots of the tree at `sizes`; None when the leaves cannot be read."""
         roots: dict[int, bytes] = {}
@@ -453,15 +479,20 @@ class _Verification:
             if bundle.kind(EVENTS) is None:
                 self.fail(EVENTS, "missing")
                 return None
-            with bundle.open_file(EVENTS) as (handle, _):
-                for number, line, digest in self._lines(handle):
-                    if line is not None:
-                        self._check_leaf(line, tree.size, f"leaf {tree.size} (line {number})")
-                    tree.append(digest)
-                    if tiles is not None:
-                        tiles.add(line, digest)
-                    if tree.size in sizes:
-                        roots[tree.size] = tree.root()
+            with bundle.open_file(EVENTS) as (handle, size):
+                checked = frozenset(sizes)
+                jobs = (
+                    ChunkJob(chunk, checked, manifest.tree_size, tiles is not None)
+                    for chunk in plan_chunks(handle, size, tree.size)
+                )
+                workers = worker_count(size) if self.workers is None else self.workers
+                folder = tiles.folder if tiles is not None else None
+                for result in checked_chunks(jobs, handle.fileno(), folder, workers):
+                    for subject, reason in result.findings:
+                        self.fail(subject, reason)
+                    _fold(tree, result, sizes, roots, tiles)
+                    if self.progress is not None:
+                        self.progress(result.count)
         except FileProblem as error:
             self.fail(EVENTS, str(error))
             return None
@@ -471,52 +502,6 @@ class _Verification:
         if tree.size != manifest.tree_size:
             self.fail("manifest", f"tree_size is {manifest.tree_size} but the leaves end at {tree.size}")
         return roots
-
-    def _lines(self, handle: BinaryIO) -> Iterator[tuple[int, bytes | None, bytes]]:
-        """(line number, leaf bytes or None when too long to check, leaf hash) of
-        every line, a line too long or without its newline included: it is still
-        a leaf of the tree, so the indexes after it stay right."""
-        for number, raw in enumerate(iter(lambda: handle.readline(LEAF_LINE_MAX + 1), b""), start=1):
-            if raw.endswith(b"\n"):
-                line = raw[:-1]
-                yield number, line, leaf_hash(line)
-            elif len(raw) <= LEAF_LINE_MAX:
-                self.fail(f"line {number}", "not newline-terminated")
-                yield number, raw, leaf_hash(raw)
-            else:
-                self.fail(f"line {number}", f"longer than the {LEAF_LINE_MAX} bytes a leaf may have")
-                yield number, None, _long_leaf_hash(raw, handle)
-
-    def _check_leaf(self, line: bytes, index: int, subject: str) -> None:
-        try:
-            leaf, plain = _parse_leaf(line)
-        except UnicodeDecodeError:
-            self.fail(subject, "not UTF-8")
-            return
-        except (ValueError, RecursionError) as error:
-            self.fail(subject, f"not JSON as this verifier reads it: {_json_problem(error)}")
-            return
-        if type(leaf) is not dict or not leaf.keys() >= _LEAF_FIELD_SET:
-            self.fail(subject, f"a leaf is an object with the fields {', '.join(LEAF_FIELDS)}")
-            return
-        if not _has_leaf_types(leaf):
-            wrong = [name for name, kind in _LEAF_TYPES.items() if type(leaf[name]) is not kind]
-            self.fail(subject, "wrong JSON types: " + ", ".join(f"{n} is {_json_type(leaf[n])}" for n in wrong))
-            return
-        if line.count(b"{") + line.count(b"[") > LEAF_DEPTH_MAX and _depth(leaf) > LEAF_DEPTH_MAX:
-            self.fail(subject, f"nested more than {LEAF_DEPTH_MAX} deep")
-            return
-        try:
-            canonical = _canonical(line, leaf, plain)
-        except (ValueError, RecursionError) as error:  # rfc8785's errors are ValueErrors
-            self.fail(subject, f"cannot be canonicalised: {error}")
-            return
-        if canonical != line:
-            self.fail(subject, "not in canonical RFC 8785 form")
-        if leaf["index"] != index:
-            self.fail(
-                subject, f"its index is {leaf['index']!r}: the leaves are out of order, or one is missing or extra"
-            )
 
     # Comparisons.
 
@@ -545,7 +530,7 @@ class _Verification:
                 self.fail(f"proof {name}", "missing: successive checkpoints need a consistency proof")
             for name in present:
                 if name not in expected:
-                    self.fail(f"proof {_show_name(name)}", "not a proof between successive checkpoints of the bundle")
+                    self.fail(f"proof {show_name(name)}", "not a proof between successive checkpoints of the bundle")
                 elif folder is not None:
                     self._check_proof(folder, name, expected[name], checkpoints)
         finally:
@@ -557,12 +542,12 @@ class _Verification:
     def _check_proof(self, folder: Folder, name: str, sizes: tuple[int, int], checkpoints: _Checkpoints) -> None:
         subject = f"proof {name}"
         try:
-            document = _strict_json(folder.read(name, PROOF_SIZE_MAX))
+            document = strict_json(folder.read(name, PROOF_SIZE_MAX))
         except FileProblem as error:
             self.fail(subject, str(error))
             return
         except (ValueError, RecursionError) as error:
-            self.fail(subject, f"malformed: not JSON as this verifier reads it: {_json_problem(error)}")
+            self.fail(subject, f"malformed: not JSON as this verifier reads it: {json_problem(error)}")
             return
         problem = _proof_problem(document, sizes)
         if problem:
@@ -582,7 +567,7 @@ class _Verification:
     ) -> None:
         subject = "trusted checkpoint"
         if trusted.origin != manifest.origin:
-            self.fail(subject, f"origin {_show(trusted.origin)} is another log's")
+            self.fail(subject, f"origin {show(trusted.origin)} is another log's")
         elif trusted.size > manifest.tree_size:
             self.fail(
                 subject,
@@ -594,30 +579,42 @@ class _Verification:
             self.fail(subject, f"the bundle's tree at size {trusted.size} has another root: a forked history")
 
 
-# JSON, as strictly as a verifier reads it.
-
-_LEAF_TYPES: dict[str, type] = {
-    "index": int,
-    "stream": str,
-    "version": int,
-    "type": str,
-    "recorded_at": str,
-    "data": dict,
-}
-_LEAF_FIELD_SET = frozenset(LEAF_FIELDS)
+# Leaves, folded into the tree.
 
 
-def _has_leaf_types(leaf: dict[str, Any]) -> bool:
-    """The fields of `_LEAF_TYPES`, spelled out: this runs for every leaf."""
-    return (
-        type(leaf["index"]) is int
-        and type(leaf["version"]) is int
-        and type(leaf["stream"]) is str
-        and type(leaf["type"]) is str
-        and type(leaf["recorded_at"]) is str
-        and type(leaf["data"]) is dict
-    )
+def _fold(
+    tree: CompactRange, result: ChunkResult, sizes: set[int], roots: dict[int, bytes], tiles: UpperTiles | None
+) -> None:
+    """Folds a chunk's tile roots and leaf hashes into the tree, keeping its
+    root at every size in `sizes` (and checking the upper tiles there)."""
+    inside = sorted(result.partials)
+    for part in result.parts:
+        if isinstance(part, list):
+            for digest in part:
+                tree.append(digest)
+                if tree.size in sizes:
+                    _keep_root(tree, tree.size, roots, tiles)
+            continue
+        end = tree.size + TILE_WIDTH
+        while inside and inside[0] < end:
+            size = inside.pop(0)
+            partial = tree.copy()
+            partial.extend(result.partials[size])
+            _keep_root(partial, size, roots, tiles)
+        tree.append_subtree(TILE_WIDTH, part)
+        if tiles is not None:
+            tiles.add_tile(part)
+        if tree.size in sizes:
+            _keep_root(tree, tree.size, roots, tiles)
 
+
+def _keep_root(tree: CompactRange, size: int, roots: dict[int, bytes], tiles: UpperTiles | None) -> None:
+    roots[size] = tree.root()
+    if tiles is not None:
+        tiles.at_size(size)
+
+
+# The manifest and proofs, as strictly as a verifier reads them.
 
 _PROOF_FIELDS = {"size1", "size2", "root1", "root2", "proof"}
 
@@ -667,142 +664,6 @@ def _is_size_name(name: str) -> bool:
     return name.isascii() and name.isdigit() and (name == "0" or not name.startswith("0")) and len(name) <= 19
 
 
-def _refuse_constant(text: str) -> Any:
-    raise _Malformed(f"{text} is not a JSON number")
-
-
-def _bounded_int(text: str) -> int:
-    if len(text) > NUMBER_TEXT_MAX:
-        raise _Malformed(f"a number of {len(text)} characters, more than {NUMBER_TEXT_MAX}")
-    return int(text)
-
-
-def _bounded_float(text: str) -> float:
-    if len(text) > NUMBER_TEXT_MAX:
-        raise _Malformed(f"a number of {len(text)} characters, more than {NUMBER_TEXT_MAX}")
-    return float(text)
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    value = dict(pairs)
-    if len(value) != len(pairs):
-        raise _Malformed("an object has a key twice")
-    return value
-
-
-_STRICT_DECODER = json.JSONDecoder(
-    object_pairs_hook=_unique_keys,
-    parse_constant=_refuse_constant,
-    parse_int=_bounded_int,
-    parse_float=_bounded_float,
-)
-
-
-def _strict_json(data: bytes) -> Any:
-    """JSON as RFC 8259 has it, and no more: UTF-8 without a byte order mark, no
-    NaN or Infinity, no duplicate keys, numbers of at most NUMBER_TEXT_MAX
-    characters. Raises ValueError (or RecursionError, nested too deep)."""
-    if data.startswith(codecs.BOM_UTF8):
-        raise _Malformed("it starts with a byte order mark")
-    return _STRICT_DECODER.decode(data.decode("utf-8"))
-
-
-def _json_problem(error: Exception) -> str:
-    if isinstance(error, RecursionError):
-        return "nested too deeply"
-    if isinstance(error, UnicodeDecodeError):
-        return "not UTF-8"
-    return str(error)[:200]
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    kinds = {dict: "an object", list: "an array", str: "a string", int: "an integer", float: "a fraction"}
-    return "null" if value is None else kinds.get(type(value), type(value).__name__)
-
-
-_SHOW = reprlib.Repr()
-_SHOW.maxstring = _SHOW.maxother = 80
-
-
-def _show(value: Any) -> str:
-    """A short repr of a value from the bundle, however large or deep it is."""
-    return _SHOW.repr(value)
-
-
-def _show_name(name: str) -> str:
-    return name if name.isascii() and name.isprintable() and len(name) <= 80 else ascii(name[:80])
-
-
-def _depth(value: Any) -> int:
-    """How deep arrays and objects nest in a parsed JSON value, without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is not None:
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in children)
-    return deepest
-
-
-def _long_leaf_hash(start: bytes, handle: BinaryIO) -> bytes:
-    """The leaf hash of a line too long to check, read on to its end in bounded pieces."""
-    digest = hashlib.sha256(b"\x00")
-    piece = start
-    while True:
-        if piece.endswith(b"\n"):
-            digest.update(piece[:-1])
-            return digest.digest()
-        digest.update(piece)
-        piece = handle.readline(LEAF_LINE_MAX)
-        if not piece:
-            return digest.digest()
-
-
-class _Unusual(Exception):
-    """A leaf with a float or a very large integer: canonicalised the slow, exact way."""
-
-
-def _reject_float(text: str) -> float:
-    raise _Unusual(text)
-
-
-def _small_int(text: str) -> int:
-    if len(text) > 17:  # beyond 2**53 whatever its digits: checked the exact way, with its limit
-        raise _Unusual(text)
-    value = int(text)
-    if abs(value) >= 2**53:
-        raise _Unusual(text)
-    return value
-
-
-_PLAIN_DECODER = json.JSONDecoder(parse_float=_reject_float, parse_int=_small_int, parse_constant=_refuse_constant)
-_EXACT_DECODER = json.JSONDecoder(parse_float=_bounded_float, parse_int=_bounded_int, parse_constant=_refuse_constant)
-_CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _parse_leaf(line: bytes) -> tuple[Any, bool]:
-    """The leaf, and whether it holds only strings, booleans, nulls and integers
-    below 2**53 (no floats), which is every leaf this ledger writes."""
-    text = line.decode()
-    try:
-        return _PLAIN_DECODER.decode(text), True
-    except _Unusual:
-        return _EXACT_DECODER.decode(text), False
-
-
-def _canonical(line: bytes, leaf: Any, plain: bool) -> bytes:
-    """RFC 8785 bytes of the leaf. For a plain ASCII leaf, sorted compact JSON is
-    exactly RFC 8785 (keys sort the same by code point as by UTF-16 unit,
-    integers print the same, strings escape the same) and much faster; anything
-    else goes through `rfc8785` itself."""
-    if plain and line.isascii():
-        return _CANONICAL_ENCODER.encode(leaf).encode()
-    return rfc8785.dumps(leaf)
-
-
 def check_bundle(
     directory: Path | Folder,
     key: str | None,
@@ -810,6 +671,7 @@ def check_bundle(
     trusted: str | bytes | None = None,
     witness_key: str | None = None,
     policy: Policy | None = None,
+    reading: Reading | None = None,
 ) -> BundleCheck:
     """Verifies the bundle (a path, or a folder already open); see `BundleCheck`.
     With a policy, `key` may be None (the policy's log for the bundle's origin
@@ -828,7 +690,7 @@ def check_bundle(
             trusted = trusted.decode("utf-8")
         except UnicodeDecodeError:
             return BundleCheck([Finding("trusted checkpoint", "malformed: not UTF-8")])
-    return _Verification(directory, verifier, trusted, witness, policy).run()
+    return _Verification(directory, verifier, trusted, witness, policy, reading).run()
 
 
 def verify_bundle(
@@ -838,6 +700,8 @@ def verify_bundle(
     trusted: str | bytes | None = None,
     witness_key: str | None = None,
     policy: Policy | None = None,
+    reading: Reading | None = None,
 ) -> list[Finding]:
     """All findings about the bundle; an empty list means it verifies."""
-    return check_bundle(directory, key, trusted=trusted, witness_key=witness_key, policy=policy).findings
+    check = check_bundle(directory, key, trusted=trusted, witness_key=witness_key, policy=policy, reading=reading)
+    return check.findings
