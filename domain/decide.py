@@ -9,12 +9,13 @@ attempt.
 
 from __future__ import annotations
 
+__all__ = ["Outcome", "Stamp", "command_stream", "decide", "handle"]
+
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from fractions import Fraction
 from typing import Any, NamedTuple
-from uuid import UUID
 
 from domain.accounts import SystemAccount, client_account
 from domain.commands import (
@@ -31,7 +32,6 @@ from domain.commands import (
     InitiateSettlement,
     IssueTokens,
     ListVenue,
-    OnboardClient,
     RedeemTokens,
     RegisterAsset,
     RegisterIssuer,
@@ -43,7 +43,6 @@ from domain.commands import (
     SetTradingPolicy,
     SetVolumeCap,
     Transfer,
-    VerifyKyc,
     Withdraw,
 )
 from domain.crossborder import (
@@ -67,18 +66,12 @@ from domain.errors import (
     InsufficientFunds,
     InvalidCommand,
     IssuerNotLicensed,
-    KycNotVerified,
     MissingRate,
     NotIssuersToken,
     RuleViolation,
     SettlementNotPermitted,
     SupplyCapExceeded,
     TravelRuleIncomplete,
-    UnknownAsset,
-    UnknownClient,
-    UnknownIssuer,
-    UnknownSettlement,
-    UnknownVenue,
     VenueNotListed,
 )
 from domain.events import (
@@ -87,9 +80,6 @@ from domain.events import (
     AddressBlacklisted,
     AmlNotificationRecorded,
     AssetRegistered,
-    BankEstablished,
-    ClientKycVerified,
-    ClientOnboarded,
     CommandRejected,
     ComplianceSettingsSet,
     FundsDeposited,
@@ -118,32 +108,23 @@ from domain.events import (
     stream_id,
 )
 from domain.money import Asset, AssetKind
-from domain.parties import Client, Issuer, KycStatus, TradingPolicy, Venue
+from domain.parties import Client, Issuer, TradingPolicy, Venue
+from domain.rules import onboarding
+from domain.rules.base import Stamp, command_stream
+from domain.rules.base import asset as _asset
+from domain.rules.base import client as _client
+from domain.rules.base import head as _head
+from domain.rules.base import issuer as _issuer
+from domain.rules.base import movement as _movement
+from domain.rules.base import settlement as _settlement
+from domain.rules.base import venue as _venue
+from domain.rules.onboarding import check_verified as _check_verified
 from domain.state import BANK_SCOPE, LedgerState
-
-
-class Stamp(NamedTuple):
-    """When a command is recorded (`recorded_at`), when it happened in
-    business time (`ledger_time`), the key of the command and its metadata
-    (every event the command records carries both).
-
-    Stamps and outcomes are named tuples: one of each per command on the write
-    path, where a frozen dataclass costs ten times as much to make."""
-
-    recorded_at: datetime
-    ledger_time: datetime
-    command_key: str
-    metadata: dict[str, str] = {}  # noqa: RUF012 (a field's default, never mutated: events validate a copy)
 
 
 class Outcome(NamedTuple):
     events: list[LedgerEvent]
     violation: RuleViolation | None = None
-
-
-def command_stream(key: str) -> UUID:
-    """The stream of a command's transaction or rejection: one per key."""
-    return stream_id("command", key)
 
 
 def handle(state: LedgerState, command: BaseCommand, stamp: Stamp) -> Outcome:
@@ -158,17 +139,6 @@ def decide(state: LedgerState, command: BaseCommand, stamp: Stamp) -> list[Ledge
         raise BankNotEstablished()
     decider: Callable[[LedgerState, Any, Stamp], list[LedgerEvent]] = _DECIDERS[type(command)]
     return decider(state, command, stamp)
-
-
-def _head(state: LedgerState, stream: UUID, stamp: Stamp) -> dict[str, Any]:
-    return {
-        "originator_id": stream,
-        "originator_version": state.version(stream) + 1,
-        "timestamp": stamp.recorded_at,
-        "ledger_time": stamp.ledger_time,
-        "command_key": stamp.command_key,
-        "metadata": stamp.metadata,
-    }
 
 
 def _rejection(command: BaseCommand, violation: RuleViolation, stamp: Stamp) -> CommandRejected:
@@ -198,27 +168,6 @@ def _rejection(command: BaseCommand, violation: RuleViolation, stamp: Stamp) -> 
 # Look-ups that refuse what does not exist.
 
 
-def _client(state: LedgerState, client_id: str) -> Client:
-    client = state.clients.get(client_id)
-    if client is None:
-        raise UnknownClient(client=client_id)
-    return client
-
-
-def _issuer(state: LedgerState, issuer_id: str) -> Issuer:
-    issuer = state.issuers.get(issuer_id)
-    if issuer is None:
-        raise UnknownIssuer(issuer=issuer_id)
-    return issuer
-
-
-def _asset(state: LedgerState, code: str) -> Asset:
-    asset = state.assets.get(code)
-    if asset is None:
-        raise UnknownAsset(asset=code)
-    return asset
-
-
 def _token(state: LedgerState, code: str) -> Asset:
     asset = _asset(state, code)
     if asset.kind != AssetKind.TOKEN:
@@ -236,11 +185,6 @@ def _held_outside_issuance(state: LedgerState, code: str) -> Asset:
 
 
 # Rules a supervisor sees when they refuse.
-
-
-def _check_verified(client: Client) -> None:
-    if client.kyc != KycStatus.VERIFIED:
-        raise KycNotVerified(client=client.client_id, kyc=client.kyc.value)
 
 
 def _check_licensed(issuer: Issuer) -> None:
@@ -285,27 +229,7 @@ def _check_not_blacklisted(state: LedgerState, address: str | None, stamp: Stamp
         raise BlacklistedAddress(address=address, effective=effective.isoformat())
 
 
-def _movement(source: str, target: str, asset: str, amount_minor: int) -> tuple[Posting, ...]:
-    return (
-        Posting(account=source, asset=asset, amount_minor=-amount_minor),
-        Posting(account=target, asset=asset, amount_minor=amount_minor),
-    )
-
-
 # One decider per command.
-
-
-def _establish_bank(state: LedgerState, c: EstablishBank, stamp: Stamp) -> list[LedgerEvent]:
-    if state.bank is not None:
-        raise AlreadyExists(kind="bank", key=state.bank.name)
-    return [
-        BankEstablished(
-            **_head(state, BANK_STREAM, stamp),
-            name=c.name,
-            htp_resident=c.htp_resident,
-            nbrb_register_entry=c.nbrb_register_entry,
-        )
-    ]
 
 
 def _register_issuer(state: LedgerState, c: RegisterIssuer, stamp: Stamp) -> list[LedgerEvent]:
@@ -313,29 +237,6 @@ def _register_issuer(state: LedgerState, c: RegisterIssuer, stamp: Stamp) -> lis
         raise AlreadyExists(kind="issuer", key=c.issuer_id)
     stream = stream_id("issuer", c.issuer_id)
     return [IssuerRegistered(**_head(state, stream, stamp), issuer_id=c.issuer_id, name=c.name, licensed=c.licensed)]
-
-
-def _onboard_client(state: LedgerState, c: OnboardClient, stamp: Stamp) -> list[LedgerEvent]:
-    if c.client_id in state.clients:
-        raise AlreadyExists(kind="client", key=c.client_id)
-    stream = stream_id("client", c.client_id)
-    return [
-        ClientOnboarded(
-            **_head(state, stream, stamp),
-            client_id=c.client_id,
-            name=c.name,
-            residency=c.residency,
-            kind=c.kind,
-        )
-    ]
-
-
-def _verify_kyc(state: LedgerState, c: VerifyKyc, stamp: Stamp) -> list[LedgerEvent]:
-    client = _client(state, c.client_id)
-    if client.kyc == KycStatus.VERIFIED:
-        raise InvalidCommand(reason=f"client {c.client_id!r} is already KYC-verified")
-    stream = stream_id("client", c.client_id)
-    return [ClientKycVerified(**_head(state, stream, stamp), client_id=c.client_id)]
 
 
 def _register_asset(state: LedgerState, c: RegisterAsset, stamp: Stamp) -> list[LedgerEvent]:
@@ -469,13 +370,6 @@ def _transfer(state: LedgerState, c: Transfer, stamp: Stamp) -> list[LedgerEvent
 
 
 # Venues and trades.
-
-
-def _venue(state: LedgerState, venue_id: str) -> Venue:
-    venue = state.venues.get(venue_id)
-    if venue is None:
-        raise UnknownVenue(venue=venue_id)
-    return venue
 
 
 def _list_venue(state: LedgerState, c: ListVenue, stamp: Stamp) -> list[LedgerEvent]:
@@ -713,13 +607,6 @@ def _aml(
 # Cross-border settlements.
 
 
-def _settlement(state: LedgerState, settlement_id: str) -> Settlement:
-    settlement = state.settlements.get(settlement_id)
-    if settlement is None:
-        raise UnknownSettlement(settlement=settlement_id)
-    return settlement
-
-
 def _still_outstanding(settlement: Settlement) -> None:
     if settlement.status not in (SettlementStatus.OPEN, SettlementStatus.OVERDUE):
         raise InvalidCommand(reason=f"settlement {settlement.settlement_id!r} is {settlement.status.value} already")
@@ -931,10 +818,8 @@ def _block_jurisdiction(state: LedgerState, c: BlockJurisdiction, stamp: Stamp) 
 
 
 _DECIDERS: dict[type[BaseCommand], Callable[[LedgerState, Any, Stamp], list[LedgerEvent]]] = {
-    EstablishBank: _establish_bank,
+    **onboarding.DECIDERS,
     RegisterIssuer: _register_issuer,
-    OnboardClient: _onboard_client,
-    VerifyKyc: _verify_kyc,
     RegisterAsset: _register_asset,
     RegisterToken: _register_token,
     IssueTokens: _issue_tokens,
