@@ -13,15 +13,12 @@ __all__ = ["Outcome", "Stamp", "command_stream", "decide", "handle"]
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, timedelta
-from fractions import Fraction
+from datetime import UTC, timedelta
 from typing import Any, NamedTuple
 
 from domain.accounts import SystemAccount, client_account
 from domain.commands import (
     BaseCommand,
-    BlacklistAddress,
-    BlockJurisdiction,
     CheckDeadlines,
     CloseSettlementByDelivery,
     DelistVenue,
@@ -37,8 +34,6 @@ from domain.commands import (
     RegisterIssuer,
     RegisterToken,
     ReturnSettlementFunds,
-    SetComplianceSettings,
-    SetReferenceRate,
     SetSandboxClock,
     SetTradingPolicy,
     SetVolumeCap,
@@ -46,12 +41,10 @@ from domain.commands import (
     Withdraw,
 )
 from domain.crossborder import (
-    ComplianceSettings,
     Direction,
     Settlement,
     SettlementStatus,
     cents_text,
-    parse_rate,
     value_in_byn,
 )
 from domain.errors import (
@@ -59,38 +52,30 @@ from domain.errors import (
     AssetNotListedOnVenue,
     BankNotEstablished,
     BankVolumeCapExceeded,
-    BlacklistedAddress,
     BlockedJurisdiction,
     ClientVolumeCapExceeded,
     ForeignVenueForbidden,
     InsufficientFunds,
     InvalidCommand,
     IssuerNotLicensed,
-    MissingRate,
     NotIssuersToken,
     RuleViolation,
     SettlementNotPermitted,
     SupplyCapExceeded,
-    TravelRuleIncomplete,
     VenueNotListed,
 )
 from domain.events import (
     BANK_STREAM,
     CLOCK_STREAM,
-    AddressBlacklisted,
-    AmlNotificationRecorded,
     AssetRegistered,
     CommandRejected,
-    ComplianceSettingsSet,
     FundsDeposited,
     FundsReturned,
     FundsTransferred,
     FundsWithdrawn,
     IssuerRegistered,
-    JurisdictionBlocked,
     LedgerEvent,
     Posting,
-    ReferenceRateSet,
     SandboxClockSet,
     SettlementClosedByDelivery,
     SettlementDeadlineExtended,
@@ -109,15 +94,18 @@ from domain.events import (
 )
 from domain.money import Asset, AssetKind
 from domain.parties import Client, Issuer, TradingPolicy, Venue
-from domain.rules import onboarding
+from domain.rules import compliance, onboarding
 from domain.rules.base import Stamp, command_stream
-from domain.rules.base import asset as _asset
-from domain.rules.base import client as _client
+from domain.rules.base import find_asset as _asset
+from domain.rules.base import find_client as _client
+from domain.rules.base import find_issuer as _issuer
+from domain.rules.base import find_settlement as _settlement
+from domain.rules.base import find_venue as _venue
 from domain.rules.base import head as _head
-from domain.rules.base import issuer as _issuer
 from domain.rules.base import movement as _movement
-from domain.rules.base import settlement as _settlement
-from domain.rules.base import venue as _venue
+from domain.rules.compliance import aml as _aml
+from domain.rules.compliance import check_not_blacklisted as _check_not_blacklisted
+from domain.rules.compliance import check_travel_rule as _check_travel_rule
 from domain.rules.onboarding import check_verified as _check_verified
 from domain.state import BANK_SCOPE, LedgerState
 
@@ -218,15 +206,6 @@ def _check_cap(state: LedgerState, token: Asset, amount_minor: int) -> None:
             cap=token.format(token.supply_cap_minor),
             outstanding=token.format(outstanding),
         )
-
-
-def _check_not_blacklisted(state: LedgerState, address: str | None, stamp: Stamp) -> None:
-    """Refused from the day after the address was listed, by ledger time."""
-    if address is None or address not in state.blacklist:
-        return
-    effective = state.blacklist[address] + timedelta(days=1)
-    if stamp.ledger_time.date() >= effective:
-        raise BlacklistedAddress(address=address, effective=effective.isoformat())
 
 
 # One decider per command.
@@ -414,15 +393,6 @@ def _set_volume_cap(state: LedgerState, c: SetVolumeCap, stamp: Stamp) -> list[L
     ]
 
 
-def _blacklist_address(state: LedgerState, c: BlacklistAddress, stamp: Stamp) -> list[LedgerEvent]:
-    if c.address in state.blacklist:
-        raise AlreadyExists(kind="blacklisted address", key=c.address)
-    stream = stream_id("address", c.address)
-    return [
-        AddressBlacklisted(**_head(state, stream, stamp), address=c.address, listed_on=c.listed_on, reason=c.reason)
-    ]
-
-
 @dataclass(frozen=True)
 class _Trade:
     venue: Venue | None
@@ -574,62 +544,12 @@ def _execute_trade(state: LedgerState, c: ExecuteTrade, stamp: Stamp) -> list[Le
 # AML notifications.
 
 
-def _aml(
-    state: LedgerState, stamp: Stamp, client: Client, asset: Asset, amount_minor: int, operation: str
-) -> list[LedgerEvent]:
-    """An AML notification when the operation's BYN value is at or above the
-    client's threshold. Without a reference rate for the asset there is no
-    value to compare, and no notification (BYN is always valued)."""
-    rate = state.rate(asset.code, stamp.ledger_time.date())
-    if rate is None:
-        return []
-    threshold = state.settings.aml_threshold_byn(client.kind)
-    # amount / 10**scale * rate < threshold, in integers: the hot path skips Fractions.
-    if amount_minor * rate.numerator * threshold.denominator < (
-        threshold.numerator * rate.denominator * 10**asset.scale
-    ):
-        return []
-    value = value_in_byn(amount_minor, asset, rate)
-    stream = stream_id("aml", f"{stamp.command_key}:{client.client_id}")
-    return [
-        AmlNotificationRecorded(
-            **_head(state, stream, stamp),
-            client_id=client.client_id,
-            operation=operation,
-            asset_code=asset.code,
-            amount_minor=amount_minor,
-            value_byn=cents_text(value),
-            threshold_byn=cents_text(threshold),
-        )
-    ]
-
-
 # Cross-border settlements.
 
 
 def _still_outstanding(settlement: Settlement) -> None:
     if settlement.status not in (SettlementStatus.OPEN, SettlementStatus.OVERDUE):
         raise InvalidCommand(reason=f"settlement {settlement.settlement_id!r} is {settlement.status.value} already")
-
-
-def _rate_on(state: LedgerState, code: str, day: date) -> Fraction:
-    rate = state.rate(code, day)
-    if rate is None:
-        raise MissingRate(code=code, day=day.isoformat())
-    return rate
-
-
-def _check_travel_rule(state: LedgerState, c: InitiateSettlement, asset: Asset, amount_minor: int, day: date) -> None:
-    threshold = state.settings.travel_rule_threshold_usd
-    missing = [f"originator {gap}" for gap in c.originator.missing()]
-    missing += [f"beneficiary {gap}" for gap in c.beneficiary.missing()]
-    if not missing:
-        return
-    value_usd = value_in_byn(amount_minor, asset, _rate_on(state, asset.code, day)) / _rate_on(state, "USD", day)
-    if value_usd >= threshold:
-        raise TravelRuleIncomplete(
-            value_usd=cents_text(value_usd), threshold_usd=cents_text(threshold), missing="; ".join(missing)
-        )
 
 
 def _check_may_settle(state: LedgerState, client: Client, country: str) -> None:
@@ -768,57 +688,9 @@ def _set_sandbox_clock(state: LedgerState, c: SetSandboxClock, stamp: Stamp) -> 
     ]
 
 
-def _set_reference_rate(state: LedgerState, c: SetReferenceRate, stamp: Stamp) -> list[LedgerEvent]:
-    if c.code == "BYN":
-        raise InvalidCommand(reason="BYN is the unit of the rate table: its rate is always 1")
-    if c.code != "USD":
-        _asset(state, c.code)
-    try:
-        parse_rate(c.byn_per_unit)
-    except ValueError as error:
-        raise InvalidCommand(reason=str(error)) from None
-    stream = stream_id("rate", c.code)
-    return [
-        ReferenceRateSet(
-            **_head(state, stream, stamp),
-            code=c.code,
-            byn_per_unit=c.byn_per_unit,
-            effective_on=c.effective_on,
-        )
-    ]
-
-
-def _setting(text: str, name: str) -> Fraction:
-    if text.strip("0.") == "":
-        return Fraction(0)
-    try:
-        return parse_rate(text)
-    except ValueError:
-        raise InvalidCommand(reason=f"{name} {text!r} is not a plain decimal like '1000'") from None
-
-
-def _set_compliance_settings(state: LedgerState, c: SetComplianceSettings, stamp: Stamp) -> list[LedgerEvent]:
-    settings = ComplianceSettings(
-        travel_rule_threshold_usd=_setting(c.travel_rule_threshold_usd, "travel_rule_threshold_usd"),
-        aml_individual_base_units=_setting(c.aml_individual_base_units, "aml_individual_base_units"),
-        aml_company_base_units=_setting(c.aml_company_base_units, "aml_company_base_units"),
-        base_unit_byn=_setting(c.base_unit_byn, "base_unit_byn"),
-        export_deadline_days=c.export_deadline_days,
-        import_deadline_days=c.import_deadline_days,
-        settling_kinds=tuple(c.settling_kinds),
-    )
-    return [ComplianceSettingsSet(**_head(state, BANK_STREAM, stamp), settings=settings)]
-
-
-def _block_jurisdiction(state: LedgerState, c: BlockJurisdiction, stamp: Stamp) -> list[LedgerEvent]:
-    if c.country in state.blocked_countries:
-        raise AlreadyExists(kind="blocked jurisdiction", key=c.country)
-    stream = stream_id("jurisdiction", c.country)
-    return [JurisdictionBlocked(**_head(state, stream, stamp), country=c.country, reason=c.reason)]
-
-
 _DECIDERS: dict[type[BaseCommand], Callable[[LedgerState, Any, Stamp], list[LedgerEvent]]] = {
     **onboarding.DECIDERS,
+    **compliance.DECIDERS,
     RegisterIssuer: _register_issuer,
     RegisterAsset: _register_asset,
     RegisterToken: _register_token,
@@ -831,15 +703,11 @@ _DECIDERS: dict[type[BaseCommand], Callable[[LedgerState, Any, Stamp], list[Ledg
     DelistVenue: _delist_venue,
     SetTradingPolicy: _set_trading_policy,
     SetVolumeCap: _set_volume_cap,
-    BlacklistAddress: _blacklist_address,
     ExecuteTrade: _execute_trade,
     InitiateSettlement: _initiate_settlement,
     ReturnSettlementFunds: _return_settlement_funds,
     CloseSettlementByDelivery: _close_by_delivery,
     ExtendSettlementDeadline: _extend_deadline,
     CheckDeadlines: _check_deadlines,
-    SetReferenceRate: _set_reference_rate,
-    SetComplianceSettings: _set_compliance_settings,
-    BlockJurisdiction: _block_jurisdiction,
     SetSandboxClock: _set_sandbox_clock,
 }

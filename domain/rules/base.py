@@ -63,35 +63,35 @@ def movement(source: str, target: str, asset: str, amount_minor: int) -> tuple[P
 # Look-ups that refuse what does not exist.
 
 
-def client(state: LedgerState, client_id: str) -> Client:
+def find_client(state: LedgerState, client_id: str) -> Client:
     found = state.clients.get(client_id)
     if found is None:
         raise UnknownClient(client=client_id)
     return found
 
 
-def issuer(state: LedgerState, issuer_id: str) -> Issuer:
+def find_issuer(state: LedgerState, issuer_id: str) -> Issuer:
     found = state.issuers.get(issuer_id)
     if found is None:
         raise UnknownIssuer(issuer=issuer_id)
     return found
 
 
-def asset(state: LedgerState, code: str) -> Asset:
+def find_asset(state: LedgerState, code: str) -> Asset:
     found = state.assets.get(code)
     if found is None:
         raise UnknownAsset(asset=code)
     return found
 
 
-def venue(state: LedgerState, venue_id: str) -> Venue:
+def find_venue(state: LedgerState, venue_id: str) -> Venue:
     found = state.venues.get(venue_id)
     if found is None:
         raise UnknownVenue(venue=venue_id)
     return found
 
 
-def settlement(state: LedgerState, settlement_id: str) -> Settlement:
+def find_settlement(state: LedgerState, settlement_id: str) -> Settlement:
     found = state.settlements.get(settlement_id)
     if found is None:
         raise UnknownSettlement(settlement=settlement_id)

@@ -6,13 +6,13 @@ from domain.commands import EstablishBank, OnboardClient, VerifyKyc
 from domain.errors import AlreadyExists, InvalidCommand, KycNotVerified
 from domain.events import BANK_STREAM, BankEstablished, ClientKycVerified, ClientOnboarded, LedgerEvent, stream_id
 from domain.parties import Client, KycStatus
-from domain.rules.base import Deciders, Stamp, client, head
+from domain.rules.base import Deciders, Stamp, find_client, head
 from domain.state import LedgerState
 
 
-def check_verified(party: Client) -> None:
-    if party.kyc != KycStatus.VERIFIED:
-        raise KycNotVerified(client=party.client_id, kyc=party.kyc.value)
+def check_verified(client: Client) -> None:
+    if client.kyc != KycStatus.VERIFIED:
+        raise KycNotVerified(client=client.client_id, kyc=client.kyc.value)
 
 
 def establish_bank(state: LedgerState, command: EstablishBank, stamp: Stamp) -> list[LedgerEvent]:
@@ -44,8 +44,8 @@ def onboard_client(state: LedgerState, command: OnboardClient, stamp: Stamp) -> 
 
 
 def verify_kyc(state: LedgerState, command: VerifyKyc, stamp: Stamp) -> list[LedgerEvent]:
-    party = client(state, command.client_id)
-    if party.kyc == KycStatus.VERIFIED:
+    client = find_client(state, command.client_id)
+    if client.kyc == KycStatus.VERIFIED:
         raise InvalidCommand(reason=f"client {command.client_id!r} is already KYC-verified")
     stream = stream_id("client", command.client_id)
     return [ClientKycVerified(**head(state, stream, stamp), client_id=command.client_id)]
