@@ -22,7 +22,6 @@ from domain.commands import (
     CheckDeadlines,
     CloseSettlementByDelivery,
     DelistVenue,
-    Deposit,
     EstablishBank,
     ExecuteTrade,
     ExtendSettlementDeadline,
@@ -37,8 +36,6 @@ from domain.commands import (
     SetSandboxClock,
     SetTradingPolicy,
     SetVolumeCap,
-    Transfer,
-    Withdraw,
 )
 from domain.crossborder import (
     Direction,
@@ -55,7 +52,6 @@ from domain.errors import (
     BlockedJurisdiction,
     ClientVolumeCapExceeded,
     ForeignVenueForbidden,
-    InsufficientFunds,
     InvalidCommand,
     IssuerNotLicensed,
     NotIssuersToken,
@@ -69,10 +65,7 @@ from domain.events import (
     CLOCK_STREAM,
     AssetRegistered,
     CommandRejected,
-    FundsDeposited,
     FundsReturned,
-    FundsTransferred,
-    FundsWithdrawn,
     IssuerRegistered,
     LedgerEvent,
     Posting,
@@ -94,7 +87,7 @@ from domain.events import (
 )
 from domain.money import Asset, AssetKind
 from domain.parties import Client, Issuer, TradingPolicy, Venue
-from domain.rules import compliance, onboarding
+from domain.rules import compliance, funding, onboarding
 from domain.rules.base import Stamp, command_stream
 from domain.rules.base import find_asset as _asset
 from domain.rules.base import find_client as _client
@@ -106,6 +99,7 @@ from domain.rules.base import movement as _movement
 from domain.rules.compliance import aml as _aml
 from domain.rules.compliance import check_not_blacklisted as _check_not_blacklisted
 from domain.rules.compliance import check_travel_rule as _check_travel_rule
+from domain.rules.funding import check_funds as _check_funds
 from domain.rules.onboarding import check_verified as _check_verified
 from domain.state import BANK_SCOPE, LedgerState
 
@@ -163,15 +157,6 @@ def _token(state: LedgerState, code: str) -> Asset:
     return asset
 
 
-def _held_outside_issuance(state: LedgerState, code: str) -> Asset:
-    asset = _asset(state, code)
-    if asset.kind == AssetKind.TOKEN:
-        raise InvalidCommand(
-            reason=f"{code} is a token: tokens enter the ledger only by issuance and leave it only by redemption"
-        )
-    return asset
-
-
 # Rules a supervisor sees when they refuse.
 
 
@@ -183,17 +168,6 @@ def _check_licensed(issuer: Issuer) -> None:
 def _check_issuers_token(issuer: Issuer, token: Asset) -> None:
     if token.issuer_id != issuer.issuer_id:
         raise NotIssuersToken(issuer=issuer.issuer_id, asset=token.code, token_issuer=token.issuer_id)
-
-
-def _check_funds(state: LedgerState, account: str, asset: Asset, amount_minor: int) -> None:
-    available = state.balance(account, asset.code)
-    if available < amount_minor:
-        raise InsufficientFunds(
-            account=account,
-            asset=asset.code,
-            requested=asset.format(amount_minor),
-            available=asset.format(available),
-        )
 
 
 def _check_cap(state: LedgerState, token: Asset, amount_minor: int) -> None:
@@ -277,74 +251,6 @@ def _redeem_tokens(state: LedgerState, c: RedeemTokens, stamp: Stamp) -> list[Le
             asset_code=token.code,
             amount_minor=amount_minor,
         )
-    ]
-
-
-def _deposit(state: LedgerState, c: Deposit, stamp: Stamp) -> list[LedgerEvent]:
-    client = _client(state, c.client_id)
-    asset = _held_outside_issuance(state, c.asset)
-    amount_minor = asset.parse(c.amount)
-    _check_verified(client)
-    _check_not_blacklisted(state, c.wallet_address, stamp)
-    postings = _movement(SystemAccount.EXTERNAL, client_account(client.client_id), asset.code, amount_minor)
-    return [
-        FundsDeposited(
-            **_head(state, command_stream(c.key), stamp),
-            postings=postings,
-            client_id=client.client_id,
-            asset_code=asset.code,
-            amount_minor=amount_minor,
-            reference=c.reference,
-            wallet_address=c.wallet_address,
-        ),
-        *_aml(state, stamp, client, asset, amount_minor, c.type),
-    ]
-
-
-def _withdraw(state: LedgerState, c: Withdraw, stamp: Stamp) -> list[LedgerEvent]:
-    client = _client(state, c.client_id)
-    asset = _held_outside_issuance(state, c.asset)
-    amount_minor = asset.parse(c.amount)
-    account = client_account(client.client_id)
-    _check_verified(client)
-    _check_not_blacklisted(state, c.wallet_address, stamp)
-    _check_funds(state, account, asset, amount_minor)
-    return [
-        FundsWithdrawn(
-            **_head(state, command_stream(c.key), stamp),
-            postings=_movement(account, SystemAccount.EXTERNAL, asset.code, amount_minor),
-            client_id=client.client_id,
-            asset_code=asset.code,
-            amount_minor=amount_minor,
-            reference=c.reference,
-            wallet_address=c.wallet_address,
-        ),
-        *_aml(state, stamp, client, asset, amount_minor, c.type),
-    ]
-
-
-def _transfer(state: LedgerState, c: Transfer, stamp: Stamp) -> list[LedgerEvent]:
-    source = _client(state, c.source_client_id)
-    target = _client(state, c.target_client_id)
-    if source.client_id == target.client_id:
-        raise InvalidCommand(reason=f"source and target are both {source.client_id!r}")
-    asset = _asset(state, c.asset)
-    amount_minor = asset.parse(c.amount)
-    source_account = client_account(source.client_id)
-    _check_verified(source)
-    _check_verified(target)
-    _check_funds(state, source_account, asset, amount_minor)
-    postings = _movement(source_account, client_account(target.client_id), asset.code, amount_minor)
-    return [
-        FundsTransferred(
-            **_head(state, command_stream(c.key), stamp),
-            postings=postings,
-            source_client_id=source.client_id,
-            target_client_id=target.client_id,
-            asset_code=asset.code,
-            amount_minor=amount_minor,
-        ),
-        *_aml(state, stamp, source, asset, amount_minor, c.type),
     ]
 
 
@@ -690,15 +596,13 @@ def _set_sandbox_clock(state: LedgerState, c: SetSandboxClock, stamp: Stamp) -> 
 
 _DECIDERS: dict[type[BaseCommand], Callable[[LedgerState, Any, Stamp], list[LedgerEvent]]] = {
     **onboarding.DECIDERS,
+    **funding.DECIDERS,
     **compliance.DECIDERS,
     RegisterIssuer: _register_issuer,
     RegisterAsset: _register_asset,
     RegisterToken: _register_token,
     IssueTokens: _issue_tokens,
     RedeemTokens: _redeem_tokens,
-    Deposit: _deposit,
-    Withdraw: _withdraw,
-    Transfer: _transfer,
     ListVenue: _list_venue,
     DelistVenue: _delist_venue,
     SetTradingPolicy: _set_trading_policy,
