@@ -26,12 +26,7 @@ from domain.commands import (
     ExecuteTrade,
     ExtendSettlementDeadline,
     InitiateSettlement,
-    IssueTokens,
     ListVenue,
-    RedeemTokens,
-    RegisterAsset,
-    RegisterIssuer,
-    RegisterToken,
     ReturnSettlementFunds,
     SetSandboxClock,
     SetTradingPolicy,
@@ -53,20 +48,15 @@ from domain.errors import (
     ClientVolumeCapExceeded,
     ForeignVenueForbidden,
     InvalidCommand,
-    IssuerNotLicensed,
-    NotIssuersToken,
     RuleViolation,
     SettlementNotPermitted,
-    SupplyCapExceeded,
     VenueNotListed,
 )
 from domain.events import (
     BANK_STREAM,
     CLOCK_STREAM,
-    AssetRegistered,
     CommandRejected,
     FundsReturned,
-    IssuerRegistered,
     LedgerEvent,
     Posting,
     SandboxClockSet,
@@ -74,9 +64,6 @@ from domain.events import (
     SettlementDeadlineExtended,
     SettlementInitiated,
     SettlementOverdue,
-    TokenRegistered,
-    TokensIssued,
-    TokensRedeemed,
     TradeExecuted,
     TradingPolicySet,
     VenueDelisted,
@@ -85,13 +72,12 @@ from domain.events import (
     rejection_subject,
     stream_id,
 )
-from domain.money import Asset, AssetKind
-from domain.parties import Client, Issuer, TradingPolicy, Venue
-from domain.rules import compliance, funding, onboarding
+from domain.money import Asset
+from domain.parties import Client, TradingPolicy, Venue
+from domain.rules import compliance, funding, issuance, onboarding
 from domain.rules.base import Stamp, command_stream
 from domain.rules.base import find_asset as _asset
 from domain.rules.base import find_client as _client
-from domain.rules.base import find_issuer as _issuer
 from domain.rules.base import find_settlement as _settlement
 from domain.rules.base import find_venue as _venue
 from domain.rules.base import head as _head
@@ -150,108 +136,10 @@ def _rejection(command: BaseCommand, violation: RuleViolation, stamp: Stamp) -> 
 # Look-ups that refuse what does not exist.
 
 
-def _token(state: LedgerState, code: str) -> Asset:
-    asset = _asset(state, code)
-    if asset.kind != AssetKind.TOKEN:
-        raise InvalidCommand(reason=f"{code} is {asset.kind.value}, not a token")
-    return asset
-
-
 # Rules a supervisor sees when they refuse.
 
 
-def _check_licensed(issuer: Issuer) -> None:
-    if not issuer.licensed:
-        raise IssuerNotLicensed(issuer=issuer.issuer_id)
-
-
-def _check_issuers_token(issuer: Issuer, token: Asset) -> None:
-    if token.issuer_id != issuer.issuer_id:
-        raise NotIssuersToken(issuer=issuer.issuer_id, asset=token.code, token_issuer=token.issuer_id)
-
-
-def _check_cap(state: LedgerState, token: Asset, amount_minor: int) -> None:
-    assert token.supply_cap_minor is not None
-    outstanding = state.supply(token.code)
-    if outstanding + amount_minor > token.supply_cap_minor:
-        raise SupplyCapExceeded(
-            asset=token.code,
-            requested=token.format(amount_minor),
-            cap=token.format(token.supply_cap_minor),
-            outstanding=token.format(outstanding),
-        )
-
-
 # One decider per command.
-
-
-def _register_issuer(state: LedgerState, c: RegisterIssuer, stamp: Stamp) -> list[LedgerEvent]:
-    if c.issuer_id in state.issuers:
-        raise AlreadyExists(kind="issuer", key=c.issuer_id)
-    stream = stream_id("issuer", c.issuer_id)
-    return [IssuerRegistered(**_head(state, stream, stamp), issuer_id=c.issuer_id, name=c.name, licensed=c.licensed)]
-
-
-def _register_asset(state: LedgerState, c: RegisterAsset, stamp: Stamp) -> list[LedgerEvent]:
-    if c.code in state.assets:
-        raise AlreadyExists(kind="asset", key=c.code)
-    asset = Asset(code=c.code, scale=c.scale, kind=c.kind)
-    return [AssetRegistered(**_head(state, stream_id("asset", c.code), stamp), asset=asset)]
-
-
-def _register_token(state: LedgerState, c: RegisterToken, stamp: Stamp) -> list[LedgerEvent]:
-    issuer = _issuer(state, c.issuer_id)
-    if c.code in state.assets:
-        raise AlreadyExists(kind="asset", key=c.code)
-    asset = Asset(code=c.code, scale=c.scale, kind=AssetKind.TOKEN, issuer_id=c.issuer_id)
-    cap_minor = asset.parse(c.supply_cap)
-    _check_licensed(issuer)
-    asset = asset.model_copy(update={"supply_cap_minor": cap_minor})
-    return [TokenRegistered(**_head(state, stream_id("asset", c.code), stamp), asset=asset)]
-
-
-def _issue_tokens(state: LedgerState, c: IssueTokens, stamp: Stamp) -> list[LedgerEvent]:
-    issuer = _issuer(state, c.issuer_id)
-    token = _token(state, c.asset)
-    client = _client(state, c.client_id)
-    amount_minor = token.parse(c.amount)
-    _check_licensed(issuer)
-    _check_issuers_token(issuer, token)
-    _check_verified(client)
-    _check_cap(state, token, amount_minor)
-    postings = _movement(SystemAccount.ISSUANCE, client_account(client.client_id), token.code, amount_minor)
-    return [
-        TokensIssued(
-            **_head(state, command_stream(c.key), stamp),
-            postings=postings,
-            issuer_id=issuer.issuer_id,
-            client_id=client.client_id,
-            asset_code=token.code,
-            amount_minor=amount_minor,
-        )
-    ]
-
-
-def _redeem_tokens(state: LedgerState, c: RedeemTokens, stamp: Stamp) -> list[LedgerEvent]:
-    issuer = _issuer(state, c.issuer_id)
-    token = _token(state, c.asset)
-    client = _client(state, c.client_id)
-    amount_minor = token.parse(c.amount)
-    account = client_account(client.client_id)
-    _check_licensed(issuer)
-    _check_issuers_token(issuer, token)
-    _check_verified(client)
-    _check_funds(state, account, token, amount_minor)
-    return [
-        TokensRedeemed(
-            **_head(state, command_stream(c.key), stamp),
-            postings=_movement(account, SystemAccount.ISSUANCE, token.code, amount_minor),
-            issuer_id=issuer.issuer_id,
-            client_id=client.client_id,
-            asset_code=token.code,
-            amount_minor=amount_minor,
-        )
-    ]
 
 
 # Venues and trades.
@@ -596,13 +484,9 @@ def _set_sandbox_clock(state: LedgerState, c: SetSandboxClock, stamp: Stamp) -> 
 
 _DECIDERS: dict[type[BaseCommand], Callable[[LedgerState, Any, Stamp], list[LedgerEvent]]] = {
     **onboarding.DECIDERS,
+    **issuance.DECIDERS,
     **funding.DECIDERS,
     **compliance.DECIDERS,
-    RegisterIssuer: _register_issuer,
-    RegisterAsset: _register_asset,
-    RegisterToken: _register_token,
-    IssueTokens: _issue_tokens,
-    RedeemTokens: _redeem_tokens,
     ListVenue: _list_venue,
     DelistVenue: _delist_venue,
     SetTradingPolicy: _set_trading_policy,
