@@ -12,19 +12,8 @@ from domain.commands import (
     SetComplianceSettings,
     SetReferenceRate,
 )
-from domain.crossborder import (
-    ComplianceSettings,
-    cents_text,
-    parse_rate,
-    value_in_byn,
-)
-from domain.errors import (
-    AlreadyExists,
-    BlacklistedAddress,
-    InvalidCommand,
-    MissingRate,
-    TravelRuleIncomplete,
-)
+from domain.crossborder import ComplianceSettings, cents_text, parse_rate, value_in_byn
+from domain.errors import AlreadyExists, BlacklistedAddress, InvalidCommand, MissingRate, TravelRuleIncomplete
 from domain.events import (
     BANK_STREAM,
     AddressBlacklisted,
@@ -37,12 +26,7 @@ from domain.events import (
 )
 from domain.money import Asset
 from domain.parties import Client
-from domain.rules.base import (
-    Deciders,
-    Stamp,
-    find_asset,
-    head,
-)
+from domain.rules.base import Deciders, Stamp, find_asset, head
 from domain.state import LedgerState
 
 

@@ -3,31 +3,11 @@
 from __future__ import annotations
 
 from domain.accounts import SystemAccount, client_account
-from domain.commands import (
-    Deposit,
-    Transfer,
-    Withdraw,
-)
-from domain.errors import (
-    InsufficientFunds,
-    InvalidCommand,
-)
-from domain.events import (
-    FundsDeposited,
-    FundsTransferred,
-    FundsWithdrawn,
-    LedgerEvent,
-)
+from domain.commands import Deposit, Transfer, Withdraw
+from domain.errors import InsufficientFunds, InvalidCommand
+from domain.events import FundsDeposited, FundsTransferred, FundsWithdrawn, LedgerEvent
 from domain.money import Asset, AssetKind
-from domain.rules.base import (
-    Deciders,
-    Stamp,
-    command_stream,
-    find_asset,
-    find_client,
-    head,
-    movement,
-)
+from domain.rules.base import Deciders, Stamp, command_stream, find_asset, find_client, head, movement
 from domain.rules.compliance import aml, check_not_blacklisted
 from domain.rules.onboarding import check_verified
 from domain.state import LedgerState

@@ -3,20 +3,8 @@
 from __future__ import annotations
 
 from domain.accounts import SystemAccount, client_account
-from domain.commands import (
-    IssueTokens,
-    RedeemTokens,
-    RegisterAsset,
-    RegisterIssuer,
-    RegisterToken,
-)
-from domain.errors import (
-    AlreadyExists,
-    InvalidCommand,
-    IssuerNotLicensed,
-    NotIssuersToken,
-    SupplyCapExceeded,
-)
+from domain.commands import IssueTokens, RedeemTokens, RegisterAsset, RegisterIssuer, RegisterToken
+from domain.errors import AlreadyExists, InvalidCommand, IssuerNotLicensed, NotIssuersToken, SupplyCapExceeded
 from domain.events import (
     AssetRegistered,
     IssuerRegistered,
@@ -28,16 +16,7 @@ from domain.events import (
 )
 from domain.money import Asset, AssetKind
 from domain.parties import Issuer
-from domain.rules.base import (
-    Deciders,
-    Stamp,
-    command_stream,
-    find_asset,
-    find_client,
-    find_issuer,
-    head,
-    movement,
-)
+from domain.rules.base import Deciders, Stamp, command_stream, find_asset, find_client, find_issuer, head, movement
 from domain.rules.funding import check_funds
 from domain.rules.onboarding import check_verified
 from domain.state import LedgerState

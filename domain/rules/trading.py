@@ -5,13 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.accounts import SystemAccount, client_account
-from domain.commands import (
-    DelistVenue,
-    ExecuteTrade,
-    ListVenue,
-    SetTradingPolicy,
-    SetVolumeCap,
-)
+from domain.commands import DelistVenue, ExecuteTrade, ListVenue, SetTradingPolicy, SetVolumeCap
 from domain.errors import (
     AlreadyExists,
     AssetNotListedOnVenue,
@@ -34,15 +28,7 @@ from domain.events import (
 )
 from domain.money import Asset
 from domain.parties import Client, TradingPolicy, Venue
-from domain.rules.base import (
-    Deciders,
-    Stamp,
-    command_stream,
-    find_asset,
-    find_client,
-    find_venue,
-    head,
-)
+from domain.rules.base import Deciders, Stamp, command_stream, find_asset, find_client, find_venue, head
 from domain.rules.compliance import aml
 from domain.rules.funding import check_funds
 from domain.rules.onboarding import check_verified
