@@ -13,7 +13,7 @@ from domain.commands import (
     ReturnSettlementFunds,
     SetSandboxClock,
 )
-from domain.crossborder import Direction, Settlement, SettlementStatus, cents_text, value_in_byn
+from domain.crossborder import Direction, Settlement, SettlementMove, cents_text, settlement_may, value_in_byn
 from domain.errors import AlreadyExists, BlockedJurisdiction, InvalidCommand, SettlementNotPermitted
 from domain.events import (
     CLOCK_STREAM,
@@ -34,8 +34,8 @@ from domain.rules.onboarding import check_verified
 from domain.state import LedgerState
 
 
-def _still_outstanding(settlement: Settlement) -> None:
-    if settlement.status not in (SettlementStatus.OPEN, SettlementStatus.OVERDUE):
+def _still_outstanding(settlement: Settlement, move: SettlementMove) -> None:
+    if not settlement_may(settlement.status, move):
         raise InvalidCommand(reason=f"settlement {settlement.settlement_id!r} is {settlement.status.value} already")
 
 
@@ -88,7 +88,7 @@ def return_settlement_funds(state: LedgerState, command: ReturnSettlementFunds, 
     settlement = find_settlement(state, command.settlement_id)
     asset = find_asset(state, settlement.asset)
     amount_minor = asset.parse(command.amount)
-    _still_outstanding(settlement)
+    _still_outstanding(settlement, SettlementMove.RETURN)
     if amount_minor > settlement.outstanding_minor:
         raise InvalidCommand(
             reason=f"settlement {settlement.settlement_id!r} has "
@@ -108,7 +108,7 @@ def return_settlement_funds(state: LedgerState, command: ReturnSettlementFunds, 
 
 def close_by_delivery(state: LedgerState, command: CloseSettlementByDelivery, stamp: Stamp) -> list[LedgerEvent]:
     settlement = find_settlement(state, command.settlement_id)
-    _still_outstanding(settlement)
+    _still_outstanding(settlement, SettlementMove.DELIVERY)
     if settlement.direction != Direction.IMPORT:
         raise InvalidCommand(
             reason=f"settlement {settlement.settlement_id!r} is an export: only imports close by delivery"
@@ -127,7 +127,7 @@ def close_by_delivery(state: LedgerState, command: CloseSettlementByDelivery, st
 
 def extend_deadline(state: LedgerState, command: ExtendSettlementDeadline, stamp: Stamp) -> list[LedgerEvent]:
     settlement = find_settlement(state, command.settlement_id)
-    if settlement.status != SettlementStatus.OPEN:
+    if not settlement_may(settlement.status, SettlementMove.EXTENSION):
         raise InvalidCommand(
             reason=f"settlement {settlement.settlement_id!r} is {settlement.status.value}: only an open one is extended"
         )
@@ -153,7 +153,7 @@ def check_deadlines(state: LedgerState, _: CheckDeadlines, stamp: Stamp) -> list
             outstanding_minor=settlement.outstanding_minor,
         )
         for settlement in sorted(state.settlements.values(), key=lambda s: s.settlement_id)
-        if settlement.status == SettlementStatus.OPEN and today > settlement.deadline
+        if settlement_may(settlement.status, SettlementMove.DEADLINE_PASSED) and today > settlement.deadline
     ]
 
 
