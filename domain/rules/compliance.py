@@ -13,7 +13,15 @@ from domain.commands import (
     SetReferenceRate,
 )
 from domain.crossborder import ComplianceSettings, cents_text, parse_rate, value_in_byn
-from domain.errors import AlreadyExists, BlacklistedAddress, InvalidCommand, MissingRate, TravelRuleIncomplete
+from domain.errors import (
+    AlreadyExists,
+    BlacklistedAddress,
+    BynRateFixed,
+    InvalidRate,
+    InvalidSetting,
+    MissingRate,
+    TravelRuleIncomplete,
+)
 from domain.events import (
     BANK_STREAM,
     AddressBlacklisted,
@@ -111,13 +119,13 @@ def block_jurisdiction(state: LedgerState, command: BlockJurisdiction, stamp: St
 
 def set_reference_rate(state: LedgerState, command: SetReferenceRate, stamp: Stamp) -> list[LedgerEvent]:
     if command.code == "BYN":
-        raise InvalidCommand(reason="BYN is the unit of the rate table: its rate is always 1")
+        raise BynRateFixed()
     if command.code != "USD":
         find_asset(state, command.code)
     try:
         parse_rate(command.byn_per_unit)
     except ValueError as error:
-        raise InvalidCommand(reason=str(error)) from None
+        raise InvalidRate(reason=str(error)) from None
     stream = stream_id("rate", command.code)
     return [
         ReferenceRateSet(
@@ -135,7 +143,7 @@ def _setting(text: str, name: str) -> Fraction:
     try:
         return parse_rate(text)
     except ValueError:
-        raise InvalidCommand(reason=f"{name} {text!r} is not a plain decimal like '1000'") from None
+        raise InvalidSetting(name=name, text=text) from None
 
 
 def set_compliance_settings(state: LedgerState, command: SetComplianceSettings, stamp: Stamp) -> list[LedgerEvent]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from domain.accounts import SystemAccount, client_account
 from domain.commands import Deposit, Transfer, Withdraw
-from domain.errors import InsufficientFunds, InvalidCommand
+from domain.errors import InsufficientFunds, SameClientOnBothSides, TokenOutsideIssuance
 from domain.events import FundsDeposited, FundsTransferred, FundsWithdrawn, LedgerEvent
 from domain.money import Asset, AssetKind
 from domain.rules.base import Deciders, Stamp, command_stream, find_asset, find_client, head, movement
@@ -27,9 +27,7 @@ def check_funds(state: LedgerState, account: str, asset: Asset, amount_minor: in
 def _held_outside_issuance(state: LedgerState, code: str) -> Asset:
     asset = find_asset(state, code)
     if asset.kind == AssetKind.TOKEN:
-        raise InvalidCommand(
-            reason=f"{code} is a token: tokens enter the ledger only by issuance and leave it only by redemption"
-        )
+        raise TokenOutsideIssuance(asset=code)
     return asset
 
 
@@ -80,7 +78,7 @@ def transfer(state: LedgerState, command: Transfer, stamp: Stamp) -> list[Ledger
     source = find_client(state, command.source_client_id)
     target = find_client(state, command.target_client_id)
     if source.client_id == target.client_id:
-        raise InvalidCommand(reason=f"source and target are both {source.client_id!r}")
+        raise SameClientOnBothSides(sides="source and target", client=source.client_id)
     asset = find_asset(state, command.asset)
     amount_minor = asset.parse(command.amount)
     source_account = client_account(source.client_id)

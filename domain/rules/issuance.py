@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from domain.accounts import SystemAccount, client_account
 from domain.commands import IssueTokens, RedeemTokens, RegisterAsset, RegisterIssuer, RegisterToken
-from domain.errors import AlreadyExists, InvalidCommand, IssuerNotLicensed, NotIssuersToken, SupplyCapExceeded
+from domain.errors import AlreadyExists, IssuerNotLicensed, NotAToken, NotIssuersToken, SupplyCapExceeded
 from domain.events import (
     AssetRegistered,
     IssuerRegistered,
@@ -25,7 +25,7 @@ from domain.state import LedgerState
 def _token(state: LedgerState, code: str) -> Asset:
     asset = find_asset(state, code)
     if asset.kind != AssetKind.TOKEN:
-        raise InvalidCommand(reason=f"{code} is {asset.kind.value}, not a token")
+        raise NotAToken(asset=code, kind=asset.kind.value)
     return asset
 
 

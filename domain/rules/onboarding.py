@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from domain.commands import EstablishBank, OnboardClient, VerifyKyc
-from domain.errors import AlreadyExists, InvalidCommand, KycNotVerified
+from domain.errors import AlreadyExists, KycAlreadyVerified, KycNotVerified
 from domain.events import BANK_STREAM, BankEstablished, ClientKycVerified, ClientOnboarded, LedgerEvent, stream_id
 from domain.parties import Client, KycStatus
 from domain.rules.base import Deciders, Stamp, find_client, head
@@ -46,7 +46,7 @@ def onboard_client(state: LedgerState, command: OnboardClient, stamp: Stamp) -> 
 def verify_kyc(state: LedgerState, command: VerifyKyc, stamp: Stamp) -> list[LedgerEvent]:
     client = find_client(state, command.client_id)
     if client.kyc == KycStatus.VERIFIED:
-        raise InvalidCommand(reason=f"client {command.client_id!r} is already KYC-verified")
+        raise KycAlreadyVerified(client=command.client_id)
     stream = stream_id("client", command.client_id)
     return [ClientKycVerified(**head(state, stream, stamp), client_id=command.client_id)]
 

@@ -14,7 +14,17 @@ from domain.commands import (
     SetSandboxClock,
 )
 from domain.crossborder import Direction, Settlement, SettlementMove, cents_text, settlement_may, value_in_byn
-from domain.errors import AlreadyExists, BlockedJurisdiction, InvalidCommand, SettlementNotPermitted
+from domain.errors import (
+    AlreadyExists,
+    BlockedJurisdiction,
+    ClockMovesForwardOnly,
+    DeadlineNotLater,
+    DeliveryClosesImportsOnly,
+    ReturnExceedsOutstanding,
+    SettlementNotExtendable,
+    SettlementNotOutstanding,
+    SettlementNotPermitted,
+)
 from domain.events import (
     CLOCK_STREAM,
     FundsReturned,
@@ -36,7 +46,7 @@ from domain.state import LedgerState
 
 def _still_outstanding(settlement: Settlement, move: SettlementMove) -> None:
     if not settlement_may(settlement.status, move):
-        raise InvalidCommand(reason=f"settlement {settlement.settlement_id!r} is {settlement.status.value} already")
+        raise SettlementNotOutstanding(settlement=settlement.settlement_id, status=settlement.status.value)
 
 
 def _check_may_settle(state: LedgerState, client: Client, country: str) -> None:
@@ -90,9 +100,11 @@ def return_settlement_funds(state: LedgerState, command: ReturnSettlementFunds, 
     amount_minor = asset.parse(command.amount)
     _still_outstanding(settlement, SettlementMove.RETURN)
     if amount_minor > settlement.outstanding_minor:
-        raise InvalidCommand(
-            reason=f"settlement {settlement.settlement_id!r} has "
-            f"{asset.format(settlement.outstanding_minor)} {asset.code} outstanding, {command.amount} returned"
+        raise ReturnExceedsOutstanding(
+            settlement=settlement.settlement_id,
+            outstanding=asset.format(settlement.outstanding_minor),
+            asset=asset.code,
+            returned=command.amount,
         )
     account = client_account(settlement.client_id)
     return [
@@ -110,9 +122,7 @@ def close_by_delivery(state: LedgerState, command: CloseSettlementByDelivery, st
     settlement = find_settlement(state, command.settlement_id)
     _still_outstanding(settlement, SettlementMove.DELIVERY)
     if settlement.direction != Direction.IMPORT:
-        raise InvalidCommand(
-            reason=f"settlement {settlement.settlement_id!r} is an export: only imports close by delivery"
-        )
+        raise DeliveryClosesImportsOnly(settlement=settlement.settlement_id)
     outstanding = settlement.outstanding_minor
     return [
         SettlementClosedByDelivery(
@@ -128,11 +138,9 @@ def close_by_delivery(state: LedgerState, command: CloseSettlementByDelivery, st
 def extend_deadline(state: LedgerState, command: ExtendSettlementDeadline, stamp: Stamp) -> list[LedgerEvent]:
     settlement = find_settlement(state, command.settlement_id)
     if not settlement_may(settlement.status, SettlementMove.EXTENSION):
-        raise InvalidCommand(
-            reason=f"settlement {settlement.settlement_id!r} is {settlement.status.value}: only an open one is extended"
-        )
+        raise SettlementNotExtendable(settlement=settlement.settlement_id, status=settlement.status.value)
     if command.new_deadline <= settlement.deadline:
-        raise InvalidCommand(reason=f"the new deadline {command.new_deadline} is not after {settlement.deadline}")
+        raise DeadlineNotLater(new_deadline=command.new_deadline, deadline=settlement.deadline)
     return [
         SettlementDeadlineExtended(
             **head(state, stream_id("settlement", settlement.settlement_id), stamp),
@@ -164,10 +172,7 @@ def set_sandbox_clock(state: LedgerState, command: SetSandboxClock, stamp: Stamp
     target = (command.frozen_at or now + timedelta(seconds=command.advance_seconds or 0)).astimezone(UTC)
     furthest = state.clock_high_water
     if furthest is not None and target < furthest:
-        raise InvalidCommand(
-            reason=f"the sandbox clock moves forward only: it has read {furthest.isoformat()}, "
-            f"{target.isoformat()} is earlier"
-        )
+        raise ClockMovesForwardOnly(furthest=furthest.isoformat(), target=target.isoformat())
     moved = stamp._replace(ledger_time=target)
     return [
         SandboxClockSet(**head(state, CLOCK_STREAM, moved), frozen_at=target),

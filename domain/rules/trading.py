@@ -12,7 +12,10 @@ from domain.errors import (
     BankVolumeCapExceeded,
     ClientVolumeCapExceeded,
     ForeignVenueForbidden,
-    InvalidCommand,
+    SameAssetOnBothSides,
+    SameClientOnBothSides,
+    TradeWithoutClient,
+    VenueAlreadyDelisted,
     VenueNotListed,
 )
 from domain.events import (
@@ -50,7 +53,7 @@ def list_venue(state: LedgerState, command: ListVenue, stamp: Stamp) -> list[Led
 def delist_venue(state: LedgerState, command: DelistVenue, stamp: Stamp) -> list[LedgerEvent]:
     venue = find_venue(state, command.venue_id)
     if not venue.listed:
-        raise InvalidCommand(reason=f"venue {command.venue_id!r} is delisted already")
+        raise VenueAlreadyDelisted(venue=command.venue_id)
     stream = stream_id("venue", command.venue_id)
     return [VenueDelisted(**head(state, stream, stamp), venue_id=command.venue_id, reason=command.reason)]
 
@@ -112,12 +115,12 @@ def _read_trade(state: LedgerState, command: ExecuteTrade) -> _Trade:
     buyer = find_client(state, command.buyer_client_id) if command.buyer_client_id is not None else None
     seller = find_client(state, command.seller_client_id) if command.seller_client_id is not None else None
     if buyer is None and seller is None:
-        raise InvalidCommand(reason="a trade needs a client on at least one side")
+        raise TradeWithoutClient()
     if buyer is not None and seller is not None and buyer.client_id == seller.client_id:
-        raise InvalidCommand(reason=f"buyer and seller are both {buyer.client_id!r}")
+        raise SameClientOnBothSides(sides="buyer and seller", client=buyer.client_id)
     base, quote = find_asset(state, command.base_asset), find_asset(state, command.quote_asset)
     if base.code == quote.code:
-        raise InvalidCommand(reason=f"base and quote are both {base.code}")
+        raise SameAssetOnBothSides(asset=base.code)
     fee_minor = 0 if command.fee in ("0", "0." + "0" * quote.scale) else quote.parse(command.fee)
     return _Trade(
         venue, buyer, seller, base, quote, base.parse(command.base_amount), quote.parse(command.quote_amount), fee_minor
