@@ -77,7 +77,7 @@ def aml(
     ]
 
 
-def rate_on(state: LedgerState, code: str, day: date) -> Fraction:
+def _rate_on(state: LedgerState, code: str, day: date) -> Fraction:
     rate = state.rate(code, day)
     if rate is None:
         raise MissingRate(code=code, day=day.isoformat())
@@ -92,7 +92,7 @@ def check_travel_rule(
     missing += [f"beneficiary {gap}" for gap in command.beneficiary.missing()]
     if not missing:
         return
-    value_usd = value_in_byn(amount_minor, asset, rate_on(state, asset.code, day)) / rate_on(state, "USD", day)
+    value_usd = value_in_byn(amount_minor, asset, _rate_on(state, asset.code, day)) / _rate_on(state, "USD", day)
     if value_usd >= threshold:
         raise TravelRuleIncomplete(
             value_usd=cents_text(value_usd), threshold_usd=cents_text(threshold), missing="; ".join(missing)
