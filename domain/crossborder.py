@@ -11,6 +11,7 @@ deliveries within 90: defaults of the bank's settings, not law.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
 from fractions import Fraction
@@ -41,6 +42,59 @@ class SettlementStatus(StrEnum):
     RETURNED = "returned"
     CLOSED = "closed"
     OVERDUE = "overdue"
+
+
+class SettlementMove(StrEnum):
+    """What can happen to a settlement once initiated: one event each
+    (`FundsReturned`, `SettlementClosedByDelivery`, `SettlementDeadlineExtended`,
+    `SettlementOverdue`)."""
+
+    RETURN = "return"
+    DELIVERY = "delivery"
+    EXTENSION = "extension"
+    DEADLINE_PASSED = "deadline_passed"
+
+
+# The one settlement status machine: the decider asks it what may happen, and
+# the decision state, the views and the reports all take statuses from it.
+# A return leaves the status as it was until nothing is outstanding.
+SETTLEMENT_TRANSITIONS: Mapping[SettlementMove, Mapping[SettlementStatus, SettlementStatus]] = {
+    SettlementMove.RETURN: {
+        SettlementStatus.OPEN: SettlementStatus.RETURNED,
+        SettlementStatus.OVERDUE: SettlementStatus.RETURNED,
+    },
+    SettlementMove.DELIVERY: {
+        SettlementStatus.OPEN: SettlementStatus.CLOSED,
+        SettlementStatus.OVERDUE: SettlementStatus.CLOSED,
+    },
+    SettlementMove.EXTENSION: {SettlementStatus.OPEN: SettlementStatus.OPEN},
+    SettlementMove.DEADLINE_PASSED: {SettlementStatus.OPEN: SettlementStatus.OVERDUE},
+}
+SETTLEMENT_INITIAL_STATUS = SettlementStatus.OPEN
+OUTSTANDING_STATUSES = frozenset({SettlementStatus.OPEN, SettlementStatus.OVERDUE})
+"""Statuses with value still abroad: returns and deliveries may follow."""
+
+
+def settlement_may(status: SettlementStatus, move: SettlementMove) -> bool:
+    """Whether a settlement in `status` may take `move`."""
+    return status in SETTLEMENT_TRANSITIONS[move]
+
+
+def settlement_status(status: SettlementStatus, move: SettlementMove, outstanding_minor: int) -> SettlementStatus:
+    """The status after `move`, given what is outstanding after it."""
+    assert settlement_may(status, move), (status, move)
+    if move == SettlementMove.RETURN and outstanding_minor:
+        return status  # returned in part
+    return SETTLEMENT_TRANSITIONS[move][status]
+
+
+def is_overdue(status: str) -> bool:
+    return status == SettlementStatus.OVERDUE
+
+
+def settlement_outstanding_minor(sent_minor: int, returned_minor: int, delivered_minor: int) -> int:
+    """What of a settlement is still abroad: sent, less returned and delivered."""
+    return sent_minor - returned_minor - delivered_minor
 
 
 class PartyInfo(BaseModel):
@@ -113,11 +167,11 @@ class Settlement(BaseModel):
     delivered_minor: MinorUnits = 0
     initiated_on: date
     deadline: date
-    status: SettlementStatus = SettlementStatus.OPEN
+    status: SettlementStatus = SETTLEMENT_INITIAL_STATUS
 
     @property
     def outstanding_minor(self) -> int:
-        return self.sent_minor - self.returned_minor - self.delivered_minor
+        return settlement_outstanding_minor(self.sent_minor, self.returned_minor, self.delivered_minor)
 
 
 def parse_rate(text: str) -> Fraction:

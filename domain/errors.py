@@ -2,18 +2,26 @@
 
 The tree::
 
-    LedgerError                      anything the ledger refuses on purpose
+    LedgerError                      anything the ledger refuses on purpose; `code` names its kind
     ├── InvalidCommand               malformed or inconsistent input: nothing is written
-    │   ├── InvalidAmount            zero, negative, NaN, too many decimals, too large
-    │   ├── UnknownAsset
-    │   ├── UnknownClient
-    │   ├── UnknownIssuer
-    │   ├── UnknownVenue
-    │   ├── UnknownSettlement
+    │   ├── InvalidAmount            an amount that is not a positive plain decimal within limits
+    │   │   ├── AmountNotText, AmountTooLong, AmountNotDecimal,
+    │   │   └── AmountTooPrecise, AmountNotPositive, AmountTooLarge
+    │   ├── UnknownAsset, UnknownClient, UnknownIssuer, UnknownVenue, UnknownSettlement
     │   ├── MissingRate              no reference rate to value an amount with
     │   ├── AlreadyExists            a party or asset registered twice
     │   ├── BankNotEstablished       a command that needs the bank before it exists
-    │   └── IdempotencyConflict      a key reused with a different payload
+    │   ├── IdempotencyConflict      a key reused with a different payload
+    │   ├── KycAlreadyVerified                                   (onboarding)
+    │   ├── NotAToken                                            (issuance)
+    │   ├── TokenOutsideIssuance, SameClientOnBothSides          (funding, trading)
+    │   ├── TradeWithoutClient, SameAssetOnBothSides,
+    │   │   VenueAlreadyDelisted                                 (trading)
+    │   ├── SettlementNotOutstanding, ReturnExceedsOutstanding,
+    │   │   DeliveryClosesImportsOnly, SettlementNotExtendable,
+    │   │   DeadlineNotLater, ClockMovesForwardOnly              (settlements)
+    │   ├── BynRateFixed, InvalidRate, InvalidSetting            (compliance)
+    │   └── BatchTooLarge, OutOfRange                            (the write path)
     ├── RuleViolation                a business rule a supervisor should see: the
     │   │                            rejection is recorded as an event with a rule code
     │   ├── IssuerNotLicensed
@@ -36,17 +44,26 @@ The tree::
 `InvalidCommand` means the batch is refused whole and the store is untouched.
 `RuleViolation` means the command's outcome is a recorded rejection: the batch
 commits, with a rejection event in place of the command's effects.
+
+Every kind has a stable `code` (a rule violation's is its rule code), shown
+wherever a refusal is (the CLI, the HTTP service's problems, scenarios), so
+that callers match a code, never a message's words. `InvalidCommand` itself
+(code INVALID_COMMAND) is the base: the ledger raises only its named kinds.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+INVALID_INPUT = "INVALID_INPUT"
+"""The code shown for a command whose fields fail validation (no `LedgerError`: pydantic's)."""
+
 
 class LedgerError(Exception):
     """Base of every expected rejection; `context` holds the keyword details."""
 
     template: ClassVar[str] = "ledger error"
+    code: ClassVar[str] = "LEDGER_ERROR"
 
     def __init__(self, **context: object) -> None:
         self.context = context
@@ -58,34 +75,68 @@ class LedgerError(Exception):
 
 
 class InvalidCommand(LedgerError):
+    code = "INVALID_COMMAND"
     template = "invalid command: {reason}"
 
 
 class InvalidAmount(InvalidCommand):
+    code = "INVALID_AMOUNT"
     template = "invalid amount {amount!r} for {asset}: {reason}"
 
 
+class AmountNotText(InvalidAmount):
+    code = "AMOUNT_NOT_TEXT"
+
+
+class AmountTooLong(InvalidAmount):
+    code = "AMOUNT_TOO_LONG"
+
+
+class AmountNotDecimal(InvalidAmount):
+    code = "AMOUNT_NOT_DECIMAL"
+
+
+class AmountTooPrecise(InvalidAmount):
+    """More decimals than the asset's scale: never rounded."""
+
+    code = "AMOUNT_TOO_PRECISE"
+
+
+class AmountNotPositive(InvalidAmount):
+    code = "AMOUNT_NOT_POSITIVE"
+
+
+class AmountTooLarge(InvalidAmount):
+    code = "AMOUNT_TOO_LARGE"
+
+
 class UnknownAsset(InvalidCommand):
+    code = "UNKNOWN_ASSET"
     template = "unknown asset {asset!r}"
 
 
 class UnknownClient(InvalidCommand):
+    code = "UNKNOWN_CLIENT"
     template = "unknown client {client!r}"
 
 
 class UnknownIssuer(InvalidCommand):
+    code = "UNKNOWN_ISSUER"
     template = "unknown issuer {issuer!r}"
 
 
 class UnknownVenue(InvalidCommand):
+    code = "UNKNOWN_VENUE"
     template = "unknown venue {venue!r}"
 
 
 class UnknownSettlement(InvalidCommand):
+    code = "UNKNOWN_SETTLEMENT"
     template = "unknown settlement {settlement!r}"
 
 
 class MissingRate(InvalidCommand):
+    code = "MISSING_RATE"
     template = (
         "no reference rate for {code} on {day}: record one with set_reference_rate "
         "before valuing {code} against a threshold"
@@ -93,24 +144,145 @@ class MissingRate(InvalidCommand):
 
 
 class AlreadyExists(InvalidCommand):
+    code = "ALREADY_EXISTS"
     template = "{kind} {key!r} already exists"
 
 
 class BankNotEstablished(InvalidCommand):
+    code = "BANK_NOT_ESTABLISHED"
     template = "the bank is not established yet: run 'ledger init' first"
 
 
 class IdempotencyConflict(InvalidCommand):
+    code = "IDEMPOTENCY_CONFLICT"
     template = (
         "idempotency key {key!r} was already used for a different command "
         "(first digest {first_digest}, this one {digest})"
     )
 
 
+# Onboarding.
+
+
+class KycAlreadyVerified(InvalidCommand):
+    code = "KYC_ALREADY_VERIFIED"
+    template = "invalid command: client {client!r} is already KYC-verified"
+
+
+# Issuance.
+
+
+class NotAToken(InvalidCommand):
+    code = "NOT_A_TOKEN"
+    template = "invalid command: {asset} is {kind}, not a token"
+
+
+# Funding and trading.
+
+
+class TokenOutsideIssuance(InvalidCommand):
+    code = "TOKEN_OUTSIDE_ISSUANCE"
+    template = (
+        "invalid command: {asset} is a token: tokens enter the ledger only by issuance and leave it only by redemption"
+    )
+
+
+class SameClientOnBothSides(InvalidCommand):
+    code = "SAME_CLIENT_ON_BOTH_SIDES"
+    template = "invalid command: {sides} are both {client!r}"
+
+
+class TradeWithoutClient(InvalidCommand):
+    code = "TRADE_WITHOUT_CLIENT"
+    template = "invalid command: a trade needs a client on at least one side"
+
+
+class SameAssetOnBothSides(InvalidCommand):
+    code = "SAME_ASSET_ON_BOTH_SIDES"
+    template = "invalid command: base and quote are both {asset}"
+
+
+class VenueAlreadyDelisted(InvalidCommand):
+    code = "VENUE_ALREADY_DELISTED"
+    template = "invalid command: venue {venue!r} is delisted already"
+
+
+# Settlements.
+
+
+class SettlementNotOutstanding(InvalidCommand):
+    code = "SETTLEMENT_NOT_OUTSTANDING"
+    template = "invalid command: settlement {settlement!r} is {status} already"
+
+
+class ReturnExceedsOutstanding(InvalidCommand):
+    code = "RETURN_EXCEEDS_OUTSTANDING"
+    template = "invalid command: settlement {settlement!r} has {outstanding} {asset} outstanding, {returned} returned"
+
+
+class DeliveryClosesImportsOnly(InvalidCommand):
+    code = "DELIVERY_CLOSES_IMPORTS_ONLY"
+    template = "invalid command: settlement {settlement!r} is an export: only imports close by delivery"
+
+
+class SettlementNotExtendable(InvalidCommand):
+    code = "SETTLEMENT_NOT_EXTENDABLE"
+    template = "invalid command: settlement {settlement!r} is {status}: only an open one is extended"
+
+
+class DeadlineNotLater(InvalidCommand):
+    code = "DEADLINE_NOT_LATER"
+    template = "invalid command: the new deadline {new_deadline} is not after {deadline}"
+
+
+class ClockMovesForwardOnly(InvalidCommand):
+    code = "CLOCK_MOVES_FORWARD_ONLY"
+    template = "invalid command: the sandbox clock moves forward only: it has read {furthest}, {target} is earlier"
+
+
+# Compliance.
+
+
+class BynRateFixed(InvalidCommand):
+    code = "BYN_RATE_FIXED"
+    template = "invalid command: BYN is the unit of the rate table: its rate is always 1"
+
+
+class InvalidRate(InvalidCommand):
+    """A reference rate that is not a positive plain decimal; `reason` says which."""
+
+    code = "INVALID_RATE"
+
+
+class InvalidSetting(InvalidCommand):
+    code = "INVALID_SETTING"
+    template = "invalid command: {name} {text!r} is not a plain decimal like '1000'"
+
+
+# The write path.
+
+
+class BatchTooLarge(InvalidCommand):
+    code = "BATCH_TOO_LARGE"
+    template = "invalid command: a batch holds at most {limit} commands, {given} given"
+
+
+class OutOfRange(InvalidCommand):
+    """A time or amount out of any range (year 9999 + 1); `reason` is the library's."""
+
+    code = "OUT_OF_RANGE"
+    template = "invalid command: out of range: {reason}"
+
+
 class RuleViolation(LedgerError):
     """A refused command that is recorded; `rule` is its stable rule code."""
 
     rule: ClassVar[str] = "RULE"
+    code = "RULE"
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.code = cls.rule  # a rule's code is its rule code, as it always was
 
 
 class IssuerNotLicensed(RuleViolation):
@@ -192,8 +364,10 @@ class SettlementNotPermitted(RuleViolation):
 
 
 class BatchRejected(LedgerError):
-    """A batch wrote nothing because the command at `position` was invalid."""
+    """A batch wrote nothing because the command at `position` was invalid;
+    its `code` is that command's error's."""
 
+    code = "BATCH_REJECTED"
     template = "command {position} ({key!r}) refused, nothing written: {error}"
 
     @property
@@ -232,3 +406,14 @@ RULE_VIOLATIONS: dict[str, type[RuleViolation]] = {
         SettlementNotPermitted,
     )
 }
+
+
+def error_kinds() -> list[type[LedgerError]]:
+    """Every kind of expected rejection, each with its own code."""
+    kinds: list[type[LedgerError]] = []
+    pending: list[type[LedgerError]] = [LedgerError]
+    while pending:
+        kind = pending.pop()
+        kinds.append(kind)
+        pending.extend(kind.__subclasses__())
+    return kinds

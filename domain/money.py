@@ -8,7 +8,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
-from domain.errors import InvalidAmount
+from domain.errors import (
+    AmountNotDecimal,
+    AmountNotPositive,
+    AmountNotText,
+    AmountTooLarge,
+    AmountTooLong,
+    AmountTooPrecise,
+)
 
 SCALE_MAX = 18
 # The largest amount the ledger accepts, in minor units: 10**36 is 10**18 whole
@@ -58,15 +65,15 @@ class Asset(BaseModel):
 def parse_amount(text: str, *, asset: str, scale: int) -> int:
     """A positive decimal string to minor units; never rounds, never floats."""
     if not isinstance(text, str):
-        raise InvalidAmount(amount=text, asset=asset, reason="amounts are decimal strings, like '12.50'")
+        raise AmountNotText(amount=text, asset=asset, reason="amounts are decimal strings, like '12.50'")
     if len(text) > AMOUNT_TEXT_LENGTH_MAX:
-        raise InvalidAmount(amount=text[:20] + "...", asset=asset, reason="too many digits")
+        raise AmountTooLong(amount=text[:20] + "...", asset=asset, reason="too many digits")
     match = _DECIMAL.fullmatch(text)
     if match is None:
-        raise InvalidAmount(amount=text, asset=asset, reason="not a plain decimal number like '12.50'")
+        raise AmountNotDecimal(amount=text, asset=asset, reason="not a plain decimal number like '12.50'")
     fraction = match["fraction"] or ""
     if len(fraction) > scale:
-        raise InvalidAmount(
+        raise AmountTooPrecise(
             amount=text,
             asset=asset,
             reason=f"{asset} has {scale} decimal places, {len(fraction)} given",
@@ -78,13 +85,13 @@ def parse_amount(text: str, *, asset: str, scale: int) -> int:
 
 def check_amount_minor(amount_minor: int, *, asset: str, scale: int) -> None:
     if amount_minor <= 0:
-        raise InvalidAmount(
+        raise AmountNotPositive(
             amount=format_amount(amount_minor, scale=scale),
             asset=asset,
             reason="must be greater than zero",
         )
     if amount_minor > AMOUNT_MINOR_MAX:
-        raise InvalidAmount(
+        raise AmountTooLarge(
             amount=format_amount(amount_minor, scale=scale),
             asset=asset,
             reason=f"exceeds the ledger's limit of {AMOUNT_MINOR_MAX} minor units",

@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.accounts import SystemAccount, is_client_account
-from domain.crossborder import ComplianceSettings, Settlement, SettlementStatus, parse_rate
+from domain.crossborder import ComplianceSettings, Settlement, SettlementMove, parse_rate, settlement_status
 from domain.events import (
     AddressBlacklisted,
     AmlNotificationRecorded,
@@ -356,9 +356,10 @@ class LedgerState:
     def _address_blacklisted(self, event: AddressBlacklisted) -> None:
         self._put(self.blacklist, event.address, event.listed_on)
 
-    def _update_settlement(self, settlement_id: str, **changes: Any) -> None:
-        settlement = self.settlements[settlement_id]
-        self._put(self.settlements, settlement_id, settlement.model_copy(update=changes))
+    def _update_settlement(self, settlement_id: str, move: SettlementMove, **changes: Any) -> None:
+        settlement = self.settlements[settlement_id].model_copy(update=changes)
+        status = settlement_status(self.settlements[settlement_id].status, move, settlement.outstanding_minor)
+        self._put(self.settlements, settlement_id, settlement.model_copy(update={"status": status}))
 
     def _settlement_initiated(self, event: SettlementInitiated) -> None:
         settlement = Settlement(
@@ -379,25 +380,20 @@ class LedgerState:
         settlement = self.settlements[event.settlement_id]
         returned = settlement.returned_minor + event.amount_minor
         assert returned + settlement.delivered_minor <= settlement.sent_minor, event
-        complete = returned + settlement.delivered_minor == settlement.sent_minor
-        status = SettlementStatus.RETURNED if complete else settlement.status
-        self._update_settlement(event.settlement_id, returned_minor=returned, status=status)
+        self._update_settlement(event.settlement_id, SettlementMove.RETURN, returned_minor=returned)
 
     def _settlement_closed(self, event: SettlementClosedByDelivery) -> None:
         settlement = self.settlements[event.settlement_id]
         assert event.amount_minor == settlement.outstanding_minor, event
-        self._update_settlement(
-            event.settlement_id,
-            delivered_minor=settlement.delivered_minor + event.amount_minor,
-            status=SettlementStatus.CLOSED,
-        )
+        delivered = settlement.delivered_minor + event.amount_minor
+        self._update_settlement(event.settlement_id, SettlementMove.DELIVERY, delivered_minor=delivered)
 
     def _deadline_extended(self, event: SettlementDeadlineExtended) -> None:
-        self._update_settlement(event.settlement_id, deadline=event.new_deadline, status=SettlementStatus.OPEN)
+        self._update_settlement(event.settlement_id, SettlementMove.EXTENSION, deadline=event.new_deadline)
 
     def _settlement_overdue(self, event: SettlementOverdue) -> None:
         assert self.settlements[event.settlement_id].outstanding_minor > 0, event
-        self._update_settlement(event.settlement_id, status=SettlementStatus.OVERDUE)
+        self._update_settlement(event.settlement_id, SettlementMove.DEADLINE_PASSED)
 
     def _reference_rate_set(self, event: ReferenceRateSet) -> None:
         rates = dict(self.rates.get(event.code, ()))

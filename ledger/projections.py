@@ -31,7 +31,13 @@ from pydantic import TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
 from domain.accounts import SystemAccount
-from domain.crossborder import SettlementStatus
+from domain.crossborder import (
+    SETTLEMENT_INITIAL_STATUS,
+    SettlementMove,
+    SettlementStatus,
+    settlement_outstanding_minor,
+    settlement_status,
+)
 from domain.events import (
     COMMAND_TYPE_OF_FIRST_EVENT,
     PLAIN_TRANSACTIONS,
@@ -466,7 +472,7 @@ class Projector:
                 str(event.amount_minor),
                 "0",
                 "0",
-                SettlementStatus.OPEN.value,
+                SETTLEMENT_INITIAL_STATUS.value,
                 event.ledger_time.date().isoformat(),
                 event.deadline.isoformat(),
                 None,
@@ -476,33 +482,18 @@ class Projector:
         )
 
     def _funds_returned(self, session: WriteSession, event: FundsReturned) -> None:
-        sent, returned, delivered = _settlement_amounts(session, event.settlement_id)
-        returned += event.amount_minor
-        finished = returned + delivered == sent
-        session.execute(
-            "UPDATE view_settlements SET returned_minor = ?, status = CASE WHEN ? = 1 THEN ? ELSE status END "
-            "WHERE settlement_id = ?",
-            (str(returned), int(finished), SettlementStatus.RETURNED.value, event.settlement_id),
-        )
+        _move_settlement(session, event.settlement_id, SettlementMove.RETURN, returned_minor=event.amount_minor)
 
     def _settlement_closed(self, session: WriteSession, event: SettlementClosedByDelivery) -> None:
-        _, _, delivered = _settlement_amounts(session, event.settlement_id)
-        session.execute(
-            "UPDATE view_settlements SET delivered_minor = ?, status = ? WHERE settlement_id = ?",
-            (str(delivered + event.amount_minor), SettlementStatus.CLOSED.value, event.settlement_id),
-        )
+        _move_settlement(session, event.settlement_id, SettlementMove.DELIVERY, delivered_minor=event.amount_minor)
 
     def _deadline_extended(self, session: WriteSession, event: SettlementDeadlineExtended) -> None:
-        session.execute(
-            "UPDATE view_settlements SET deadline = ?, status = ? WHERE settlement_id = ?",
-            (event.new_deadline.isoformat(), SettlementStatus.OPEN.value, event.settlement_id),
-        )
+        deadline = event.new_deadline.isoformat()
+        _move_settlement(session, event.settlement_id, SettlementMove.EXTENSION, deadline=deadline)
 
     def _settlement_overdue(self, session: WriteSession, event: SettlementOverdue) -> None:
-        session.execute(
-            "UPDATE view_settlements SET status = ?, overdue_on = ? WHERE settlement_id = ?",
-            (SettlementStatus.OVERDUE.value, event.ledger_time.date().isoformat(), event.settlement_id),
-        )
+        overdue_on = event.ledger_time.date().isoformat()
+        _move_settlement(session, event.settlement_id, SettlementMove.DEADLINE_PASSED, overdue_on=overdue_on)
 
     def _trade_executed(self, session: WriteSession, event: TradeExecuted) -> None:
         """Trades by venue ('' for trades with the bank itself) and asset pair."""
@@ -561,12 +552,31 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _settlement_amounts(session: WriteSession, settlement_id: str) -> tuple[int, int, int]:
-    ((sent, returned, delivered),) = session.fetchall(
-        "SELECT sent_minor, returned_minor, delivered_minor FROM view_settlements WHERE settlement_id = ?",
+def _move_settlement(
+    session: WriteSession,
+    settlement_id: str,
+    move: SettlementMove,
+    *,
+    returned_minor: int = 0,
+    delivered_minor: int = 0,
+    deadline: str | None = None,
+    overdue_on: str | None = None,
+) -> None:
+    """Applies one move to a settlement's row, its status from the domain's
+    status machine (the one the decision state uses)."""
+    ((sent, returned, delivered, status),) = session.fetchall(
+        "SELECT sent_minor, returned_minor, delivered_minor, status FROM view_settlements WHERE settlement_id = ?",
         (settlement_id,),
     )
-    return int(sent), int(returned), int(delivered)
+    returned, delivered = int(returned) + returned_minor, int(delivered) + delivered_minor
+    moved = settlement_status(
+        SettlementStatus(status), move, settlement_outstanding_minor(int(sent), returned, delivered)
+    )
+    session.execute(
+        "UPDATE view_settlements SET returned_minor = ?, delivered_minor = ?, status = ?, "
+        "deadline = COALESCE(?, deadline), overdue_on = COALESCE(?, overdue_on) WHERE settlement_id = ?",
+        (str(returned), str(delivered), moved.value, deadline, overdue_on, settlement_id),
+    )
 
 
 def decode_with(mapper: Any) -> Callable[[Any], LedgerEvent]:

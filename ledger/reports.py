@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from domain.crossborder import SettlementStatus, cents_text, ratio_text
+from domain.crossborder import SettlementStatus, cents_text, is_overdue, ratio_text, settlement_outstanding_minor
 from domain.errors import RULE_VIOLATIONS
 from domain.money import format_amount
 from ledger.tables import VIEWS_TRACKING_NAME
@@ -121,7 +121,7 @@ class _SettlementTotals:
             complete,
         ) = row
         sent, returned, delivered = int(sent), int(returned), int(delivered)
-        outstanding = sent - returned - delivered
+        outstanding = settlement_outstanding_minor(sent, returned, delivered)
         self.by_status[status] += 1
         self.travel_rule["complete" if complete else "incomplete"] += 1
         self.items.append(
@@ -159,7 +159,7 @@ class _SettlementTotals:
             owed = per_unit * outstanding
             self.outstanding_byn += owed
             age = (self.as_of - date.fromisoformat(initiated_on)).days if self.as_of else 0
-            for group in (self.outstanding, *((self.overdue,) if status == "overdue" else ())):
+            for group in (self.outstanding, *((self.overdue,) if is_overdue(status) else ())):
                 for key, name in (
                     ("by_age", _age_bucket(age)),
                     ("by_country", country),

@@ -9,7 +9,8 @@ A scenario is a YAML file::
     steps:
       - name: a resident buys on a foreign venue
         execute_trade: {venue_id: offshore, buyer_client_id: alesia, ...}
-        expect: {rejected: FOREIGN_VENUE_FORBIDDEN}   # or: accepted, or {invalid: part of the message}
+        expect: {rejected: FOREIGN_VENUE_FORBIDDEN}   # or: accepted, {invalid: {code: NOT_A_TOKEN}},
+                                                      # or {invalid: part of the message}
         balances: {client:alesia: {BYN: "100.00"}}    # after the step; absent assets are zero
         report: {compliance.by_rule.FOREIGN_VENUE_FORBIDDEN: 1}
       - advance: 31 days                 # moves ledger time on
@@ -18,7 +19,9 @@ Each command is written as `<command type>: {fields}`; its idempotency key is
 made from the scenario's name and the step's line unless given. A scenario
 runs in a fresh scratch sandbox. A mistake in the file is reported with its
 line; a step whose outcome differs from the expected one fails, and the run
-says which and why.
+says which and why. A refused command is best matched by its error's code
+(`{invalid: {code: AMOUNT_NOT_POSITIVE}}`, exactly; INVALID_INPUT for fields
+that fail validation); a plain text still matches part of its message.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import yaml
 from pydantic import ValidationError
 
 from domain.commands import COMMAND_ADAPTER, BaseCommand
-from domain.errors import BatchRejected, LedgerError
+from domain.errors import INVALID_INPUT, BatchRejected, LedgerError
 from domain.money import format_amount
 from ledger.clock import ManualClock
 from ledger.input import InputError, decode_utf8
@@ -267,9 +270,17 @@ def _plain(value: Any) -> Any:
 def _check_expect(where: str, expect: Any) -> None:
     if expect == "accepted":
         return
-    if isinstance(expect, dict) and len(expect) == 1 and next(iter(expect)) in ("rejected", "invalid"):
-        return
-    raise ScenarioError(f"{where}: expect is 'accepted', {{rejected: RULE_CODE}} or {{invalid: text}}")
+    if isinstance(expect, dict) and len(expect) == 1:
+        kind, wanted = next(iter(expect.items()))
+        if kind == "rejected" or (kind == "invalid" and (not isinstance(wanted, dict) or _is_code(wanted))):
+            return
+    raise ScenarioError(
+        f"{where}: expect is 'accepted', {{rejected: RULE_CODE}}, {{invalid: {{code: CODE}}}} or {{invalid: text}}"
+    )
+
+
+def _is_code(wanted: dict[Any, Any]) -> bool:
+    return list(wanted) == ["code"] and isinstance(wanted["code"], str)
 
 
 def _check_checks(where: str, balances: Any, report: Any) -> None:
@@ -324,11 +335,11 @@ def _outcome_problems(ledger: Ledger, step: _Step) -> list[str]:
     assert step.command is not None
     expect = step.expect
     if isinstance(step.command, str):
-        return _refused_as_expected(expect, step.command)
+        return _refused_as_expected(expect, step.command, INVALID_INPUT)
     try:
         (result,) = ledger.submit([step.command])
     except BatchRejected as refused:
-        return _refused_as_expected(expect, refused.cause.message)
+        return _refused_as_expected(expect, refused.cause.message, refused.cause.code)
     except LedgerError as error:
         return [f"expected {expect}, but: {error}"]
     got = "accepted" if result.accepted else {"rejected": result.rule}
@@ -338,11 +349,14 @@ def _outcome_problems(ledger: Ledger, step: _Step) -> list[str]:
     return []
 
 
-def _refused_as_expected(expect: Any, message: str) -> list[str]:
+def _refused_as_expected(expect: Any, message: str, code: str) -> list[str]:
+    """A code matches exactly; a text (the older form) matches part of the message."""
     if isinstance(expect, dict) and "invalid" in expect:
-        wanted = str(expect["invalid"])
-        return [] if wanted in message else [f"refused with '{message}', not '{wanted}'"]
-    return [f"expected {expect}, but the command was refused: {message}"]
+        wanted = expect["invalid"]
+        if isinstance(wanted, dict):
+            return [] if wanted["code"] == code else [f"refused with code {code} ('{message}'), not {wanted['code']}"]
+        return [] if str(wanted) in message else [f"refused with '{message}', not '{wanted}'"]
+    return [f"expected {expect}, but the command was refused ({code}): {message}"]
 
 
 def _balance_problems(ledger: Ledger, expected: dict[str, dict[str, str]]) -> list[str]:

@@ -25,7 +25,15 @@ from typing import Any, Literal, Self, cast
 
 from domain.commands import BaseCommand
 from domain.decide import Outcome, Stamp, command_stream, handle
-from domain.errors import RULE_VIOLATIONS, BatchRejected, IdempotencyConflict, InvalidCommand, RuleViolation
+from domain.errors import (
+    RULE_VIOLATIONS,
+    BatchRejected,
+    BatchTooLarge,
+    IdempotencyConflict,
+    InvalidCommand,
+    OutOfRange,
+    RuleViolation,
+)
 from domain.events import LedgerEvent
 from domain.state import LedgerState
 from ledger import snapshots
@@ -203,7 +211,7 @@ class Ledger:
 
     def submit(self, commands: Sequence[BaseCommand]) -> list[CommandResult]:
         if len(commands) > BATCH_SIZE_MAX:
-            raise InvalidCommand(reason=f"a batch holds at most {BATCH_SIZE_MAX} commands, {len(commands)} given")
+            raise BatchTooLarge(limit=BATCH_SIZE_MAX, given=len(commands))
         if not commands:
             return []
         try:
@@ -281,7 +289,7 @@ class Ledger:
             except InvalidCommand as error:
                 raise BatchRejected(position=position, key=command.key, error=error) from None
             except (ArithmeticError, ValueError) as error:  # a time or amount out of any range, like year 9999 + 1
-                refused = InvalidCommand(reason=f"out of range: {error}")
+                refused = OutOfRange(reason=str(error))
                 raise BatchRejected(position=position, key=command.key, error=refused) from None
             self.state.evolve_all(outcome.events)
             entry = _Decided(position, command, digest, outcome)

@@ -41,7 +41,7 @@ from domain.commands import (
     VerifyKyc,
     Withdraw,
 )
-from domain.crossborder import Direction, PartyInfo, SettlementStatus
+from domain.crossborder import OUTSTANDING_STATUSES, Direction, PartyInfo
 from domain.money import AssetKind
 from domain.parties import ClientKind, Residency, VenueKind
 from ledger.clock import ManualClock
@@ -297,7 +297,7 @@ class _Day:
         """About half of what goes abroad comes back, some of it in parts."""
         out: list[BaseCommand] = []
         for settlement in sorted(self.state.settlements.values(), key=lambda s: s.settlement_id):
-            if settlement.status not in (SettlementStatus.OPEN, SettlementStatus.OVERDUE):
+            if settlement.status not in OUTSTANDING_STATUSES:
                 continue
             if self.rng.random() > 0.04:
                 continue

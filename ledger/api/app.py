@@ -505,6 +505,7 @@ def _refusal(rejected: BatchRejected, *, batch: bool) -> ProblemError:
             f"{where}{cause.message}; nothing was written",
             position=position,
             key=rejected.key,
+            code=cause.code,
             first_digest=str(cause.context["first_digest"]),
             digest=str(cause.context["digest"]),
         )
@@ -515,6 +516,7 @@ def _refusal(rejected: BatchRejected, *, batch: bool) -> ProblemError:
         f"{where}{cause.message}; nothing was written",
         position=position,
         key=rejected.key,
+        code=cause.code,
     )
 
 

@@ -4,7 +4,9 @@ Every failure a client can cause is answered with a problem: `type` (a URI
 reference naming the kind, relative to the service), `title` (the kind in
 words), `status`, `detail` (this occurrence, in one sentence) and, where
 they apply, `position` (the command's index in the request), `field` (its
-dotted path), `rule`, and `errors` (every field that failed). Nothing is
+dotted path), `rule`, `code` (the stable code of the ledger's error kind, like
+AMOUNT_NOT_POSITIVE, or INVALID_INPUT for a field that failed validation) and
+`errors` (every field that failed). Nothing is
 written for any of them. A rule's refusal of a command is not a problem: it
 is a result with the rule's code.
 """
@@ -18,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.responses import Response
 
 from domain.commands import Command
+from domain.errors import INVALID_INPUT
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 COMMAND_TYPES = frozenset(kind.model_fields["type"].default for kind in get_args(get_args(Command)[0]))
@@ -41,6 +44,7 @@ class Problem(BaseModel):
     position: int | None = None
     field: str | None = None
     rule: str | None = None
+    code: str | None = None
     errors: list[FieldProblem] | None = None
 
 
@@ -81,6 +85,7 @@ def invalid_input(error: ValidationError, position: int | None) -> ProblemError:
         f"{where}{first.field}: {first.message}; nothing was written",
         position=position,
         field=first.field,
+        code=INVALID_INPUT,
         errors=[problem.model_dump(exclude_none=True) for problem in found],
     )
 

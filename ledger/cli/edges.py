@@ -84,6 +84,16 @@ class UserError(Exception):
     """A mistake of the caller's, reported as one line."""
 
 
+def refused(rejected: BatchRejected, message: str, as_json: bool) -> UserError:
+    """A command refused whole, nothing written: the line names its error's
+    code, and with --json the refusal is printed on stdout for scripts too."""
+    code = rejected.cause.code
+    if as_json:
+        refusal = {"position": rejected.position, "key": rejected.key, "code": code, "message": rejected.cause.message}
+        print(json.dumps({"refused": refusal}, indent=2))
+    return UserError(f"{message} (code {code})")
+
+
 def fail(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
     err.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)  # a message may quote user text
     raise typer.Exit(code)
@@ -272,7 +282,7 @@ def submit_one(home: Path, database_url: str | None, command: BaseCommand, as_js
         try:
             (result,) = ledger.submit([command])
         except BatchRejected as rejected:
-            raise UserError(str(rejected.cause)) from None
+            raise refused(rejected, str(rejected.cause), as_json) from None
     if as_json:
         print(json.dumps(result.to_json(), indent=2))
     elif result.accepted:

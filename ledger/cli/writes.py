@@ -37,6 +37,7 @@ from ledger.cli.edges import (
     err,
     out,
     printable,
+    refused,
     sandbox_for,
     submit_one,
     user_errors,
@@ -60,7 +61,7 @@ def submit(
                 results = ledger.submit([command for _, command in commands])
             except BatchRejected as rejected:
                 line = commands[int(str(rejected.context["position"]))][0]
-                raise UserError(f"{source}:{line}: {rejected.message}") from None
+                raise refused(rejected, f"{source}:{line}: {rejected.message}", as_json) from None
     if as_json:
         print(json.dumps([result.to_json() for result in results], indent=2))
         return

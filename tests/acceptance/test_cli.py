@@ -160,6 +160,26 @@ def test_malformed_input_gets_one_clear_line_and_writes_nothing(
     assert store_digest(home) == before
 
 
+def test_a_refused_command_names_the_code_of_its_error_kind_in_text_and_json(home: Path, tmp_path: Path) -> None:
+    ledger("submit", str(write_batch(tmp_path / "setup.jsonl", ONBOARD, KYC, BYN)), "--home", str(home))
+    before = store_digest(home)
+    batch = write_batch(tmp_path / "batch.jsonl", deposit("1.00", key="fine"), deposit("0", key="zero"))
+    text = ledger("submit", str(batch), "--home", str(home))
+    assert text.returncode == 2
+    assert "must be greater than zero (code AMOUNT_NOT_POSITIVE)" in text.stderr
+    as_json = ledger("submit", str(batch), "--home", str(home), "--json")
+    assert as_json.returncode == 2
+    assert json.loads(as_json.stdout) == {
+        "refused": {
+            "position": 1,
+            "key": "zero",
+            "code": "AMOUNT_NOT_POSITIVE",
+            "message": "invalid amount '0.00' for BYN: must be greater than zero",
+        }
+    }
+    assert store_digest(home) == before
+
+
 def test_a_bad_database_url_is_a_clear_error(tmp_path: Path) -> None:
     result = ledger("balances", "--home", str(tmp_path), "--database-url", "mysql://x/y")
     assert result.returncode == 2

@@ -134,6 +134,18 @@ def test_a_command_the_ledger_finds_invalid_names_its_position_and_writes_nothin
     assert log_position(server) == position
 
 
+def test_a_refused_command_carries_the_code_of_its_error_kind(ready: httpx.Client, server: Server) -> None:
+    position = log_position(server)
+    negative = ready.post("/v1/commands", json={**deposit("d-zero"), "amount": "0.00"})
+    assert negative.status_code == 422
+    assert negative.json()["code"] == "AMOUNT_NOT_POSITIVE"
+    unknown = ready.post("/v1/commands", json=[deposit("d1"), {**deposit("d2"), "asset": "EUR"}])
+    assert (unknown.json()["position"], unknown.json()["code"]) == (1, "UNKNOWN_ASSET")
+    malformed = ready.post("/v1/commands", json={**deposit("d3"), "amount": 12})
+    assert malformed.json()["code"] == "INVALID_INPUT"
+    assert log_position(server) == position
+
+
 @pytest.mark.parametrize(
     ("body", "kind"),
     [
@@ -423,6 +435,7 @@ def test_the_test_clock_is_frozen_moved_on_and_released_over_http_and_never_move
     back = ready.post("/v1/sandbox/clock", json={"frozen_at": "2026-12-31T00:00:00Z"})
     assert back.status_code == 422
     assert "moves forward only" in back.json()["detail"]
+    assert back.json()["code"] == "CLOCK_MOVES_FORWARD_ONLY"
     both = ready.post(
         "/v1/sandbox/clock", json={"advance_seconds": 5, "release": True}, headers={"Idempotency-Key": "b"}
     )

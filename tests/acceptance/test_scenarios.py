@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from domain.errors import RULE_VIOLATIONS
+from domain.errors import INVALID_INPUT, RULE_VIOLATIONS, error_kinds
 from tests.acceptance.cli import ledger
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
@@ -41,6 +41,35 @@ def test_a_step_whose_outcome_differs_fails_and_says_why(tmp_path: Path) -> None
     assert "expected accepted, got {'rejected': 'INSUFFICIENT_FUNDS'}" in result.stdout
     assert "balance of client:alesia in BYN: expected 99.00, got 100.00" in result.stdout
     assert "0 passed, 1 failed" in result.stdout
+
+
+def test_a_refusal_is_matched_by_its_code_exactly_and_says_which_code_it_got(tmp_path: Path) -> None:
+    (tmp_path / "_world.yaml").write_text((SCENARIOS / "_world.yaml").read_text())
+    scenario = tmp_path / "codes.yaml"
+    scenario.write_text(
+        "name: codes\ninclude: [_world.yaml]\nsteps:\n"
+        "  - name: a zero deposit, matched by its code\n"
+        "    deposit: {client_id: alesia, asset: BYN, amount: '0', reference: r1}\n"
+        "    expect: {invalid: {code: AMOUNT_NOT_POSITIVE}}\n"
+        "  - name: a deposit of nothing in a made-up field, refused by validation\n"
+        "    deposit: {client_id: alesia, asset: BYN, amount: '1', reference: r2, colour: red}\n"
+        "    expect: {invalid: {code: INVALID_INPUT}}\n"
+        "  - name: a code that is only part of the right one does not match\n"
+        "    deposit: {client_id: alesia, asset: BYN, amount: '0', reference: r3}\n"
+        "    expect: {invalid: {code: AMOUNT_NOT}}\n"
+    )
+    result = ledger("scenario", "run", str(scenario))
+    assert result.returncode == 1
+    assert f"FAIL {scenario}:10" in result.stdout
+    assert "refused with code AMOUNT_NOT_POSITIVE" in result.stdout
+    assert "2 passed, 1 failed" in result.stdout
+
+
+def test_every_code_in_the_library_names_an_error_kind() -> None:
+    text = "\n".join(path.read_text() for path in SCENARIOS.glob("*.yaml"))
+    codes = set(re.findall(r"invalid: \{code: ([A-Z_]+)\}", text))
+    assert codes
+    assert codes <= {kind.code for kind in error_kinds()} | {INVALID_INPUT}
 
 
 def test_a_mistake_in_the_file_points_to_its_line(tmp_path: Path) -> None:

@@ -1,0 +1,167 @@
+"""Compliance: the blacklist, blocked jurisdictions, reference rates, thresholds, AML notices and the travel rule."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from fractions import Fraction
+
+from domain.commands import (
+    BlacklistAddress,
+    BlockJurisdiction,
+    InitiateSettlement,
+    SetComplianceSettings,
+    SetReferenceRate,
+)
+from domain.crossborder import ComplianceSettings, cents_text, parse_rate, value_in_byn
+from domain.errors import (
+    AlreadyExists,
+    BlacklistedAddress,
+    BynRateFixed,
+    InvalidRate,
+    InvalidSetting,
+    MissingRate,
+    TravelRuleIncomplete,
+)
+from domain.events import (
+    BANK_STREAM,
+    AddressBlacklisted,
+    AmlNotificationRecorded,
+    ComplianceSettingsSet,
+    JurisdictionBlocked,
+    LedgerEvent,
+    ReferenceRateSet,
+    stream_id,
+)
+from domain.money import Asset
+from domain.parties import Client
+from domain.rules.base import Deciders, Stamp, find_asset, head
+from domain.state import LedgerState
+
+
+def check_not_blacklisted(state: LedgerState, address: str | None, stamp: Stamp) -> None:
+    """Refused from the day after the address was listed, by ledger time."""
+    if address is None or address not in state.blacklist:
+        return
+    effective = state.blacklist[address] + timedelta(days=1)
+    if stamp.ledger_time.date() >= effective:
+        raise BlacklistedAddress(address=address, effective=effective.isoformat())
+
+
+def aml(
+    state: LedgerState, stamp: Stamp, client: Client, asset: Asset, amount_minor: int, operation: str
+) -> list[LedgerEvent]:
+    """An AML notification when the operation's BYN value is at or above the
+    client's threshold. Without a reference rate for the asset there is no
+    value to compare, and no notification (BYN is always valued)."""
+    rate = state.rate(asset.code, stamp.ledger_time.date())
+    if rate is None:
+        return []
+    threshold = state.settings.aml_threshold_byn(client.kind)
+    # amount / 10**scale * rate < threshold, in integers: the hot path skips Fractions.
+    if amount_minor * rate.numerator * threshold.denominator < (
+        threshold.numerator * rate.denominator * 10**asset.scale
+    ):
+        return []
+    value = value_in_byn(amount_minor, asset, rate)
+    stream = stream_id("aml", f"{stamp.command_key}:{client.client_id}")
+    return [
+        AmlNotificationRecorded(
+            **head(state, stream, stamp),
+            client_id=client.client_id,
+            operation=operation,
+            asset_code=asset.code,
+            amount_minor=amount_minor,
+            value_byn=cents_text(value),
+            threshold_byn=cents_text(threshold),
+        )
+    ]
+
+
+def _rate_on(state: LedgerState, code: str, day: date) -> Fraction:
+    rate = state.rate(code, day)
+    if rate is None:
+        raise MissingRate(code=code, day=day.isoformat())
+    return rate
+
+
+def check_travel_rule(
+    state: LedgerState, command: InitiateSettlement, asset: Asset, amount_minor: int, day: date
+) -> None:
+    threshold = state.settings.travel_rule_threshold_usd
+    missing = [f"originator {gap}" for gap in command.originator.missing()]
+    missing += [f"beneficiary {gap}" for gap in command.beneficiary.missing()]
+    if not missing:
+        return
+    value_usd = value_in_byn(amount_minor, asset, _rate_on(state, asset.code, day)) / _rate_on(state, "USD", day)
+    if value_usd >= threshold:
+        raise TravelRuleIncomplete(
+            value_usd=cents_text(value_usd), threshold_usd=cents_text(threshold), missing="; ".join(missing)
+        )
+
+
+def blacklist_address(state: LedgerState, command: BlacklistAddress, stamp: Stamp) -> list[LedgerEvent]:
+    if command.address in state.blacklist:
+        raise AlreadyExists(kind="blacklisted address", key=command.address)
+    stream = stream_id("address", command.address)
+    return [
+        AddressBlacklisted(
+            **head(state, stream, stamp), address=command.address, listed_on=command.listed_on, reason=command.reason
+        )
+    ]
+
+
+def block_jurisdiction(state: LedgerState, command: BlockJurisdiction, stamp: Stamp) -> list[LedgerEvent]:
+    if command.country in state.blocked_countries:
+        raise AlreadyExists(kind="blocked jurisdiction", key=command.country)
+    stream = stream_id("jurisdiction", command.country)
+    return [JurisdictionBlocked(**head(state, stream, stamp), country=command.country, reason=command.reason)]
+
+
+def set_reference_rate(state: LedgerState, command: SetReferenceRate, stamp: Stamp) -> list[LedgerEvent]:
+    if command.code == "BYN":
+        raise BynRateFixed()
+    if command.code != "USD":
+        find_asset(state, command.code)
+    try:
+        parse_rate(command.byn_per_unit)
+    except ValueError as error:
+        raise InvalidRate(reason=str(error)) from None
+    stream = stream_id("rate", command.code)
+    return [
+        ReferenceRateSet(
+            **head(state, stream, stamp),
+            code=command.code,
+            byn_per_unit=command.byn_per_unit,
+            effective_on=command.effective_on,
+        )
+    ]
+
+
+def _setting(text: str, name: str) -> Fraction:
+    if text.strip("0.") == "":
+        return Fraction(0)
+    try:
+        return parse_rate(text)
+    except ValueError:
+        raise InvalidSetting(name=name, text=text) from None
+
+
+def set_compliance_settings(state: LedgerState, command: SetComplianceSettings, stamp: Stamp) -> list[LedgerEvent]:
+    settings = ComplianceSettings(
+        travel_rule_threshold_usd=_setting(command.travel_rule_threshold_usd, "travel_rule_threshold_usd"),
+        aml_individual_base_units=_setting(command.aml_individual_base_units, "aml_individual_base_units"),
+        aml_company_base_units=_setting(command.aml_company_base_units, "aml_company_base_units"),
+        base_unit_byn=_setting(command.base_unit_byn, "base_unit_byn"),
+        export_deadline_days=command.export_deadline_days,
+        import_deadline_days=command.import_deadline_days,
+        settling_kinds=tuple(command.settling_kinds),
+    )
+    return [ComplianceSettingsSet(**head(state, BANK_STREAM, stamp), settings=settings)]
+
+
+DECIDERS: Deciders = {
+    BlacklistAddress: blacklist_address,
+    BlockJurisdiction: block_jurisdiction,
+    SetReferenceRate: set_reference_rate,
+    SetComplianceSettings: set_compliance_settings,
+}

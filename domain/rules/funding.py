@@ -1,0 +1,106 @@
+"""Funding: value entering, leaving and moving between clients; no client balance goes below zero."""
+
+from __future__ import annotations
+
+from domain.accounts import SystemAccount, client_account
+from domain.commands import Deposit, Transfer, Withdraw
+from domain.errors import InsufficientFunds, SameClientOnBothSides, TokenOutsideIssuance
+from domain.events import FundsDeposited, FundsTransferred, FundsWithdrawn, LedgerEvent
+from domain.money import Asset, AssetKind
+from domain.rules.base import Deciders, Stamp, command_stream, find_asset, find_client, head, movement
+from domain.rules.compliance import aml, check_not_blacklisted
+from domain.rules.onboarding import check_verified
+from domain.state import LedgerState
+
+
+def check_funds(state: LedgerState, account: str, asset: Asset, amount_minor: int) -> None:
+    available = state.balance(account, asset.code)
+    if available < amount_minor:
+        raise InsufficientFunds(
+            account=account,
+            asset=asset.code,
+            requested=asset.format(amount_minor),
+            available=asset.format(available),
+        )
+
+
+def _held_outside_issuance(state: LedgerState, code: str) -> Asset:
+    asset = find_asset(state, code)
+    if asset.kind == AssetKind.TOKEN:
+        raise TokenOutsideIssuance(asset=code)
+    return asset
+
+
+def deposit(state: LedgerState, command: Deposit, stamp: Stamp) -> list[LedgerEvent]:
+    client = find_client(state, command.client_id)
+    asset = _held_outside_issuance(state, command.asset)
+    amount_minor = asset.parse(command.amount)
+    check_verified(client)
+    check_not_blacklisted(state, command.wallet_address, stamp)
+    postings = movement(SystemAccount.EXTERNAL, client_account(client.client_id), asset.code, amount_minor)
+    return [
+        FundsDeposited(
+            **head(state, command_stream(command.key), stamp),
+            postings=postings,
+            client_id=client.client_id,
+            asset_code=asset.code,
+            amount_minor=amount_minor,
+            reference=command.reference,
+            wallet_address=command.wallet_address,
+        ),
+        *aml(state, stamp, client, asset, amount_minor, command.type),
+    ]
+
+
+def withdraw(state: LedgerState, command: Withdraw, stamp: Stamp) -> list[LedgerEvent]:
+    client = find_client(state, command.client_id)
+    asset = _held_outside_issuance(state, command.asset)
+    amount_minor = asset.parse(command.amount)
+    account = client_account(client.client_id)
+    check_verified(client)
+    check_not_blacklisted(state, command.wallet_address, stamp)
+    check_funds(state, account, asset, amount_minor)
+    return [
+        FundsWithdrawn(
+            **head(state, command_stream(command.key), stamp),
+            postings=movement(account, SystemAccount.EXTERNAL, asset.code, amount_minor),
+            client_id=client.client_id,
+            asset_code=asset.code,
+            amount_minor=amount_minor,
+            reference=command.reference,
+            wallet_address=command.wallet_address,
+        ),
+        *aml(state, stamp, client, asset, amount_minor, command.type),
+    ]
+
+
+def transfer(state: LedgerState, command: Transfer, stamp: Stamp) -> list[LedgerEvent]:
+    source = find_client(state, command.source_client_id)
+    target = find_client(state, command.target_client_id)
+    if source.client_id == target.client_id:
+        raise SameClientOnBothSides(sides="source and target", client=source.client_id)
+    asset = find_asset(state, command.asset)
+    amount_minor = asset.parse(command.amount)
+    source_account = client_account(source.client_id)
+    check_verified(source)
+    check_verified(target)
+    check_funds(state, source_account, asset, amount_minor)
+    postings = movement(source_account, client_account(target.client_id), asset.code, amount_minor)
+    return [
+        FundsTransferred(
+            **head(state, command_stream(command.key), stamp),
+            postings=postings,
+            source_client_id=source.client_id,
+            target_client_id=target.client_id,
+            asset_code=asset.code,
+            amount_minor=amount_minor,
+        ),
+        *aml(state, stamp, source, asset, amount_minor, command.type),
+    ]
+
+
+DECIDERS: Deciders = {
+    Deposit: deposit,
+    Withdraw: withdraw,
+    Transfer: transfer,
+}
