@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from ledger.audit.files import Folder
 from ledger.audit.merkle import HASH_SIZE, ProofError, node_hash, root_of, split_point
@@ -244,7 +245,11 @@ class TileFiles:
             folder.close()
 
 
-def write_tiles(files: TileFiles, tiled: TiledHashes, sizes: list[int], first: int = 0) -> int:
+class TileSource(Protocol):
+    def tile(self, name: TileName) -> bytes: ...
+
+
+def write_tiles(files: TileFiles, tiled: TileSource, sizes: list[int], first: int = 0) -> int:
     """Writes the hash tiles of the tree of the last of `sizes` (checkpointed
     sizes, in order) that hold leaves from `first` on, and the partial tiles
     each of `sizes` needs; returns how many were written."""

@@ -8,7 +8,10 @@ N-leaf bundle, beside the same at 100k (`at_100k`).
 The bundle is written directly, not through the write path, so that a 1M-leaf
 bundle takes seconds to make: realistic leaves (transfers, trades, deposits)
 in the ledger's leaf format, checkpoints every 100k leaves and at the end,
-signed with a throwaway key, and the consistency proofs between them.
+signed with a throwaway key, the consistency proofs between them, and the
+tiles an export writes (hash tiles, entry bundles, `tiles/checkpoint`), which
+the verifier checks against the leaves. Verification uses every core: the
+memory figure is the verifier's own peak plus each worker's.
 """
 
 from __future__ import annotations
@@ -27,8 +30,11 @@ import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.audit.bundle import BUNDLE_FORMAT, b64
-from ledger.audit.merkle import CompactRange, consistency_proof, leaf_hash, range_hasher
+from ledger.audit.files import TILES, Folder
+from ledger.audit.merkle import HASH_SIZE, CompactRange, consistency_proof, leaf_hash, range_hasher
 from ledger.audit.notes import Checkpoint, Signer, sign
+from ledger.audit.tile_check import tile_root
+from ledger.audit.tiles import TILE_WIDTH, EntryBundleWriter, TileFiles, TileName, write_tiles
 from ledger.audit.verify import verify_bundle
 from ledger.bench.write import figure
 
@@ -110,16 +116,25 @@ def write_bundle(directory: Path, size: int, signer: Signer) -> None:
     tree = CompactRange()
     sizes = sorted({*range(CHECKPOINT_EVERY, size, CHECKPOINT_EVERY), size})
     assert rfc8785.dumps(leaf_object(1)) == _compact(leaf_object(1)), "the bench leaves must be canonical"
+    (directory / TILES).mkdir()
+    tiles = TileFiles(Folder.open(directory / TILES))
+    entries = EntryBundleWriter(tiles, 0, sizes)
+    note = ""
     with (directory / "events.jsonl").open("wb") as handle:
         for index in range(size):
             line = _compact(leaf_object(index))
             handle.write(line + b"\n")
+            entries.add(line)
             digest = leaf_hash(line)
             digests.append(digest)
             tree.append(digest)
             if tree.size in sizes:
                 note = sign(Checkpoint(ORIGIN, tree.size, tree.root()).text(), [signer])
                 (directory / "checkpoints" / str(tree.size)).write_text(note)
+    entries.close()
+    write_tiles(tiles, _HashesInMemory(digests), sizes)
+    tiles.write("checkpoint", note.encode())
+    tiles.close()
     hasher = range_hasher(digests)
     proofs = []
     for size1, size2 in pairwise(sizes):
@@ -142,8 +157,26 @@ def write_bundle(directory: Path, size: int, signer: Signer) -> None:
         "verifier_keys": [signer.verifier.encode()],
         "checkpoints": sizes,
         "proofs": proofs,
+        "tiles": TILES,
     }
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+class _HashesInMemory:
+    """The tiles of a tree whose leaf hashes are all at hand: each level the
+    roots of the full tiles of the level below."""
+
+    def __init__(self, digests: list[bytes]) -> None:
+        self.levels = [b"".join(digests)]
+        while len(self.levels[-1]) >= TILE_WIDTH * HASH_SIZE:
+            below = self.levels[-1]
+            full = len(below) // (TILE_WIDTH * HASH_SIZE)
+            span = TILE_WIDTH * HASH_SIZE
+            self.levels.append(b"".join(tile_root(below[n * span : (n + 1) * span]) for n in range(full)))
+
+    def tile(self, name: TileName) -> bytes:
+        start = name.index * TILE_WIDTH * HASH_SIZE
+        return self.levels[name.level][start : start + name.width * HASH_SIZE]
 
 
 def _compact(value: dict[str, Any]) -> bytes:
@@ -165,12 +198,16 @@ import sys
 from pathlib import Path
 from ledger.audit.verify import verify_bundle
 from ledger.bench.write import figure
+import resource
+from ledger.audit.leaf_chunks import worker_count
 findings = verify_bundle(Path(sys.argv[1]), sys.argv[2])
 # VmHWM is this process's own peak since exec; ru_maxrss would also count the
-# parent's pages at fork, before exec.
+# parent's pages at fork, before exec. Of its workers, the largest peak is
+# known (RUSAGE_CHILDREN), counted once for each.
 status = Path("/proc/self/status").read_text()
-peak = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
-print(int(peak))
+peak = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
+workers = worker_count((Path(sys.argv[1]) / "events.jsonl").stat().st_size)
+print(peak + workers * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 sys.exit(1 if findings else 0)
 """
 
