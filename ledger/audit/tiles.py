@@ -25,9 +25,11 @@ from ledger.store.ports import ReadSession, WriteSession
 
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT  # 256 hashes
+TILE_BYTES = TILE_WIDTH * HASH_SIZE
 LEVEL_MAX = 63
 ENTRY_BYTES_MAX = 0xFFFF  # an entry bundle prefixes each entry with its length as a big-endian uint16
 TILE_MEDIA_TYPE = "application/octet-stream"
+TILES_PER_QUERY = 256  # full tiles read at once by `TiledHashes.level_bytes`: 2 MB of hashes
 CHECKPOINT_MEDIA_TYPE = "text/plain; charset=utf-8"
 
 _INDEX_PART = re.compile(r"x[0-9]{3}")
@@ -202,7 +204,45 @@ class TiledHashes:
     def tile(self, name: TileName) -> bytes:
         """A tile's bytes: `width` hashes of its level, from `index * 256`."""
         start = name.index * TILE_WIDTH
-        return b"".join(self.level_hashes(name.level, start, start + name.width))
+        return self.level_bytes(name.level, start, start + name.width)
+
+    def level_bytes(self, level: int, start: int, end: int) -> bytes:
+        """The hashes [start, end) of tile level `level`, as one string of
+        bytes, read a few hundred tiles a query and kept nowhere: what an
+        export reads by the million (`level_hashes` keeps the tiles it reads,
+        for proofs that fold the same tiles again)."""
+        parts: list[bytes] = []
+        position = start
+        while position < end and position % TILE_WIDTH:
+            take = min(end - position, TILE_WIDTH - position % TILE_WIDTH)
+            parts.append(self._tile_part(level, position, take))
+            position += take
+        while end - position >= TILE_WIDTH:
+            first = position // TILE_WIDTH
+            last = min(end // TILE_WIDTH, first + TILES_PER_QUERY)
+            rows = self.session.fetchall(
+                "SELECT hashes FROM audit_tiles WHERE tile_level = ? AND tile_index >= ? AND tile_index < ? "
+                "ORDER BY tile_index",
+                (level, first, last),
+            )
+            if len(rows) < last - first:  # tiles not stored (yet): from what lies under them
+                parts += (self._tile_part(level, index * TILE_WIDTH, TILE_WIDTH) for index in range(first, last))
+            else:
+                parts += (bytes.fromhex(row[0]) for row in rows)
+            position = last * TILE_WIDTH
+        if position < end:
+            parts.append(self._tile_part(level, position, end - position))
+        return b"".join(parts)
+
+    def _tile_part(self, level: int, start: int, count: int) -> bytes:
+        """`count` hashes of one tile, from `start`: from the tile if it is stored."""
+        index, offset = divmod(start, TILE_WIDTH)
+        rows = self.session.fetchall(
+            "SELECT hashes FROM audit_tiles WHERE tile_level = ? AND tile_index = ?", (level, index)
+        )
+        if rows:
+            return bytes.fromhex(rows[0][0])[offset * HASH_SIZE : (offset + count) * HASH_SIZE]
+        return b"".join(self.below(level, start, start + count))
 
     def hash_range(self, start: int, end: int) -> bytes:
         """MTH(D[start:end]), as `ledger.audit.merkle.RangeHasher`: a perfect,
@@ -247,16 +287,23 @@ class TileFiles:
 def write_tiles(files: TileFiles, tiled: TiledHashes, sizes: list[int], first: int = 0) -> int:
     """Writes the hash tiles of the tree of the last of `sizes` (checkpointed
     sizes, in order) that hold leaves from `first` on, and the partial tiles
-    each of `sizes` needs; returns how many were written."""
-    wanted: dict[str, TileName] = {}
-    for tile in tiles_for(sizes[-1]):
-        if not tile.partial and (tile.index + 1) << (TILE_HEIGHT * (tile.level + 1)) > first:
-            wanted[tile.path()] = tile
-    for size in sizes:
-        wanted.update((tile.path(), tile) for tile in partial_tiles_for(size))
-    for path, tile in wanted.items():
+    each of `sizes` needs; returns how many were written. Full tiles are read
+    a few hundred at a time, as stored: nothing is hashed again."""
+    written = 0
+    level = 0
+    while (full := sizes[-1] >> (TILE_HEIGHT * (level + 1))) > 0:  # full tiles at this level
+        for start in range(first >> (TILE_HEIGHT * (level + 1)), full, TILES_PER_QUERY):
+            end = min(full, start + TILES_PER_QUERY)
+            data = tiled.level_bytes(level, start * TILE_WIDTH, end * TILE_WIDTH)
+            for index in range(start, end):
+                offset = (index - start) * TILE_BYTES
+                files.write(TileName(level, index).path(), data[offset : offset + TILE_BYTES])
+            written += end - start
+        level += 1
+    partial = {tile.path(): tile for size in sizes for tile in partial_tiles_for(size)}
+    for path, tile in partial.items():
         files.write(path, tiled.tile(tile))
-    return len(wanted)
+    return written + len(partial)
 
 
 class EntryBundleWriter:
@@ -277,6 +324,20 @@ class EntryBundleWriter:
             if self._start == self.index - TILE_WIDTH and len(self._pending) == TILE_WIDTH:
                 self._write(TileName(0, self._start // TILE_WIDTH, entries=True), self._pending)
             self._start, self._pending = self.index, []
+
+    def add_many(self, leaves: list[bytes]) -> None:
+        """`add` for each of `leaves`, a bundle's worth at a time."""
+        taken = 0
+        while taken < len(leaves):
+            room = TILE_WIDTH - self.index % TILE_WIDTH
+            if not self._pending and room == TILE_WIDTH and len(leaves) - taken >= TILE_WIDTH:
+                self._pending = leaves[taken : taken + TILE_WIDTH - 1]  # `add` completes the bundle
+                self.index += TILE_WIDTH - 1
+                self.add(leaves[taken + TILE_WIDTH - 1])
+                taken += TILE_WIDTH
+            else:
+                self.add(leaves[taken])
+                taken += 1
 
     def close(self) -> None:
         begin = self.index - len(self._pending)
