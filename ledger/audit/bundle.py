@@ -103,6 +103,7 @@ def export_bundle(
                     entries = EntryBundleWriter(tiles, first, sizes)
                     latest_checkpoint = Checkpoint.parse(Note.parse(latest.note).text)
                     _write_leaves(audit, tiled, bundle, base, latest.size, latest_checkpoint, entries, progress)
+                tiles.finish()
             finally:
                 tiles.close()
             bundle.write_new(MANIFEST, _manifest(audit.origin, latest.size, first, base, keys, sizes, proofs, now))

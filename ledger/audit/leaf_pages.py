@@ -32,12 +32,12 @@ from eventsourcing.utils import resolve_topic
 from ledger.audit.leaves import leaf_bytes
 from ledger.audit.merkle import HASH_SIZE
 from ledger.audit.tiles import TILE_WIDTH, TiledHashes
-from ledger.store.ports import LogEntry
 
 if TYPE_CHECKING:
     from ledger.audit.log import AuditLog
 
 PAGE_SIZE = 32 * TILE_WIDTH  # 8192 leaves, some 3 MB of events
+EventState = tuple[int, str, bytes]  # notification id, topic, stored state
 
 
 class LeafPages:
@@ -58,7 +58,7 @@ class LeafPages:
         while index < end:
             # Pages end on tile boundaries, so that each compares with whole stored tiles.
             limit = min(PAGE_SIZE - index % TILE_WIDTH, end - index)
-            entries = self.audit.backend.notifications_after(position, limit)
+            entries = self.audit.backend.event_states_after(position, limit)
             assert len(entries) == limit, (index, end, len(entries))
             leaves = self._leaves(index, entries)
             digests = _packed_hashes(leaves)
@@ -67,18 +67,18 @@ class LeafPages:
                 digests = self._remake(index, entries, leaves, digests, stored)
             yield leaves, digests
             index += limit
-            position = entries[-1].id
+            position = entries[-1][0]
 
-    def _leaves(self, first: int, entries: Sequence[LogEntry]) -> list[bytes]:
+    def _leaves(self, first: int, entries: Sequence[EventState]) -> list[bytes]:
         names, loads, dumps, sort_keys = self._names, orjson.loads, orjson.dumps, orjson.OPT_SORT_KEYS
         open_state = self._open_state
-        leaves = []
-        for index, entry in enumerate(entries, first):
-            name = names[entry.topic] if entry.topic in names else self._name(entry.topic)
+        leaves: list[bytes | None] = []
+        for index, (_, topic, state) in enumerate(entries, first):
+            name = names[topic] if topic in names else self._name(topic)
             leaf = None
             if name is not None:
                 try:
-                    payload = loads(open_state(entry.state) if open_state else entry.state)
+                    payload = loads(open_state(state) if open_state else state)
                     leaf = dumps(
                         {
                             "index": index,
@@ -92,8 +92,10 @@ class LeafPages:
                     )
                 except (orjson.JSONDecodeError, orjson.JSONEncodeError, KeyError, TypeError, AttributeError):
                     leaf = None
-            leaves.append(leaf if leaf is not None else self._slow(index, entry))
-        return leaves
+            leaves.append(leaf)
+        slow = [offset for offset, leaf in enumerate(leaves) if leaf is None]
+        made = self._slow(first, entries, slow) if slow else {}
+        return [leaf if leaf is not None else made[offset] for offset, leaf in enumerate(leaves)]
 
     def _name(self, topic: str) -> str | None:
         """The leaf's `type` for events of this topic, or None if they are upcast."""
@@ -101,19 +103,31 @@ class LeafPages:
         self._names[topic] = cls.__name__ if getattr(cls, "class_version", 1) == 1 else None
         return self._names[topic]
 
-    def _slow(self, index: int, entry: LogEntry) -> bytes:
-        return leaf_bytes(index, self.audit.decode(entry))
+    def _slow(self, first: int, entries: Sequence[EventState], offsets: list[int]) -> dict[int, bytes]:
+        """The leaves at these offsets of the page as `ledger.audit.leaves`
+        makes them, from the decoded events."""
+        with self.audit.backend.read() as session:
+            found = session.notifications_at([entries[offset][0] for offset in offsets])
+        assert len(found) == len(offsets), (first, offsets)
+        return {
+            offset: leaf_bytes(first + offset, self.audit.decode(entry))
+            for offset, entry in zip(offsets, found, strict=True)
+        }
 
     def _remake(
-        self, first: int, entries: Sequence[LogEntry], leaves: list[bytes], digests: bytes, stored: bytes
+        self, first: int, entries: Sequence[EventState], leaves: list[bytes], digests: bytes, stored: bytes
     ) -> bytes:
         """The page's hashes once each leaf whose hash differs from the stored
         one (or has none stored) is made again from its decoded event."""
-        for offset, entry in enumerate(entries):
-            span = slice(offset * HASH_SIZE, (offset + 1) * HASH_SIZE)
-            if digests[span] != stored[span]:
-                leaves[offset] = self._slow(first + offset, entry)
-                self.remade += 1
+        differing = [
+            offset
+            for offset in range(len(entries))
+            if digests[offset * HASH_SIZE : (offset + 1) * HASH_SIZE]
+            != stored[offset * HASH_SIZE : (offset + 1) * HASH_SIZE]
+        ]
+        for offset, leaf in self._slow(first, entries, differing).items():
+            leaves[offset] = leaf
+        self.remade += len(differing)
         return _packed_hashes(leaves)
 
 

@@ -15,7 +15,9 @@ with N in zero-padded groups of three digits, all but the last prefixed `x`.
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -263,14 +265,53 @@ class TiledHashes:
 
 class TileFiles:
     """Files under a bundle's `tiles/` folder, made through `Folder` (never
-    through a link), the folders of their paths made as they are needed."""
+    through a link), the folders of their paths made as they are needed.
+
+    Files are made by a thread of their own, in the order given, while the
+    export goes on reading and hashing (making a file is a few system calls,
+    which let the export's thread run): a million leaves make some 8,000
+    files. At most `QUEUED_MAX` wait; `finish` waits for them all and raises
+    the first problem met, `close` (always) stops the thread."""
+
+    QUEUED_MAX = 512
 
     def __init__(self, root: Folder) -> None:
         self._folders: dict[str, Folder] = {"": root}
+        self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(self.QUEUED_MAX)
+        self._problem: BaseException | None = None
+        self._thread = threading.Thread(target=self._make_files, name="tile-files", daemon=True)
+        self._thread.start()
 
     def write(self, path: str, data: bytes) -> None:
-        parent, _, name = path.rpartition("/")
-        self._folder(parent).write_new(name, data)
+        if self._problem is not None:
+            raise self._problem
+        self._queue.put((path, data))
+
+    def finish(self) -> None:
+        """Waits until every file is made; raises the first problem."""
+        self._stop()
+        if self._problem is not None:
+            raise self._problem
+
+    def close(self) -> None:
+        self._stop()
+        for folder in self._folders.values():
+            folder.close()
+
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def _make_files(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._problem is None:
+                try:
+                    path, data = item
+                    parent, _, name = path.rpartition("/")
+                    self._folder(parent).write_new(name, data)
+                except BaseException as problem:  # raised again in the export's thread
+                    self._problem = problem
 
     def _folder(self, path: str) -> Folder:
         if path not in self._folders:
@@ -278,10 +319,6 @@ class TileFiles:
             folder = self._folder(above)
             self._folders[path] = folder.folder(name) if folder.kind(name) == "folder" else folder.make_folder(name)
         return self._folders[path]
-
-    def close(self) -> None:
-        for folder in self._folders.values():
-            folder.close()
 
 
 def write_tiles(files: TileFiles, tiled: TiledHashes, sizes: list[int], first: int = 0) -> int:
