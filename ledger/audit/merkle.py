@@ -69,7 +69,7 @@ class CompactRange:
         count, position = len(digests) // HASH_SIZE, 0
         while position < count:
             if self.size % _RUN == 0 and count - position >= _RUN:
-                root = _perfect_root(digests[position * HASH_SIZE : (position + _RUN) * HASH_SIZE])
+                root = perfect_root(digests[position * HASH_SIZE : (position + _RUN) * HASH_SIZE])
                 self._push(_RUN, root)
                 self.size += _RUN
                 position += _RUN
@@ -99,8 +99,8 @@ class CompactRange:
 _RUN = 256  # leaf hashes folded at once by `CompactRange.extend_packed`
 
 
-def _perfect_root(digests: bytes) -> bytes:
-    """The root of a perfect tree over a power of two of packed leaf hashes."""
+def perfect_root(digests: bytes) -> bytes:
+    """The root of a perfect tree over a power of two of leaf hashes, packed end to end."""
     sha256, step = hashlib.sha256, 2 * HASH_SIZE
     while len(digests) > HASH_SIZE:
         digests = b"".join([sha256(b"\x01" + digests[i : i + step]).digest() for i in range(0, len(digests), step)])

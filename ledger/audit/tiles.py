@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ledger.audit.files import Folder
-from ledger.audit.merkle import HASH_SIZE, ProofError, node_hash, root_of, split_point
+from ledger.audit.merkle import HASH_SIZE, ProofError, node_hash, perfect_root, root_of, split_point
 from ledger.store.ports import ReadSession, WriteSession
 
 TILE_HEIGHT = 8
@@ -159,23 +159,39 @@ class TiledHashes:
 
     def __init__(self, session: ReadSession) -> None:
         self.session = session
-        self._tiles: dict[tuple[int, int], list[bytes]] = {}
+        # What this snapshot has read: full tiles (None: not stored), and the
+        # hashes of partial tiles, packed; a proof folds the same ones again.
+        self._tiles: dict[tuple[int, int], bytes | None] = {}
+        self._partial: dict[tuple[int, int, int], bytes] = {}
 
     def level_hashes(self, level: int, start: int, end: int) -> list[bytes]:
         """The hashes [start, end) of tile level `level` (tree level 8 * level)."""
-        found: list[bytes] = []
+        return _unpacked(self.packed(level, start, end))
+
+    def packed(self, level: int, start: int, end: int) -> bytes:
+        """`level_hashes`, packed end to end in one string of bytes."""
+        parts: list[bytes] = []
         position = start
         while position < end:
             index, offset = divmod(position, TILE_WIDTH)
             take = min(end - position, TILE_WIDTH - offset)
             tile = self._full(level, index)
-            found += tile[offset : offset + take] if tile else self.below(level, position, position + take)
+            if tile is not None:
+                parts.append(tile[offset * HASH_SIZE : (offset + take) * HASH_SIZE])
+            else:
+                key = (level, position, position + take)
+                if key not in self._partial:
+                    self._partial[key] = self._below_packed(level, position, position + take)
+                parts.append(self._partial[key])
             position += take
-        return found
+        return b"".join(parts)
 
     def below(self, level: int, start: int, end: int) -> list[bytes]:
         """Hashes [start, end) of tile level `level` from what lies under them:
         leaf hashes at level 0, else the roots of full tiles one level down."""
+        return _unpacked(self._below_packed(level, start, end))
+
+    def _below_packed(self, level: int, start: int, end: int) -> bytes:
         if level == 0:
             rows = self.session.fetchall(
                 "SELECT leaf_hash FROM audit_leaves WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index",
@@ -189,18 +205,18 @@ class TiledHashes:
             )
         if len(rows) != end - start:
             raise ProofError(f"the stored tree lacks hashes {start} to {end} of tile level {level}")
-        return [bytes.fromhex(row[0]) for row in rows]
+        data = bytes.fromhex("".join([row[0] for row in rows]))
+        if len(data) != (end - start) * HASH_SIZE:
+            raise ProofError(f"the stored tree has a hash of the wrong length among {start} to {end} of level {level}")
+        return data
 
-    def _full(self, level: int, index: int) -> list[bytes] | None:
+    def _full(self, level: int, index: int) -> bytes | None:
         key = (level, index)
         if key not in self._tiles:
             rows = self.session.fetchall(
                 "SELECT hashes FROM audit_tiles WHERE tile_level = ? AND tile_index = ?", (level, index)
             )
-            if not rows:
-                return None
-            data = bytes.fromhex(rows[0][0])
-            self._tiles[key] = [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
+            self._tiles[key] = bytes.fromhex(rows[0][0]) if rows else None
         return self._tiles[key]
 
     def tile(self, name: TileName) -> bytes:
@@ -244,7 +260,7 @@ class TiledHashes:
         )
         if rows:
             return bytes.fromhex(rows[0][0])[offset * HASH_SIZE : (offset + count) * HASH_SIZE]
-        return b"".join(self.below(level, start, start + count))
+        return self._below_packed(level, start, start + count)
 
     def hash_range(self, start: int, end: int) -> bytes:
         """MTH(D[start:end]), as `ledger.audit.merkle.RangeHasher`: a perfect,
@@ -255,9 +271,13 @@ class TiledHashes:
             height = size.bit_length() - 1
             level, rest = divmod(height, TILE_HEIGHT)
             first = start >> (TILE_HEIGHT * level)
-            return root_of(self.level_hashes(level, first, first + (1 << rest)))
+            return perfect_root(self.packed(level, first, first + (1 << rest)))
         k = split_point(size)
         return node_hash(self.hash_range(start, start + k), self.hash_range(start + k, end))
+
+
+def _unpacked(data: bytes) -> list[bytes]:
+    return [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
 
 
 # The tile tree of an exported bundle, as static files a tile client reads.
