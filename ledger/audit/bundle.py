@@ -36,12 +36,14 @@ from ledger.audit.files import (
     Folder,
     open_new_folder,
 )
+from ledger.audit.leaf_pages import LeafPages
 from ledger.audit.log import AuditLog
-from ledger.audit.merkle import CompactRange, RangeHasher, consistency_proof, leaf_hash
+from ledger.audit.merkle import CompactRange, RangeHasher, consistency_proof
 from ledger.audit.notes import Checkpoint, Note, NoteError, Signer, Verifier, open_checkpoint
 from ledger.audit.store_check import check_new_leaves
-from ledger.audit.tiles import EntryBundleWriter, TileFiles, write_tiles
+from ledger.audit.tiles import EntryBundleWriter, TiledHashes, TileFiles, write_tiles
 from ledger.audit.witnessing import with_cosignatures
+from ledger.progress import ProgressStart, no_progress
 
 __all__ = ["BUNDLE_FORMAT", "ExportError", "ExportSummary", "export_bundle"]
 
@@ -71,7 +73,10 @@ def export_bundle(
     *,
     since: str | None = None,
     verifier_keys: list[str] | None = None,
+    progress: ProgressStart = no_progress,
 ) -> ExportSummary:
+    """Signs a checkpoint at the current size and writes the bundle; `progress`
+    hears of the leaves as they are written (`ledger.progress`)."""
     _check_can_write(directory)
     keys = verifier_keys or [signer.verifier.encode()]
     audit.catch_up()
@@ -94,10 +99,11 @@ def export_bundle(
                     with bundle.make_folder(PROOFS) as folder:
                         proofs = _write_proofs(folder, sizes, tiled.hash_range)
                     write_tiles(tiles, tiled, sizes, first)
-                tiles.write("checkpoint", notes[latest.size].encode())
-                entries = EntryBundleWriter(tiles, first, sizes)
-                latest_checkpoint = Checkpoint.parse(Note.parse(latest.note).text)
-                _write_leaves(audit, bundle, base, latest.size, latest_checkpoint, entries)
+                    tiles.write("checkpoint", notes[latest.size].encode())
+                    entries = EntryBundleWriter(tiles, first, sizes)
+                    latest_checkpoint = Checkpoint.parse(Note.parse(latest.note).text)
+                    _write_leaves(audit, tiled, bundle, base, latest.size, latest_checkpoint, entries, progress)
+                tiles.finish()
             finally:
                 tiles.close()
             bundle.write_new(MANIFEST, _manifest(audit.origin, latest.size, first, base, keys, sizes, proofs, now))
@@ -173,14 +179,24 @@ def _write_proofs(folder: Folder, sizes: list[int], hash_range: RangeHasher) -> 
 
 
 def _write_leaves(
-    audit: AuditLog, bundle: Folder, base: CompactRange, size: int, latest: Checkpoint, entries: EntryBundleWriter
+    audit: AuditLog,
+    tiled: TiledHashes,
+    bundle: Folder,
+    base: CompactRange,
+    size: int,
+    latest: Checkpoint,
+    entries: EntryBundleWriter,
+    progress: ProgressStart,
 ) -> None:
+    """`events.jsonl` and the entry bundles, a page at a time (`LeafPages`),
+    and the tree the leaves make, checked against the signed root."""
     tree = base.copy()
-    with bundle.create(EVENTS) as handle:
-        for leaf in audit.leaves(base.size, size):
-            handle.write(leaf + b"\n")
-            tree.append(leaf_hash(leaf))
-            entries.add(leaf)
+    with bundle.create(EVENTS) as handle, progress("exporting leaves", total=size - base.size) as advance:
+        for leaves, digests in LeafPages(audit, tiled).pages(base.size, size):
+            handle.write(b"\n".join(leaves) + b"\n")
+            tree.extend_packed(digests)
+            entries.add_many(leaves)
+            advance(len(leaves))
     entries.close()
     # Pair assertion: the events, read again, hash to the tree that was signed.
     if tree.root() != latest.root:

@@ -274,9 +274,7 @@ class AuditLog:
         """Leaf bytes for [start, end), recomputed from the events in order."""
         if start >= end:
             return
-        with self.backend.read() as session:
-            rows = session.fetchall("SELECT notification_id FROM audit_leaves WHERE leaf_index = ?", (start,))
-        position = int(rows[0][0]) - 1
+        position = self.notification_before(start)
         index = start
         while index < end:
             notifications = self.backend.notifications_after(position, min(PAGE_SIZE, end - index))
@@ -285,3 +283,9 @@ class AuditLog:
                 yield leaf_bytes(index, self.decode(notification))
                 index += 1
             position = notifications[-1].id
+
+    def notification_before(self, index: int) -> int:
+        """The notification id just before leaf `index`'s event (every event is a leaf, in order)."""
+        with self.backend.read() as session:
+            rows = session.fetchall("SELECT notification_id FROM audit_leaves WHERE leaf_index = ?", (index,))
+        return int(rows[0][0]) - 1

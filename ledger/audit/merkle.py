@@ -73,6 +73,28 @@ class CompactRange:
         for digest in leaf_digests:
             self.append(digest)
 
+    def extend_packed(self, digests: bytes) -> None:
+        """`extend` by leaf hashes packed end to end in one string of bytes:
+        each aligned run of 256 is folded to its subtree's root first, with
+        the same hashes as `extend` and a fraction of its Python work."""
+        count, position = len(digests) // HASH_SIZE, 0
+        while position < count:
+            if self.size % _RUN == 0 and count - position >= _RUN:
+                root = perfect_root(digests[position * HASH_SIZE : (position + _RUN) * HASH_SIZE])
+                self._push(_RUN, root)
+                self.size += _RUN
+                position += _RUN
+            else:
+                self.append(digests[position * HASH_SIZE : (position + 1) * HASH_SIZE])
+                position += 1
+
+    def _push(self, width: int, digest: bytes) -> None:
+        nodes = self._nodes
+        nodes.append((width, digest))
+        while len(nodes) > 1 and nodes[-1][0] == nodes[-2][0]:
+            (width, right), (_, left) = nodes.pop(), nodes.pop()
+            nodes.append((width * 2, node_hash(left, right)))
+
     def root(self) -> bytes:
         if not self._nodes:
             return EMPTY_ROOT
@@ -83,6 +105,17 @@ class CompactRange:
 
     def copy(self) -> CompactRange:
         return CompactRange(self.size, self.hashes)
+
+
+_RUN = 256  # leaf hashes folded at once by `CompactRange.extend_packed`
+
+
+def perfect_root(digests: bytes) -> bytes:
+    """The root of a perfect tree over a power of two of leaf hashes, packed end to end."""
+    sha256, step = hashlib.sha256, 2 * HASH_SIZE
+    while len(digests) > HASH_SIZE:
+        digests = b"".join([sha256(b"\x01" + digests[i : i + step]).digest() for i in range(0, len(digests), step)])
+    return digests
 
 
 def root_of(leaf_digests: Sequence[bytes]) -> bytes:

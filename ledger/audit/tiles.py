@@ -15,20 +15,24 @@ with N in zero-padded groups of three digits, all but the last prefixed `x`.
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 from ledger.audit.files import Folder
-from ledger.audit.merkle import HASH_SIZE, ProofError, node_hash, root_of, split_point
+from ledger.audit.merkle import HASH_SIZE, ProofError, node_hash, perfect_root, root_of, split_point
 from ledger.store.ports import ReadSession, WriteSession
 
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT  # 256 hashes
+TILE_BYTES = TILE_WIDTH * HASH_SIZE
 LEVEL_MAX = 63
 ENTRY_BYTES_MAX = 0xFFFF  # an entry bundle prefixes each entry with its length as a big-endian uint16
 TILE_MEDIA_TYPE = "application/octet-stream"
+TILES_PER_QUERY = 256  # full tiles read at once by `TiledHashes.level_bytes`: 2 MB of hashes
 CHECKPOINT_MEDIA_TYPE = "text/plain; charset=utf-8"
 
 _INDEX_PART = re.compile(r"x[0-9]{3}")
@@ -156,23 +160,39 @@ class TiledHashes:
 
     def __init__(self, session: ReadSession) -> None:
         self.session = session
-        self._tiles: dict[tuple[int, int], list[bytes]] = {}
+        # What this snapshot has read: full tiles (None: not stored), and the
+        # hashes of partial tiles, packed; a proof folds the same ones again.
+        self._tiles: dict[tuple[int, int], bytes | None] = {}
+        self._partial: dict[tuple[int, int, int], bytes] = {}
 
     def level_hashes(self, level: int, start: int, end: int) -> list[bytes]:
         """The hashes [start, end) of tile level `level` (tree level 8 * level)."""
-        found: list[bytes] = []
+        return _unpacked(self.packed(level, start, end))
+
+    def packed(self, level: int, start: int, end: int) -> bytes:
+        """`level_hashes`, packed end to end in one string of bytes."""
+        parts: list[bytes] = []
         position = start
         while position < end:
             index, offset = divmod(position, TILE_WIDTH)
             take = min(end - position, TILE_WIDTH - offset)
             tile = self._full(level, index)
-            found += tile[offset : offset + take] if tile else self.below(level, position, position + take)
+            if tile is not None:
+                parts.append(tile[offset * HASH_SIZE : (offset + take) * HASH_SIZE])
+            else:
+                key = (level, position, position + take)
+                if key not in self._partial:
+                    self._partial[key] = self._below_packed(level, position, position + take)
+                parts.append(self._partial[key])
             position += take
-        return found
+        return b"".join(parts)
 
     def below(self, level: int, start: int, end: int) -> list[bytes]:
         """Hashes [start, end) of tile level `level` from what lies under them:
         leaf hashes at level 0, else the roots of full tiles one level down."""
+        return _unpacked(self._below_packed(level, start, end))
+
+    def _below_packed(self, level: int, start: int, end: int) -> bytes:
         if level == 0:
             rows = self.session.fetchall(
                 "SELECT leaf_hash FROM audit_leaves WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index",
@@ -186,24 +206,62 @@ class TiledHashes:
             )
         if len(rows) != end - start:
             raise ProofError(f"the stored tree lacks hashes {start} to {end} of tile level {level}")
-        return [bytes.fromhex(row[0]) for row in rows]
+        data = bytes.fromhex("".join([row[0] for row in rows]))
+        if len(data) != (end - start) * HASH_SIZE:
+            raise ProofError(f"the stored tree has a hash of the wrong length among {start} to {end} of level {level}")
+        return data
 
-    def _full(self, level: int, index: int) -> list[bytes] | None:
+    def _full(self, level: int, index: int) -> bytes | None:
         key = (level, index)
         if key not in self._tiles:
             rows = self.session.fetchall(
                 "SELECT hashes FROM audit_tiles WHERE tile_level = ? AND tile_index = ?", (level, index)
             )
-            if not rows:
-                return None
-            data = bytes.fromhex(rows[0][0])
-            self._tiles[key] = [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
+            self._tiles[key] = bytes.fromhex(rows[0][0]) if rows else None
         return self._tiles[key]
 
     def tile(self, name: TileName) -> bytes:
         """A tile's bytes: `width` hashes of its level, from `index * 256`."""
         start = name.index * TILE_WIDTH
-        return b"".join(self.level_hashes(name.level, start, start + name.width))
+        return self.level_bytes(name.level, start, start + name.width)
+
+    def level_bytes(self, level: int, start: int, end: int) -> bytes:
+        """The hashes [start, end) of tile level `level`, as one string of
+        bytes, read a few hundred tiles a query and kept nowhere: what an
+        export reads by the million (`level_hashes` keeps the tiles it reads,
+        for proofs that fold the same tiles again)."""
+        parts: list[bytes] = []
+        position = start
+        while position < end and position % TILE_WIDTH:
+            take = min(end - position, TILE_WIDTH - position % TILE_WIDTH)
+            parts.append(self._tile_part(level, position, take))
+            position += take
+        while end - position >= TILE_WIDTH:
+            first = position // TILE_WIDTH
+            last = min(end // TILE_WIDTH, first + TILES_PER_QUERY)
+            rows = self.session.fetchall(
+                "SELECT hashes FROM audit_tiles WHERE tile_level = ? AND tile_index >= ? AND tile_index < ? "
+                "ORDER BY tile_index",
+                (level, first, last),
+            )
+            if len(rows) < last - first:  # tiles not stored (yet): from what lies under them
+                parts += (self._tile_part(level, index * TILE_WIDTH, TILE_WIDTH) for index in range(first, last))
+            else:
+                parts += (bytes.fromhex(row[0]) for row in rows)
+            position = last * TILE_WIDTH
+        if position < end:
+            parts.append(self._tile_part(level, position, end - position))
+        return b"".join(parts)
+
+    def _tile_part(self, level: int, start: int, count: int) -> bytes:
+        """`count` hashes of one tile, from `start`: from the tile if it is stored."""
+        index, offset = divmod(start, TILE_WIDTH)
+        rows = self.session.fetchall(
+            "SELECT hashes FROM audit_tiles WHERE tile_level = ? AND tile_index = ?", (level, index)
+        )
+        if rows:
+            return bytes.fromhex(rows[0][0])[offset * HASH_SIZE : (offset + count) * HASH_SIZE]
+        return self._below_packed(level, start, start + count)
 
     def hash_range(self, start: int, end: int) -> bytes:
         """MTH(D[start:end]), as `ledger.audit.merkle.RangeHasher`: a perfect,
@@ -214,9 +272,13 @@ class TiledHashes:
             height = size.bit_length() - 1
             level, rest = divmod(height, TILE_HEIGHT)
             first = start >> (TILE_HEIGHT * level)
-            return root_of(self.level_hashes(level, first, first + (1 << rest)))
+            return perfect_root(self.packed(level, first, first + (1 << rest)))
         k = split_point(size)
         return node_hash(self.hash_range(start, start + k), self.hash_range(start + k, end))
+
+
+def _unpacked(data: bytes) -> list[bytes]:
+    return [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
 
 
 # The tile tree of an exported bundle, as static files a tile client reads.
@@ -224,14 +286,53 @@ class TiledHashes:
 
 class TileFiles:
     """Files under a bundle's `tiles/` folder, made through `Folder` (never
-    through a link), the folders of their paths made as they are needed."""
+    through a link), the folders of their paths made as they are needed.
+
+    Files are made by a thread of their own, in the order given, while the
+    export goes on reading and hashing (making a file is a few system calls,
+    which let the export's thread run): a million leaves make some 8,000
+    files. At most `QUEUED_MAX` wait; `finish` waits for them all and raises
+    the first problem met, `close` (always) stops the thread."""
+
+    QUEUED_MAX = 512
 
     def __init__(self, root: Folder) -> None:
         self._folders: dict[str, Folder] = {"": root}
+        self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(self.QUEUED_MAX)
+        self._problem: BaseException | None = None
+        self._thread = threading.Thread(target=self._make_files, name="tile-files", daemon=True)
+        self._thread.start()
 
     def write(self, path: str, data: bytes) -> None:
-        parent, _, name = path.rpartition("/")
-        self._folder(parent).write_new(name, data)
+        if self._problem is not None:
+            raise self._problem
+        self._queue.put((path, data))
+
+    def finish(self) -> None:
+        """Waits until every file is made; raises the first problem."""
+        self._stop()
+        if self._problem is not None:
+            raise self._problem
+
+    def close(self) -> None:
+        self._stop()
+        for folder in self._folders.values():
+            folder.close()
+
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def _make_files(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._problem is None:
+                try:
+                    path, data = item
+                    parent, _, name = path.rpartition("/")
+                    self._folder(parent).write_new(name, data)
+                except BaseException as problem:  # raised again in the export's thread
+                    self._problem = problem
 
     def _folder(self, path: str) -> Folder:
         if path not in self._folders:
@@ -239,10 +340,6 @@ class TileFiles:
             folder = self._folder(above)
             self._folders[path] = folder.folder(name) if folder.kind(name) == "folder" else folder.make_folder(name)
         return self._folders[path]
-
-    def close(self) -> None:
-        for folder in self._folders.values():
-            folder.close()
 
 
 class TileSource(Protocol):
@@ -252,16 +349,23 @@ class TileSource(Protocol):
 def write_tiles(files: TileFiles, tiled: TileSource, sizes: list[int], first: int = 0) -> int:
     """Writes the hash tiles of the tree of the last of `sizes` (checkpointed
     sizes, in order) that hold leaves from `first` on, and the partial tiles
-    each of `sizes` needs; returns how many were written."""
-    wanted: dict[str, TileName] = {}
-    for tile in tiles_for(sizes[-1]):
-        if not tile.partial and (tile.index + 1) << (TILE_HEIGHT * (tile.level + 1)) > first:
-            wanted[tile.path()] = tile
-    for size in sizes:
-        wanted.update((tile.path(), tile) for tile in partial_tiles_for(size))
-    for path, tile in wanted.items():
+    each of `sizes` needs; returns how many were written. Full tiles are read
+    a few hundred at a time, as stored: nothing is hashed again."""
+    written = 0
+    level = 0
+    while (full := sizes[-1] >> (TILE_HEIGHT * (level + 1))) > 0:  # full tiles at this level
+        for start in range(first >> (TILE_HEIGHT * (level + 1)), full, TILES_PER_QUERY):
+            end = min(full, start + TILES_PER_QUERY)
+            data = tiled.level_bytes(level, start * TILE_WIDTH, end * TILE_WIDTH)
+            for index in range(start, end):
+                offset = (index - start) * TILE_BYTES
+                files.write(TileName(level, index).path(), data[offset : offset + TILE_BYTES])
+            written += end - start
+        level += 1
+    partial = {tile.path(): tile for size in sizes for tile in partial_tiles_for(size)}
+    for path, tile in partial.items():
         files.write(path, tiled.tile(tile))
-    return len(wanted)
+    return written + len(partial)
 
 
 class EntryBundleWriter:
@@ -282,6 +386,20 @@ class EntryBundleWriter:
             if self._start == self.index - TILE_WIDTH and len(self._pending) == TILE_WIDTH:
                 self._write(TileName(0, self._start // TILE_WIDTH, entries=True), self._pending)
             self._start, self._pending = self.index, []
+
+    def add_many(self, leaves: list[bytes]) -> None:
+        """`add` for each of `leaves`, a bundle's worth at a time."""
+        taken = 0
+        while taken < len(leaves):
+            room = TILE_WIDTH - self.index % TILE_WIDTH
+            if not self._pending and room == TILE_WIDTH and len(leaves) - taken >= TILE_WIDTH:
+                self._pending = leaves[taken : taken + TILE_WIDTH - 1]  # `add` completes the bundle
+                self.index += TILE_WIDTH - 1
+                self.add(leaves[taken + TILE_WIDTH - 1])
+                taken += TILE_WIDTH
+            else:
+                self.add(leaves[taken])
+                taken += 1
 
     def close(self) -> None:
         begin = self.index - len(self._pending)

@@ -5,7 +5,8 @@ SQLite log of N events (with worker processes, as `ledger replay` does),
 beside `raw_sqlite_scan` (the best of three bare scans of the same event
 table in the same run). `memory.replay`: peak RSS in MB of a fresh
 process replaying the N-event log, beside the same at 100k (`at_100k`).
-The logs are written through the ledger's own write path (the bench mix).
+The logs are written through the ledger's own write path (the bench mix),
+once per run for every group that needs them (`ledger.bench.stores`).
 """
 
 from __future__ import annotations
@@ -20,17 +21,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ledger.bench.write import figure, setup_commands, to_command, workload
+from ledger.bench.stores import BenchStores
+from ledger.bench.write import figure
 from ledger.projections import ViewDecoder
 from ledger.replay import replay_store
-from ledger.service import Ledger
 from ledger.store.ports import StoreLocation
 from ledger.store.schema import open_store
 
 SMALL_SIZE = 100_000
 OPEN_SMALL_SIZE = 10_000
 OPEN_RUNS = 3
-WRITE_BATCH = 2000
 
 # The replaying process's own peak (VmHWM: ru_maxrss would count the parent's
 # pages at fork), plus the largest worker's peak once per worker: an upper
@@ -49,16 +49,6 @@ status = Path("/proc/self/status").read_text()
 own = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")))
 print(own + (os.cpu_count() or 1) * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """
-
-
-def write_log(path: Path, size: int) -> None:
-    commands = setup_commands()
-    with Ledger.open(home=path.parent, database_url=f"sqlite:///{path}", create=True) as ledger:
-        ledger.submit(commands)
-        moves = workload(size - len(commands))
-        for start in range(0, len(moves), WRITE_BATCH):
-            # Commands made a batch at a time: a million at once held a gigabyte.
-            ledger.submit([to_command(start + n, move) for n, move in enumerate(moves[start : start + WRITE_BATCH])])
 
 
 def scan_rate(path: Path, runs: int = 3) -> float:
@@ -120,16 +110,18 @@ def measure_open(store: Path, home: Path) -> tuple[float, float]:
     return read, write
 
 
-def run_replay_benchmarks(size: int, *, replay: bool = True, opening: bool = True) -> dict[str, Any]:
+def run_replay_benchmarks(
+    size: int, stores: BenchStores, *, replay: bool = True, opening: bool = True
+) -> dict[str, Any]:
     """`replay` and `memory.replay` at `size` events against 100k; `open.read`
-    and `open.write` at `size` against 10k. The logs are written once for all."""
+    and `open.write` at `size` against 10k. The logs are `stores`', written
+    once for every group that needs them."""
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="ledger-bench-replay-") as folder:
         root = Path(folder)
-        big, small = root / "big" / "ledger.sqlite", root / "small" / "ledger.sqlite"
-        write_log(big, size)
+        big = stores.store(size)
         if replay:
-            write_log(small, min(size, SMALL_SIZE))
+            small = stores.store(min(size, SMALL_SIZE))
             rate, count = replay_rate(big, root / "replayed.sqlite")
             scan = scan_rate(big)
             memory_big = peak_rss_mb(big, root / "m-big.sqlite")
@@ -137,8 +129,7 @@ def run_replay_benchmarks(size: int, *, replay: bool = True, opening: bool = Tru
             figures["replay"] = figure(rate, "events/s", {"raw_sqlite_scan": scan}, events=count, cores=os.cpu_count())
             figures["memory.replay"] = figure(memory_big, "MB", {"at_100k": memory_small}, events=count)
         if opening:
-            tiny = root / "tiny" / "ledger.sqlite"
-            write_log(tiny, min(size, OPEN_SMALL_SIZE))
+            tiny = stores.store(min(size, OPEN_SMALL_SIZE))
             read_big, write_big = measure_open(big, root / "home-big")
             read_small, write_small = measure_open(tiny, root / "home-tiny")
             events = {"events": size, "runs": OPEN_RUNS, "best_of": OPEN_RUNS}

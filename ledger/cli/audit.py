@@ -92,8 +92,9 @@ def audit_export(
     home: HomeOption = DEFAULT_HOME,
     database_url: DatabaseUrlOption = None,
 ) -> None:
-    """Export the audit bundle: leaves, signed checkpoints, consistency proofs."""
+    """Export the audit bundle: leaves, signed checkpoints, consistency proofs (progress on a terminal)."""
     from ledger.audit.bundle import ExportError, export_bundle
+    from ledger.progress import progress
 
     with user_errors():
         sandbox = sandbox_for(home, database_url)
@@ -108,6 +109,7 @@ def audit_export(
                     ledger.clock.now(),
                     since=trusted,
                     verifier_keys=sandbox.verifier_keys(),
+                    progress=progress,
                 )
             except ExportError as error:
                 raise UserError(str(error)) from None

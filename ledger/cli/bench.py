@@ -43,20 +43,24 @@ def bench(
 ) -> None:
     """Benchmarks with references measured in the same run (JSON with --json)."""
     from ledger.bench.audit import run_audit_benchmarks
+    from ledger.bench.export import run_export_benchmarks
     from ledger.bench.replay import run_replay_benchmarks
     from ledger.bench.serve import run_serve_benchmark
+    from ledger.bench.stores import BenchStores
     from ledger.bench.write import run_benchmarks
 
     figures: dict[str, Any] = {}
-    with err.status("benchmarking...") if not as_json else nullcontext():
+    # The stores written through the write path are shared by the groups that use them.
+    with err.status("benchmarking...") if not as_json else nullcontext(), BenchStores() as stores:
         if only is None or "write".startswith(only) or only.startswith("write"):
             figures.update(run_benchmarks(events)["figures"])
         if only is None or any(name.startswith(only) or only.startswith(name) for name in ("audit", "memory")):
             figures.update(run_audit_benchmarks(audit_events))
+            figures.update(run_export_benchmarks(audit_events, stores))
         replay = only is None or any(name.startswith(only) or only.startswith(name) for name in ("replay", "memory"))
         opening = only is None or "open".startswith(only) or only.startswith("open")
         if replay or opening:
-            figures.update(run_replay_benchmarks(replay_events, replay=replay, opening=opening))
+            figures.update(run_replay_benchmarks(replay_events, stores, replay=replay, opening=opening))
         if only is None or "serve".startswith(only) or only.startswith("serve"):
             figures.update(run_serve_benchmark(requests))
     report = {"figures": figures}

@@ -275,6 +275,13 @@ class SQLiteBackend(Backend):
         with self.datastore.get_connection(commit=False) as pooled:
             return _sqlite_notifications_after(pooled._sqlite_conn, position, limit)  # noqa: SLF001
 
+    def event_states_after(self, position: int, limit: int) -> Sequence[tuple[int, str, bytes]]:
+        with self.datastore.get_connection(commit=False) as pooled:
+            cursor = pooled._sqlite_conn.cursor()  # noqa: SLF001
+            cursor.row_factory = None  # plain tuples
+            statement = "SELECT rowid, topic, state FROM stored_events WHERE rowid > ? ORDER BY rowid LIMIT ?"
+            return cursor.execute(statement, (position, limit)).fetchall()
+
     def notification_id_of(self, stream: UUID, version: int) -> int | None:
         with self.read() as session:
             rows = session.fetchall(

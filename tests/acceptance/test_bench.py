@@ -29,14 +29,30 @@ def test_bench_refuses_a_size_out_of_range() -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_bench_prints_audit_verify_and_memory_verify_with_their_references() -> None:
+def test_bench_prints_the_audit_figures_with_their_references() -> None:
     result = ledger("bench", "--json", "--only", "audit", "--audit-events", "3000")
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)["figures"]
-    assert set(figures) == {"audit.verify", "memory.verify"}
+    assert set(figures) == {"audit.verify", "memory.verify", "audit.export", "audit.prove", "memory.export"}
     assert set(figures["audit.verify"]["references"]) == {"sha256"}
     assert set(figures["memory.verify"]["references"]) == {"at_100k"}
     assert figures["memory.verify"]["unit"] == "MB"
+    export = figures["audit.export"]
+    assert (export["unit"], export["leaves"]) == ("leaves/s", 3000)
+    assert set(export["references"]) == {"audit.verify"}
+    assert export["value"] > 0
+    assert export["references"]["audit.verify"] > 0
+    assert set(export["ratios"]) == {"vs_audit.verify"}
+    prove = figures["audit.prove"]
+    assert prove["unit"] == "ms"
+    assert set(prove["references"]) == {"at_10k"}
+    assert prove["value"] > 0
+    assert prove["references"]["at_10k"] > 0
+    assert set(prove["ratios"]) == {"vs_at_10k"}
+    memory = figures["memory.export"]
+    assert memory["unit"] == "MB"
+    assert set(memory["references"]) == {"at_100k"}
+    assert memory["value"] > 0
 
 
 def test_bench_prints_replay_and_memory_replay_with_their_references() -> None:
