@@ -343,7 +343,11 @@ class TileFiles:
 
 
 class TileSource(Protocol):
+    """Where write_tiles reads: a tile, and the hashes [start, end) of a level packed."""
+
     def tile(self, name: TileName) -> bytes: ...
+
+    def level_bytes(self, level: int, start: int, end: int) -> bytes: ...
 
 
 def write_tiles(files: TileFiles, tiled: TileSource, sizes: list[int], first: int = 0) -> int:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -60,6 +59,7 @@ from ledger.audit.policy import Policy
 from ledger.audit.strict_json import NUMBER_TEXT_MAX, json_problem, json_type, show, show_name, strict_json
 from ledger.audit.tile_check import UpperTiles
 from ledger.audit.tiles import TILE_WIDTH
+from ledger.progress import ProgressStart, no_progress
 
 # Limits: a file or a leaf beyond its limit is a finding, and is not read further.
 MANIFEST_SIZE_MAX = 4 << 20  # bytes of manifest.json (some 200k checkpoints and proofs: 2*10^8 events)
@@ -107,11 +107,12 @@ class BundleCheck:
 
 @dataclass(frozen=True)
 class Reading:
-    """How the leaves are read: `progress` is told how many more have been
-    checked as they are; `workers` processes check them (None: one per core
-    for a large bundle, 0: all in this process)."""
+    """How the leaves are read: `progress` is started with their count and told
+    how many more have been checked as they are (`ledger.progress`); `workers`
+    processes check them (None: one per core for a large bundle, 0: all in
+    this process)."""
 
-    progress: Callable[[int], None] | None = None
+    progress: ProgressStart = no_progress
     workers: int | None = None
 
 
@@ -145,8 +146,7 @@ class _Verification:
     ) -> None:
         assert key is not None or policy is not None, "a key is pinned, or a policy names it"
         self.directory = directory
-        self.progress = reading.progress if reading else None
-        self.workers = reading.workers if reading else None
+        self.reading = reading or Reading()
         self.trusted_text = trusted
         self.witness = witness
         self.policy = policy
@@ -485,14 +485,15 @@ class _Verification:
                     ChunkJob(chunk, checked, manifest.tree_size, tiles is not None)
                     for chunk in plan_chunks(handle, size, tree.size)
                 )
-                workers = worker_count(size) if self.workers is None else self.workers
+                workers = worker_count(size) if self.reading.workers is None else self.reading.workers
                 folder = tiles.folder if tiles is not None else None
-                for result in checked_chunks(jobs, handle.fileno(), folder, workers):
-                    for subject, reason in result.findings:
-                        self.fail(subject, reason)
-                    _fold(tree, result, sizes, roots, tiles)
-                    if self.progress is not None:
-                        self.progress(result.count)
+                total = manifest.tree_size - tree.size
+                with self.reading.progress("verifying leaves", total=total) as advance:
+                    for result in checked_chunks(jobs, handle.fileno(), folder, workers):
+                        for subject, reason in result.findings:
+                            self.fail(subject, reason)
+                        _fold(tree, result, sizes, roots, tiles)
+                        advance(result.count)
         except FileProblem as error:
             self.fail(EVENTS, str(error))
             return None

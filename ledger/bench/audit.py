@@ -175,8 +175,11 @@ class _HashesInMemory:
             self.levels.append(b"".join(tile_root(below[n * span : (n + 1) * span]) for n in range(full)))
 
     def tile(self, name: TileName) -> bytes:
-        start = name.index * TILE_WIDTH * HASH_SIZE
-        return self.levels[name.level][start : start + name.width * HASH_SIZE]
+        start = name.index * TILE_WIDTH
+        return self.level_bytes(name.level, start, start + name.width)
+
+    def level_bytes(self, level: int, start: int, end: int) -> bytes:
+        return self.levels[level][start * HASH_SIZE : end * HASH_SIZE]
 
 
 def _compact(value: dict[str, Any]) -> bytes:

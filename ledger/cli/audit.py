@@ -176,12 +176,13 @@ def audit_verify(
     policy: PolicyOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Verify a bundle offline: exit 0 only if everything verifies.
+    """Verify a bundle offline: exit 0 only if everything verifies (progress on a terminal).
 
     With --policy, the bundle's latest checkpoint and the --trusted one (if given) must both meet the
     policy's quorum: a checkpoint the policy does not accept is not one to trust.
     """
-    from ledger.audit.verify import verify_bundle
+    from ledger.audit.verify import Reading, verify_bundle
+    from ledger.progress import no_progress, progress
 
     with user_errors():
         if key is None and policy is None:
@@ -194,6 +195,7 @@ def audit_verify(
             trusted=read_bytes(trusted) if trusted else None,
             witness_key=witness_key,
             policy=read_policy(policy) if policy else None,
+            reading=Reading(progress=no_progress if as_json else progress),
         )
     if as_json:
         print(json.dumps({"verified": not findings, "findings": [vars(f) for f in findings]}, indent=2))

@@ -55,3 +55,18 @@ def test_export_shows_no_progress_on_a_pipe(home: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "exporting leaves" not in result.stderr + result.stdout
     assert result.stderr == ""
+
+
+def test_verify_shows_the_leaves_checked_out_of_their_total_on_a_terminal(home: Path, tmp_path: Path) -> None:
+    exported = ledger("audit", "export", str(tmp_path / "bundle"), "--home", str(home))
+    assert exported.returncode == 0, exported.stderr
+    size = int(exported.stdout.split("Exported leaves 0 to ")[1].split()[0]) + 1
+    key = ledger("audit", "key", "--home", str(home)).stdout.strip()
+    code, output, shown = on_a_terminal("audit", "verify", str(tmp_path / "bundle"), "--key", key)
+    assert code == 0, shown
+    assert "verified" in output
+    assert "verifying leaves" in shown
+    assert f"{size:,}/{size:,}" in shown
+    quiet = ledger("audit", "verify", str(tmp_path / "bundle"), "--key", key)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""
