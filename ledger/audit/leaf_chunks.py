@@ -34,7 +34,7 @@ from typing import Any, BinaryIO
 
 from ledger.audit.files import Folder
 from ledger.audit.leaf_check import leaf_problems
-from ledger.audit.tile_check import compare_entries, compare_tile, tile_root
+from ledger.audit.tile_check import TileFolder, compare_entries, compare_tile, tile_root
 from ledger.audit.tiles import ENTRY_BYTES_MAX, TILE_WIDTH, TileName
 
 LEAF_LINE_MAX = 1 << 20  # bytes of one line of events.jsonl, its newline excluded
@@ -110,12 +110,16 @@ def plan_chunks(handle: BinaryIO, size: int, first_index: int) -> Iterator[Chunk
 def check_chunk(job: ChunkJob, opened: Opened) -> ChunkResult:
     """The findings and tree parts of one chunk of the open events file."""
     result = ChunkResult()
-    tiles = opened.tiles if job.tiles else None
+    tiles = TileFolder(opened.tiles) if job.tiles and opened.tiles is not None else None
     tiler = _Tiler(job, result, tiles)
-    with _no_cycle_collection():
-        for batch in _batches(opened.events, job.chunk, result):
-            tiler.add(batch)
-    tiler.finish()
+    try:
+        with _no_cycle_collection():
+            for batch in _batches(opened.events, job.chunk, result):
+                tiler.add(batch)
+        tiler.finish()
+    finally:
+        if tiles is not None:
+            tiles.close()
     return result
 
 
@@ -244,7 +248,7 @@ def _long_leaf_hash(start: bytes, handle: BinaryIO, position: int, end: int) -> 
 class _Tiler:
     """Checks the leaves of a chunk batch by batch, and gathers their hashes into tiles."""
 
-    def __init__(self, job: ChunkJob, result: ChunkResult, tiles: Folder | None) -> None:
+    def __init__(self, job: ChunkJob, result: ChunkResult, tiles: TileFolder | None) -> None:
         self.job, self.result, self.tiles = job, result, tiles
         self.index = job.chunk.first_index
         self.number = job.chunk.first_line
@@ -306,12 +310,9 @@ class _Tiler:
                 compare_tile(self.tiles, TileName(0, tile), joined, self.result.fail)
                 if self.entries_readable:
                     name = TileName(0, tile, entries=True)
-                    compare_entries(self.tiles, name, self._entries_digest(), self.result.fail)
+                    compare_entries(self.tiles, name, b"".join(self.entries), self.result.fail)
             self.result.parts.append(tile_root(joined))
         self.hashes, self.entries, self.entries_readable, self.aligned = [], [], True, True
-
-    def _entries_digest(self, more: bytes = b"") -> bytes:
-        return hashlib.sha256(b"".join(self.entries) + more).digest()
 
     def _at_size(self, size: int, digests: list[bytes], lines: list[bytes]) -> None:
         """At a checkpointed size inside a tile (`digests` and `lines`: those of
@@ -327,7 +328,7 @@ class _Tiler:
         readable = self.entries_readable and all(len(line) <= ENTRY_BYTES_MAX for line in lines)
         if readable and tile == self.job.tree_size // TILE_WIDTH:
             name = TileName(0, tile, width, entries=True)
-            compare_entries(self.tiles, name, self._entries_digest(_entry_bytes(lines)), self.result.fail)
+            compare_entries(self.tiles, name, b"".join(self.entries) + _entry_bytes(lines), self.result.fail)
 
 
 _ENTRY_LENGTH = struct.Struct(">H")

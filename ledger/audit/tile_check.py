@@ -25,39 +25,60 @@ ENTRIES_DIFFER = "differs from the leaves in events.jsonl"
 Fail = Callable[[str, str], None]
 
 
-def read_tile(folder: Folder, path: str, size_max: int, fail: Fail) -> bytes | None:
-    """The file at `path` under `tiles/`; None, with a finding, when it is missing or unreadable."""
-    parts = path.split("/")
-    opened: list[Folder] = []
-    try:
-        for part in parts[:-1]:
-            if folder.kind(part) != "folder":
+class TileFolder:
+    """A bundle's `tiles/` to read from, its folders kept open while used:
+    tiles are read in order, so a few open folders serve thousands of files."""
+
+    OPEN_MAX = 16
+
+    def __init__(self, root: Folder) -> None:
+        self.root = root
+        self._folders: dict[str, Folder] = {}
+
+    def read(self, path: str, size_max: int, fail: Fail) -> bytes | None:
+        """The file at `path`; None, with a finding, when it is missing or unreadable."""
+        parent, _, name = path.rpartition("/")
+        try:
+            folder = self._folder(parent)
+            if folder is None or folder.kind(name) is None:
                 fail(f"tiles/{path}", "missing")
                 return None
-            folder = folder.folder(part)
-            opened.append(folder)
-        if folder.kind(parts[-1]) is None:
-            fail(f"tiles/{path}", "missing")
+            return folder.read(name, size_max)
+        except FileProblem as error:
+            fail(f"tiles/{path}", str(error))
             return None
-        return folder.read(parts[-1], size_max)
-    except FileProblem as error:
-        fail(f"tiles/{path}", str(error))
-        return None
-    finally:
-        for each in opened:
-            each.close()
+
+    def _folder(self, path: str) -> Folder | None:
+        if not path:
+            return self.root
+        if path in self._folders:
+            return self._folders[path]
+        above, _, name = path.rpartition("/")
+        parent = self._folder(above)
+        if parent is None or parent.kind(name) != "folder":
+            return None
+        if len(self._folders) >= self.OPEN_MAX:
+            self.close()
+        folder = self._folders[path] = parent.folder(name)
+        return folder
+
+    def close(self) -> None:
+        """Closes the folders below the root (the root is its opener's)."""
+        for folder in self._folders.values():
+            folder.close()
+        self._folders.clear()
 
 
-def compare_tile(folder: Folder, name: TileName, expected: bytes, fail: Fail) -> None:
-    data = read_tile(folder, name.path(), max(len(expected), TILE_FILE_MAX), fail)
+def compare_tile(tiles: TileFolder, name: TileName, expected: bytes, fail: Fail) -> None:
+    data = tiles.read(name.path(), max(len(expected), TILE_FILE_MAX), fail)
     if data is not None and data != expected:
         fail(f"tiles/{name.path()}", DIFFERS)
 
 
-def compare_entries(folder: Folder, name: TileName, digest: bytes, fail: Fail) -> None:
-    """The entry bundle `name` against the SHA-256 of what the leaves say it holds."""
-    data = read_tile(folder, name.path(), ENTRY_BUNDLE_MAX, fail)
-    if data is not None and hashlib.sha256(data).digest() != digest:
+def compare_entries(tiles: TileFolder, name: TileName, expected: bytes, fail: Fail) -> None:
+    """The entry bundle `name` against what the leaves say it holds."""
+    data = tiles.read(name.path(), ENTRY_BUNDLE_MAX, fail)
+    if data is not None and data != expected:
         fail(f"tiles/{name.path()}", ENTRIES_DIFFER)
 
 
@@ -76,9 +97,10 @@ class UpperTiles:
         """`sizes`: the bundle's checkpointed sizes; `latest`: the latest
         checkpoint's body (origin, size, root), which `tiles/checkpoint` must carry."""
         self.folder, self.sizes, self.fail = folder, sizes, fail
+        self.tiles = TileFolder(folder)
         self.pending: list[list[bytes]] = [[]]  # per level from 1: the hashes of its unfinished tile
         self.size = 0  # leaves under the roots fed so far
-        note = read_tile(folder, "checkpoint", CHECKPOINT_FILE_MAX, fail)
+        note = self.tiles.read("checkpoint", CHECKPOINT_FILE_MAX, fail)
         if latest is not None and note is not None and not note.startswith(latest.encode() + b"\n"):
             fail("tiles/checkpoint", "is not the bundle's latest checkpoint")
 
@@ -94,13 +116,17 @@ class UpperTiles:
         if len(tile) == TILE_WIDTH:
             index = (self.size >> (8 * (level + 1))) - 1
             hashes = b"".join(tile)
-            compare_tile(self.folder, TileName(level, index), hashes, self.fail)
+            compare_tile(self.tiles, TileName(level, index), hashes, self.fail)
             self.pending[level - 1] = []
             self._push(level + 1, tile_root(hashes))
+
+    def close(self) -> None:
+        self.tiles.close()
+        self.folder.close()
 
     def at_size(self, size: int) -> None:
         """At a checkpointed size: the partial tiles of levels 1 and up."""
         for level, tile in enumerate(self.pending, start=1):
             if tile:
                 name = TileName(level, size >> (8 * (level + 1)), len(tile))
-                compare_tile(self.folder, name, b"".join(tile), self.fail)
+                compare_tile(self.tiles, name, b"".join(tile), self.fail)

@@ -189,7 +189,7 @@ class _Verification:
             recomputed = self._stream_leaves(bundle, manifest, base.copy(), sizes, tiles)
         finally:
             if tiles is not None:
-                tiles.folder.close()
+                tiles.close()
         if recomputed is not None:
             self._compare_roots(manifest, checkpoints, recomputed)
         self._check_proofs(bundle, manifest, checkpoints)
