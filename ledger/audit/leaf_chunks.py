@@ -30,6 +30,7 @@ import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from ledger.audit.files import Folder
@@ -377,7 +378,9 @@ class _Workers:
         tiles = [str(opened.tiles.descriptor), str(opened.tiles.path)] if opened.tiles else []
         command = [sys.executable, "-m", "ledger.audit.leaf_worker", str(opened.events), *tiles]
         self.processes = [
-            subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, pass_fds=descriptors)  # noqa: S603
+            subprocess.Popen(  # noqa: S603
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, pass_fds=descriptors, env=_worker_environment()
+            )
             for _ in range(count)
         ]
 
@@ -430,6 +433,14 @@ class _Workers:
             raise answer
         assert isinstance(answer, ChunkResult)
         return answer
+
+
+def _worker_environment() -> dict[str, str]:
+    """This environment, with the folder this package was imported from first
+    on PYTHONPATH: a worker imports the same `ledger`, however this process found it."""
+    root = str(Path(__file__).resolve().parents[2])
+    paths = [root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
 
 
 @dataclass
