@@ -40,7 +40,10 @@ def plain_text(text: bytes) -> bool:
     which costs only the exact path."""
     if not text.isascii() or b"\\" in text:
         return False
-    if _INTEGRAL_FLOAT.search(text) or _SMALL_EXPONENT.search(text):
+    if _INTEGRAL_FLOAT.search(text):
+        return False
+    exponent = text.find(b"e-6")  # found by memchr, then the pattern from there
+    if exponent >= 0 and _SMALL_EXPONENT.search(text, exponent):
         return False
     return b"+" not in text or not _LARGE_EXPONENT.search(text)
 
@@ -64,7 +67,7 @@ def parse_canonical(lines: list[bytes], depth_max: int) -> list[Any] | None:
     padding = _ORJSON_DEPTH_MAX - depth_max - 1
     if padding < 0 or not lines:
         return None
-    joined = b"[" * (padding + 1) + b",".join(lines) + b"]" * (padding + 1)
+    joined = b",".join(lines)
     if not plain_text(joined):
         return None
     try:
@@ -72,7 +75,8 @@ def parse_canonical(lines: list[bytes], depth_max: int) -> list[Any] | None:
         wrapped: Any = values
         for _ in range(padding):
             wrapped = [wrapped]
-        if orjson.dumps(wrapped, option=_SORTED_STRICT) != joined:
+        written = orjson.dumps(wrapped, option=_SORTED_STRICT)
+        if written[padding + 1 : -padding - 1] != joined or len(written) != len(joined) + 2 * padding + 2:
             return None
     except (orjson.JSONDecodeError, orjson.JSONEncodeError):
         return None

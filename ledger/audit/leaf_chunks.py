@@ -24,7 +24,6 @@ import io
 import itertools
 import os
 import pickle
-import struct
 import subprocess
 import sys
 from collections import deque
@@ -148,6 +147,19 @@ class _Batch:
     unchecked: frozenset[int] = frozenset()
 
 
+_LEAF_PREFIX = hashlib.sha256(b"\x00")
+
+
+def _leaf_digests(lines: list[bytes]) -> list[bytes]:
+    """RFC 9162 leaf hashes, from a hash state that has taken the 0x00 prefix already."""
+    digests = []
+    for line in lines:
+        state = _LEAF_PREFIX.copy()
+        state.update(line)
+        digests.append(state.digest())
+    return digests
+
+
 def _batches(events: int, chunk: Chunk, result: ChunkResult) -> Iterator[_Batch]:
     """The chunk's lines in batches that end at tile boundaries."""
     if chunk.end - chunk.start > CHUNK_BYTES_MAX:
@@ -263,8 +275,7 @@ class _Tiler:
         self._check(batch)
         digests = batch.digests
         if digests is None:
-            sha256 = hashlib.sha256
-            digests = [sha256(b"\x00" + line).digest() for line in batch.lines]
+            digests = _leaf_digests(batch.lines)
         end = self.index + len(digests)
         while self.sizes and self.sizes[0] <= end:
             size = self.sizes.pop(0)
@@ -332,13 +343,15 @@ class _Tiler:
             compare_entries(self.tiles, name, b"".join(self.entries) + _entry_bytes(lines), self.result.fail)
 
 
-_ENTRY_LENGTH = struct.Struct(">H")
+_ENTRY_LENGTHS = [length.to_bytes(2, "big") for length in range(ENTRY_BYTES_MAX + 1)]
 
 
 def _entry_bytes(lines: list[bytes]) -> bytes:
     """The lines as an entry bundle holds them: each after its length, a big-endian uint16."""
-    prefixes = map(_ENTRY_LENGTH.pack, map(len, lines))
-    return b"".join(itertools.chain.from_iterable(zip(prefixes, lines, strict=True)))
+    parts: list[bytes] = [b""] * (2 * len(lines))
+    parts[0::2] = map(_ENTRY_LENGTHS.__getitem__, map(len, lines))
+    parts[1::2] = lines
+    return b"".join(parts)
 
 
 # Running the chunks.

@@ -2,7 +2,7 @@
 
 `audit.verify`: leaves per second verifying a bundle of N leaves, beside
 `sha256` (bare RFC 9162 leaf hashing of the same lines, read from the same
-file). `memory.verify`: peak RSS in MB of a fresh process verifying the
+file), taking turns, each the best of two rounds. `memory.verify`: peak RSS in MB of a fresh process verifying the
 N-leaf bundle, beside the same at 100k (`at_100k`).
 
 The bundle is written directly, not through the write path, so that a 1M-leaf
@@ -17,6 +17,7 @@ memory figure is the verifier's own peak plus each worker's.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,7 @@ from ledger.bench.write import figure
 ORIGIN = "bench.example/ledger"
 CHECKPOINT_EVERY = 100_000
 SMALL_SIZE = 100_000
+ROUNDS = 2
 NAMESPACE = UUID("0b6d1f3a-1c9e-5e7b-9a42-7f1d2c3b4a59")
 
 
@@ -215,6 +217,14 @@ sys.exit(1 if findings else 0)
 """
 
 
+def _verify_rate(directory: Path, key: str, size: int) -> float:
+    started = time.perf_counter()
+    findings = verify_bundle(directory, key)
+    elapsed = time.perf_counter() - started
+    assert not findings, findings[:3]
+    return size / elapsed
+
+
 def peak_rss_mb(directory: Path, key: str) -> float:
     """Peak RSS of a fresh process that verifies the bundle."""
     result = subprocess.run(  # noqa: S603
@@ -231,12 +241,12 @@ def run_audit_benchmarks(size: int) -> dict[str, Any]:
         big, small = Path(folder) / "big", Path(folder) / "small"
         write_bundle(big, size, signer)
         write_bundle(small, min(size, SMALL_SIZE), signer)
-        started = time.perf_counter()
-        findings = verify_bundle(big, key)
-        elapsed = time.perf_counter() - started
-        assert not findings, findings[:3]
-        rate = size / elapsed
-        bare = bare_hashing_rate(big)
+        os.sync()  # the bundles' writing back to disk is not timed with the reading
+        rates, bares = [], []
+        for _ in range(ROUNDS):  # taking turns, each the best of its rounds
+            bares.append(bare_hashing_rate(big))
+            rates.append(_verify_rate(big, key, size))
+        rate, bare = max(rates), max(bares)
         memory_big, memory_small = peak_rss_mb(big, key), peak_rss_mb(small, key)
     return {
         "audit.verify": figure(rate, "events/s", {"sha256": bare}, events=size),
