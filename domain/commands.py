@@ -252,6 +252,18 @@ class Withdraw(BaseCommand):
     wallet_address: WalletAddress | None = None
 
 
+class FundTreasury(BaseCommand):
+    """Fiat or crypto the bank puts into its own treasury from outside (its
+    capital, or crypto it bought outside the ledger): the treasury sells only
+    what it holds. `reference` and `wallet_address` as for a deposit."""
+
+    type: Literal["fund_treasury"] = "fund_treasury"
+    asset: AssetCode
+    amount: DecimalText
+    reference: Reference
+    wallet_address: WalletAddress | None = None
+
+
 class Transfer(BaseCommand):
     type: Literal["transfer"] = "transfer"
     source_client_id: PartyId
@@ -450,6 +462,7 @@ Command = Annotated[
     | Deposit
     | Withdraw
     | Transfer
+    | FundTreasury
     | ListVenue
     | DelistVenue
     | SetTradingPolicy
