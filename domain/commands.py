@@ -42,7 +42,14 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from domain.crossborder import DEADLINE_DAYS_MAX, Country, Direction, PartyInfo, RateText
-from domain.money import AMOUNT_TEXT_LENGTH_MAX, ASSET_CODE_PATTERN, DECIMAL_PATTERN, SCALE_MAX, AssetKind
+from domain.money import (
+    AMOUNT_TEXT_LENGTH_MAX,
+    ASSET_CODE_PATTERN,
+    DECIMAL_SCHEMA_PATTERN,
+    SCALE_MAX,
+    AssetKind,
+    decimal_digits,
+)
 from domain.parties import ClientKind, PartyId, Residency, VenueKind
 from domain.parties import PartyName as _AnyPartyName
 
@@ -55,7 +62,6 @@ REGISTER_ENTRY_LENGTH_MAX = 64
 # separators end a line, so one-line fields refuse them too.
 _NOT_FREE_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _NOT_LINE_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
-_PLAIN_DECIMAL = re.compile(DECIMAL_PATTERN, re.ASCII)
 
 
 def _refuse(found: re.Match[str] | None) -> None:
@@ -87,7 +93,7 @@ def free_text(value: str) -> str:
 
 def plain_decimal(value: str) -> str:
     """The whole string is ASCII digits with at most one point between them."""
-    if _PLAIN_DECIMAL.fullmatch(value) is None:
+    if decimal_digits(value) is None:
         raise PydanticCustomError(
             "plain_decimal", "not a plain decimal number like '12.50' (ASCII digits and one point, nothing else)"
         )
@@ -101,7 +107,7 @@ IdempotencyKey = Annotated[str, Field(pattern=IDEMPOTENCY_KEY_PATTERN)]
 AssetCode = Annotated[str, Field(pattern=ASSET_CODE_PATTERN)]
 DecimalText = Annotated[
     StrictStr,
-    Field(min_length=1, max_length=AMOUNT_TEXT_LENGTH_MAX, json_schema_extra={"pattern": r"^[0-9]+(?:\.[0-9]+)?$"}),
+    Field(min_length=1, max_length=AMOUNT_TEXT_LENGTH_MAX, json_schema_extra={"pattern": DECIMAL_SCHEMA_PATTERN}),
     AfterValidator(plain_decimal),
 ]
 Reference = Annotated[LineText, Field(min_length=1, max_length=REFERENCE_LENGTH_MAX)]
@@ -246,6 +252,18 @@ class Deposit(BaseCommand):
 class Withdraw(BaseCommand):
     type: Literal["withdraw"] = "withdraw"
     client_id: PartyId
+    asset: AssetCode
+    amount: DecimalText
+    reference: Reference
+    wallet_address: WalletAddress | None = None
+
+
+class FundTreasury(BaseCommand):
+    """Fiat or crypto the bank puts into its own treasury from outside (its
+    capital, or crypto it bought outside the ledger): the treasury sells only
+    what it holds. `reference` and `wallet_address` as for a deposit."""
+
+    type: Literal["fund_treasury"] = "fund_treasury"
     asset: AssetCode
     amount: DecimalText
     reference: Reference
@@ -450,6 +468,7 @@ Command = Annotated[
     | Deposit
     | Withdraw
     | Transfer
+    | FundTreasury
     | ListVenue
     | DelistVenue
     | SetTradingPolicy

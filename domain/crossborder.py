@@ -10,7 +10,6 @@ deliveries within 90: defaults of the bank's settings, not law.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
@@ -19,17 +18,33 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from domain.money import Asset, MinorUnits
+from domain.money import Asset, MinorUnits, decimal_digits
 from domain.parties import ClientKind
 
 COUNTRY_PATTERN = r"^[A-Z]{2}$"
-RATE_TEXT_PATTERN = re.compile(r"^(?P<whole>[0-9]{1,12})(?:\.(?P<fraction>[0-9]{1,12}))?$")
+RATE_DIGITS_MAX = 12  # on each side of the point
+# For the schema (OpenAPI) and pydantic's first look; `parse_rate` reads the text.
+RATE_SCHEMA_PATTERN = rf"^[0-9]{{1,{RATE_DIGITS_MAX}}}(?:\.[0-9]{{1,{RATE_DIGITS_MAX}}})?$"
 DEADLINE_DAYS_MAX = 3650
 BYN = "BYN"
 USD = "USD"  # a rate key only: dollars need not be an asset of the ledger
 
 Country = Annotated[str, Field(pattern=COUNTRY_PATTERN)]
-RateText = Annotated[str, Field(pattern=RATE_TEXT_PATTERN.pattern)]
+
+
+def _rate_digits(text: str) -> tuple[str, str]:
+    digits = decimal_digits(text)
+    if digits is None or len(digits[0]) > RATE_DIGITS_MAX or len(digits[1]) > RATE_DIGITS_MAX:
+        raise ValueError(f"rate {text!r} is not a plain decimal like '3.2750'")
+    return digits
+
+
+def _rate_text(text: str) -> str:
+    _rate_digits(text)  # a ValueError is pydantic's to report, as a field's; a zero rate is the decider's
+    return text
+
+
+RateText = Annotated[str, Field(pattern=RATE_SCHEMA_PATTERN), AfterValidator(_rate_text)]
 
 
 class Direction(StrEnum):
@@ -176,11 +191,8 @@ class Settlement(BaseModel):
 
 def parse_rate(text: str) -> Fraction:
     """A positive decimal rate, exactly: '3.2750' BYN per unit."""
-    match = RATE_TEXT_PATTERN.match(text)
-    if match is None:
-        raise ValueError(f"rate {text!r} is not a plain decimal like '3.2750'")
-    fraction = match["fraction"] or ""
-    value = Fraction(int(match["whole"] + fraction), 10 ** len(fraction))
+    whole, fraction = _rate_digits(text)
+    value = Fraction(int(whole + fraction), 10 ** len(fraction))
     if value <= 0:
         raise ValueError(f"rate {text!r} must be greater than zero")
     return value

@@ -14,7 +14,7 @@ The tree::
     │   ├── IdempotencyConflict      a key reused with a different payload
     │   ├── KycAlreadyVerified                                   (onboarding)
     │   ├── NotAToken                                            (issuance)
-    │   ├── TokenOutsideIssuance, SameClientOnBothSides          (funding, trading)
+    │   ├── TokenOutsideIssuance, SameClientOnBothSides          (funding, trading, settlements)
     │   ├── TradeWithoutClient, SameAssetOnBothSides,
     │   │   VenueAlreadyDelisted                                 (trading)
     │   ├── SettlementNotOutstanding, ReturnExceedsOutstanding,
@@ -27,7 +27,8 @@ The tree::
     │   ├── IssuerNotLicensed
     │   ├── SupplyCapExceeded
     │   ├── KycNotVerified
-    │   ├── InsufficientFunds
+    │   ├── InsufficientFunds        a client's or the bank's treasury's balance would go below zero
+    │   ├── TokenOutsideLedger       a token traded with a venue's outside counterparty
     │   ├── NotIssuersToken
     │   ├── VenueNotListed
     │   ├── ForeignVenueForbidden    the domestic-only rule (Decree No. 367)
@@ -310,6 +311,19 @@ class InsufficientFunds(RuleViolation):
     template = "account {account} holds {available} {asset}, {requested} requested"
 
 
+class TokenOutsideLedger(RuleViolation):
+    """A token would enter or leave the ledger by a trade with a venue's
+    outside counterparty: tokens enter only by issuance, leave only by
+    redemption, so that supply always equals what clients and the bank hold."""
+
+    rule = "TOKEN_OUTSIDE_LEDGER"
+    template = (
+        "{asset} is a token on the ledger's register: venue {venue!r}'s outside counterparty would {side} "
+        "{amount} {asset}, but tokens enter the ledger only by issuance and leave it only by redemption "
+        "(trade them between clients or with the bank)"
+    )
+
+
 class VenueNotListed(RuleViolation):
     rule = "VENUE_NOT_LISTED"
     template = "venue {venue!r} is not listed: the bank routes no trades to it"
@@ -395,6 +409,7 @@ RULE_VIOLATIONS: dict[str, type[RuleViolation]] = {
         SupplyCapExceeded,
         KycNotVerified,
         InsufficientFunds,
+        TokenOutsideLedger,
         VenueNotListed,
         ForeignVenueForbidden,
         AssetNotListedOnVenue,

@@ -183,6 +183,18 @@ class FundsWithdrawn(LedgerTransaction):
     wallet_address: str | None = None
 
 
+class TreasuryFunded(LedgerTransaction):
+    """The bank put value of its own into its treasury from outside;
+    `wallet_address` is empty for fiat."""
+
+    single_event_stream: ClassVar[bool] = True
+
+    asset_code: str
+    amount_minor: MinorUnits
+    reference: str
+    wallet_address: str | None = None
+
+
 class FundsTransferred(LedgerTransaction):
     single_event_stream: ClassVar[bool] = True
 
@@ -364,6 +376,7 @@ PLAIN_TRANSACTIONS: tuple[type[LedgerTransaction], ...] = (
     FundsDeposited,
     FundsWithdrawn,
     FundsTransferred,
+    TreasuryFunded,
 )
 
 
@@ -392,6 +405,7 @@ COMMAND_TYPE_OF_FIRST_EVENT: dict[type[LedgerEvent], str] = {
     FundsDeposited: "deposit",
     FundsWithdrawn: "withdraw",
     FundsTransferred: "transfer",
+    TreasuryFunded: "fund_treasury",
     VenueListed: "list_venue",
     VenueDelisted: "delist_venue",
     TradingPolicySet: "set_trading_policy",

@@ -34,7 +34,23 @@ ASSET_CODE_PATTERN = r"^[A-Z][A-Z0-9]{1,11}$"
 # other script's digits (`int` would read '١٢' as 12). Matched whole (fullmatch:
 # a `$` would let a trailing newline through).
 DECIMAL_PATTERN = r"(?P<whole>[0-9]+)(?:\.(?P<fraction>[0-9]+))?"
+# The same, in the regex dialect of JSON Schema (for OpenAPI: no named groups).
+DECIMAL_SCHEMA_PATTERN = r"^[0-9]+(?:\.[0-9]+)?$"
 _DECIMAL = re.compile(DECIMAL_PATTERN, re.ASCII)
+
+
+def decimal_digits(text: object) -> tuple[str, str] | None:
+    """The whole and fraction digits of a plain decimal ('12.50' -> ('12', '50'),
+    '7' -> ('7', '')), or None for anything else: the one reader of decimal
+    text, for amounts, rates, settings and scenarios alike, so that no reader
+    lets through what another refuses (whitespace or a line break anywhere, a
+    sign, an exponent, another script's digits)."""
+    if not isinstance(text, str):
+        return None
+    match = _DECIMAL.fullmatch(text)
+    if match is None:
+        return None
+    return match["whole"], match["fraction"] or ""
 
 
 class AssetKind(StrEnum):
@@ -68,17 +84,17 @@ def parse_amount(text: str, *, asset: str, scale: int) -> int:
         raise AmountNotText(amount=text, asset=asset, reason="amounts are decimal strings, like '12.50'")
     if len(text) > AMOUNT_TEXT_LENGTH_MAX:
         raise AmountTooLong(amount=text[:20] + "...", asset=asset, reason="too many digits")
-    match = _DECIMAL.fullmatch(text)
-    if match is None:
+    digits = decimal_digits(text)
+    if digits is None:
         raise AmountNotDecimal(amount=text, asset=asset, reason="not a plain decimal number like '12.50'")
-    fraction = match["fraction"] or ""
+    whole, fraction = digits
     if len(fraction) > scale:
         raise AmountTooPrecise(
             amount=text,
             asset=asset,
             reason=f"{asset} has {scale} decimal places, {len(fraction)} given",
         )
-    amount_minor = int(match["whole"] + fraction.ljust(scale, "0"))
+    amount_minor = int(whole + fraction.ljust(scale, "0"))
     check_amount_minor(amount_minor, asset=asset, scale=scale)
     return amount_minor
 

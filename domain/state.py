@@ -16,7 +16,7 @@ from fractions import Fraction
 from typing import Any
 from uuid import UUID
 
-from domain.accounts import SystemAccount, is_client_account
+from domain.accounts import SystemAccount, is_client_account, is_holding_account
 from domain.crossborder import ComplianceSettings, Settlement, SettlementMove, parse_rate, settlement_status
 from domain.events import (
     AddressBlacklisted,
@@ -171,8 +171,10 @@ class LedgerState:
         return -self.balance(SystemAccount.ISSUANCE, asset)
 
     def holdings(self, asset: str) -> int:
+        """What clients and the bank itself (treasury, fees) hold of `asset`:
+        a token's supply, always."""
         return sum(
-            amount for (account, code), amount in self.balances.items() if code == asset and is_client_account(account)
+            amount for (account, code), amount in self.balances.items() if code == asset and is_holding_account(account)
         )
 
     # Snapshots.
@@ -283,6 +285,8 @@ class LedgerState:
         for account, asset, amount_minor in postings:
             key = (account, asset)
             balance = self.balances.get(key, 0) + amount_minor
+            # Clients only: the treasury's floor is the deciders' (stores written
+            # before it held the treasury below zero, and must still replay).
             assert balance >= 0 or not is_client_account(account), (postings, key)
             self._put(self.balances, key, balance)
 

@@ -21,6 +21,7 @@ from domain.commands import (
     CloseSettlementByDelivery,
     Deposit,
     ExecuteTrade,
+    FundTreasury,
     InitiateSettlement,
     IssueTokens,
     ListVenue,
@@ -121,6 +122,8 @@ def movements() -> list[BaseCommand]:
             quote_amount="330.00",
             fee="0.50",
         ),
+        # The bank sells only what its treasury holds: it buys the BTC outside first.
+        FundTreasury(key="demo:treasury:btc", asset="BTC", amount="0.01000000", reference="otc:btc-0001"),
         ExecuteTrade(
             key="demo:trade:with-bank",
             buyer_client_id="alesia",

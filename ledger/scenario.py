@@ -39,7 +39,7 @@ from pydantic import ValidationError
 
 from domain.commands import COMMAND_ADAPTER, BaseCommand
 from domain.errors import INVALID_INPUT, BatchRejected, LedgerError
-from domain.money import format_amount
+from domain.money import decimal_digits, format_amount
 from ledger.clock import ManualClock
 from ledger.input import InputError, decode_utf8
 from ledger.reports import compliance, settlements
@@ -368,7 +368,13 @@ def _balance_problems(ledger: Ledger, expected: dict[str, dict[str, str]]) -> li
                 problems.append(f"balance of {account}: unknown asset {code}")
                 continue
             actual = ledger.state.balance(account, code)
-            if actual != _minor(asset.scale, str(amount)):
+            expected_minor = _minor(asset.scale, str(amount))
+            if expected_minor is None:
+                problems.append(
+                    f"balance of {account} in {code}: {str(amount)!r} is not a plain decimal with at most "
+                    f"{asset.scale} decimals (a leading '-' allowed)"
+                )
+            elif actual != expected_minor:
                 shown = format_amount(actual, scale=asset.scale)
                 problems.append(f"balance of {account} in {code}: expected {amount}, got {shown}")
     return problems
@@ -377,9 +383,10 @@ def _balance_problems(ledger: Ledger, expected: dict[str, dict[str, str]]) -> li
 def _minor(scale: int, text: str) -> int | None:
     """An expected balance in minor units (zero and negatives allowed here)."""
     negative = text.startswith("-")
-    whole, _, fraction = text.lstrip("-").partition(".")
-    if not whole.isdigit() or (fraction and not fraction.isdigit()) or len(fraction) > scale:
+    digits = decimal_digits(text.removeprefix("-"))
+    if digits is None or len(digits[1]) > scale:
         return None
+    whole, fraction = digits
     value = int(whole + fraction.ljust(scale, "0"))
     return -value if negative else value
 

@@ -7,10 +7,12 @@ from its state and its ledger time (the day after the last one it saw), with
 a random stream drawn from the seed and that day, so a continuation is as
 reproducible as a first run.
 
-The mix, per ledger day: deposits, domestic trades, attempts on a foreign
-venue (refused for residents), transfers, token issuance and redemption,
-cross-border settlements with returns, partial returns and defaults, a
-blacklisted wallet now and then, and the daily deadline check.
+The mix, per ledger day: the bank topping up its treasury's USDT (it sells
+only what it holds), deposits, domestic trades and trades with the bank,
+attempts on a foreign venue (refused for residents), transfers, token
+issuance and redemption, cross-border settlements with returns, partial
+returns and defaults, a blacklisted wallet now and then, and the daily
+deadline check.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from domain.accounts import SystemAccount
 from domain.commands import (
     BaseCommand,
     BlacklistAddress,
     CheckDeadlines,
     Deposit,
     ExecuteTrade,
+    FundTreasury,
     InitiateSettlement,
     IssueTokens,
     ListVenue,
@@ -53,6 +57,14 @@ DAYS_MAX = 3650
 OPS_PER_DAY_MAX = 100_000
 COUNTRIES = ("AE", "CN", "DE", "KZ", "RU", "TR")
 WALLETS = tuple(f"Tsim{n:016x}" for n in range(24))  # a small pool, so that blacklisting one hits
+# The treasury's USDT is topped up to this many whole USDT per operation of
+# the day (at least TREASURY_USDT_MIN) whenever a day starts with less than
+# half of it: a day's trades with the bank sell at most some 37 USDT per
+# operation on average (a trade in 4.5 operations, a third of them with the
+# bank, up to 500 USDT each), so the treasury never runs dry.
+TREASURY_USDT_PER_OPERATION = 100
+TREASURY_USDT_MIN = 50_000
+USDT_MINOR = 10**6
 
 
 @dataclass(frozen=True)
@@ -157,7 +169,7 @@ class _Day:
         return f"{self.rng.randint(low, high)}.{self.rng.randint(0, 99):02d}"
 
     def commands(self) -> list[BaseCommand]:
-        out: list[BaseCommand] = []
+        out: list[BaseCommand] = self.treasury_top_up()
         makers = [
             self.deposit,
             self.trade,
@@ -184,6 +196,22 @@ class _Day:
                 )
         out.append(CheckDeadlines(key=self.key("deadlines")))
         return out
+
+    def treasury_top_up(self) -> list[BaseCommand]:
+        """The USDT the bank buys outside for its treasury before the day's trades."""
+        target = max(TREASURY_USDT_MIN, TREASURY_USDT_PER_OPERATION * self.config.operations_per_day) * USDT_MINOR
+        held = self.state.balance(SystemAccount.TREASURY, "USDT")
+        if held >= target // 2:
+            return []
+        amount = target - held
+        return [
+            FundTreasury(
+                key=self.key("treasury"),
+                asset="USDT",
+                amount=f"{amount // USDT_MINOR}.{amount % USDT_MINOR:06d}",
+                reference=f"otc-{self.day}",
+            )
+        ]
 
     def pick(self) -> str:
         return self.rng.choice(self.clients)

@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from domain.accounts import BANK_HOLDINGS, is_client_account
 from domain.money import format_amount
 from ledger.audit.log import StoredCheckpoint
 from ledger.audit.notes import Checkpoint, Note
@@ -46,9 +47,12 @@ def gather(reader: ReadModel, origin: str, checkpoint: StoredCheckpoint | None, 
         assets = reader.tokens(session)
         trades = reader.trade_rows(session)
     holdings: dict[str, int] = {}
+    bank_holdings: dict[str, int] = {}
     for account, asset, amount in balances:
-        if account.startswith("client:"):
+        if is_client_account(account):
             holdings[asset] = holdings.get(asset, 0) + int(amount)
+        elif account in BANK_HOLDINGS:
+            bank_holdings[asset] = bank_holdings.get(asset, 0) + int(amount)
     rejections = compliance(reader)
     crossborder = settlements(reader)
     return [
@@ -81,7 +85,8 @@ def gather(reader: ReadModel, origin: str, checkpoint: StoredCheckpoint | None, 
                     "cap": format_amount(int(cap), scale=scales[code]) if cap else "",
                     "supply": format_amount(int(supply), scale=scales[code]),
                     "held_by_clients": format_amount(holdings.get(code, 0), scale=scales[code]),
-                    "matches": int(supply) == holdings.get(code, 0),
+                    "held_by_bank": format_amount(bank_holdings.get(code, 0), scale=scales[code]),
+                    "matches": int(supply) == holdings.get(code, 0) + bank_holdings.get(code, 0),
                 }
                 for code, _, issuer, cap, supply in assets
             ],

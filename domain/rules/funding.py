@@ -1,11 +1,11 @@
-"""Funding: value entering, leaving and moving between clients; no client balance goes below zero."""
+"""Funding: value entering, leaving and moving between clients or into the treasury; no holding goes below zero."""
 
 from __future__ import annotations
 
 from domain.accounts import SystemAccount, client_account
-from domain.commands import Deposit, Transfer, Withdraw
+from domain.commands import Deposit, FundTreasury, Transfer, Withdraw
 from domain.errors import InsufficientFunds, SameClientOnBothSides, TokenOutsideIssuance
-from domain.events import FundsDeposited, FundsTransferred, FundsWithdrawn, LedgerEvent
+from domain.events import FundsDeposited, FundsTransferred, FundsWithdrawn, LedgerEvent, TreasuryFunded
 from domain.money import Asset, AssetKind
 from domain.rules.base import Deciders, Stamp, command_stream, find_asset, find_client, head, movement
 from domain.rules.compliance import aml, check_not_blacklisted
@@ -14,6 +14,7 @@ from domain.state import LedgerState
 
 
 def check_funds(state: LedgerState, account: str, asset: Asset, amount_minor: int) -> None:
+    """A holding account (a client's, or the treasury) has `amount_minor` to give."""
     available = state.balance(account, asset.code)
     if available < amount_minor:
         raise InsufficientFunds(
@@ -24,7 +25,8 @@ def check_funds(state: LedgerState, account: str, asset: Asset, amount_minor: in
         )
 
 
-def _held_outside_issuance(state: LedgerState, code: str) -> Asset:
+def held_outside_issuance(state: LedgerState, code: str) -> Asset:
+    """An asset that may enter or leave the ledger from outside: fiat or crypto, never a token."""
     asset = find_asset(state, code)
     if asset.kind == AssetKind.TOKEN:
         raise TokenOutsideIssuance(asset=code)
@@ -33,7 +35,7 @@ def _held_outside_issuance(state: LedgerState, code: str) -> Asset:
 
 def deposit(state: LedgerState, command: Deposit, stamp: Stamp) -> list[LedgerEvent]:
     client = find_client(state, command.client_id)
-    asset = _held_outside_issuance(state, command.asset)
+    asset = held_outside_issuance(state, command.asset)
     amount_minor = asset.parse(command.amount)
     check_verified(client)
     check_not_blacklisted(state, command.wallet_address, stamp)
@@ -54,7 +56,7 @@ def deposit(state: LedgerState, command: Deposit, stamp: Stamp) -> list[LedgerEv
 
 def withdraw(state: LedgerState, command: Withdraw, stamp: Stamp) -> list[LedgerEvent]:
     client = find_client(state, command.client_id)
-    asset = _held_outside_issuance(state, command.asset)
+    asset = held_outside_issuance(state, command.asset)
     amount_minor = asset.parse(command.amount)
     account = client_account(client.client_id)
     check_verified(client)
@@ -71,6 +73,22 @@ def withdraw(state: LedgerState, command: Withdraw, stamp: Stamp) -> list[Ledger
             wallet_address=command.wallet_address,
         ),
         *aml(state, stamp, client, asset, amount_minor, command.type),
+    ]
+
+
+def fund_treasury(state: LedgerState, command: FundTreasury, stamp: Stamp) -> list[LedgerEvent]:
+    asset = held_outside_issuance(state, command.asset)
+    amount_minor = asset.parse(command.amount)
+    check_not_blacklisted(state, command.wallet_address, stamp)
+    return [
+        TreasuryFunded(
+            **head(state, command_stream(command.key), stamp),
+            postings=movement(SystemAccount.EXTERNAL, SystemAccount.TREASURY, asset.code, amount_minor),
+            asset_code=asset.code,
+            amount_minor=amount_minor,
+            reference=command.reference,
+            wallet_address=command.wallet_address,
+        )
     ]
 
 
@@ -103,4 +121,5 @@ DECIDERS: Deciders = {
     Deposit: deposit,
     Withdraw: withdraw,
     Transfer: transfer,
+    FundTreasury: fund_treasury,
 }

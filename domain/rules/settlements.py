@@ -39,7 +39,7 @@ from domain.events import (
 from domain.parties import Client
 from domain.rules.base import Deciders, Stamp, find_asset, find_client, find_settlement, head, movement
 from domain.rules.compliance import aml, check_not_blacklisted, check_travel_rule
-from domain.rules.funding import check_funds
+from domain.rules.funding import check_funds, held_outside_issuance
 from domain.rules.onboarding import check_verified
 from domain.state import LedgerState
 
@@ -62,7 +62,8 @@ def initiate_settlement(state: LedgerState, command: InitiateSettlement, stamp: 
     if command.settlement_id in state.settlements:
         raise AlreadyExists(kind="settlement", key=command.settlement_id)
     client = find_client(state, command.client_id)
-    asset = find_asset(state, command.asset)
+    # A token sent abroad would leave the ledger without redemption.
+    asset = held_outside_issuance(state, command.asset)
     amount_minor = asset.parse(command.amount)
     day = stamp.ledger_time.date()
     account = client_account(client.client_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domain.accounts import SystemAccount, client_account
+from domain.accounts import SystemAccount, client_account, is_holding_account
 from domain.commands import DelistVenue, ExecuteTrade, ListVenue, SetTradingPolicy, SetVolumeCap
 from domain.errors import (
     AlreadyExists,
@@ -14,6 +14,7 @@ from domain.errors import (
     ForeignVenueForbidden,
     SameAssetOnBothSides,
     SameClientOnBothSides,
+    TokenOutsideLedger,
     TradeWithoutClient,
     VenueAlreadyDelisted,
     VenueNotListed,
@@ -29,7 +30,7 @@ from domain.events import (
     VolumeCapSet,
     stream_id,
 )
-from domain.money import Asset
+from domain.money import Asset, AssetKind
 from domain.parties import Client, TradingPolicy, Venue
 from domain.rules.base import Deciders, Stamp, command_stream, find_asset, find_client, find_venue, head
 from domain.rules.compliance import aml
@@ -196,9 +197,31 @@ def _trade_postings(trade: _Trade) -> tuple[Posting, ...]:
     )
 
 
+def _check_tokens_stay_on_the_ledger(trade: _Trade) -> None:
+    """A venue's outside counterparty neither delivers a token (nobody on the
+    ledger holds what it would deliver: the units would be made outside
+    issuance) nor receives one (the units would leave without redemption)."""
+    if trade.venue is None:
+        return  # a trade with the bank moves units that its treasury or a client holds
+    legs = (
+        (trade.base, trade.base_minor, "deliver", "receive"),
+        (trade.quote, trade.quote_minor, "receive", "deliver"),
+    )
+    for asset, amount_minor, as_seller, as_buyer in legs:
+        if asset.kind != AssetKind.TOKEN:
+            continue
+        for client, side in ((trade.seller, as_seller), (trade.buyer, as_buyer)):
+            if client is None:
+                raise TokenOutsideLedger(
+                    asset=asset.code, venue=trade.venue.venue_id, side=side, amount=asset.format(amount_minor)
+                )
+
+
 def _check_trade_funds(state: LedgerState, trade: _Trade, postings: tuple[Posting, ...]) -> None:
+    """Every holding account that gives, clients and the bank's treasury
+    alike, holds what it gives; the outside counterparty is outside the books."""
     for posting in postings:
-        if posting.amount_minor < 0 and posting.account.startswith("client:"):
+        if posting.amount_minor < 0 and is_holding_account(posting.account):
             asset = trade.base if posting.asset == trade.base.code else trade.quote
             check_funds(state, posting.account, asset, -posting.amount_minor)
 
@@ -208,6 +231,7 @@ def execute_trade(state: LedgerState, command: ExecuteTrade, stamp: Stamp) -> li
     _check_venue(state, trade)
     for client in trade.clients:
         check_verified(client)
+    _check_tokens_stay_on_the_ledger(trade)
     postings = _trade_postings(trade)
     _check_trade_funds(state, trade, postings)
     _check_volume_caps(state, trade, stamp.ledger_time.date().isoformat())

@@ -16,6 +16,7 @@ from domain.commands import (
     DelistVenue,
     Deposit,
     ExecuteTrade,
+    FundTreasury,
     InitiateSettlement,
     ReturnSettlementFunds,
     SetReferenceRate,
@@ -68,6 +69,15 @@ def history() -> list[BaseCommand]:
             quote_amount="3.30",
         ),
         Transfer(key="x-poor", source_client_id="ivan", target_client_id="jan", asset="BYN", amount="1"),
+        FundTreasury(key="treasury-byn", asset="BYN", amount="20.00", reference="capital"),
+        ExecuteTrade(
+            key="t-bank",
+            seller_client_id="alesia",
+            base_asset="SVT",
+            base_amount="10.00",
+            quote_asset="BYN",
+            quote_amount="5.00",
+        ),
     ]
     return setup_commands() + funding_commands() + trading_commands() + trades + settlements()
 
@@ -126,6 +136,7 @@ def test_the_views_show_what_the_log_says(open_ledger: OpenLedger) -> None:
     assert {k: v for k, v in balances.items() if v} == {k: v for k, v in ledger.state.balances.items() if v}
     supply = {code: int(minor) for code, _, _, _, _, minor in rows(ledger, "view_assets")}
     assert supply["SVT"] == ledger.state.supply("SVT") == 30000
+    assert (balances[("system:treasury", "SVT")], balances[("system:treasury", "BYN")]) == (1000, 1500)
     venues = {venue_id: listed for venue_id, _, _, _, listed, _ in rows(ledger, "view_venues")}
     assert venues == {"minsk-htp": 1, "grodno-x": 0, "offshore": 1}
     kyc = {client_id: status for client_id, _, _, _, status in rows(ledger, "view_clients")}

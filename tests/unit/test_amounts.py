@@ -1,9 +1,15 @@
 """Amounts are integers in minor units inside and decimal strings at the boundary."""
 
-import pytest
+from fractions import Fraction
 
-from domain.errors import InvalidAmount
-from domain.money import AMOUNT_MINOR_MAX, format_amount, parse_amount
+import pytest
+from pydantic import ValidationError
+
+from domain.commands import COMMAND_ADAPTER
+from domain.crossborder import parse_rate
+from domain.errors import AmountNotDecimal, InvalidAmount
+from domain.money import AMOUNT_MINOR_MAX, decimal_digits, format_amount, parse_amount
+from ledger.scenario import _minor as scenario_minor
 
 
 @pytest.mark.parametrize(
@@ -80,3 +86,38 @@ def test_minor_units_format_with_every_decimal_place(minor: int, scale: int, tex
 def test_formatting_then_parsing_gives_back_the_amount() -> None:
     for minor in (1, 99, 100, 123456789, 10**30 + 7):
         assert parse_amount(format_amount(minor, scale=8), asset="BTC", scale=8) == minor
+
+
+# Whitespace anywhere, read by every reader of decimal text alike.
+NOT_PLAIN = ["10\n", " 10", "1 0", "10\t", "\n10", "10\r\n", "10 ", "1\u00a00", "10\u2028", "1.\n5", "\t"]
+
+
+@pytest.mark.parametrize("text", NOT_PLAIN)
+def test_no_reader_of_decimal_text_takes_whitespace_or_a_line_break_anywhere(text: str) -> None:
+    assert decimal_digits(text) is None
+    with pytest.raises(AmountNotDecimal):
+        parse_amount(text, asset="BYN", scale=2)
+    with pytest.raises(ValueError, match="not a plain decimal"):
+        parse_rate(text)
+    assert scenario_minor(2, text) is None
+    assert scenario_minor(2, "-" + text) is None
+    commands: list[dict[str, object]] = [
+        {"type": "deposit", "key": "d", "client_id": "a", "asset": "BYN", "amount": text, "reference": "r"},
+        {"type": "fund_treasury", "key": "f", "asset": "BYN", "amount": text, "reference": "r"},
+        {"type": "register_token", "key": "t", "code": "SVT", "scale": 2, "issuer_id": "i", "supply_cap": text},
+        {"type": "set_reference_rate", "key": "r", "code": "USD", "byn_per_unit": text, "effective_on": "2026-01-01"},
+        {"type": "set_compliance_settings", "key": "s", "base_unit_byn": text},
+        {"type": "set_volume_cap", "key": "v", "asset": "BYN", "daily_cap": text},
+    ]
+    for command in commands:
+        with pytest.raises(ValidationError):
+            COMMAND_ADAPTER.validate_python(command)
+
+
+def test_plain_decimals_are_read_the_same_by_every_reader() -> None:
+    assert decimal_digits("12.50") == ("12", "50")
+    assert decimal_digits("7") == ("7", "")
+    assert parse_amount("12.50", asset="BYN", scale=2) == 1250
+    assert parse_rate("3.2750") == Fraction(131, 40)
+    assert scenario_minor(2, "-12.5") == -1250
+    assert scenario_minor(2, "0") == 0

@@ -14,6 +14,7 @@ from domain.commands import (
     Deposit,
     ExtendSettlementDeadline,
     InitiateSettlement,
+    RegisterAsset,
     ReturnSettlementFunds,
     SetComplianceSettings,
     SetReferenceRate,
@@ -21,6 +22,7 @@ from domain.commands import (
 from domain.crossborder import ComplianceSettings, Direction, PartyInfo, SettlementStatus
 from domain.errors import InvalidCommand, MissingRate, UnknownSettlement
 from domain.events import AmlNotificationRecorded, SettlementInitiated, SettlementOverdue
+from domain.money import AssetKind
 from domain.parties import ClientKind
 from domain.state import LedgerState
 from tests.unit.test_rules import assert_recorded_rejection, assert_refused
@@ -196,9 +198,10 @@ def test_a_zero_threshold_requires_travel_rule_data_always(state: LedgerState) -
 
 
 def test_without_a_rate_an_incomplete_settlement_cannot_be_valued(state: LedgerState) -> None:
-    apply(state, Deposit(key="btc", client_id="nord", asset="USDT", amount="5", reference="r"))
-    command = settle(asset="SVT", amount="1", beneficiary=PartyInfo(name="B"))
-    assert_refused(state, command, MissingRate, "no reference rate for SVT")
+    apply(state, RegisterAsset(key="asset-btc", code="BTC", scale=8, kind=AssetKind.CRYPTO))
+    apply(state, Deposit(key="btc", client_id="nord", asset="BTC", amount="5", reference="r"))
+    command = settle(asset="BTC", amount="1", beneficiary=PartyInfo(name="B"))
+    assert_refused(state, command, MissingRate, "no reference rate for BTC")
 
 
 def test_a_blocked_jurisdiction_is_refused(state: LedgerState) -> None:
