@@ -34,6 +34,7 @@ from typing import Any, BinaryIO
 
 from ledger.audit.files import Folder
 from ledger.audit.leaf_check import leaf_problems
+from ledger.audit.merkle import leaf_hashes
 from ledger.audit.tile_check import TileFolder, compare_entries, compare_tile, tile_root
 from ledger.audit.tiles import ENTRY_BYTES_MAX, TILE_WIDTH, TileName
 
@@ -145,19 +146,6 @@ class _Batch:
     lines: list[bytes]
     digests: list[bytes] | None = None
     unchecked: frozenset[int] = frozenset()
-
-
-_LEAF_PREFIX = hashlib.sha256(b"\x00")
-
-
-def _leaf_digests(lines: list[bytes]) -> list[bytes]:
-    """RFC 9162 leaf hashes, from a hash state that has taken the 0x00 prefix already."""
-    digests = []
-    for line in lines:
-        state = _LEAF_PREFIX.copy()
-        state.update(line)
-        digests.append(state.digest())
-    return digests
 
 
 def _batches(events: int, chunk: Chunk, result: ChunkResult) -> Iterator[_Batch]:
@@ -275,7 +263,7 @@ class _Tiler:
         self._check(batch)
         digests = batch.digests
         if digests is None:
-            digests = _leaf_digests(batch.lines)
+            digests = leaf_hashes(batch.lines)
         end = self.index + len(digests)
         while self.sizes and self.sizes[0] <= end:
             size = self.sizes.pop(0)

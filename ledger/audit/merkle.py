@@ -26,6 +26,19 @@ def leaf_hash(leaf: bytes) -> bytes:
     return hashlib.sha256(b"\x00" + leaf).digest()
 
 
+_LEAF_PREFIX = hashlib.sha256(b"\x00")
+
+
+def leaf_hashes(leaves: Iterable[bytes]) -> list[bytes]:
+    """The leaf hash of each, from a hash state that has taken the 0x00 prefix already."""
+    digests = []
+    for leaf in leaves:
+        state = _LEAF_PREFIX.copy()
+        state.update(leaf)
+        digests.append(state.digest())
+    return digests
+
+
 def node_hash(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
 
