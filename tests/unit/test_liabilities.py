@@ -96,8 +96,8 @@ def test_every_client_of_a_tree_of_any_size_proves_their_balance_by_the_document
 def test_any_set_of_balances_sums_to_its_total_and_every_proof_holds(held: dict[str, int]) -> None:
     built = built_from({"ETH": held}, {"ETH": 18})
     assert built.statement.asset("ETH").total == sum(held.values())
-    for client in held:
-        assert verify_proof(prove(built, client), [KEY]).balances == {"ETH": held[client]}
+    for client, balance in held.items():
+        assert verify_proof(prove(built, client), [KEY]).balances == {"ETH": balance}
 
 
 def test_a_client_gets_one_entry_for_each_asset_they_hold_and_none_for_the_others() -> None:
@@ -217,8 +217,8 @@ def test_the_statement_is_exactly_its_canonical_text_and_never_reads_as_a_checkp
         Checkpoint.parse(statement.text())
     with pytest.raises(LiabilitiesError, match="decimal count, got '02'"):
         parse_statement(statement.text().replace("asset BYN 2 5 ", "asset BYN 02 5 "))
+    lines = statement.text().splitlines()
     with pytest.raises(LiabilitiesError, match="once, by code"):
-        lines = statement.text().splitlines()
         parse_statement("\n".join([*lines[:3], lines[4], lines[3]]) + "\n")
 
 
