@@ -46,6 +46,9 @@ def gather(reader: ReadModel, origin: str, checkpoint: StoredCheckpoint | None, 
         balances = reader.balance_rows(session)
         assets = reader.tokens(session)
         trades = reader.trade_rows(session)
+        clients = reader.client_rows(session)
+        lifecycle = reader.lifecycle_rows(session)
+        reversals = reader.reversal_rows(session)
     holdings: dict[str, int] = {}
     bank_holdings: dict[str, int] = {}
     for account, asset, amount in balances:
@@ -112,6 +115,26 @@ def gather(reader: ReadModel, origin: str, checkpoint: StoredCheckpoint | None, 
             "rejections_by_rule",
             "Recorded rejections by rule",
             [{"rule": rule, "rejections": n} for rule, n in rejections["by_rule"].items()],
+        ),
+        Table(
+            "clients",
+            "Clients and their lifecycle",
+            [row.to_json() for row in clients],
+            "KYC pending, verified or revoked; kyc_expires_on is the first day a verification no longer holds.",
+        ),
+        Table(
+            "lifecycle_changes",
+            "Lifecycle changes",
+            [row._asdict() for row in lifecycle],
+            "Clients' KYC, freezes and offboarding, issuers' licences, settlements falling overdue and their "
+            "deadlines extended (reason: the permit; detail: the deadline concerned), in log order.",
+        ),
+        Table(
+            "reversals",
+            "Reversals beside their originals",
+            [row._asdict() for row in reversals],
+            "Each correction by opposite postings: the original stays in the log; both keys, the reason and the "
+            "reference.",
         ),
         Table(
             "settlement_summary",
