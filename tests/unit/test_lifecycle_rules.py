@@ -11,11 +11,13 @@ from datetime import UTC, date, datetime
 import pytest
 
 from domain.commands import (
+    BaseCommand,
     Deposit,
     FreezeClient,
     IssueTokens,
     OffboardClient,
     RedeemTokens,
+    ReverseTransaction,
     RevokeIssuerLicence,
     RevokeKyc,
     Transfer,
@@ -196,3 +198,39 @@ def test_a_licence_is_revoked_once_and_only_if_held(state: LedgerState) -> None:
     assert_refused(state, RevokeIssuerLicence(key="r", issuer_id="grey-mint", reason="x"), LicenceNotRevocable)
     apply(state, RevokeIssuerLicence(key="revoke", issuer_id="svislach", reason="x"))
     assert_refused(state, RevokeIssuerLicence(key="r2", issuer_id="svislach", reason="x"), LicenceNotRevocable)
+
+
+# Journalled and snapshotted.
+
+
+def lifecycle_history() -> list[BaseCommand]:
+    return [
+        VerifyKyc(key="review", client_id="alesia", expires_on=date(2027, 1, 1)),
+        FreezeClient(key="freeze", client_id="nord", reason="court order"),
+        RevokeKyc(key="revoke", client_id="nord", reason="stolen passport"),
+        OffboardClient(key="off", client_id="pending", reason="never verified"),
+        RevokeIssuerLicence(key="licence", issuer_id="berezina", reason="HTP decision"),
+        ReverseTransaction(key="undo", original_key="fund-byn", reason="twice", reference="T-1"),
+    ]
+
+
+def state_fields(state: LedgerState) -> dict[str, object]:
+    return {name: value for name, value in vars(state).items() if name not in ("_handlers", "_journal", "history")}
+
+
+def test_a_snapshot_carries_every_lifecycle_and_reversal(state: LedgerState) -> None:
+    for command in lifecycle_history():
+        assert apply(state, command).violation is None, command
+    restored = LedgerState.restored(state.snapshot())
+    assert state_fields(restored) == state_fields(state)
+    assert restored.reversals == {"fund-byn": "undo"}
+    assert restored.clients["nord"].frozen_reason == "court order"
+
+
+def test_a_rolled_back_batch_undoes_every_lifecycle_and_reversal(state: LedgerState) -> None:
+    before = state_fields(LedgerState.restored(state.snapshot()))
+    state.begin()
+    for command in lifecycle_history():
+        assert apply(state, command).violation is None, command
+    state.rollback()
+    assert state_fields(state) == before
