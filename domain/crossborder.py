@@ -82,7 +82,12 @@ SETTLEMENT_TRANSITIONS: Mapping[SettlementMove, Mapping[SettlementStatus, Settle
         SettlementStatus.OPEN: SettlementStatus.CLOSED,
         SettlementStatus.OVERDUE: SettlementStatus.CLOSED,
     },
-    SettlementMove.EXTENSION: {SettlementStatus.OPEN: SettlementStatus.OPEN},
+    # An overdue settlement is extended only under a permit (every extension
+    # names one); it is outstanding again, its overdue history in the events.
+    SettlementMove.EXTENSION: {
+        SettlementStatus.OPEN: SettlementStatus.OPEN,
+        SettlementStatus.OVERDUE: SettlementStatus.OPEN,
+    },
     SettlementMove.DEADLINE_PASSED: {SettlementStatus.OPEN: SettlementStatus.OVERDUE},
 }
 SETTLEMENT_INITIAL_STATUS = SettlementStatus.OPEN

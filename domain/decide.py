@@ -2,7 +2,7 @@
 
 This module only dispatches: each command type is decided in one area of
 `domain.rules` (onboarding, issuance, funding, trading, compliance,
-settlements), which checks, then emits. A decider validates against the state
+settlements, corrections), which checks, then emits. A decider validates against the state
 and raises a `LedgerError`; it never mutates the state (the caller evolves it
 with the events). `InvalidCommand` refuses the command outright; a
 `RuleViolation` is turned by `handle` into a `CommandRejected` event, so the
@@ -18,13 +18,13 @@ from typing import NamedTuple
 from domain.commands import BaseCommand, EstablishBank
 from domain.errors import BankNotEstablished, RuleViolation
 from domain.events import CommandRejected, LedgerEvent, rejection_subject
-from domain.rules import compliance, funding, issuance, onboarding, settlements, trading
+from domain.rules import compliance, corrections, funding, issuance, onboarding, settlements, trading
 from domain.rules.base import Decider, Stamp, command_stream
 from domain.state import LedgerState
 
 __all__ = ["AREAS", "DECIDERS", "Outcome", "Stamp", "command_stream", "decide", "handle"]
 
-AREAS: tuple[ModuleType, ...] = (onboarding, issuance, funding, trading, compliance, settlements)
+AREAS: tuple[ModuleType, ...] = (onboarding, issuance, funding, trading, compliance, settlements, corrections)
 
 
 class Outcome(NamedTuple):

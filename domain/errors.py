@@ -12,7 +12,11 @@ The tree::
     │   ├── AlreadyExists            a party or asset registered twice
     │   ├── BankNotEstablished       a command that needs the bank before it exists
     │   ├── IdempotencyConflict      a key reused with a different payload
-    │   ├── KycAlreadyVerified                                   (onboarding)
+    │   ├── KycAlreadyVerified, KycAlreadyExpired, KycNotRevocable,
+    │   │   ClientAlreadyFrozen,
+    │   │   ClientNotFrozen                                      (onboarding)
+    │   ├── LicenceNotRevocable                                  (issuance)
+    │   ├── UnknownTransaction                                   (corrections)
     │   ├── NotAToken                                            (issuance)
     │   ├── TokenOutsideIssuance, SameClientOnBothSides          (funding, trading, settlements)
     │   ├── TradeWithoutClient, SameAssetOnBothSides,
@@ -27,6 +31,15 @@ The tree::
     │   ├── IssuerNotLicensed
     │   ├── SupplyCapExceeded
     │   ├── KycNotVerified
+    │   ├── KycRevoked               the verification was withdrawn
+    │   ├── KycExpired               the verification's expiry day has come
+    │   ├── FrozenClient             no value of a frozen client moves
+    │   ├── OffboardedClient         nothing happens to a client who has left
+    │   ├── BalanceNotZero           offboarding a client who still holds value
+    │   ├── LicenceRevoked           issuance by an issuer whose licence was revoked
+    │   ├── AlreadyReversed          a transaction reversed a second time
+    │   ├── NotReversible            a rejection, a command without postings, or a kind
+    │   │                            that is corrected otherwise (settlements, reversals)
     │   ├── InsufficientFunds        a client's or the bank's treasury's balance would go below zero
     │   ├── TokenOutsideLedger       a token traded with a venue's outside counterparty
     │   ├── NotIssuersToken
@@ -170,7 +183,40 @@ class KycAlreadyVerified(InvalidCommand):
     template = "invalid command: client {client!r} is already KYC-verified"
 
 
+class KycAlreadyExpired(InvalidCommand):
+    code = "KYC_ALREADY_EXPIRED"
+    template = "invalid command: a verification of {client!r} expiring on {expires_on} has expired already"
+
+
+class KycNotRevocable(InvalidCommand):
+    code = "KYC_NOT_REVOCABLE"
+    template = "invalid command: client {client!r} has KYC status {kyc}: only a verification is revoked"
+
+
+class ClientAlreadyFrozen(InvalidCommand):
+    code = "CLIENT_ALREADY_FROZEN"
+    template = "invalid command: client {client!r} is frozen already ({reason})"
+
+
+class ClientNotFrozen(InvalidCommand):
+    code = "CLIENT_NOT_FROZEN"
+    template = "invalid command: client {client!r} is not frozen"
+
+
 # Issuance.
+
+
+class LicenceNotRevocable(InvalidCommand):
+    code = "LICENCE_NOT_REVOCABLE"
+    template = "invalid command: issuer {issuer!r} holds no licence to revoke ({status})"
+
+
+# Corrections.
+
+
+class UnknownTransaction(InvalidCommand):
+    code = "UNKNOWN_TRANSACTION"
+    template = "unknown transaction {original!r}: no command was recorded under that key"
 
 
 class NotAToken(InvalidCommand):
@@ -306,6 +352,46 @@ class KycNotVerified(RuleViolation):
     template = "client {client!r} has KYC status {kyc}; value moves only after verification"
 
 
+class KycRevoked(RuleViolation):
+    rule = "KYC_REVOKED"
+    template = "client {client!r} had its KYC verification revoked: value moves only after it is verified again"
+
+
+class KycExpired(RuleViolation):
+    rule = "KYC_EXPIRED"
+    template = "client {client!r}'s KYC verification expired on {expired_on}; value moves only after verification"
+
+
+class FrozenClient(RuleViolation):
+    rule = "CLIENT_FROZEN"
+    template = "client {client!r} is frozen ({reason}): none of its value moves until it is unfrozen"
+
+
+class OffboardedClient(RuleViolation):
+    rule = "CLIENT_OFFBOARDED"
+    template = "client {client!r} was offboarded: nothing of its happens any more"
+
+
+class BalanceNotZero(RuleViolation):
+    rule = "BALANCE_NOT_ZERO"
+    template = "client {client!r} is offboarded only at zero balances; it still holds {balances}"
+
+
+class LicenceRevoked(RuleViolation):
+    rule = "ISSUER_LICENCE_REVOKED"
+    template = "issuer {issuer!r} had its licence revoked: it issues no more {asset} (redemption is still allowed)"
+
+
+class AlreadyReversed(RuleViolation):
+    rule = "ALREADY_REVERSED"
+    template = "transaction {original!r} was reversed already, by {reversal!r}"
+
+
+class NotReversible(RuleViolation):
+    rule = "NOT_REVERSIBLE"
+    template = "transaction {original!r} ({original_type}) is not reversed by postings: {why}"
+
+
 class InsufficientFunds(RuleViolation):
     rule = "INSUFFICIENT_FUNDS"
     template = "account {account} holds {available} {asset}, {requested} requested"
@@ -408,6 +494,14 @@ RULE_VIOLATIONS: dict[str, type[RuleViolation]] = {
         NotIssuersToken,
         SupplyCapExceeded,
         KycNotVerified,
+        KycRevoked,
+        KycExpired,
+        FrozenClient,
+        OffboardedClient,
+        BalanceNotZero,
+        LicenceRevoked,
+        AlreadyReversed,
+        NotReversible,
         InsufficientFunds,
         TokenOutsideLedger,
         VenueNotListed,

@@ -97,7 +97,47 @@ class ClientOnboarded(LedgerEvent):
 
 
 class ClientKycVerified(LedgerEvent):
+    """`expires_on` is the first ledger day the verification no longer holds;
+    empty when it does not expire (as for every verification recorded before
+    verifications could expire)."""
+
     client_id: str
+    expires_on: date | None = None
+
+
+class ClientKycRevoked(LedgerEvent):
+    """The client's KYC verification was withdrawn for `reason`."""
+
+    client_id: str
+    reason: str
+
+
+class ClientFrozen(LedgerEvent):
+    """The client was frozen for `reason`: no value of theirs moves."""
+
+    client_id: str
+    reason: str
+
+
+class ClientUnfrozen(LedgerEvent):
+    """The client's freeze was lifted for `reason`."""
+
+    client_id: str
+    reason: str
+
+
+class ClientOffboarded(LedgerEvent):
+    """The bank ended its relationship with the client (every balance zero)."""
+
+    client_id: str
+    reason: str
+
+
+class IssuerLicenceRevoked(LedgerEvent):
+    """The issuer's licence was revoked: it issues no more, it may still redeem."""
+
+    issuer_id: str
+    reason: str
 
 
 class AssetRegistered(LedgerEvent):
@@ -218,6 +258,26 @@ class TradeExecuted(LedgerTransaction):
     quote_asset: str
     quote_amount_minor: MinorUnits
     fee_minor: MinorUnits
+
+
+class TransactionReversed(LedgerTransaction):
+    """A correction beside an original transaction (which stays as it was):
+    the exact opposite of its postings. `original_key` and `original_type`
+    name it, `original_ledger_time` is when it happened; `reason` and
+    `reference` (a ticket) are the correction's. For a reversed trade,
+    `volume_asset`, `volume_minor` and `volume_client_ids` are what is taken
+    off the volume counted for the original's ledger day (empty otherwise)."""
+
+    single_event_stream: ClassVar[bool] = True
+
+    original_key: str
+    original_type: str
+    original_ledger_time: datetime
+    reason: str
+    reference: str
+    volume_asset: str | None = None
+    volume_minor: MinorUnits = 0
+    volume_client_ids: tuple[str, ...] = ()
 
 
 class VenueListed(LedgerEvent):
@@ -398,6 +458,12 @@ COMMAND_TYPE_OF_FIRST_EVENT: dict[type[LedgerEvent], str] = {
     IssuerRegistered: "register_issuer",
     ClientOnboarded: "onboard_client",
     ClientKycVerified: "verify_kyc",
+    ClientKycRevoked: "revoke_kyc",
+    ClientFrozen: "freeze_client",
+    ClientUnfrozen: "unfreeze_client",
+    ClientOffboarded: "offboard_client",
+    IssuerLicenceRevoked: "revoke_issuer_licence",
+    TransactionReversed: "reverse_transaction",
     AssetRegistered: "register_asset",
     TokenRegistered: "register_token",
     TokensIssued: "issue_tokens",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
@@ -30,6 +31,7 @@ class ClientKind(StrEnum):
 class KycStatus(StrEnum):
     PENDING = "pending"
     VERIFIED = "verified"
+    REVOKED = "revoked"
 
 
 class Bank(BaseModel):
@@ -44,16 +46,27 @@ class Bank(BaseModel):
 
 
 class Issuer(BaseModel):
-    """A token issuer; only `licensed` (HTP-resident) issuers mint or burn."""
+    """A token issuer; only `licensed` (HTP-resident) issuers mint or burn.
+    A licence once held and then revoked (`licence_revoked`) still lets the
+    issuer redeem what it issued, never issue more."""
 
     model_config = ConfigDict(frozen=True)
 
     issuer_id: PartyId
     name: PartyName
     licensed: bool
+    licence_revoked: bool = False
+
+    @property
+    def may_issue(self) -> bool:
+        return self.licensed and not self.licence_revoked
 
 
 class Client(BaseModel):
+    """A client and where it is in its lifecycle: `kyc_expires_on` is the
+    first ledger day its verification no longer holds (empty: no expiry);
+    `frozen_reason` is set while it is frozen; `offboarded` once it has left."""
+
     model_config = ConfigDict(frozen=True)
 
     client_id: PartyId
@@ -61,6 +74,17 @@ class Client(BaseModel):
     residency: Residency
     kind: ClientKind
     kyc: KycStatus = KycStatus.PENDING
+    kyc_expires_on: date | None = None
+    frozen_reason: str | None = None
+    offboarded: bool = False
+
+    @property
+    def frozen(self) -> bool:
+        return self.frozen_reason is not None
+
+    def kyc_expired(self, day: date) -> bool:
+        """Whether its verification has expired by ledger day `day`."""
+        return self.kyc_expires_on is not None and day >= self.kyc_expires_on
 
 
 class VenueKind(StrEnum):

@@ -42,6 +42,7 @@ class StateSnapshot(BaseModel):
     settlements: dict[str, Settlement]
     rates: dict[str, list[tuple[date, str]]]
     blocked_countries: dict[str, str]
+    reversals: dict[str, str] = {}  # new since format 1, as the clock: absent there means none
     sandbox_clock: datetime | None = None  # new since format 1 was made: absent there means none was set
     clock_high_water: datetime | None = None
 

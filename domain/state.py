@@ -10,24 +10,29 @@ exactly by `rollback()`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from datetime import date, datetime
 from fractions import Fraction
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
-from domain.accounts import SystemAccount, is_client_account, is_holding_account
+from domain.accounts import SystemAccount, client_account, is_client_account, is_holding_account
 from domain.crossborder import ComplianceSettings, Settlement, SettlementMove, parse_rate, settlement_status
 from domain.events import (
     AddressBlacklisted,
     AmlNotificationRecorded,
     AssetRegistered,
     BankEstablished,
+    ClientFrozen,
+    ClientKycRevoked,
     ClientKycVerified,
+    ClientOffboarded,
     ClientOnboarded,
+    ClientUnfrozen,
     CommandRejected,
     ComplianceSettingsSet,
     FundsReturned,
+    IssuerLicenceRevoked,
     IssuerRegistered,
     JurisdictionBlocked,
     LedgerEvent,
@@ -41,6 +46,7 @@ from domain.events import (
     TokenRegistered,
     TradeExecuted,
     TradingPolicySet,
+    TransactionReversed,
     VenueDelisted,
     VenueListed,
     VolumeCapSet,
@@ -58,8 +64,50 @@ DEFAULT_SETTINGS = ComplianceSettings()
 BYN_RATE = Fraction(1)
 
 
+def volume_day(ledger_time: datetime) -> str:
+    """The ledger day a trade's volume counts for, ISO text."""
+    return ledger_time.date().isoformat()
+
+
+class CommandHistory(Protocol):
+    """A port onto the log: what a command recorded, looked up by its key
+    (a reversal reads its original through it). The decision state keeps no
+    transactions (a million would be a million records); the write path gives
+    it a history that reads the store."""
+
+    def events_of(self, command_key: str) -> Sequence[LedgerEvent] | None:
+        """The events the command of `command_key` recorded; None if no command had that key."""
+        ...
+
+
+class NoHistory:
+    """A history that knows no command: every key is unknown."""
+
+    def events_of(self, _command_key: str) -> Sequence[LedgerEvent] | None:
+        return None
+
+
+NO_HISTORY = NoHistory()
+
+
+class RememberedHistory:
+    """A history in memory, of the events given to `remember` (for tests and
+    simulations that decide without a store)."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, list[LedgerEvent]] = {}
+
+    def remember(self, events: Iterable[LedgerEvent]) -> None:
+        for event in events:
+            self._events.setdefault(event.command_key, []).append(event)
+
+    def events_of(self, command_key: str) -> Sequence[LedgerEvent] | None:
+        return self._events.get(command_key)
+
+
 class LedgerState:
     def __init__(self) -> None:
+        self.history: CommandHistory = NO_HISTORY
         self.counters: dict[str, int] = {}
         self._bank: dict[str, Bank] = {}
         self.issuers: dict[str, Issuer] = {}
@@ -76,6 +124,7 @@ class LedgerState:
         self.settlements: dict[str, Settlement] = {}
         self.rates: dict[str, tuple[tuple[date, Fraction], ...]] = {}
         self.blocked_countries: dict[str, str] = {}
+        self.reversals: dict[str, str] = {}  # original key -> the key of its reversal
         self._clock: dict[str, datetime | None] = {}
         self._journal: list[tuple[MutableMapping[Any, Any], Any, Any]] | None = None
         self._handlers: dict[type[LedgerEvent], Callable[[Any], None]] = {
@@ -83,6 +132,12 @@ class LedgerState:
             IssuerRegistered: self._issuer_registered,
             ClientOnboarded: self._client_onboarded,
             ClientKycVerified: self._client_kyc_verified,
+            ClientKycRevoked: self._client_kyc_revoked,
+            ClientFrozen: self._client_frozen,
+            ClientUnfrozen: self._client_unfrozen,
+            ClientOffboarded: self._client_offboarded,
+            IssuerLicenceRevoked: self._issuer_licence_revoked,
+            TransactionReversed: self._transaction_reversed,
             AssetRegistered: self._asset_registered,
             TokenRegistered: self._asset_registered,
             CommandRejected: self._command_rejected,
@@ -163,6 +218,12 @@ class LedgerState:
     def balance(self, account: str, asset: str) -> int:
         return self.balances.get((account, asset), 0)
 
+    def client_balances(self, client_id: str) -> list[BalanceKey]:
+        """The (account, asset) keys of a client's balances, zero or not (a scan:
+        for rare commands like offboarding, never the hot path)."""
+        account = client_account(client_id)
+        return [key for key in self.balances if key[0] == account]
+
     def version(self, stream: UUID) -> int:
         return self.versions.get(stream, 0)
 
@@ -200,6 +261,7 @@ class LedgerState:
             settlements=dict(self.settlements),
             rates={code: [(day, rate_text(rate)) for day, rate in rates] for code, rates in self.rates.items()},
             blocked_countries=dict(self.blocked_countries),
+            reversals=dict(self.reversals),
             sandbox_clock=self.sandbox_clock,
             clock_high_water=self.clock_high_water,
         )
@@ -226,6 +288,7 @@ class LedgerState:
             code: tuple((day, rate_of(text)) for day, text in rates) for code, rates in snapshot.rates.items()
         }
         state.blocked_countries = dict(snapshot.blocked_countries)
+        state.reversals = dict(snapshot.reversals)
         state._clock = {
             name: value
             for name, value in (("frozen_at", snapshot.sandbox_clock), ("high_water", snapshot.clock_high_water))
@@ -326,8 +389,39 @@ class LedgerState:
         self._put(self.clients, event.client_id, client)
 
     def _client_kyc_verified(self, event: ClientKycVerified) -> None:
-        client = self.clients[event.client_id]
-        self._put(self.clients, event.client_id, client.model_copy(update={"kyc": KycStatus.VERIFIED}))
+        self._update_client(event.client_id, kyc=KycStatus.VERIFIED, kyc_expires_on=event.expires_on)
+
+    def _client_kyc_revoked(self, event: ClientKycRevoked) -> None:
+        self._update_client(event.client_id, kyc=KycStatus.REVOKED, kyc_expires_on=None)
+
+    def _client_frozen(self, event: ClientFrozen) -> None:
+        self._update_client(event.client_id, frozen_reason=event.reason)
+
+    def _client_unfrozen(self, event: ClientUnfrozen) -> None:
+        self._update_client(event.client_id, frozen_reason=None)
+
+    def _client_offboarded(self, event: ClientOffboarded) -> None:
+        assert not any(self.balance(account, asset) for account, asset in self.client_balances(event.client_id))
+        self._update_client(event.client_id, offboarded=True)
+
+    def _update_client(self, client_id: str, **changes: Any) -> None:
+        self._put(self.clients, client_id, self.clients[client_id].model_copy(update=changes))
+
+    def _issuer_licence_revoked(self, event: IssuerLicenceRevoked) -> None:
+        issuer = self.issuers[event.issuer_id]
+        self._put(self.issuers, event.issuer_id, issuer.model_copy(update={"licence_revoked": True}))
+
+    def _transaction_reversed(self, event: TransactionReversed) -> None:
+        assert event.original_key not in self.reversals, event
+        self._put(self.reversals, event.original_key, event.command_key)
+        if event.volume_asset is None:
+            return
+        day = volume_day(event.original_ledger_time)
+        for scope in {BANK_SCOPE, *event.volume_client_ids}:
+            key = (scope, event.volume_asset, day)
+            remaining = self.volumes.get(key, 0) - event.volume_minor
+            assert remaining >= 0, (event, key)
+            self._put(self.volumes, key, remaining)
 
     def _asset_registered(self, event: AssetRegistered | TokenRegistered) -> None:
         self._put(self.assets, event.asset.code, event.asset)
@@ -336,7 +430,7 @@ class LedgerState:
         self._put(self.counters, "rejections", self.rejections + 1)
 
     def _trade_executed(self, event: TradeExecuted) -> None:
-        day = event.ledger_time.date().isoformat()
+        day = volume_day(event.ledger_time)
         scopes = {BANK_SCOPE, event.buyer_client_id, event.seller_client_id} - {None}
         for scope in scopes:
             assert scope is not None

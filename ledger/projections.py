@@ -44,10 +44,15 @@ from domain.events import (
     AmlNotificationRecorded,
     AssetRegistered,
     BankEstablished,
+    ClientFrozen,
+    ClientKycRevoked,
     ClientKycVerified,
+    ClientOffboarded,
     ClientOnboarded,
+    ClientUnfrozen,
     CommandRejected,
     FundsReturned,
+    IssuerLicenceRevoked,
     LedgerEvent,
     LedgerTransaction,
     SettlementClosedByDelivery,
@@ -56,6 +61,7 @@ from domain.events import (
     SettlementOverdue,
     TokenRegistered,
     TradeExecuted,
+    TransactionReversed,
     VenueDelisted,
     VenueListed,
 )
@@ -108,6 +114,11 @@ _ROW_VIEW_HANDLERS: dict[type[LedgerEvent], str] = {
     BankEstablished: "_bank_established",
     ClientOnboarded: "_client_onboarded",
     ClientKycVerified: "_client_kyc_verified",
+    ClientKycRevoked: "_client_kyc_revoked",
+    ClientFrozen: "_client_frozen",
+    ClientUnfrozen: "_client_unfrozen",
+    ClientOffboarded: "_client_offboarded",
+    TransactionReversed: "_transaction_reversed",
     AssetRegistered: "_asset_registered",
     TokenRegistered: "_asset_registered",
     VenueListed: "_venue_listed",
@@ -119,6 +130,30 @@ _ROW_VIEW_HANDLERS: dict[type[LedgerEvent], str] = {
     SettlementOverdue: "_settlement_overdue",
     AmlNotificationRecorded: "_aml_notice",
     TradeExecuted: "_trade_executed",
+}
+# The lifecycle changes, each a row of `view_lifecycle`: what the subject is,
+# its id, the change, and the reason and detail to show.
+_LIFECYCLE_CHANGES: dict[type[LedgerEvent], Callable[[Any], tuple[str, str, str, str | None, str | None]]] = {
+    ClientKycVerified: lambda e: (
+        "client",
+        e.client_id,
+        "kyc_verified",
+        None,
+        None if e.expires_on is None else e.expires_on.isoformat(),
+    ),
+    ClientKycRevoked: lambda e: ("client", e.client_id, "kyc_revoked", e.reason, None),
+    ClientFrozen: lambda e: ("client", e.client_id, "frozen", e.reason, None),
+    ClientUnfrozen: lambda e: ("client", e.client_id, "unfrozen", e.reason, None),
+    ClientOffboarded: lambda e: ("client", e.client_id, "offboarded", e.reason, None),
+    IssuerLicenceRevoked: lambda e: ("issuer", e.issuer_id, "licence_revoked", e.reason, None),
+    SettlementOverdue: lambda e: ("settlement", e.settlement_id, "overdue", None, e.deadline.isoformat()),
+    SettlementDeadlineExtended: lambda e: (
+        "settlement",
+        e.settlement_id,
+        "deadline_extended",
+        e.permit_reference,
+        e.new_deadline.isoformat(),
+    ),
 }
 _SETTLEMENT_FOLLOW_UPS = (FundsReturned, SettlementClosedByDelivery, SettlementDeadlineExtended, SettlementOverdue)
 _PLAIN_TRANSACTION = TypeAdapter(PlainTransaction)
@@ -359,6 +394,12 @@ class Projector:
         handler = self._handlers.get(type(event))
         if handler is not None:
             handler(session, event)
+        change = _LIFECYCLE_CHANGES.get(type(event))
+        if change is not None:
+            session.execute(
+                "INSERT INTO view_lifecycle VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (event_id, event.ledger_time.date().isoformat(), *change(event)),
+            )
 
     @staticmethod
     def _client_of_settlement(session: WriteSession, settlement_id: str) -> list[str]:
@@ -429,6 +470,41 @@ class Projector:
     def _client_kyc_verified(self, session: WriteSession, event: ClientKycVerified) -> None:
         session.execute(
             "UPDATE view_clients SET kyc = ? WHERE client_id = ?", (KycStatus.VERIFIED.value, event.client_id)
+        )
+        if event.expires_on is not None:
+            _set_client_status(session, event.client_id, kyc_expires_on=event.expires_on.isoformat())
+        else:
+            session.execute(
+                "UPDATE view_client_status SET kyc_expires_on = NULL WHERE client_id = ?", (event.client_id,)
+            )
+
+    def _client_kyc_revoked(self, session: WriteSession, event: ClientKycRevoked) -> None:
+        session.execute(
+            "UPDATE view_clients SET kyc = ? WHERE client_id = ?", (KycStatus.REVOKED.value, event.client_id)
+        )
+        _set_client_status(session, event.client_id, kyc_expires_on=None)
+
+    def _client_frozen(self, session: WriteSession, event: ClientFrozen) -> None:
+        _set_client_status(session, event.client_id, frozen_reason=event.reason)
+
+    def _client_unfrozen(self, session: WriteSession, event: ClientUnfrozen) -> None:
+        _set_client_status(session, event.client_id, frozen_reason=None)
+
+    def _client_offboarded(self, session: WriteSession, event: ClientOffboarded) -> None:
+        _set_client_status(session, event.client_id, offboarded_on=event.ledger_time.date().isoformat())
+
+    def _transaction_reversed(self, session: WriteSession, event: TransactionReversed) -> None:
+        session.execute(
+            "INSERT INTO view_reversals VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                event.original_key,
+                event.command_key,
+                event.original_type,
+                event.original_ledger_time.date().isoformat(),
+                event.ledger_time.date().isoformat(),
+                event.reason,
+                event.reference,
+            ),
         )
 
     def _asset_registered(self, session: WriteSession, event: AssetRegistered | TokenRegistered) -> None:
@@ -550,6 +626,24 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+_CLIENT_STATUS_COLUMNS = ("kyc_expires_on", "frozen_reason", "offboarded_on")
+
+
+def _set_client_status(session: WriteSession, client_id: str, **changes: str | None) -> None:
+    """Sets some of a client's status columns, making its row if it has none."""
+    rows = session.fetchall(
+        "SELECT kyc_expires_on, frozen_reason, offboarded_on FROM view_client_status WHERE client_id = ?", (client_id,)
+    )
+    current = dict(zip(_CLIENT_STATUS_COLUMNS, rows[0] if rows else (None, None, None), strict=True))
+    current.update(changes)
+    session.execute(
+        "INSERT INTO view_client_status VALUES (?, ?, ?, ?) ON CONFLICT (client_id) DO UPDATE SET "
+        "kyc_expires_on = excluded.kyc_expires_on, frozen_reason = excluded.frozen_reason, "
+        "offboarded_on = excluded.offboarded_on",
+        (client_id, *(current[name] for name in _CLIENT_STATUS_COLUMNS)),
+    )
 
 
 def _move_settlement(

@@ -22,6 +22,11 @@ def venues(reader: ReadModel) -> list[dict[str, Any]]:
     return [row._asdict() for row in reader.venues()]
 
 
+def clients(reader: ReadModel) -> list[dict[str, Any]]:
+    """Every client with its lifecycle: KYC status and expiry, frozen, offboarded."""
+    return [row.to_json() for row in reader.clients()]
+
+
 def compliance(reader: ReadModel) -> dict[str, Any]:
     """Recorded rejections by rule (every rule code named, zero included), by
     client, by venue and by day, with the rows they are counted from."""

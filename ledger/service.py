@@ -35,7 +35,7 @@ from domain.errors import (
     RuleViolation,
 )
 from domain.events import LedgerEvent
-from domain.state import LedgerState
+from domain.state import NO_HISTORY, LedgerState
 from ledger import snapshots
 from ledger.audit.log import AuditLog
 from ledger.audit.store_check import check_record
@@ -266,6 +266,25 @@ class Ledger:
         decided: list[_Decided] = []
         in_batch: dict[str, _Decided] = {}
         results: list[CommandResult | _Decided] = []
+        self.state.history = _StoredHistory(session, self.mapper, in_batch)
+        try:
+            self._decide_each(session, commands, prior, recorded_at, ledger_now, decided, in_batch, results)
+        finally:
+            self.state.history = NO_HISTORY
+        first_results, batch = self._append(session, decided)
+        return [self._result_for(position, item, first_results) for position, item in enumerate(results)], batch
+
+    def _decide_each(
+        self,
+        session: WriteSession,
+        commands: Sequence[BaseCommand],
+        prior: dict[str, tuple[str, str]],
+        recorded_at: datetime,
+        ledger_now: datetime,
+        decided: list[_Decided],
+        in_batch: dict[str, _Decided],
+        results: list[CommandResult | _Decided],
+    ) -> None:
         for position, command in enumerate(commands):
             digest = command.digest()
             if command.key in prior:
@@ -296,8 +315,6 @@ class Ledger:
             decided.append(entry)
             in_batch[command.key] = entry
             results.append(entry)
-        first_results, batch = self._append(session, decided)
-        return [self._result_for(position, item, first_results) for position, item in enumerate(results)], batch
 
     def _append(self, session: WriteSession, decided: list[_Decided]) -> tuple[dict[str, CommandResult], AppendedBatch]:
         events = [event for entry in decided for event in entry.outcome.events]
@@ -366,6 +383,28 @@ class Ledger:
     def balances(self, *, include_system: bool = False) -> list[Balance]:
         """From the balances view, in a read-only transaction."""
         return self.read_model.balances(include_system=include_system)
+
+
+class _StoredHistory:
+    """The decision state's look-up of what a command recorded (a reversal's
+    original): the batch's own commands first, then the store's record of
+    the key and the events at its positions, in the write transaction."""
+
+    def __init__(self, session: WriteSession, mapper: Any, in_batch: dict[str, _Decided]) -> None:
+        self._session = session
+        self._mapper = mapper
+        self._in_batch = in_batch
+
+    def events_of(self, command_key: str) -> Sequence[LedgerEvent] | None:
+        entry = self._in_batch.get(command_key)
+        if entry is not None:
+            return entry.outcome.events
+        known = self._session.known_commands([command_key])
+        if command_key not in known:
+            return None
+        ids = json.loads(known[command_key][1])["notification_ids"]
+        entries = self._session.notifications_at(ids) if ids else ()
+        return [cast(LedgerEvent, self._mapper.to_domain_event(entry)) for entry in entries]
 
 
 def _first_result(entry: _Decided, notification_ids: tuple[int, ...]) -> CommandResult:

@@ -32,6 +32,21 @@ VIEW_TABLES: dict[str, str] = {
     "sent_minor TEXT NOT NULL, returned_minor TEXT NOT NULL, delivered_minor TEXT NOT NULL, "
     "status TEXT NOT NULL, initiated_on TEXT NOT NULL, deadline TEXT NOT NULL, overdue_on TEXT, "
     "value_byn TEXT, travel_rule_complete INTEGER NOT NULL",
+    # A client's lifecycle beyond its KYC status (`view_clients.kyc`): the
+    # first day its verification no longer holds, why it is frozen (empty:
+    # it is not), the day it was offboarded. A row once anything of these happened.
+    "view_client_status": "client_id TEXT PRIMARY KEY, kyc_expires_on TEXT, frozen_reason TEXT, offboarded_on TEXT",
+    # Every change of a lifecycle, in log order: a client's KYC, freeze and
+    # offboarding, an issuer's licence, a settlement falling overdue and its
+    # deadline extended (`reason` the reason or the permit; `detail` the
+    # expiry or the deadline concerned).
+    "view_lifecycle": "event_id BIGINT PRIMARY KEY, day TEXT NOT NULL, subject TEXT NOT NULL, "
+    "subject_id TEXT NOT NULL, change TEXT NOT NULL, reason TEXT, detail TEXT",
+    # Each reversal beside its original: both keys, the kind and day of the
+    # original, the correction's reason and reference.
+    "view_reversals": "original_key TEXT PRIMARY KEY, reversal_key TEXT NOT NULL UNIQUE, "
+    "original_type TEXT NOT NULL, original_day TEXT NOT NULL, day TEXT NOT NULL, reason TEXT NOT NULL, "
+    "reference TEXT NOT NULL",
     "view_aml": "notice_id TEXT PRIMARY KEY, day TEXT NOT NULL, client_id TEXT NOT NULL, "
     "operation TEXT NOT NULL, asset TEXT NOT NULL, amount_minor TEXT NOT NULL, value_byn TEXT NOT NULL, "
     "threshold_byn TEXT NOT NULL",
@@ -81,6 +96,9 @@ VIEW_ORDER: dict[str, str] = {
     "view_compliance": "day, rule, client_id, venue_id, command_type",
     "view_settlements": "settlement_id",
     "view_aml": "notice_id",
+    "view_client_status": "client_id",
+    "view_lifecycle": "event_id",
+    "view_reversals": "original_key",
     "view_ledger_time": "singleton",
     "view_bank": "singleton",
     "view_trades": "venue_id, base_asset, quote_asset",

@@ -87,6 +87,46 @@ class SettlementRow(NamedTuple):
     travel_rule_complete: int
 
 
+class ClientRow(NamedTuple):
+    """A client and its lifecycle: `kyc` pending, verified or revoked;
+    `kyc_expires_on` the first day a verification no longer holds (empty:
+    none); `frozen_reason` set while frozen; `offboarded_on` once it left."""
+
+    client_id: str
+    name: str
+    residency: str
+    kind: str
+    kyc: str
+    kyc_expires_on: str | None
+    frozen_reason: str | None
+    offboarded_on: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        frozen, offboarded = self.frozen_reason is not None, self.offboarded_on is not None
+        return {**self._asdict(), "frozen": frozen, "offboarded": offboarded}
+
+
+class LifecycleRow(NamedTuple):
+    """One lifecycle change (see `ledger.tables`: view_lifecycle)."""
+
+    day: str
+    subject: str
+    subject_id: str
+    change: str
+    reason: str | None
+    detail: str | None
+
+
+class ReversalRow(NamedTuple):
+    original_key: str
+    reversal_key: str
+    original_type: str
+    original_day: str
+    day: str
+    reason: str
+    reference: str
+
+
 class AmlRow(NamedTuple):
     day: str
     client_id: str
@@ -178,7 +218,9 @@ class TransactionRow:
     """One command that wrote events. `position` is the log position of its
     first event; `rule`, `reason` and `details` are empty unless it was
     rejected; `venue_id` is empty unless it concerned a venue; times are RFC
-    3339 UTC with microseconds."""
+    3339 UTC with microseconds. `reversed_by` is the key of the reversal of a
+    reversed transaction, `reverses` the original's key on a reversal (both
+    empty otherwise)."""
 
     key: str
     position: int
@@ -195,15 +237,18 @@ class TransactionRow:
     accounts: tuple[str, ...]
     assets: tuple[str, ...]
     notification_ids: tuple[int, ...]
+    reversed_by: str | None = None
+    reverses: str | None = None
 
     @classmethod
     def of(cls, row: Sequence[Any]) -> TransactionRow:
         (key, position, command_type, status, rule, reason, details, venue, time, recorded, metadata) = row[:11]
-        clients, accounts, assets, ids = (tuple(split_names(text)) for text in row[11:])
+        clients, accounts, assets, ids = (tuple(split_names(text)) for text in row[11:15])
         return cls(
             *(key, int(position), command_type, status, rule, reason, None if details is None else json.loads(details)),
             *(venue, time, recorded, json.loads(metadata), clients, accounts, assets),
             tuple(int(text) for text in ids),
+            *row[15:17],
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -223,6 +268,8 @@ class TransactionRow:
             "accounts": list(self.accounts),
             "assets": list(self.assets),
             "notification_ids": list(self.notification_ids),
+            "reversed_by": self.reversed_by,
+            "reverses": self.reverses,
         }
 
 
@@ -349,6 +396,34 @@ class ReadModel:
             "SELECT settlement_id, client_id, direction, counterparty, country, asset, sent_minor, "
             "returned_minor, delivered_minor, status, initiated_on, deadline, overdue_on, value_byn, "
             "travel_rule_complete FROM view_settlements ORDER BY settlement_id",
+        )
+
+    def clients(self) -> list[ClientRow]:
+        with self.session() as session:
+            return self.client_rows(session)
+
+    def client_rows(self, session: ReadSession) -> list[ClientRow]:
+        return _rows(
+            session,
+            ClientRow,
+            "SELECT c.client_id, c.name, c.residency, c.kind, c.kyc, s.kyc_expires_on, s.frozen_reason, "
+            "s.offboarded_on FROM view_clients c LEFT JOIN view_client_status s ON s.client_id = c.client_id "
+            "ORDER BY c.client_id",
+        )
+
+    def lifecycle_rows(self, session: ReadSession) -> list[LifecycleRow]:
+        return _rows(
+            session,
+            LifecycleRow,
+            "SELECT day, subject, subject_id, change, reason, detail FROM view_lifecycle ORDER BY event_id",
+        )
+
+    def reversal_rows(self, session: ReadSession) -> list[ReversalRow]:
+        return _rows(
+            session,
+            ReversalRow,
+            "SELECT original_key, reversal_key, original_type, original_day, day, reason, reference "
+            "FROM view_reversals ORDER BY day, reversal_key",
         )
 
     def aml_rows(self, session: ReadSession) -> list[AmlRow]:
@@ -484,9 +559,13 @@ def _rows(session: ReadSession, row: Callable[..., RowT], statement: str) -> lis
 
 # The transactions' queries.
 
+# The last two link a reversal and its original, both ways (each a look-up
+# by a key of view_reversals, for the rows of one page only).
 _COLUMNS = (
     "t.key, t.position, t.command_type, t.status, t.rule, t.reason, t.details, t.venue_id, t.ledger_time, "
-    "t.recorded_at, t.metadata, t.clients, t.accounts, t.assets, t.notification_ids"
+    "t.recorded_at, t.metadata, t.clients, t.accounts, t.assets, t.notification_ids, "
+    "(SELECT r.reversal_key FROM view_reversals r WHERE r.original_key = t.key), "
+    "(SELECT r.original_key FROM view_reversals r WHERE r.reversal_key = t.key)"
 )
 # The many-valued filters: their side table and its value columns.
 _SIDE_TABLES = {

@@ -19,7 +19,7 @@ from domain.commands import (
 from domain.decide import Outcome, Stamp, handle
 from domain.money import AssetKind
 from domain.parties import ClientKind, Residency, VenueKind
-from domain.state import LedgerState
+from domain.state import LedgerState, RememberedHistory
 
 LEDGER_TIME = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
 SVT_CAP = "1000.00"
@@ -61,11 +61,14 @@ def funding_commands() -> list[BaseCommand]:
 def apply(state: LedgerState, command: BaseCommand) -> Outcome:
     outcome = handle(state, command, Stamp(LEDGER_TIME, command.at(LEDGER_TIME), command.key))
     state.evolve_all(outcome.events)
+    if isinstance(state.history, RememberedHistory):
+        state.history.remember(outcome.events)
     return outcome
 
 
 def built_world() -> LedgerState:
     state = LedgerState()
+    state.history = RememberedHistory()  # what a reversal finds its original in
     for command in setup_commands() + funding_commands():
         outcome = apply(state, command)
         assert outcome.violation is None, outcome.violation

@@ -6,5 +6,5 @@ commands it decides. `domain.decide` only dispatches to them.
 
 The areas import one another in one direction only::
 
-    base <- onboarding, compliance <- funding <- issuance, trading, settlements
+    base <- onboarding, compliance <- funding <- issuance, trading, settlements <- corrections
 """

@@ -9,7 +9,7 @@ from domain.events import FundsDeposited, FundsTransferred, FundsWithdrawn, Ledg
 from domain.money import Asset, AssetKind
 from domain.rules.base import Deciders, Stamp, command_stream, find_asset, find_client, head, movement
 from domain.rules.compliance import aml, check_not_blacklisted
-from domain.rules.onboarding import check_verified
+from domain.rules.onboarding import check_may_move
 from domain.state import LedgerState
 
 
@@ -37,7 +37,7 @@ def deposit(state: LedgerState, command: Deposit, stamp: Stamp) -> list[LedgerEv
     client = find_client(state, command.client_id)
     asset = held_outside_issuance(state, command.asset)
     amount_minor = asset.parse(command.amount)
-    check_verified(client)
+    check_may_move(client, stamp)
     check_not_blacklisted(state, command.wallet_address, stamp)
     postings = movement(SystemAccount.EXTERNAL, client_account(client.client_id), asset.code, amount_minor)
     return [
@@ -59,7 +59,7 @@ def withdraw(state: LedgerState, command: Withdraw, stamp: Stamp) -> list[Ledger
     asset = held_outside_issuance(state, command.asset)
     amount_minor = asset.parse(command.amount)
     account = client_account(client.client_id)
-    check_verified(client)
+    check_may_move(client, stamp)
     check_not_blacklisted(state, command.wallet_address, stamp)
     check_funds(state, account, asset, amount_minor)
     return [
@@ -100,8 +100,8 @@ def transfer(state: LedgerState, command: Transfer, stamp: Stamp) -> list[Ledger
     asset = find_asset(state, command.asset)
     amount_minor = asset.parse(command.amount)
     source_account = client_account(source.client_id)
-    check_verified(source)
-    check_verified(target)
+    check_may_move(source, stamp)
+    check_may_move(target, stamp)
     check_funds(state, source_account, asset, amount_minor)
     postings = movement(source_account, client_account(target.client_id), asset.code, amount_minor)
     return [

@@ -40,7 +40,7 @@ from domain.parties import Client
 from domain.rules.base import Deciders, Stamp, find_asset, find_client, find_settlement, head, movement
 from domain.rules.compliance import aml, check_not_blacklisted, check_travel_rule
 from domain.rules.funding import check_funds, held_outside_issuance
-from domain.rules.onboarding import check_verified
+from domain.rules.onboarding import check_may_move, check_not_held
 from domain.state import LedgerState
 
 
@@ -68,7 +68,7 @@ def initiate_settlement(state: LedgerState, command: InitiateSettlement, stamp: 
     day = stamp.ledger_time.date()
     account = client_account(client.client_id)
     _check_may_settle(state, client, command.country)
-    check_verified(client)
+    check_may_move(client, stamp)
     check_not_blacklisted(state, command.beneficiary_wallet, stamp)
     check_travel_rule(state, command, asset, amount_minor, day)
     check_funds(state, account, asset, amount_minor)
@@ -107,6 +107,7 @@ def return_settlement_funds(state: LedgerState, command: ReturnSettlementFunds, 
             asset=asset.code,
             returned=command.amount,
         )
+    check_not_held(find_client(state, settlement.client_id))
     account = client_account(settlement.client_id)
     return [
         FundsReturned(

@@ -35,7 +35,7 @@ from domain.parties import Client, TradingPolicy, Venue
 from domain.rules.base import Deciders, Stamp, command_stream, find_asset, find_client, find_venue, head
 from domain.rules.compliance import aml
 from domain.rules.funding import check_funds
-from domain.rules.onboarding import check_verified
+from domain.rules.onboarding import check_may_move
 from domain.state import BANK_SCOPE, LedgerState
 
 
@@ -230,7 +230,7 @@ def execute_trade(state: LedgerState, command: ExecuteTrade, stamp: Stamp) -> li
     trade = _read_trade(state, command)
     _check_venue(state, trade)
     for client in trade.clients:
-        check_verified(client)
+        check_may_move(client, stamp)
     _check_tokens_stay_on_the_ledger(trade)
     postings = _trade_postings(trade)
     _check_trade_funds(state, trade, postings)

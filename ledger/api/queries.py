@@ -1,4 +1,4 @@
-"""Reading back over HTTP: transactions and rejections, filtered and paged with an opaque cursor."""
+"""Reading back over HTTP: transactions and rejections, filtered and paged with an opaque cursor; the clients."""
 
 # No `from __future__ import annotations`: FastAPI reads these routes' annotations,
 # which name the `reads` dependency given to `mount`, when they are defined.
@@ -56,6 +56,12 @@ def mount(app: FastAPI, reads: Any, problems: dict[int | str, dict[str, Any]]) -
         except InvalidCursor as error:
             raise ProblemError(400, "invalid-cursor", "The cursor is not valid", str(error), field="cursor") from None
         return {"items": [row.to_json() for row in page.items], "next_cursor": page.next_cursor}
+
+    @app.get("/v1/clients", tags=["reads"], responses=problems)
+    def clients(request: Request, _key: reads) -> dict[str, Any]:
+        """Every client with its lifecycle: KYC status and expiry, frozen (and why), offboarded (and when)."""
+        service: Service = request.app.state.service
+        return {"items": [row.to_json() for row in service.reader.clients()]}
 
     @app.get("/v1/transactions/{key}", tags=["reads"], responses=problems)
     def transaction(request: Request, key: str, _key: reads) -> dict[str, Any]:

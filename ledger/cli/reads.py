@@ -1,4 +1,4 @@
-"""Commands that only read the views: balances, venues list, the compliance and settlement reports.
+"""Commands that only read the views: balances, clients, venues list, the compliance and settlement reports.
 
 Each opens `Sandbox.open_reader()`: no decision state, no signing key, no write lock.
 """
@@ -53,6 +53,33 @@ def balances(
         table.add_column(column, justify="right" if column == "Amount" else "left")
     for row in rows:
         table.add_row(row.account, row.asset, row.amount)
+    out.print(table)
+
+
+@app.command()
+def clients(
+    home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
+) -> None:
+    """Clients and their lifecycle: KYC (and its expiry), frozen, offboarded."""
+    from ledger.reports import clients as client_report
+
+    rows = read_report(home, database_url, client_report, as_json)
+    if rows is None:
+        return
+    table = Table()
+    for column in ("Client", "Name", "Residency", "Kind", "KYC", "KYC expires", "Frozen", "Offboarded"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["client_id"],
+            Text(printable(row["name"])),
+            row["residency"],
+            row["kind"],
+            row["kyc"] if row["kyc"] == "verified" else f"[red]{row['kyc']}[/]",
+            row["kyc_expires_on"] or "",
+            Text(printable(row["frozen_reason"]), style="red") if row["frozen"] else Text("no"),
+            row["offboarded_on"] or "no",
+        )
     out.print(table)
 
 

@@ -55,7 +55,8 @@ class Evidence:
     settlements: dict[str, list[Cited]] = field(default_factory=dict)  # settlement id -> its events, in order
     aml: list[Cited] = field(default_factory=list)
     foreign_attempts: list[TransactionRow] = field(default_factory=list)
-    commands: dict[str, TransactionRow] = field(default_factory=dict)  # key -> the command, for AML notices
+    commands: dict[str, TransactionRow] = field(default_factory=dict)  # key -> the command (AML notices, reversals)
+    lifecycle: list[int] = field(default_factory=list)  # the notification id of each lifecycle change, in order
     leaf_of: dict[int, int] = field(default_factory=dict)  # notification id -> leaf index
 
     def leaves(self, notification_ids: Iterable[int]) -> list[int]:
@@ -70,6 +71,10 @@ class Evidence:
         command = self.commands.get(notice.event.command_key)
         return self.leaves([notice.notification_id, *(command.notification_ids if command else ())])
 
+    def command_leaves(self, *keys: str) -> list[int]:
+        """The leaves of the commands with these keys."""
+        return self.leaves(n for key in keys if key in self.commands for n in self.commands[key].notification_ids)
+
     def cited(self) -> list[int]:
         return sorted(self.leaf_of.values())
 
@@ -83,12 +88,14 @@ def gather_evidence(reader: ReadModel, session: ReadSession, tree_size: int) -> 
         evidence.settlements.setdefault(settlement_id, []).append(cited)
     evidence.aml = list(_events_of(backend, session, (AmlNotificationRecorded,)))
     evidence.foreign_attempts = list(_rejections(reader, session, FOREIGN_VENUE_RULE))
-    for notice in evidence.aml:
-        row = reader.transaction_in(session, notice.event.command_key)
+    reversed_keys = [key for row in reader.reversal_rows(session) for key in (row.original_key, row.reversal_key)]
+    for key in [notice.event.command_key for notice in evidence.aml] + reversed_keys:
+        row = reader.transaction_in(session, key)
         if row is not None:
             evidence.commands[row.key] = row
+    evidence.lifecycle = [int(n) for (n,) in session.fetchall("SELECT event_id FROM view_lifecycle ORDER BY event_id")]
     wanted = {c.notification_id for cs in evidence.settlements.values() for c in cs}
-    wanted |= {c.notification_id for c in evidence.aml}
+    wanted |= {c.notification_id for c in evidence.aml} | set(evidence.lifecycle)
     wanted |= {n for row in (*evidence.foreign_attempts, *evidence.commands.values()) for n in row.notification_ids}
     evidence.leaf_of = _leaf_indexes(session, wanted, tree_size)
     return evidence

@@ -92,6 +92,9 @@ def gather(reader: ReadModel, origin: str, checkpoint: StoredCheckpoint | None, 
         tokens = reader.tokens(session)
         trades = reader.trade_rows(session)
         settlement_rows = reader.settlement_rows(session)
+        clients = reader.client_rows(session)
+        lifecycle = reader.lifecycle_rows(session)
+        reversals = reader.reversal_rows(session)
         latest = reader.ledger_time(session)
         rejections = compliance_in(reader, session)
         crossborder = settlements_in(reader, session)
@@ -134,6 +137,12 @@ def gather(reader: ReadModel, origin: str, checkpoint: StoredCheckpoint | None, 
             [gaps, _travel_rule(crossborder)],
         ),
         Section("aml", "AML notifications", "Operations at or above the AML threshold.", [notices]),
+        Section(
+            "clients",
+            "Clients, lifecycles and corrections",
+            "Each client's KYC and status; every lifecycle change; every reversal beside its original.",
+            [_clients(clients), _lifecycle(lifecycle, evidence), _reversals(reversals, evidence)],
+        ),
         Section(
             "holdings",
             "Balances and supply",
@@ -226,6 +235,49 @@ def _summary(
             alert=bool(gaps.rows),
         ),
     ]
+
+
+def _clients(clients: list[Any]) -> Table:
+    return Table(
+        "clients",
+        "Clients and their lifecycle",
+        [row.to_json() for row in clients],
+        "KYC pending, verified or revoked; kyc_expires_on is the first day a verification no longer holds.",
+    )
+
+
+def _lifecycle(lifecycle: list[Any], evidence: Evidence) -> Table:
+    return Table(
+        "lifecycle_changes",
+        "Lifecycle changes",
+        [
+            row._asdict() | {"leaves": evidence.leaves([n])}
+            for row, n in zip(lifecycle, evidence.lifecycle, strict=True)
+        ],
+        "Clients' KYC, freezes and offboarding, issuers' licences, settlements falling overdue and their "
+        "deadlines extended (reason: the permit; detail: the deadline concerned), in log order.",
+        columns=["day", "subject", "subject_id", "change", "reason", "detail", "leaves"],
+    )
+
+
+def _reversals(reversals: list[Any], evidence: Evidence) -> Table:
+    return Table(
+        "reversals",
+        "Reversals beside their originals",
+        [row._asdict() | {"leaves": evidence.command_leaves(row.original_key, row.reversal_key)} for row in reversals],
+        "Each correction by opposite postings: the original stays in the log; both keys, the reason, the "
+        "reference, and the leaves of both.",
+        columns=[
+            "original_key",
+            "reversal_key",
+            "original_type",
+            "original_day",
+            "day",
+            "reason",
+            "reference",
+            "leaves",
+        ],
+    )
 
 
 def _rejections_by_rule(rejections: dict[str, Any]) -> Table:

@@ -52,7 +52,7 @@ def test_the_openapi_document_is_valid_openapi_3_1_made_from_the_command_models(
     assert document["openapi"].startswith("3.1")
     contract = {"/v1/commands", "/v1/balances", "/v1/transactions", "/v1/transactions/{key}", "/v1/events",
                 "/v1/events/stream", "/v1/reports/compliance", "/v1/reports/settlements", "/v1/sandbox/reset",
-                "/v1/sandbox/clock"}  # fmt: skip
+                "/v1/sandbox/clock", "/v1/clients"}  # fmt: skip
     assert contract <= set(document["paths"])
     assert "Deposit" in document["components"]["schemas"]
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
@@ -266,6 +266,19 @@ def test_balances_and_reports_read_back_what_was_committed(ready: httpx.Client) 
     assert {"account": "client:alesia", "asset": "BYN", "amount": "3.75", "amount_minor": "375"} in balances
     assert ready.get("/v1/reports/compliance").json()["total"] == 0
     assert "outstanding" in json.dumps(ready.get("/v1/reports/settlements").json())
+
+
+def test_clients_and_reversals_read_back_with_their_lifecycle_and_links(ready: httpx.Client) -> None:
+    reversal = {"type": "reverse_transaction", "key": "rev", "original_key": "d1", "reason": "x", "reference": "T-1"}
+    freeze = {"type": "freeze_client", "key": "fz", "client_id": "alesia", "reason": "court order"}
+    response = ready.post("/v1/commands", json=[deposit("d1", "2.50"), reversal, freeze])
+    assert [result["status"] for result in response.json()["results"]] == ["accepted"] * 3, response.text
+    assert ready.get("/v1/transactions/d1").json()["reversed_by"] == "rev"
+    assert ready.get("/v1/transactions/rev").json()["reverses"] == "d1"
+    (alesia,) = ready.get("/v1/clients").json()["items"]
+    assert (alesia["client_id"], alesia["frozen"], alesia["frozen_reason"]) == ("alesia", True, "court order")
+    refused = ready.post("/v1/commands", json=deposit("d2")).json()
+    assert (refused["status"], refused["rule"]) == ("rejected", "CLIENT_FROZEN")
 
 
 def test_concurrent_requests_share_transactions_and_every_acknowledged_command_is_stored_once(

@@ -16,7 +16,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from domain.commands import BaseCommand, Deposit, IssueTokens, RedeemTokens, Transfer, Withdraw
+from domain.commands import BaseCommand, Deposit, IssueTokens, RedeemTokens, ReverseTransaction, Transfer, Withdraw
 from domain.errors import BatchRejected
 from domain.money import AssetKind
 from domain.state import LedgerState
@@ -61,6 +61,22 @@ def commands(draw: st.DrawFn) -> BaseCommand:
     return Transfer(key=key, source_client_id=client, target_client_id=other, asset=asset, amount=amount)
 
 
+@st.composite
+def steps(draw: st.DrawFn) -> list[BaseCommand]:
+    """A command alone, or followed by a reversal: of itself (its original in
+    the same batch) or of the world's funding (its original in the store)."""
+    command = draw(commands())
+    choice = draw(st.sampled_from(["alone"] * 4 + ["reverse_it", "reverse_funding"]))
+    if choice == "alone":
+        return [command]
+    original = command.key if choice == "reverse_it" else draw(st.sampled_from(["fund-byn", "fund-svt"]))
+    reversal = ReverseTransaction(key=f"rev-{command.key}", original_key=original, reason="fix", reference="T-1")
+    return [command, reversal]
+
+
+batches_of_steps = st.lists(steps(), min_size=1, max_size=3).map(lambda runs: [c for run in runs for c in run])
+
+
 def assert_books_balance(state: LedgerState) -> None:
     totals: dict[str, int] = defaultdict(int)
     for (account, asset), amount in state.balances.items():
@@ -76,7 +92,7 @@ def assert_books_balance(state: LedgerState) -> None:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(batches=st.lists(st.lists(commands(), min_size=1, max_size=4), min_size=1, max_size=12))
+@given(batches=st.lists(batches_of_steps, min_size=1, max_size=12))
 def test_random_command_sequences_keep_value_conserved_and_rejections_harmless(
     batches: list[list[BaseCommand]],
 ) -> None:

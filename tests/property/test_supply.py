@@ -25,6 +25,7 @@ from domain.commands import (
     FundTreasury,
     IssueTokens,
     RedeemTokens,
+    ReverseTransaction,
     Transfer,
     Withdraw,
 )
@@ -39,6 +40,8 @@ VENUES = ["minsk-htp", "minsk-htp", "offshore", None, None, None]  # offshore li
 ASSETS = ["BYN", "USDT", "SVT", "BRZ"]
 TOKENS = {"SVT": "svislach", "BRZ": "berezina"}
 # Mostly whole amounts (BRZ has no decimals), some with cents.
+HISTORY_MAX = 40
+REVERSED_WITHIN = 8
 amounts = st.one_of(
     st.integers(min_value=1, max_value=60_000).map(lambda n: f"{n // 100}.{n % 100:02d}"),
     st.integers(min_value=1, max_value=600).map(str),
@@ -50,8 +53,16 @@ amounts = st.one_of(
 def commands(draw: st.DrawFn) -> BaseCommand:
     key = f"k{draw(st.integers(min_value=0, max_value=10_000))}"
     kind = draw(
-        st.sampled_from(["trade"] * 6 + ["issue", "issue", "redeem", "deposit", "withdraw", "transfer", "fund"])
+        st.sampled_from(
+            ["trade"] * 6
+            + ["issue", "issue", "redeem", "deposit", "withdraw", "transfer", "fund", "reverse", "reverse"]
+        )
     )
+    if kind == "reverse":
+        # The history's commands are keyed by their place in it (see the test):
+        # mostly an early one, so that most reversals find their original.
+        original = f"k{draw(st.integers(min_value=0, max_value=REVERSED_WITHIN))}"
+        return ReverseTransaction(key=key, original_key=original, reason="correction", reference="T-1")
     client, other = draw(st.sampled_from(CLIENTS)), draw(st.sampled_from(CLIENTS))
     amount = draw(amounts)
     if kind in ("issue", "redeem"):
@@ -122,13 +133,14 @@ def assert_supply_is_held(state: LedgerState) -> None:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(history=st.lists(commands(), min_size=1, max_size=40))
+@given(history=st.lists(commands(), min_size=1, max_size=HISTORY_MAX))
 def test_any_history_of_trades_in_tokens_keeps_supply_equal_to_what_clients_and_the_bank_hold(
     history: list[BaseCommand],
 ) -> None:
     state = funded_world()
     assert_supply_is_held(state)
-    for command in history:
+    for position, drawn in enumerate(history):
+        command = drawn.model_copy(update={"key": f"k{position}"})  # a reversal names an earlier one by it
         before = dict(state.balances)
         try:
             outcome = apply(state, command)

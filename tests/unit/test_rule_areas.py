@@ -11,7 +11,7 @@ from domain.commands import BaseCommand, Command
 from domain.decide import AREAS, DECIDERS
 from domain.rules import base
 
-AREA_NAMES = ("onboarding", "issuance", "funding", "trading", "compliance", "settlements")
+AREA_NAMES = ("onboarding", "issuance", "funding", "trading", "compliance", "settlements", "corrections")
 
 
 def _command_classes() -> set[type[BaseCommand]]:

@@ -13,15 +13,23 @@ from domain.commands import (
     CloseSettlementByDelivery,
     Deposit,
     ExtendSettlementDeadline,
+    FreezeClient,
     InitiateSettlement,
+    OffboardClient,
     RegisterAsset,
     ReturnSettlementFunds,
     SetComplianceSettings,
     SetReferenceRate,
+    Withdraw,
 )
 from domain.crossborder import ComplianceSettings, Direction, PartyInfo, SettlementStatus
 from domain.errors import InvalidCommand, MissingRate, UnknownSettlement
-from domain.events import AmlNotificationRecorded, SettlementInitiated, SettlementOverdue
+from domain.events import (
+    AmlNotificationRecorded,
+    SettlementDeadlineExtended,
+    SettlementInitiated,
+    SettlementOverdue,
+)
 from domain.money import AssetKind
 from domain.parties import ClientKind
 from domain.state import LedgerState
@@ -176,6 +184,42 @@ def test_a_permit_extends_the_deadline(state: LedgerState) -> None:
         InvalidCommand,
         "not after",
     )
+
+
+def test_an_overdue_settlement_extended_under_a_permit_is_outstanding_again(state: LedgerState) -> None:
+    apply(state, settle(deadline_days=10))
+    apply(state, later(CheckDeadlines(key="d11"), 11))
+    extend = ExtendSettlementDeadline(
+        key="x", settlement_id="s1", new_deadline=DAY + timedelta(days=60), permit_reference="NBRB-P-17"
+    )
+    (event,) = apply(state, later(extend, 12)).events
+    assert isinstance(event, SettlementDeadlineExtended)
+    settlement = state.settlements["s1"]
+    assert (settlement.status, settlement.deadline) == (SettlementStatus.OPEN, DAY + timedelta(days=60))
+    assert apply(state, later(CheckDeadlines(key="d60"), 60)).events == []
+    (overdue_again,) = apply(state, later(CheckDeadlines(key="d61"), 61)).events
+    assert isinstance(overdue_again, SettlementOverdue)
+
+
+def test_a_return_to_a_frozen_client_is_refused_and_recorded(state: LedgerState) -> None:
+    apply(state, settle())
+    apply(state, FreezeClient(key="freeze", client_id="nord", reason="AML investigation"))
+    back = ReturnSettlementFunds(key="r", settlement_id="s1", amount="3000", reference="back")
+    assert_recorded_rejection(state, back, "CLIENT_FROZEN")
+    assert state.settlements["s1"].returned_minor == 0
+
+
+def test_a_client_with_value_in_transit_is_not_offboarded(state: LedgerState) -> None:
+    apply(state, settle())
+    for command in (
+        Withdraw(key="w-byn", client_id="nord", asset="BYN", amount="47050", reference="out"),
+        Withdraw(key="w-usdt", client_id="nord", asset="USDT", amount="1000", reference="out"),
+    ):
+        assert apply(state, command).violation is None
+    event = assert_recorded_rejection(
+        state, OffboardClient(key="off", client_id="nord", reason="x"), "BALANCE_NOT_ZERO"
+    )
+    assert event.details["balances"] == "3000.00 BYN in transit (s1)"
 
 
 def test_travel_rule_data_must_be_complete_at_or_above_the_threshold(state: LedgerState) -> None:

@@ -36,11 +36,18 @@ def test_a_delivery_closes_an_outstanding_settlement() -> None:
         assert settlement_status(status, SettlementMove.DELIVERY, outstanding_minor=0) == CLOSED
 
 
-def test_only_an_open_settlement_falls_overdue_or_is_extended() -> None:
+def test_only_an_open_settlement_falls_overdue() -> None:
     assert settlement_status(OPEN, SettlementMove.DEADLINE_PASSED, outstanding_minor=1) == OVERDUE
+    assert [status for status in SettlementStatus if settlement_may(status, SettlementMove.DEADLINE_PASSED)] == [OPEN]
+
+
+def test_an_open_or_overdue_settlement_is_extended_and_outstanding_again() -> None:
     assert settlement_status(OPEN, SettlementMove.EXTENSION, outstanding_minor=1) == OPEN
-    for move in (SettlementMove.DEADLINE_PASSED, SettlementMove.EXTENSION):
-        assert [status for status in SettlementStatus if settlement_may(status, move)] == [OPEN]
+    assert settlement_status(OVERDUE, SettlementMove.EXTENSION, outstanding_minor=1) == OPEN
+    assert [status for status in SettlementStatus if settlement_may(status, SettlementMove.EXTENSION)] == [
+        OPEN,
+        OVERDUE,
+    ]
 
 
 def test_returned_and_closed_settlements_are_final() -> None:
