@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any, NamedTuple, NotRequired, cast
 
 from eventsourcing.utils import get_topic
@@ -31,6 +31,7 @@ from pydantic import TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
 from domain.accounts import SystemAccount
+from domain.calendar import UNRECORDED_TIME_ZONE, ledger_day, zone_named
 from domain.crossborder import (
     SETTLEMENT_INITIAL_STATUS,
     SettlementMove,
@@ -65,6 +66,7 @@ from ledger.store.codec import PydanticMapper
 from ledger.store.ports import Backend, LogEntry, UnreadableEvent, WriteSession
 from ledger.tables import VIEW_INDEXES, VIEW_TABLES, VIEWS_TRACKING_NAME, create_view_statements
 from ledger.transaction_view import EventFacts, facts_of_event, facts_of_plain, write_transactions
+from ledger.views import recorded_time_zone
 
 PAGE_SIZE = 5000
 _IN_CHUNK = 400  # keeps every IN (...) list under SQLite's parameter limit
@@ -242,6 +244,13 @@ class Projector:
             cls: getattr(self, name) for cls, name in _ROW_VIEW_HANDLERS.items()
         }
         self.decode = decode or ViewDecoder(backend.mapper)
+        self._zone: tzinfo | None = None  # the bank's, read from the log when first needed
+
+    def _day(self, session: WriteSession, moment: datetime) -> str:
+        """The ledger day of `moment`, in the bank's time zone."""
+        if self._zone is None:
+            self._zone = recorded_time_zone(session, self.backend.mapper.open_state)
+        return ledger_day(moment, self._zone).isoformat()
 
     def set_up(self) -> None:
         with self.backend.views() as session:
@@ -351,7 +360,7 @@ class Projector:
                 key = (posting.account, posting.asset)
                 page.changes[key] = page.changes.get(key, 0) + posting.amount_minor
         elif isinstance(event, CommandRejected):
-            day = event.ledger_time.date().isoformat()
+            day = self._day(session, event.ledger_time)
             counted = (day, event.rule, event.client_id or "", event.venue_id or "", event.command_type)
             page.compliance[counted] += 1
         if page.latest is None or event.ledger_time > page.latest:
@@ -415,6 +424,7 @@ class Projector:
     # Row views, written event by event (they change rarely).
 
     def _bank_established(self, session: WriteSession, event: BankEstablished) -> None:
+        self._zone = zone_named(event.time_zone or UNRECORDED_TIME_ZONE)
         session.execute(
             "INSERT INTO view_bank VALUES (1, ?, ?, ?)",
             (event.name, int(event.htp_resident), event.nbrb_register_entry),
@@ -473,7 +483,7 @@ class Projector:
                 "0",
                 "0",
                 SETTLEMENT_INITIAL_STATUS.value,
-                event.ledger_time.date().isoformat(),
+                self._day(session, event.ledger_time),
                 event.deadline.isoformat(),
                 None,
                 event.value_byn,
@@ -492,7 +502,7 @@ class Projector:
         _move_settlement(session, event.settlement_id, SettlementMove.EXTENSION, deadline=deadline)
 
     def _settlement_overdue(self, session: WriteSession, event: SettlementOverdue) -> None:
-        overdue_on = event.ledger_time.date().isoformat()
+        overdue_on = self._day(session, event.ledger_time)
         _move_settlement(session, event.settlement_id, SettlementMove.DEADLINE_PASSED, overdue_on=overdue_on)
 
     def _trade_executed(self, session: WriteSession, event: TradeExecuted) -> None:
@@ -522,7 +532,7 @@ class Projector:
             "INSERT INTO view_aml VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 str(event.originator_id),
-                event.ledger_time.date().isoformat(),
+                self._day(session, event.ledger_time),
                 event.client_id,
                 event.operation,
                 event.asset_code,

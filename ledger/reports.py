@@ -79,8 +79,7 @@ def settlements(reader: ReadModel) -> dict[str, Any]:
         rows = reader.settlement_rows(session)
         scales = reader.scales(session)
         aml: list[tuple[Any, ...]] = list(reader.aml_rows(session))
-        latest = reader.ledger_time(session)
-    as_of = date.fromisoformat(latest[:10]) if latest else None
+        as_of = reader.ledger_day(session)
     report = _SettlementTotals(as_of)
     for row in rows:
         report.add(row, scales[row[5]])

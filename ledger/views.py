@@ -26,9 +26,10 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Self, TypeVar
 
+from domain.calendar import UNRECORDED_TIME_ZONE, ledger_day, zone_named
 from domain.money import format_amount
 from ledger.store.ports import Backend, LogEntry, ReadSession
 from ledger.tables import VIEW_ORDER, VIEW_TABLES, VIEWS_TRACKING_NAME, split_names, view_time_text
@@ -268,6 +269,20 @@ class EventRow:
 RowT = TypeVar("RowT")
 
 
+BANK_ESTABLISHED_TOPIC = "domain.events:BankEstablished"  # its stored topic (a test holds it to the class)
+
+
+def recorded_time_zone(session: ReadSession, open_state: Callable[[bytes], bytes]) -> tzinfo:
+    """The bank's time zone as its establishment recorded it: the log's first
+    event (nothing is decided before the bank exists). UTC for a history that
+    records none. Read from the stored JSON, without the domain's events."""
+    first = session.notifications_after(0, 1)
+    if not first or first[0].topic != BANK_ESTABLISHED_TOPIC:
+        return zone_named(UNRECORDED_TIME_ZONE)
+    name = json.loads(open_state(first[0].state)).get("time_zone")
+    return zone_named(name or UNRECORDED_TIME_ZONE)
+
+
 class ReadModel:
     """Queries of the views. Views that lag the log are caught up by a
     projector before a read (it writes; the write path keeps them current,
@@ -381,6 +396,15 @@ class ReadModel:
     def ledger_time(self, session: ReadSession) -> str | None:
         rows = session.fetchall("SELECT ledger_time FROM view_ledger_time")
         return str(rows[0][0]) if rows else None
+
+    def time_zone(self, session: ReadSession) -> tzinfo:
+        """The bank's time zone: its days are the ledger's days."""
+        return recorded_time_zone(session, self.backend.mapper.open_state)
+
+    def ledger_day(self, session: ReadSession) -> date | None:
+        """The ledger day of the latest ledger time recorded."""
+        latest = self.ledger_time(session)
+        return ledger_day(datetime.fromisoformat(latest), self.time_zone(session)) if latest else None
 
     # Reading back transactions and the log.
 

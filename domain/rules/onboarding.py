@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from domain.calendar import zone_named
 from domain.commands import EstablishBank, OnboardClient, VerifyKyc
 from domain.errors import AlreadyExists, KycAlreadyVerified, KycNotVerified
 from domain.events import BANK_STREAM, BankEstablished, ClientKycVerified, ClientOnboarded, LedgerEvent, stream_id
@@ -18,12 +19,14 @@ def check_verified(client: Client) -> None:
 def establish_bank(state: LedgerState, command: EstablishBank, stamp: Stamp) -> list[LedgerEvent]:
     if state.bank is not None:
         raise AlreadyExists(kind="bank", key=state.bank.name)
+    zone_named(command.time_zone)  # refuses a name the zone database does not hold
     return [
         BankEstablished(
             **head(state, BANK_STREAM, stamp),
             name=command.name,
             htp_resident=command.htp_resident,
             nbrb_register_entry=command.nbrb_register_entry,
+            time_zone=command.time_zone,
         )
     ]
 
