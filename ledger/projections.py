@@ -99,6 +99,7 @@ class PlainTransactionFacts(PlainTransaction):
     command_key: str
     timestamp: datetime
     metadata: NotRequired[dict[str, str]]
+    late_by_seconds: NotRequired[int | None]
     client_id: NotRequired[str]
     source_client_id: NotRequired[str]
     target_client_id: NotRequired[str]
@@ -154,6 +155,7 @@ class PageSummary:
     whole: list[LogEntry]
     plain: list[EventFacts] = field(default_factory=list)
     stopped: bool = False
+    late: list[tuple[str, int, int]] = field(default_factory=list)  # (key, position, seconds) of late commands
 
 
 class ViewDecoder:
@@ -173,6 +175,7 @@ class ViewDecoder:
         latest: datetime | None = None
         whole: list[LogEntry] = []
         facts: list[EventFacts] = []
+        late: list[tuple[str, int, int]] = []
         state, plain, plain_topics = self._state, read_plain_facts, self.plain_topics
         kept = 0
         try:
@@ -187,13 +190,15 @@ class ViewDecoder:
                     if latest is None or fields["ledger_time"] > latest:
                         latest = fields["ledger_time"]
                     facts.append(facts_of_plain(entry.id, _PLAIN_COMMAND_TYPES[entry.topic], fields))
+                    if fields.get("late_by_seconds") is not None:
+                        late.append((fields["command_key"], entry.id, cast(int, fields["late_by_seconds"])))
                 else:
                     whole.append(entry)
                 kept += 1
         except ValidationError as error:
             raise UnreadableEvent.at(entries[kept], error) from None
         last_id = entries[kept - 1].id if kept else None
-        return PageSummary(last_id, kept, changes, latest, whole, facts, stopped=kept < len(entries))
+        return PageSummary(last_id, kept, changes, latest, whole, facts, stopped=kept < len(entries), late=late)
 
     def whole(self, entry: LogEntry) -> LedgerEvent:
         try:
@@ -224,11 +229,16 @@ class _Page:
     compliance: dict[ComplianceKey, int] = field(default_factory=lambda: defaultdict(int))
     latest: datetime | None = None
     facts: list[EventFacts] = field(default_factory=list)
+    late: list[tuple[str, int, int]] = field(default_factory=list)
 
     def in_order(self) -> list[EventFacts]:
         """The facts in log order: a summary's plain transactions and the
         whole events were added as two runs, each in order."""
         return sorted(self.facts, key=_event_id)
+
+
+def _position(late: tuple[str, int, int]) -> int:
+    return late[1]
 
 
 def _event_id(facts: EventFacts) -> int:
@@ -342,7 +352,7 @@ class Projector:
         session.advance_tracking(VIEWS_TRACKING_NAME, summary.last_id)
 
     def _apply_rows(self, session: WriteSession, summary: PageSummary) -> None:
-        page = _Page(changes=summary.changes, latest=summary.latest, facts=list(summary.plain))
+        page = _Page(changes=summary.changes, latest=summary.latest, facts=list(summary.plain), late=list(summary.late))
         with collector_paused():
             for entry in summary.whole:
                 self._apply(session, page, entry.id, self.decode.whole(entry))
@@ -365,6 +375,8 @@ class Projector:
             page.compliance[counted] += 1
         if page.latest is None or event.ledger_time > page.latest:
             page.latest = event.ledger_time
+        if event.late_by_seconds is not None:
+            page.late.append((event.command_key, event_id, event.late_by_seconds))
         handler = self._handlers.get(type(event))
         if handler is not None:
             handler(session, event)
@@ -400,6 +412,10 @@ class Projector:
                 "DO UPDATE SET rejections = view_compliance.rejections + excluded.rejections",
                 [(*key, count) for key, count in page.compliance.items()],
             )
+        if page.late:
+            # A command's events all carry its lateness: its first one names it.
+            late = sorted(page.late, key=_position)
+            session.executemany("INSERT INTO view_late VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING", late)
         if page.latest is not None:
             session.execute(
                 "INSERT INTO view_ledger_time VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET ledger_time = "

@@ -23,10 +23,12 @@ def venues(reader: ReadModel) -> list[dict[str, Any]]:
 
 def compliance(reader: ReadModel) -> dict[str, Any]:
     """Recorded rejections by rule (every rule code named, zero included), by
-    client, by venue and by day, with the rows they are counted from."""
+    client, by venue and by day (ledger days, in the bank's zone), with the
+    rows they are counted from; and how many commands were recorded late."""
     with reader.session() as session:
         position = session.tracking_position(VIEWS_TRACKING_NAME)
         rows = reader.compliance_rows(session)
+        late = reader.late_commands(session)
     by_rule: Counter[str] = Counter(dict.fromkeys(sorted(RULE_VIOLATIONS), 0))
     by_client: Counter[str] = Counter()
     by_venue: Counter[str] = Counter()
@@ -41,6 +43,7 @@ def compliance(reader: ReadModel) -> dict[str, Any]:
     return {
         "as_of_position": position,
         "total": sum(by_day.values()),
+        "late_commands": late,
         "by_rule": dict(by_rule),
         "by_client": dict(sorted(by_client.items())),
         "by_venue": dict(sorted(by_venue.items())),

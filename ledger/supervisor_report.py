@@ -46,6 +46,8 @@ def gather(reader: ReadModel, origin: str, checkpoint: StoredCheckpoint | None, 
         balances = reader.balance_rows(session)
         assets = reader.tokens(session)
         trades = reader.trade_rows(session)
+        late = reader.late_rows(session)
+        zone = str(reader.time_zone(session))
     holdings: dict[str, int] = {}
     bank_holdings: dict[str, int] = {}
     for account, asset, amount in balances:
@@ -64,6 +66,7 @@ def gather(reader: ReadModel, origin: str, checkpoint: StoredCheckpoint | None, 
                     "name": bank.name if bank else "",
                     "htp_resident": bank.htp_resident if bank else None,
                     "nbrb_register_entry": bank.nbrb_register_entry if bank else "",
+                    "time_zone": zone,
                     "log_origin": origin,
                 }
             ],
@@ -112,6 +115,16 @@ def gather(reader: ReadModel, origin: str, checkpoint: StoredCheckpoint | None, 
             "rejections_by_rule",
             "Recorded rejections by rule",
             [{"rule": rule, "rejections": n} for rule, n in rejections["by_rule"].items()],
+        ),
+        Table(
+            "late_commands",
+            "Commands recorded late",
+            [
+                {"key": key, "position": position, "command_type": kind, "ledger_time": time, "late_by_seconds": by}
+                for key, position, kind, time, by in late
+            ],
+            "Back-dated inside the back-dating window: recorded after the ledger's time had passed theirs.",
+            columns=["key", "position", "command_type", "ledger_time", "late_by_seconds"],
         ),
         Table(
             "settlement_summary",

@@ -179,7 +179,8 @@ class TransactionRow:
     """One command that wrote events. `position` is the log position of its
     first event; `rule`, `reason` and `details` are empty unless it was
     rejected; `venue_id` is empty unless it concerned a venue; times are RFC
-    3339 UTC with microseconds."""
+    3339 UTC with microseconds; `late_by_seconds` is empty unless the command
+    was recorded late (back-dated inside the window)."""
 
     key: str
     position: int
@@ -196,15 +197,18 @@ class TransactionRow:
     accounts: tuple[str, ...]
     assets: tuple[str, ...]
     notification_ids: tuple[int, ...]
+    late_by_seconds: int | None = None
 
     @classmethod
     def of(cls, row: Sequence[Any]) -> TransactionRow:
         (key, position, command_type, status, rule, reason, details, venue, time, recorded, metadata) = row[:11]
-        clients, accounts, assets, ids = (tuple(split_names(text)) for text in row[11:])
+        clients, accounts, assets, ids = (tuple(split_names(text)) for text in row[11:15])
+        late = row[15] if len(row) > 15 else None
         return cls(
             *(key, int(position), command_type, status, rule, reason, None if details is None else json.loads(details)),
             *(venue, time, recorded, json.loads(metadata), clients, accounts, assets),
             tuple(int(text) for text in ids),
+            None if late is None else int(late),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -224,6 +228,7 @@ class TransactionRow:
             "accounts": list(self.accounts),
             "assets": list(self.assets),
             "notification_ids": list(self.notification_ids),
+            "late_by_seconds": self.late_by_seconds,
         }
 
 
@@ -397,6 +402,17 @@ class ReadModel:
         rows = session.fetchall("SELECT ledger_time FROM view_ledger_time")
         return str(rows[0][0]) if rows else None
 
+    def late_rows(self, session: ReadSession) -> list[tuple[Any, ...]]:
+        """(key, position, command type, ledger time, seconds late) of every late command, in log order."""
+        return session.fetchall(
+            "SELECT l.key, l.position, t.command_type, t.ledger_time, l.late_by_seconds FROM view_late l "
+            "JOIN view_transactions t ON t.key = l.key ORDER BY l.position"
+        )
+
+    def late_commands(self, session: ReadSession) -> int:
+        """How many commands were recorded late (back-dated inside the window)."""
+        return int(session.fetchall("SELECT count(*) FROM view_late")[0][0])
+
     def time_zone(self, session: ReadSession) -> tzinfo:
         """The bank's time zone: its days are the ledger's days."""
         return recorded_time_zone(session, self.backend.mapper.open_state)
@@ -501,7 +517,8 @@ def _rows(session: ReadSession, row: Callable[..., RowT], statement: str) -> lis
 
 _COLUMNS = (
     "t.key, t.position, t.command_type, t.status, t.rule, t.reason, t.details, t.venue_id, t.ledger_time, "
-    "t.recorded_at, t.metadata, t.clients, t.accounts, t.assets, t.notification_ids"
+    "t.recorded_at, t.metadata, t.clients, t.accounts, t.assets, t.notification_ids, "
+    "(SELECT l.late_by_seconds FROM view_late l WHERE l.key = t.key)"
 )
 # The many-valued filters: their side table and its value columns.
 _SIDE_TABLES = {

@@ -17,9 +17,9 @@ def check_verified(client: Client) -> None:
 
 
 def establish_bank(state: LedgerState, command: EstablishBank, stamp: Stamp) -> list[LedgerEvent]:
+    zone_named(command.time_zone)  # refuses a name the zone database does not hold
     if state.bank is not None:
         raise AlreadyExists(kind="bank", key=state.bank.name)
-    zone_named(command.time_zone)  # refuses a name the zone database does not hold
     return [
         BankEstablished(
             **head(state, BANK_STREAM, stamp),

@@ -32,7 +32,7 @@ from ledger.tables import (
     create_view_statements,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _STORE_COLUMNS = "key TEXT PRIMARY KEY, value TEXT NOT NULL"
 
 
@@ -204,4 +204,16 @@ def _to_version_3(session: WriteSession) -> None:
     each step (idempotently), so this step has nothing more to do."""
 
 
-MIGRATIONS: dict[int, Callable[[WriteSession], None]] = {1: _to_version_1, 2: _to_version_2, 3: _to_version_3}
+def _to_version_4(session: WriteSession) -> None:
+    """The view of late commands (`view_late`): made empty, which it is for
+    every store of an earlier version (nothing was marked late before)."""
+    for statement in _tables(session.dialect):
+        session.execute(statement)
+
+
+MIGRATIONS: dict[int, Callable[[WriteSession], None]] = {
+    1: _to_version_1,
+    2: _to_version_2,
+    3: _to_version_3,
+    4: _to_version_4,
+}
