@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
+from collections import Counter
 from pathlib import Path
 
 from tests.acceptance.cli import ledger, store_digest, write_batch
 
+RELEASE_1 = Path(__file__).parent.parent / "fixtures" / "release-1"
 # Dated, every one: a command the ledger's clock dates happens now, and a
 # command dated months before now would be back-dated beyond the window.
 MORNING = "2026-03-05T09:00:00Z"
@@ -88,3 +91,16 @@ def test_a_utc_bank_counts_the_same_rejection_on_the_utc_day(tmp_path: Path) -> 
     home = initialised(tmp_path, "--time-zone", "UTC")
     submit(home, tmp_path, withdrawal("evening", "2026-03-05T21:30:00Z"))
     assert compliance(home)["by_day"] == {"2026-03-05": 1}
+
+
+def test_a_store_written_before_zones_were_recorded_keeps_its_utc_days(tmp_path: Path) -> None:
+    home = tmp_path / "release-1"
+    shutil.copytree(RELEASE_1 / "sqlite-home", home)
+    assert ledger("migrate", "--home", str(home)).returncode == 0
+    log = ledger("log", "--home", str(home), "--json", "--type", "CommandRejected", "--limit", "1000")
+    assert log.returncode == 0, log.stderr
+    utc_days = Counter(json.loads(line)["ledger_time"][:10] for line in log.stdout.splitlines())
+    assert utc_days
+    assert compliance(home)["by_day"] == dict(sorted(utc_days.items()))
+    check = ledger("replay", "--check", "--home", str(home))
+    assert check.returncode == 0, check.stderr
