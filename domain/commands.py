@@ -41,7 +41,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from domain.crossborder import DEADLINE_DAYS_MAX, Country, Direction, PartyInfo, RateText
+from domain.crossborder import BACKDATING_WINDOW_DAYS_MAX, DEADLINE_DAYS_MAX, Country, Direction, PartyInfo, RateText
 from domain.money import (
     AMOUNT_TEXT_LENGTH_MAX,
     ASSET_CODE_PATTERN,
@@ -180,11 +180,17 @@ class BaseCommand(BaseModel):
         return value
 
 
+TimeZoneName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+/-]+$")]
+
+
 class EstablishBank(BaseCommand):
+    """`time_zone`: the IANA zone whose calendar days are the ledger's days."""
+
     type: Literal["establish_bank"] = "establish_bank"
     name: PartyName
     htp_resident: StrictBool
     nbrb_register_entry: Annotated[LineText, Field(min_length=1, max_length=REGISTER_ENTRY_LENGTH_MAX)]
+    time_zone: TimeZoneName = "Europe/Minsk"
 
 
 class RegisterIssuer(BaseCommand):
@@ -373,11 +379,21 @@ class SetVolumeCap(BaseCommand):
 
 
 class BlacklistAddress(BaseCommand):
-    """A wallet address refused from the day after `listed_on`."""
+    """A wallet address refused from the ledger day after `listed_on`."""
 
     type: Literal["blacklist_address"] = "blacklist_address"
     address: WalletAddress
     listed_on: date
+    reason: Reference
+
+
+class RemoveFromBlacklist(BaseCommand):
+    """A blacklisted wallet address accepted again from the ledger day
+    `removed_on` (refused before it, from its listing on)."""
+
+    type: Literal["remove_from_blacklist"] = "remove_from_blacklist"
+    address: WalletAddress
+    removed_on: date
     reason: Reference
 
 
@@ -491,6 +507,22 @@ class BlockJurisdiction(BaseCommand):
     reason: Reference
 
 
+class UnblockJurisdiction(BaseCommand):
+    """Settlements to `country` allowed again from the command's ledger time."""
+
+    type: Literal["unblock_jurisdiction"] = "unblock_jurisdiction"
+    country: Country
+    reason: Reference
+
+
+class SetBackdatingWindow(BaseCommand):
+    """How many days before the ledger's current time (the latest ledger time
+    it has recorded) a command may be dated; 0 allows no back-dating."""
+
+    type: Literal["set_backdating_window"] = "set_backdating_window"
+    days: Annotated[int, Field(strict=True, ge=0, le=BACKDATING_WINDOW_DAYS_MAX)]
+
+
 CLOCK_ADVANCE_SECONDS_MAX = 10 * 366 * 24 * 3600  # ten years
 
 
@@ -540,6 +572,7 @@ Command = Annotated[
     | SetTradingPolicy
     | SetVolumeCap
     | BlacklistAddress
+    | RemoveFromBlacklist
     | ExecuteTrade
     | InitiateSettlement
     | ReturnSettlementFunds
@@ -549,6 +582,8 @@ Command = Annotated[
     | SetReferenceRate
     | SetComplianceSettings
     | BlockJurisdiction
+    | UnblockJurisdiction
+    | SetBackdatingWindow
     | SetSandboxClock,
     Field(discriminator="type"),
 ]

@@ -142,6 +142,10 @@ class PartyInfo(BaseModel):
         return gaps
 
 
+BACKDATING_WINDOW_DAYS_DEFAULT = 7
+BACKDATING_WINDOW_DAYS_MAX = 366
+
+
 class ComplianceSettings(BaseModel):
     """Thresholds and deadlines; each is recorded as an event when changed."""
 

@@ -2,11 +2,13 @@
 
 This module only dispatches: each command type is decided in one area of
 `domain.rules` (onboarding, issuance, funding, trading, compliance,
-settlements, corrections), which checks, then emits. A decider validates against the state
-and raises a `LedgerError`; it never mutates the state (the caller evolves it
-with the events). `InvalidCommand` refuses the command outright; a
-`RuleViolation` is turned by `handle` into a `CommandRejected` event, so the
-supervisor sees the attempt.
+settlements, corrections), which checks, then emits. Before any of that, a
+command that names its own ledger time is judged against the back-dating
+window (`rules.base.dated`). A decider validates against the state and raises
+a `LedgerError`; it never mutates the state (the caller evolves it with the
+events). `InvalidCommand` refuses the command outright; a `RuleViolation` is
+turned by `handle` into a `CommandRejected` event, so the supervisor sees the
+attempt.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from domain.commands import BaseCommand, EstablishBank
 from domain.errors import BankNotEstablished, RuleViolation
 from domain.events import CommandRejected, LedgerEvent, rejection_subject
 from domain.rules import compliance, corrections, funding, issuance, onboarding, settlements, trading
-from domain.rules.base import Decider, Stamp, command_stream
+from domain.rules.base import Decider, Stamp, command_stream, dated
 from domain.state import LedgerState
 
 __all__ = ["AREAS", "DECIDERS", "Outcome", "Stamp", "command_stream", "decide", "handle"]
@@ -33,6 +35,7 @@ class Outcome(NamedTuple):
 
 
 def handle(state: LedgerState, command: BaseCommand, stamp: Stamp) -> Outcome:
+    stamp = dated(state, command, stamp)
     try:
         return Outcome(events=decide(state, command, stamp))
     except RuleViolation as violation:
@@ -58,6 +61,7 @@ def _rejection(command: BaseCommand, violation: RuleViolation, stamp: Stamp) -> 
         ledger_time=stamp.ledger_time,
         command_key=stamp.command_key,
         metadata=stamp.metadata,
+        late_by_seconds=stamp.late_by_seconds,
         command_type=payload["type"],
         rule=violation.rule,
         reason=violation.message,

@@ -24,7 +24,11 @@ The tree::
     │   ├── SettlementNotOutstanding, ReturnExceedsOutstanding,
     │   │   DeliveryClosesImportsOnly, SettlementNotExtendable,
     │   │   DeadlineNotLater, ClockMovesForwardOnly              (settlements)
-    │   ├── BynRateFixed, InvalidRate, InvalidSetting            (compliance)
+    │   ├── BynRateFixed, InvalidRate, InvalidSetting,
+    │   │   AddressNotBlacklisted, RemovalNotAfterListing,
+    │   │   JurisdictionNotBlocked                               (compliance)
+    │   ├── UnknownTimeZone          a time zone name the zone database does not hold
+    │   ├── BackdatedBeyondWindow    a command dated before the ledger's time minus the window
     │   └── BatchTooLarge, OutOfRange                            (the write path)
     ├── RuleViolation                a business rule a supervisor should see: the
     │   │                            rejection is recorded as an event with a rule code
@@ -304,6 +308,43 @@ class InvalidRate(InvalidCommand):
 class InvalidSetting(InvalidCommand):
     code = "INVALID_SETTING"
     template = "invalid command: {name} {text!r} is not a plain decimal like '1000'"
+
+
+class AddressNotBlacklisted(InvalidCommand):
+    code = "ADDRESS_NOT_BLACKLISTED"
+    template = "invalid command: wallet address {address!r} is not on the blacklist: nothing to remove"
+
+
+class RemovalNotAfterListing(InvalidCommand):
+    code = "REMOVAL_NOT_AFTER_LISTING"
+    template = (
+        "invalid command: wallet address {address!r} was blacklisted on {listed_on}: "
+        "its removal must be dated after that, not {removed_on}"
+    )
+
+
+class JurisdictionNotBlocked(InvalidCommand):
+    code = "JURISDICTION_NOT_BLOCKED"
+    template = "invalid command: settlements to {country} are not blocked: nothing to unblock"
+
+
+# Time.
+
+
+class UnknownTimeZone(InvalidCommand):
+    code = "UNKNOWN_TIME_ZONE"
+    template = "invalid command: {name!r} is not an IANA time zone name like 'Europe/Minsk'"
+
+
+class BackdatedBeyondWindow(InvalidCommand):
+    """A command dated earlier than the ledger's current time (the latest
+    ledger time it has recorded) minus the back-dating window."""
+
+    code = "BACKDATED_BEYOND_WINDOW"
+    template = (
+        "invalid command: dated {ledger_time}, earlier than the ledger's current time {current} "
+        "minus the back-dating window of {window} (the earliest accepted is {earliest})"
+    )
 
 
 # The write path.

@@ -13,7 +13,10 @@ Adding a field means `class_version = 2` and an `upcast_v1_v2` static method;
 a class is never edited in place or moved without registering its old topic.
 (`metadata` came later with a default, and needs no upcaster: an event stored
 before it had none, which is what the default says. The mapper leaves it out
-of the stored JSON when it is empty, so such events store as they did.)
+of the stored JSON when it is empty, so such events store as they did.
+`late_by_seconds` came later the same way, and `FIELDS_LEFT_OUT_WHEN_EMPTY`
+names every such field: left out of the stored JSON and of the audit leaf
+when empty, so that an old event's leaf is the leaf it was.)
 """
 
 from __future__ import annotations
@@ -67,6 +70,15 @@ class LedgerEvent(BaseModel):
     ledger_time: datetime
     command_key: str
     metadata: dict[str, str] = {}
+    # How far the command's ledger time was behind the ledger's current time
+    # (the latest ledger time recorded) when it was recorded, inside the
+    # back-dating window; empty when it was not late.
+    late_by_seconds: int | None = None
+
+
+FIELDS_LEFT_OUT_WHEN_EMPTY = ("metadata", "late_by_seconds", "time_zone")
+"""Fields added after events were first stored: an event without them (empty)
+stores, and makes its audit leaf, exactly as it did before they existed."""
 
 
 def event_classes(base: type[LedgerEvent] = LedgerEvent) -> list[type[LedgerEvent]]:
@@ -78,9 +90,13 @@ def event_classes(base: type[LedgerEvent] = LedgerEvent) -> list[type[LedgerEven
 
 
 class BankEstablished(LedgerEvent):
+    """`time_zone` (an IANA name) defines the ledger day; empty in stores
+    written before it was recorded, whose days stay UTC days."""
+
     name: str
     htp_resident: bool
     nbrb_register_entry: str
+    time_zone: str | None = None
 
 
 class IssuerRegistered(LedgerEvent):
@@ -307,6 +323,15 @@ class AddressBlacklisted(LedgerEvent):
     reason: str
 
 
+class AddressRemovedFromBlacklist(LedgerEvent):
+    """A blacklisted wallet address is accepted again from `removed_on`;
+    its listing stays in its history."""
+
+    address: str
+    removed_on: date
+    reason: str
+
+
 REJECTION_CLIENT_FIELDS = ("client_id", "buyer_client_id", "seller_client_id", "source_client_id")
 
 
@@ -411,6 +436,21 @@ class JurisdictionBlocked(LedgerEvent):
     reason: str
 
 
+class JurisdictionUnblocked(LedgerEvent):
+    """Settlements to `country` are allowed again from this event's ledger
+    time; the blocking stays in its history."""
+
+    country: str
+    reason: str
+
+
+class BackdatingWindowSet(LedgerEvent):
+    """Commands may be dated up to `days` before the ledger's current time
+    (before any is recorded: `BACKDATING_WINDOW_DAYS_DEFAULT`)."""
+
+    days: int
+
+
 class AmlNotificationRecorded(LedgerEvent):
     """An operation at or above the client's AML threshold, for the
     supervisor: `operation` the command type, `value_byn` and
@@ -486,6 +526,9 @@ COMMAND_TYPE_OF_FIRST_EVENT: dict[type[LedgerEvent], str] = {
     ReferenceRateSet: "set_reference_rate",
     ComplianceSettingsSet: "set_compliance_settings",
     JurisdictionBlocked: "block_jurisdiction",
+    AddressRemovedFromBlacklist: "remove_from_blacklist",
+    JurisdictionUnblocked: "unblock_jurisdiction",
+    BackdatingWindowSet: "set_backdating_window",
     SandboxClockSet: "set_sandbox_clock",
 }
 NEVER_FIRST_EVENTS: tuple[type[LedgerEvent], ...] = (AmlNotificationRecorded,)

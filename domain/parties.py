@@ -43,6 +43,7 @@ class Bank(BaseModel):
     name: PartyName
     htp_resident: bool
     nbrb_register_entry: Annotated[str, Field(min_length=1, max_length=64)]
+    time_zone: str = "UTC"  # the IANA zone of its ledger days (UTC where its history records none)
 
 
 class Issuer(BaseModel):

@@ -18,7 +18,7 @@ from domain.crossborder import ComplianceSettings, Settlement
 from domain.money import Asset
 from domain.parties import Bank, Client, Issuer, TradingPolicy, Venue
 
-FORMAT = 1
+FORMAT = 2  # 2: dated facts as histories, the ledger's current time and back-dating window
 
 
 class StateSnapshot(BaseModel):
@@ -34,17 +34,20 @@ class StateSnapshot(BaseModel):
     balances: list[tuple[str, str, int]]
     versions: dict[UUID, int]
     venues: dict[str, Venue]
-    policy: TradingPolicy | None
+    venue_history: dict[str, list[tuple[datetime, Venue]]]
+    policy_history: list[tuple[datetime, TradingPolicy]]
     settings: ComplianceSettings | None
     volume_caps: list[tuple[str, str, int]]
     volumes: list[tuple[str, str, str, int]]
-    blacklist: dict[str, date]
+    blacklist: dict[str, list[tuple[date, bool]]]
     settlements: dict[str, Settlement]
     rates: dict[str, list[tuple[date, str]]]
-    blocked_countries: dict[str, str]
+    blocked_countries: dict[str, list[tuple[datetime, str | None]]]
     reversals: dict[str, str] = {}  # new since format 1, as the clock: absent there means none
     sandbox_clock: datetime | None = None  # new since format 1 was made: absent there means none was set
     clock_high_water: datetime | None = None
+    current_time: datetime | None = None
+    backdating_window_days: int | None = None
 
 
 def rate_text(rate: Fraction) -> str:

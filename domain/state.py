@@ -10,18 +10,29 @@ exactly by `rollback()`.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from fractions import Fraction
 from typing import Any, Protocol
 from uuid import UUID
 
 from domain.accounts import SystemAccount, client_account, is_client_account, is_holding_account
-from domain.crossborder import ComplianceSettings, Settlement, SettlementMove, parse_rate, settlement_status
+from domain.calendar import ledger_day, zone_named
+from domain.crossborder import (
+    BACKDATING_WINDOW_DAYS_DEFAULT,
+    ComplianceSettings,
+    Settlement,
+    SettlementMove,
+    parse_rate,
+    settlement_status,
+)
 from domain.events import (
     AddressBlacklisted,
+    AddressRemovedFromBlacklist,
     AmlNotificationRecorded,
     AssetRegistered,
+    BackdatingWindowSet,
     BankEstablished,
     ClientFrozen,
     ClientKycRevoked,
@@ -35,6 +46,7 @@ from domain.events import (
     IssuerLicenceRevoked,
     IssuerRegistered,
     JurisdictionBlocked,
+    JurisdictionUnblocked,
     LedgerEvent,
     LedgerTransaction,
     ReferenceRateSet,
@@ -63,10 +75,26 @@ DEFAULT_POLICY = TradingPolicy()
 DEFAULT_SETTINGS = ComplianceSettings()
 BYN_RATE = Fraction(1)
 
+# A dated fact's history: (effective from, value) in effective order. An
+# equal effective time keeps the order recorded (the later one wins).
+History = tuple[tuple[Any, Any], ...]
 
-def volume_day(ledger_time: datetime) -> str:
-    """The ledger day a trade's volume counts for, ISO text."""
-    return ledger_time.date().isoformat()
+
+def as_of(history: Sequence[tuple[Any, Any]], moment: Any) -> Any:
+    """The value in force at `moment` (None before the first): a bisection,
+    not a scan, on the write path."""
+    index = bisect_right(history, moment, key=_effective)
+    return history[index - 1][1] if index else None
+
+
+def with_entry(history: History, effective: Any, value: Any) -> History:
+    """`history` with a value in force from `effective` on, after any recorded for the same time."""
+    index = bisect_right(history, effective, key=_effective)
+    return (*history[:index], (effective, value), *history[index:])
+
+
+def _effective(entry: tuple[Any, Any]) -> Any:
+    return entry[0]
 
 
 class CommandHistory(Protocol):
@@ -115,17 +143,19 @@ class LedgerState:
         self.assets: dict[str, Asset] = {}
         self.balances: dict[BalanceKey, int] = {}
         self.versions: dict[UUID, int] = {}  # of the streams that hold more than one event
-        self.venues: dict[str, Venue] = {}
-        self._trading: dict[str, TradingPolicy] = {}
+        self.venues: dict[str, Venue] = {}  # as the latest listing or delisting left each
+        self.venue_history: dict[str, History] = {}  # (ledger time, Venue)
+        self._trading: dict[str, History] = {}  # "policy": (ledger time, TradingPolicy)
         self._compliance: dict[str, ComplianceSettings] = {}
         self.volume_caps: dict[tuple[str, str], int] = {}
         self.volumes: dict[VolumeKey, int] = {}
-        self.blacklist: dict[str, date] = {}
+        self.blacklist: dict[str, History] = {}  # (ledger day, whether refused from it)
         self.settlements: dict[str, Settlement] = {}
         self.rates: dict[str, tuple[tuple[date, Fraction], ...]] = {}
-        self.blocked_countries: dict[str, str] = {}
+        self.blocked_countries: dict[str, History] = {}  # (ledger time, reason; empty: unblocked)
         self.reversals: dict[str, str] = {}  # original key -> the key of its reversal
         self._clock: dict[str, datetime | None] = {}
+        self._backdating: dict[str, int] = {}
         self._journal: list[tuple[MutableMapping[Any, Any], Any, Any]] | None = None
         self._handlers: dict[type[LedgerEvent], Callable[[Any], None]] = {
             BankEstablished: self._bank_established,
@@ -147,6 +177,7 @@ class LedgerState:
             TradingPolicySet: self._trading_policy_set,
             VolumeCapSet: self._volume_cap_set,
             AddressBlacklisted: self._address_blacklisted,
+            AddressRemovedFromBlacklist: self._address_removed_from_blacklist,
             SettlementInitiated: self._settlement_initiated,
             FundsReturned: self._funds_returned,
             SettlementClosedByDelivery: self._settlement_closed,
@@ -155,6 +186,8 @@ class LedgerState:
             ReferenceRateSet: self._reference_rate_set,
             ComplianceSettingsSet: self._compliance_settings_set,
             JurisdictionBlocked: self._jurisdiction_blocked,
+            JurisdictionUnblocked: self._jurisdiction_unblocked,
+            BackdatingWindowSet: self._backdating_window_set,
             SandboxClockSet: self._sandbox_clock_set,
             AmlNotificationRecorded: self._aml_notification_recorded,
         }
@@ -177,8 +210,63 @@ class LedgerState:
         return self._clock.get("high_water")
 
     @property
+    def zone(self) -> tzinfo:
+        """The bank's time zone: its calendar days are the ledger's days."""
+        bank = self.bank
+        return zone_named(bank.time_zone) if bank is not None else UTC
+
+    def day(self, moment: datetime) -> date:
+        """The ledger day of `moment`."""
+        return ledger_day(moment, self.zone)
+
+    @property
+    def current_time(self) -> datetime | None:
+        """The latest ledger time recorded (None before anything is)."""
+        return self._clock.get("latest")
+
+    @property
+    def backdating_window(self) -> timedelta:
+        return timedelta(days=self._backdating.get("days", BACKDATING_WINDOW_DAYS_DEFAULT))
+
+    @property
     def policy(self) -> TradingPolicy:
-        return self._trading.get("policy", DEFAULT_POLICY)
+        """The trading policy in force last."""
+        history = self._trading.get("policy", ())
+        return history[-1][1] if history else DEFAULT_POLICY
+
+    def policy_at(self, moment: datetime) -> TradingPolicy:
+        policy = as_of(self._trading.get("policy", ()), moment)
+        return DEFAULT_POLICY if policy is None else policy
+
+    def venue_at(self, venue_id: str, moment: datetime) -> Venue | None:
+        """The venue as listed or delisted at `moment` (None before its first listing)."""
+        return as_of(self.venue_history.get(venue_id, ()), moment)  # type: ignore[no-any-return]
+
+    def blacklisted(self, address: str, day: date) -> date | None:
+        """The ledger day from which `address` is refused, if it is on `day`.
+        Every blacklist look-up goes through here."""
+        history = self.blacklist.get(address, ())
+        index = bisect_right(history, day, key=_effective)
+        if not index or not history[index - 1][1]:
+            return None
+        effective: date = history[index - 1][0]
+        return effective
+
+    def listed_on(self, address: str) -> date | None:
+        """The day `address` was put on the blacklist, if it is on it now."""
+        history = self.blacklist.get(address, ())
+        if not history or not history[-1][1]:
+            return None
+        effective: date = history[-1][0]
+        return effective - timedelta(days=1)
+
+    def blocked(self, country: str, moment: datetime) -> str | None:
+        """Why settlements to `country` are blocked at `moment`, if they are."""
+        return as_of(self.blocked_countries.get(country, ()), moment)  # type: ignore[no-any-return]
+
+    def blocked_now(self, country: str) -> str | None:
+        history = self.blocked_countries.get(country, ())
+        return history[-1][1] if history else None
 
     @property
     def settings(self) -> ComplianceSettings:
@@ -188,8 +276,7 @@ class LedgerState:
         """BYN per unit of `code` in force on `day` (BYN itself is 1)."""
         if code == "BYN":
             return BYN_RATE
-        in_force = [rate for effective, rate in self.rates.get(code, ()) if effective <= day]
-        return in_force[-1] if in_force else None
+        return as_of(self.rates.get(code, ()), day)  # type: ignore[no-any-return]
 
     @property
     def aml_notifications(self) -> int:
@@ -253,17 +340,20 @@ class LedgerState:
             balances=[(account, asset, amount) for (account, asset), amount in self.balances.items()],
             versions=dict(self.versions),
             venues=dict(self.venues),
-            policy=self._trading.get("policy"),
+            venue_history={venue: list(history) for venue, history in self.venue_history.items()},
+            policy_history=list(self._trading.get("policy", ())),
             settings=self._compliance.get("settings"),
             volume_caps=[(scope, asset, cap) for (scope, asset), cap in self.volume_caps.items()],
             volumes=[(*key, amount) for key, amount in self.volumes.items()],
-            blacklist=dict(self.blacklist),
+            blacklist={address: list(history) for address, history in self.blacklist.items()},
             settlements=dict(self.settlements),
             rates={code: [(day, rate_text(rate)) for day, rate in rates] for code, rates in self.rates.items()},
-            blocked_countries=dict(self.blocked_countries),
+            blocked_countries={country: list(history) for country, history in self.blocked_countries.items()},
             reversals=dict(self.reversals),
             sandbox_clock=self.sandbox_clock,
             clock_high_water=self.clock_high_water,
+            current_time=self.current_time,
+            backdating_window_days=self._backdating.get("days"),
         )
 
     @classmethod
@@ -278,22 +368,26 @@ class LedgerState:
         state.balances = {(account, asset): amount for account, asset, amount in snapshot.balances}
         state.versions = dict(snapshot.versions)
         state.venues = dict(snapshot.venues)
-        state._trading = {"policy": snapshot.policy} if snapshot.policy else {}
+        state.venue_history = {venue: tuple(history) for venue, history in snapshot.venue_history.items()}
+        state._trading = {"policy": tuple(snapshot.policy_history)} if snapshot.policy_history else {}
         state._compliance = {"settings": snapshot.settings} if snapshot.settings else {}
         state.volume_caps = {(scope, asset): cap for scope, asset, cap in snapshot.volume_caps}
         state.volumes = {(scope, asset, day): amount for scope, asset, day, amount in snapshot.volumes}
-        state.blacklist = dict(snapshot.blacklist)
+        state.blacklist = {address: tuple(history) for address, history in snapshot.blacklist.items()}
         state.settlements = dict(snapshot.settlements)
         state.rates = {
             code: tuple((day, rate_of(text)) for day, text in rates) for code, rates in snapshot.rates.items()
         }
-        state.blocked_countries = dict(snapshot.blocked_countries)
+        state.blocked_countries = {country: tuple(history) for country, history in snapshot.blocked_countries.items()}
         state.reversals = dict(snapshot.reversals)
-        state._clock = {
-            name: value
-            for name, value in (("frozen_at", snapshot.sandbox_clock), ("high_water", snapshot.clock_high_water))
-            if value is not None
-        }
+        clock = (
+            ("frozen_at", snapshot.sandbox_clock),
+            ("high_water", snapshot.clock_high_water),
+            ("latest", snapshot.current_time),
+        )
+        state._clock = {name: value for name, value in clock if value is not None}
+        if snapshot.backdating_window_days is not None:
+            state._backdating = {"days": snapshot.backdating_window_days}
         return state
 
     # Batches.
@@ -329,6 +423,7 @@ class LedgerState:
             expected = self.version(event.originator_id) + 1
             assert event.originator_version == expected, (event, expected)
             self._put(self.versions, event.originator_id, event.originator_version)
+        self.saw_time(event.ledger_time)
         if isinstance(event, LedgerTransaction):
             self._apply_postings(event)
         handler = self._handlers.get(type(event))
@@ -353,6 +448,12 @@ class LedgerState:
             assert balance >= 0 or not is_client_account(account), (postings, key)
             self._put(self.balances, key, balance)
 
+    def saw_time(self, moment: datetime) -> None:
+        """Moves the ledger's current time to `moment` if it is later."""
+        latest = self._clock.get("latest")
+        if latest is None or moment > latest:
+            self._put(self._clock, "latest", moment)
+
     def _put(self, mapping: MutableMapping[Any, Any], key: Any, value: Any) -> None:
         if self._journal is not None:
             self._journal.append((mapping, key, mapping.get(key, _MISSING)))
@@ -372,6 +473,7 @@ class LedgerState:
             name=event.name,
             htp_resident=event.htp_resident,
             nbrb_register_entry=event.nbrb_register_entry,
+            time_zone=event.time_zone or "UTC",
         )
         self._put(self._bank, "bank", bank)
 
@@ -416,7 +518,7 @@ class LedgerState:
         self._put(self.reversals, event.original_key, event.command_key)
         if event.volume_asset is None:
             return
-        day = volume_day(event.original_ledger_time)
+        day = self.day(event.original_ledger_time).isoformat()
         for scope in {BANK_SCOPE, *event.volume_client_ids}:
             key = (scope, event.volume_asset, day)
             remaining = self.volumes.get(key, 0) - event.volume_minor
@@ -430,7 +532,7 @@ class LedgerState:
         self._put(self.counters, "rejections", self.rejections + 1)
 
     def _trade_executed(self, event: TradeExecuted) -> None:
-        day = volume_day(event.ledger_time)
+        day = self.day(event.ledger_time).isoformat()
         scopes = {BANK_SCOPE, event.buyer_client_id, event.seller_client_id} - {None}
         for scope in scopes:
             assert scope is not None
@@ -438,21 +540,31 @@ class LedgerState:
             self._put(self.volumes, key, self.volumes.get(key, 0) + event.quote_amount_minor)
 
     def _venue_listed(self, event: VenueListed) -> None:
-        self._put(self.venues, event.venue.venue_id, event.venue)
+        self._venue_dated(event.venue, event.ledger_time)
 
     def _venue_delisted(self, event: VenueDelisted) -> None:
         venue = self.venues[event.venue_id]
-        self._put(self.venues, event.venue_id, venue.model_copy(update={"listed": False}))
+        self._venue_dated(venue.model_copy(update={"listed": False}), event.ledger_time)
+
+    def _venue_dated(self, venue: Venue, moment: datetime) -> None:
+        history = with_entry(self.venue_history.get(venue.venue_id, ()), moment, venue)
+        self._put(self.venue_history, venue.venue_id, history)
+        self._put(self.venues, venue.venue_id, history[-1][1])
 
     def _trading_policy_set(self, event: TradingPolicySet) -> None:
-        self._put(self._trading, "policy", event.policy)
+        self._put(self._trading, "policy", with_entry(self._trading.get("policy", ()), event.ledger_time, event.policy))
 
     def _volume_cap_set(self, event: VolumeCapSet) -> None:
         scope = event.client_id or BANK_SCOPE
         self._put(self.volume_caps, (scope, event.asset_code), event.daily_cap_minor)
 
     def _address_blacklisted(self, event: AddressBlacklisted) -> None:
-        self._put(self.blacklist, event.address, event.listed_on)
+        refused_from = event.listed_on + timedelta(days=1)
+        self._put(self.blacklist, event.address, with_entry(self.blacklist.get(event.address, ()), refused_from, True))
+
+    def _address_removed_from_blacklist(self, event: AddressRemovedFromBlacklist) -> None:
+        history = with_entry(self.blacklist.get(event.address, ()), event.removed_on, False)
+        self._put(self.blacklist, event.address, history)
 
     def _update_settlement(self, settlement_id: str, move: SettlementMove, **changes: Any) -> None:
         settlement = self.settlements[settlement_id].model_copy(update=changes)
@@ -469,7 +581,7 @@ class LedgerState:
             contract_reference=event.contract_reference,
             asset=event.asset_code,
             sent_minor=event.amount_minor,
-            initiated_on=event.ledger_time.date(),
+            initiated_on=self.day(event.ledger_time),
             deadline=event.deadline,
         )
         self._put(self.settlements, event.settlement_id, settlement)
@@ -502,7 +614,17 @@ class LedgerState:
         self._put(self._compliance, "settings", event.settings)
 
     def _jurisdiction_blocked(self, event: JurisdictionBlocked) -> None:
-        self._put(self.blocked_countries, event.country, event.reason)
+        self._jurisdiction_dated(event.country, event.ledger_time, event.reason)
+
+    def _jurisdiction_unblocked(self, event: JurisdictionUnblocked) -> None:
+        self._jurisdiction_dated(event.country, event.ledger_time, None)
+
+    def _jurisdiction_dated(self, country: str, moment: datetime, reason: str | None) -> None:
+        history = with_entry(self.blocked_countries.get(country, ()), moment, reason)
+        self._put(self.blocked_countries, country, history)
+
+    def _backdating_window_set(self, event: BackdatingWindowSet) -> None:
+        self._put(self._backdating, "days", event.days)
 
     def _aml_notification_recorded(self, _: AmlNotificationRecorded) -> None:
         self._put(self.counters, "aml_notifications", self.aml_notifications + 1)

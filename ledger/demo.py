@@ -45,7 +45,7 @@ from ledger.audit.verify import verify_bundle
 from ledger.clock import ManualClock
 from ledger.reports import compliance, print_settlements
 from ledger.reports import settlements as settlement_report
-from ledger.sandbox import Sandbox
+from ledger.sandbox import ESTABLISH_BANK_KEY, Sandbox
 from ledger.service import CommandResult, Ledger
 
 DEMO_START = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
@@ -159,11 +159,11 @@ def attempts() -> list[BaseCommand]:
     ]
 
 
-def settlements() -> list[BaseCommand]:
-    """Nord Timber's foreign contracts: an export whose proceeds return on
-    time, an import closed by delivery, an export only partly returned, and
-    an import whose goods never come, which goes overdue."""
-    day = DEMO_START.date()
+def settlements(start: datetime = DEMO_START) -> list[BaseCommand]:
+    """Nord Timber's foreign contracts from `start`: an export whose proceeds
+    return on time, an import closed by delivery, an export only partly
+    returned, and an import whose goods never come, which goes overdue."""
+    day = start.date()
     originator = PartyInfo(name="Nord Timber JSC", account="client:nord-timber", customer_id="NT-1", country="BY")
 
     def initiate(sid: str, direction: Direction, counterparty: str, country: str, amount: str) -> BaseCommand:
@@ -181,11 +181,11 @@ def settlements() -> list[BaseCommand]:
             deadline_days=60,
             originator=originator,
             beneficiary=beneficiary,
-            ledger_time=DEMO_START,
+            ledger_time=start,
         )
 
     def at(command: BaseCommand, days: int) -> BaseCommand:
-        return command.model_copy(update={"ledger_time": DEMO_START + timedelta(days=days)})
+        return command.model_copy(update={"ledger_time": start + timedelta(days=days)})
 
     return [
         SetReferenceRate(key="demo:rate:USD", code="USD", byn_per_unit="3.2000", effective_on=day),
@@ -196,7 +196,7 @@ def settlements() -> list[BaseCommand]:
             asset="BYN",
             amount="120000.00",
             reference="BYN-IN-0003",
-            ledger_time=DEMO_START,
+            ledger_time=start,
         ),
         Deposit(
             key="demo:deposit:large",
@@ -204,7 +204,7 @@ def settlements() -> list[BaseCommand]:
             asset="BYN",
             amount="95000.00",
             reference="BYN-IN-0004",
-            ledger_time=DEMO_START,
+            ledger_time=start,
         ),
         initiate("EXP-1", Direction.EXPORT, "Baltic Wood GmbH", "DE", "40000.00"),
         initiate("IMP-1", Direction.IMPORT, "Silk Road Machinery LLC", "KZ", "25000.00"),
@@ -237,12 +237,26 @@ def malformed() -> BaseCommand:
     return Deposit(key="demo:deposit:bad", client_id="jan", asset="BYN", amount="10.005", reference="BYN-IN-0002")
 
 
+def story_start(ledger: Ledger) -> datetime:
+    """DEMO_START; in a ledger established after it (a home that `ledger init`
+    prepared today), the ledger day after its establishment, at the same time
+    of day: the story is never back-dated, and a second run repeats the first."""
+    established = ledger.read_model.transaction(ESTABLISH_BANK_KEY)
+    if established is None or datetime.fromisoformat(established.ledger_time) < DEMO_START:
+        return DEMO_START
+    day = ledger.state.day(datetime.fromisoformat(established.ledger_time))
+    return datetime.combine(day + timedelta(days=1), DEMO_START.timetz())
+
+
 def run_demo(sandbox: Sandbox, console: Console) -> int:
     if not sandbox.home.is_initialised():
         key = sandbox.init(allow_unencrypted_key=True, ledger_clock=ManualClock(DEMO_START - timedelta(days=1)))
         console.print(f"[bold]Initialised[/] a sandbox in {sandbox.home.root} (unencrypted sandbox key)")
         console.print(f"  verifier key: {key}", soft_wrap=True)
-    with sandbox.open(ledger_clock=ManualClock(DEMO_START, step=timedelta(hours=1))) as ledger:
+    clock = ManualClock(DEMO_START, step=timedelta(hours=1))
+    with sandbox.open(ledger_clock=clock) as ledger:
+        start = story_start(ledger)
+        clock.current = start - timedelta(days=1)  # the world the day before its settlements: none is back-dated
         bank = ledger.state.bank
         assert bank is not None
         console.print(f"\n[bold]{bank.name}[/], NBRB register entry {bank.nbrb_register_entry}\n")
@@ -251,7 +265,7 @@ def run_demo(sandbox: Sandbox, console: Console) -> int:
             ("Clients onboarded and KYC-verified", clients()),
             ("Funding and movements", movements()),
             ("Attempts the rules refuse (recorded)", attempts()),
-            ("Cross-border settlements", settlements()),
+            ("Cross-border settlements", settlements(start)),
         ):
             _show_batch(console, title, batch, ledger.submit(batch))
         _show_refusal(console, ledger)

@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any, NamedTuple, NotRequired, cast
 
 from eventsourcing.utils import get_topic
@@ -31,6 +31,7 @@ from pydantic import TypeAdapter, ValidationError
 from typing_extensions import TypedDict
 
 from domain.accounts import SystemAccount
+from domain.calendar import UNRECORDED_TIME_ZONE, ledger_day, zone_named
 from domain.crossborder import (
     SETTLEMENT_INITIAL_STATUS,
     SettlementMove,
@@ -71,6 +72,7 @@ from ledger.store.codec import PydanticMapper
 from ledger.store.ports import Backend, LogEntry, UnreadableEvent, WriteSession
 from ledger.tables import VIEW_INDEXES, VIEW_TABLES, VIEWS_TRACKING_NAME, create_view_statements
 from ledger.transaction_view import EventFacts, facts_of_event, facts_of_plain, write_transactions
+from ledger.views import recorded_time_zone
 
 PAGE_SIZE = 5000
 _IN_CHUNK = 400  # keeps every IN (...) list under SQLite's parameter limit
@@ -103,6 +105,7 @@ class PlainTransactionFacts(PlainTransaction):
     command_key: str
     timestamp: datetime
     metadata: NotRequired[dict[str, str]]
+    late_by_seconds: NotRequired[int | None]
     client_id: NotRequired[str]
     source_client_id: NotRequired[str]
     target_client_id: NotRequired[str]
@@ -187,6 +190,7 @@ class PageSummary:
     whole: list[LogEntry]
     plain: list[EventFacts] = field(default_factory=list)
     stopped: bool = False
+    late: list[tuple[str, int, int]] = field(default_factory=list)  # (key, position, seconds) of late commands
 
 
 class ViewDecoder:
@@ -206,6 +210,7 @@ class ViewDecoder:
         latest: datetime | None = None
         whole: list[LogEntry] = []
         facts: list[EventFacts] = []
+        late: list[tuple[str, int, int]] = []
         state, plain, plain_topics = self._state, read_plain_facts, self.plain_topics
         kept = 0
         try:
@@ -220,13 +225,15 @@ class ViewDecoder:
                     if latest is None or fields["ledger_time"] > latest:
                         latest = fields["ledger_time"]
                     facts.append(facts_of_plain(entry.id, _PLAIN_COMMAND_TYPES[entry.topic], fields))
+                    if fields.get("late_by_seconds") is not None:
+                        late.append((fields["command_key"], entry.id, cast(int, fields["late_by_seconds"])))
                 else:
                     whole.append(entry)
                 kept += 1
         except ValidationError as error:
             raise UnreadableEvent.at(entries[kept], error) from None
         last_id = entries[kept - 1].id if kept else None
-        return PageSummary(last_id, kept, changes, latest, whole, facts, stopped=kept < len(entries))
+        return PageSummary(last_id, kept, changes, latest, whole, facts, stopped=kept < len(entries), late=late)
 
     def whole(self, entry: LogEntry) -> LedgerEvent:
         try:
@@ -257,11 +264,16 @@ class _Page:
     compliance: dict[ComplianceKey, int] = field(default_factory=lambda: defaultdict(int))
     latest: datetime | None = None
     facts: list[EventFacts] = field(default_factory=list)
+    late: list[tuple[str, int, int]] = field(default_factory=list)
 
     def in_order(self) -> list[EventFacts]:
         """The facts in log order: a summary's plain transactions and the
         whole events were added as two runs, each in order."""
         return sorted(self.facts, key=_event_id)
+
+
+def _position(late: tuple[str, int, int]) -> int:
+    return late[1]
 
 
 def _event_id(facts: EventFacts) -> int:
@@ -277,6 +289,13 @@ class Projector:
             cls: getattr(self, name) for cls, name in _ROW_VIEW_HANDLERS.items()
         }
         self.decode = decode or ViewDecoder(backend.mapper)
+        self._zone: tzinfo | None = None  # the bank's, read from the log when first needed
+
+    def _day(self, session: WriteSession, moment: datetime) -> str:
+        """The ledger day of `moment`, in the bank's time zone."""
+        if self._zone is None:
+            self._zone = recorded_time_zone(session, self.backend.mapper.open_state)
+        return ledger_day(moment, self._zone).isoformat()
 
     def set_up(self) -> None:
         with self.backend.views() as session:
@@ -368,7 +387,7 @@ class Projector:
         session.advance_tracking(VIEWS_TRACKING_NAME, summary.last_id)
 
     def _apply_rows(self, session: WriteSession, summary: PageSummary) -> None:
-        page = _Page(changes=summary.changes, latest=summary.latest, facts=list(summary.plain))
+        page = _Page(changes=summary.changes, latest=summary.latest, facts=list(summary.plain), late=list(summary.late))
         with collector_paused():
             for entry in summary.whole:
                 self._apply(session, page, entry.id, self.decode.whole(entry))
@@ -386,11 +405,13 @@ class Projector:
                 key = (posting.account, posting.asset)
                 page.changes[key] = page.changes.get(key, 0) + posting.amount_minor
         elif isinstance(event, CommandRejected):
-            day = event.ledger_time.date().isoformat()
+            day = self._day(session, event.ledger_time)
             counted = (day, event.rule, event.client_id or "", event.venue_id or "", event.command_type)
             page.compliance[counted] += 1
         if page.latest is None or event.ledger_time > page.latest:
             page.latest = event.ledger_time
+        if event.late_by_seconds is not None:
+            page.late.append((event.command_key, event_id, event.late_by_seconds))
         handler = self._handlers.get(type(event))
         if handler is not None:
             handler(session, event)
@@ -398,7 +419,7 @@ class Projector:
         if change is not None:
             session.execute(
                 "INSERT INTO view_lifecycle VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (event_id, event.ledger_time.date().isoformat(), *change(event)),
+                (event_id, self._day(session, event.ledger_time), *change(event)),
             )
 
     @staticmethod
@@ -432,6 +453,10 @@ class Projector:
                 "DO UPDATE SET rejections = view_compliance.rejections + excluded.rejections",
                 [(*key, count) for key, count in page.compliance.items()],
             )
+        if page.late:
+            # A command's events all carry its lateness: its first one names it.
+            late = sorted(page.late, key=_position)
+            session.executemany("INSERT INTO view_late VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING", late)
         if page.latest is not None:
             session.execute(
                 "INSERT INTO view_ledger_time VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET ledger_time = "
@@ -456,6 +481,7 @@ class Projector:
     # Row views, written event by event (they change rarely).
 
     def _bank_established(self, session: WriteSession, event: BankEstablished) -> None:
+        self._zone = zone_named(event.time_zone or UNRECORDED_TIME_ZONE)
         session.execute(
             "INSERT INTO view_bank VALUES (1, ?, ?, ?)",
             (event.name, int(event.htp_resident), event.nbrb_register_entry),
@@ -491,7 +517,7 @@ class Projector:
         _set_client_status(session, event.client_id, frozen_reason=None)
 
     def _client_offboarded(self, session: WriteSession, event: ClientOffboarded) -> None:
-        _set_client_status(session, event.client_id, offboarded_on=event.ledger_time.date().isoformat())
+        _set_client_status(session, event.client_id, offboarded_on=self._day(session, event.ledger_time))
 
     def _transaction_reversed(self, session: WriteSession, event: TransactionReversed) -> None:
         session.execute(
@@ -500,8 +526,8 @@ class Projector:
                 event.original_key,
                 event.command_key,
                 event.original_type,
-                event.original_ledger_time.date().isoformat(),
-                event.ledger_time.date().isoformat(),
+                self._day(session, event.original_ledger_time),
+                self._day(session, event.ledger_time),
                 event.reason,
                 event.reference,
             ),
@@ -549,7 +575,7 @@ class Projector:
                 "0",
                 "0",
                 SETTLEMENT_INITIAL_STATUS.value,
-                event.ledger_time.date().isoformat(),
+                self._day(session, event.ledger_time),
                 event.deadline.isoformat(),
                 None,
                 event.value_byn,
@@ -568,7 +594,7 @@ class Projector:
         _move_settlement(session, event.settlement_id, SettlementMove.EXTENSION, deadline=deadline)
 
     def _settlement_overdue(self, session: WriteSession, event: SettlementOverdue) -> None:
-        overdue_on = event.ledger_time.date().isoformat()
+        overdue_on = self._day(session, event.ledger_time)
         _move_settlement(session, event.settlement_id, SettlementMove.DEADLINE_PASSED, overdue_on=overdue_on)
 
     def _trade_executed(self, session: WriteSession, event: TradeExecuted) -> None:
@@ -598,7 +624,7 @@ class Projector:
             "INSERT INTO view_aml VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 str(event.originator_id),
-                event.ledger_time.date().isoformat(),
+                self._day(session, event.ledger_time),
                 event.client_id,
                 event.operation,
                 event.asset_code,

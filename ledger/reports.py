@@ -29,7 +29,8 @@ def clients(reader: ReadModel) -> list[dict[str, Any]]:
 
 def compliance(reader: ReadModel) -> dict[str, Any]:
     """Recorded rejections by rule (every rule code named, zero included), by
-    client, by venue and by day, with the rows they are counted from."""
+    client, by venue and by day (ledger days, in the bank's zone), with the
+    rows they are counted from; and how many commands were recorded late."""
     with reader.session() as session:
         return compliance_in(reader, session)
 
@@ -38,6 +39,7 @@ def compliance_in(reader: ReadModel, session: ReadSession) -> dict[str, Any]:
     """`compliance`, inside a read of the caller's."""
     position = session.tracking_position(VIEWS_TRACKING_NAME)
     rows = reader.compliance_rows(session)
+    late = reader.late_commands(session)
     by_rule: Counter[str] = Counter(dict.fromkeys(sorted(RULE_VIOLATIONS), 0))
     by_client: Counter[str] = Counter()
     by_venue: Counter[str] = Counter()
@@ -52,6 +54,7 @@ def compliance_in(reader: ReadModel, session: ReadSession) -> dict[str, Any]:
     return {
         "as_of_position": position,
         "total": sum(by_day.values()),
+        "late_commands": late,
         "by_rule": dict(by_rule),
         "by_client": dict(sorted(by_client.items())),
         "by_venue": dict(sorted(by_venue.items())),
@@ -95,8 +98,7 @@ def settlements_in(reader: ReadModel, session: ReadSession) -> dict[str, Any]:
     rows = reader.settlement_rows(session)
     scales = reader.scales(session)
     aml: list[tuple[Any, ...]] = list(reader.aml_rows(session))
-    latest = reader.ledger_time(session)
-    as_of = date.fromisoformat(latest[:10]) if latest else None
+    as_of = reader.ledger_day(session)
     report = _SettlementTotals(as_of)
     for row in rows:
         report.add(row, scales[row[5]])

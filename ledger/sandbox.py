@@ -21,6 +21,7 @@ from ledger.tables import API_KEYS_TABLE
 from ledger.views import ReadModel
 
 _API_KEY_COLUMNS = "key_id, role, secret_sha256, label, created_at, revoked_at"
+DEFAULT_TIME_ZONE = "Europe/Minsk"  # as domain.calendar's: the domain is imported only where it is used
 
 if TYPE_CHECKING:
     from domain.commands import EstablishBank
@@ -65,18 +66,24 @@ class Sandbox:
         allow_unencrypted_key: bool = False,
         clock: Clock | None = None,
         ledger_clock: Clock | None = None,
+        time_zone: str = DEFAULT_TIME_ZONE,
     ) -> str:
         """Creates the store, the bank's identity and its signing key; returns
         the verifier key. Refuses a home that is already initialised, and a
-        store that holds a ledger already (one bank per store)."""
+        store that holds a ledger already (one bank per store). `time_zone`
+        (an IANA name, recorded with the bank's establishment) defines the
+        ledger day; an unknown name is refused before anything is made."""
+        from domain.calendar import zone_named
         from ledger.keys import check_can_create, create_signing_key, verifier_key
+
+        zone_named(time_zone)
 
         if self.home.is_initialised():
             raise SandboxError(f"{self.home.root} is initialised already (found {self.home.identity_path})")
         self._refuse_a_store_in_use()
         check_can_create(self.home.signing_key_path, allow_unencrypted=allow_unencrypted_key)
         with self.open(clock=clock, ledger_clock=ledger_clock, create=True, auto_checkpoint=False) as ledger:
-            ledger.execute(self._establish_bank(identity))
+            ledger.execute(self._establish_bank(identity, time_zone))
             key = create_signing_key(self.home.signing_key_path, allow_unencrypted=allow_unencrypted_key)
             verifier = verifier_key(identity.origin, key.public_key())
             schema.record_bank(ledger.backend, origin=identity.origin, verifier_key=verifier)
@@ -97,7 +104,7 @@ class Sandbox:
         raise SandboxError(f"{backend.describe()} holds a ledger already{owner}: one bank per store, init refused")
 
     @staticmethod
-    def _establish_bank(identity: BankIdentity) -> EstablishBank:
+    def _establish_bank(identity: BankIdentity, time_zone: str) -> EstablishBank:
         from domain.commands import EstablishBank
 
         return EstablishBank(
@@ -105,6 +112,7 @@ class Sandbox:
             name=identity.name,
             htp_resident=identity.htp_resident,
             nbrb_register_entry=identity.nbrb_register_entry,
+            time_zone=time_zone,
         )
 
     def open_reader(self) -> ReadModel:
@@ -324,7 +332,7 @@ class Sandbox:
 
     def _reset(self, location: StoreLocation) -> None:
         identity = self.home.read_identity()
-        api_keys = self._api_key_rows()
+        api_keys, time_zone = self._api_key_rows(), self._time_zone_name()
         if location.postgres is not None:
             from ledger.store.postgres import drop_schema
 
@@ -335,12 +343,22 @@ class Sandbox:
                 location.sqlite_path.with_name(location.sqlite_path.name + suffix).unlink(missing_ok=True)
         self.signing_guard().head.forget()  # the new store's log starts from nothing
         with self.open(auto_checkpoint=False, create=True) as ledger:
-            ledger.execute(self._establish_bank(identity))
+            ledger.execute(self._establish_bank(identity, time_zone))
             verifier = self.home.read_verifier_key() or self.verifier_key()
             schema.record_bank(ledger.backend, origin=identity.origin, verifier_key=verifier)
             with ledger.backend.views("api-keys") as session:
                 insert = f"INSERT INTO {API_KEYS_TABLE} ({_API_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"  # noqa: S608
                 session.executemany(insert, api_keys)
+
+    def _time_zone_name(self) -> str:
+        """The zone the store being reset recorded (UTC where it records none),
+        kept across the reset as its keys are; the default for no store."""
+        try:
+            reader = self.open_reader()
+        except schema.StoreNotReady:
+            return DEFAULT_TIME_ZONE
+        with reader, reader.backend.read() as session:
+            return str(reader.time_zone(session))
 
     def _api_key_rows(self) -> list[tuple[object, ...]]:
         """The API keys' rows, to keep across a reset (none from a store that

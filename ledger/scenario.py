@@ -4,6 +4,7 @@ A scenario is a YAML file::
 
     name: Residents trade only on domestic venues
     start: 2026-02-02T09:00:00Z        # ledger time of the first command (optional)
+    time_zone: Europe/Minsk            # the bank's zone, whose days are ledger days (optional)
     setup:                             # commands that must all be accepted
       - register_asset: {code: BYN, scale: 2, kind: fiat}
     steps:
@@ -37,6 +38,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from domain.calendar import DEFAULT_TIME_ZONE, zone_named
 from domain.commands import COMMAND_ADAPTER, BaseCommand
 from domain.errors import INVALID_INPUT, BatchRejected, LedgerError
 from domain.money import decimal_digits, format_amount
@@ -79,14 +81,28 @@ class _Step:
 
 
 def load(path: Path) -> tuple[str, datetime, list[_Step], list[_Step]]:
+    name, start, _, setup, steps = _load(path)
+    return name, start, setup, steps
+
+
+def _load(path: Path) -> tuple[str, datetime, str, list[_Step], list[_Step]]:
     data, root = _read(path)
     name = str(data.get("name") or path.stem)
     start = _start(path, data.get("start"))
+    time_zone = _time_zone(path, data.get("time_zone", DEFAULT_TIME_ZONE))
     lines = {key.value: value for key, value in root.value if isinstance(key, yaml.ScalarNode)}
     setup = _included(path, data.get("include") or [])
     setup += _steps(path, name, data.get("setup") or [], lines.get("setup"), setup=True)
     steps = _steps(path, name, data.get("steps") or [], lines.get("steps"), setup=False)
-    return name, start, setup, steps
+    return name, start, time_zone, setup, steps
+
+
+def _time_zone(path: Path, value: Any) -> str:
+    try:
+        zone_named(str(value))
+    except LedgerError as error:
+        raise ScenarioError(f"{path}: time_zone: {error.message}") from None
+    return str(value)
 
 
 def _read(path: Path) -> tuple[dict[str, Any], yaml.MappingNode]:
@@ -296,14 +312,14 @@ def _check_checks(where: str, balances: Any, report: Any) -> None:
 
 
 def run(path: Path, *, on_step: Callable[[StepResult], None] | None = None) -> list[StepResult]:
-    _, start, setup, steps = load(path)
+    _, start, time_zone, setup, steps = _load(path)
     if not steps:
         raise ScenarioError(f"{path}: a scenario needs at least one step")
     results: list[StepResult] = []
     with tempfile.TemporaryDirectory(prefix="ledger-scenario-") as folder:
         sandbox = Sandbox.at(Path(folder) / "sandbox")
         clock = ManualClock(start - timedelta(minutes=1))
-        sandbox.init(allow_unencrypted_key=True, clock=clock, ledger_clock=clock)
+        sandbox.init(allow_unencrypted_key=True, clock=clock, ledger_clock=clock, time_zone=time_zone)
         clock = ManualClock(start)
         with sandbox.open(clock=clock, ledger_clock=clock, auto_checkpoint=False) as ledger:
             for step in setup:

@@ -376,6 +376,7 @@ class Ledger:
                 self.state.apply_postings(
                     [(posting["account"], posting["asset"], posting["amount_minor"]) for posting in fields["postings"]]
                 )
+                self.state.saw_time(fields["ledger_time"])
             else:
                 self.state.evolve(cast(LedgerEvent, self.mapper.to_domain_event(entry)))
         self.state.advance_to(entries[-1].id)

@@ -370,12 +370,11 @@ def simulate(ledger: Ledger, config: SimulationConfig, progress: Callable[[int],
 
 
 def next_day(ledger: Ledger) -> date:
-    """The day after the latest ledger time in the log (or the simulation's start)."""
+    """The ledger day after the latest ledger time in the log (or the simulation's start)."""
     with ledger.read_model.session() as session:
-        latest_time = ledger.read_model.ledger_time(session)
-    if latest_time is None:
+        latest = ledger.read_model.ledger_day(session)
+    if latest is None:
         return SIM_START.date()
-    latest = datetime.fromisoformat(latest_time).date()
     return max(SIM_START.date(), latest + timedelta(days=1))
 
 

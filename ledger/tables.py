@@ -53,6 +53,9 @@ VIEW_TABLES: dict[str, str] = {
     "view_ledger_time": "singleton INTEGER PRIMARY KEY, ledger_time TEXT NOT NULL",
     "view_bank": "singleton INTEGER PRIMARY KEY, name TEXT NOT NULL, htp_resident INTEGER NOT NULL, "
     "nbrb_register_entry TEXT NOT NULL",
+    # The commands recorded late (back-dated inside the window): how far
+    # their ledger time was behind the ledger's when they were recorded.
+    "view_late": "key TEXT PRIMARY KEY, position BIGINT NOT NULL, late_by_seconds BIGINT NOT NULL",
     "view_trades": "venue_id TEXT NOT NULL, base_asset TEXT NOT NULL, quote_asset TEXT NOT NULL, "
     "trades INTEGER NOT NULL, base_volume_minor TEXT NOT NULL, quote_volume_minor TEXT NOT NULL, "
     "fees_minor TEXT NOT NULL, PRIMARY KEY (venue_id, base_asset, quote_asset)",
@@ -101,6 +104,7 @@ VIEW_ORDER: dict[str, str] = {
     "view_reversals": "original_key",
     "view_ledger_time": "singleton",
     "view_bank": "singleton",
+    "view_late": "key",
     "view_trades": "venue_id, base_asset, quote_asset",
     "view_transactions": "position",
     "view_transaction_clients": "client_id, position",

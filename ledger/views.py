@@ -26,9 +26,10 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Self, TypeVar
 
+from domain.calendar import UNRECORDED_TIME_ZONE, ledger_day, zone_named
 from domain.money import format_amount
 from ledger.store.ports import Backend, LogEntry, ReadSession
 from ledger.tables import VIEW_ORDER, VIEW_TABLES, VIEWS_TRACKING_NAME, split_names, view_time_text
@@ -220,7 +221,8 @@ class TransactionRow:
     rejected; `venue_id` is empty unless it concerned a venue; times are RFC
     3339 UTC with microseconds. `reversed_by` is the key of the reversal of a
     reversed transaction, `reverses` the original's key on a reversal (both
-    empty otherwise)."""
+    empty otherwise); `late_by_seconds` is empty unless the command was
+    recorded late (back-dated inside the window)."""
 
     key: str
     position: int
@@ -239,16 +241,20 @@ class TransactionRow:
     notification_ids: tuple[int, ...]
     reversed_by: str | None = None
     reverses: str | None = None
+    late_by_seconds: int | None = None
 
     @classmethod
     def of(cls, row: Sequence[Any]) -> TransactionRow:
         (key, position, command_type, status, rule, reason, details, venue, time, recorded, metadata) = row[:11]
         clients, accounts, assets, ids = (tuple(split_names(text)) for text in row[11:15])
+        reversed_by, reverses, late = (*row[15:18], None, None, None)[:3]
         return cls(
             *(key, int(position), command_type, status, rule, reason, None if details is None else json.loads(details)),
             *(venue, time, recorded, json.loads(metadata), clients, accounts, assets),
             tuple(int(text) for text in ids),
-            *row[15:17],
+            reversed_by,
+            reverses,
+            None if late is None else int(late),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -270,6 +276,7 @@ class TransactionRow:
             "notification_ids": list(self.notification_ids),
             "reversed_by": self.reversed_by,
             "reverses": self.reverses,
+            "late_by_seconds": self.late_by_seconds,
         }
 
 
@@ -313,6 +320,20 @@ class EventRow:
 
 
 RowT = TypeVar("RowT")
+
+
+BANK_ESTABLISHED_TOPIC = "domain.events:BankEstablished"  # its stored topic (a test holds it to the class)
+
+
+def recorded_time_zone(session: ReadSession, open_state: Callable[[bytes], bytes]) -> tzinfo:
+    """The bank's time zone as its establishment recorded it: the log's first
+    event (nothing is decided before the bank exists). UTC for a history that
+    records none. Read from the stored JSON, without the domain's events."""
+    first = session.notifications_after(0, 1)
+    if not first or first[0].topic != BANK_ESTABLISHED_TOPIC:
+        return zone_named(UNRECORDED_TIME_ZONE)
+    name = json.loads(open_state(first[0].state)).get("time_zone")
+    return zone_named(name or UNRECORDED_TIME_ZONE)
 
 
 class ReadModel:
@@ -457,6 +478,26 @@ class ReadModel:
         rows = session.fetchall("SELECT ledger_time FROM view_ledger_time")
         return str(rows[0][0]) if rows else None
 
+    def late_rows(self, session: ReadSession) -> list[tuple[Any, ...]]:
+        """(key, position, command type, ledger time, seconds late) of every late command, in log order."""
+        return session.fetchall(
+            "SELECT l.key, l.position, t.command_type, t.ledger_time, l.late_by_seconds FROM view_late l "
+            "JOIN view_transactions t ON t.key = l.key ORDER BY l.position"
+        )
+
+    def late_commands(self, session: ReadSession) -> int:
+        """How many commands were recorded late (back-dated inside the window)."""
+        return int(session.fetchall("SELECT count(*) FROM view_late")[0][0])
+
+    def time_zone(self, session: ReadSession) -> tzinfo:
+        """The bank's time zone: its days are the ledger's days."""
+        return recorded_time_zone(session, self.backend.mapper.open_state)
+
+    def ledger_day(self, session: ReadSession) -> date | None:
+        """The ledger day of the latest ledger time recorded."""
+        latest = self.ledger_time(session)
+        return ledger_day(datetime.fromisoformat(latest), self.time_zone(session)) if latest else None
+
     # Reading back transactions and the log.
 
     def transactions(
@@ -559,13 +600,15 @@ def _rows(session: ReadSession, row: Callable[..., RowT], statement: str) -> lis
 
 # The transactions' queries.
 
-# The last two link a reversal and its original, both ways (each a look-up
-# by a key of view_reversals, for the rows of one page only).
+# The last three link a reversal and its original, both ways (each a look-up
+# by a key of view_reversals, for the rows of one page only), and say how late
+# a command was recorded (a look-up in view_late).
 _COLUMNS = (
     "t.key, t.position, t.command_type, t.status, t.rule, t.reason, t.details, t.venue_id, t.ledger_time, "
     "t.recorded_at, t.metadata, t.clients, t.accounts, t.assets, t.notification_ids, "
     "(SELECT r.reversal_key FROM view_reversals r WHERE r.original_key = t.key), "
-    "(SELECT r.original_key FROM view_reversals r WHERE r.reversal_key = t.key)"
+    "(SELECT r.original_key FROM view_reversals r WHERE r.reversal_key = t.key), "
+    "(SELECT l.late_by_seconds FROM view_late l WHERE l.key = t.key)"
 )
 # The many-valued filters: their side table and its value columns.
 _SIDE_TABLES = {

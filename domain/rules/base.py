@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -9,7 +10,14 @@ from uuid import UUID
 
 from domain.commands import BaseCommand
 from domain.crossborder import Settlement
-from domain.errors import UnknownAsset, UnknownClient, UnknownIssuer, UnknownSettlement, UnknownVenue
+from domain.errors import (
+    BackdatedBeyondWindow,
+    UnknownAsset,
+    UnknownClient,
+    UnknownIssuer,
+    UnknownSettlement,
+    UnknownVenue,
+)
 from domain.events import LedgerEvent, Posting, stream_id
 from domain.money import Asset
 from domain.parties import Client, Issuer, Venue
@@ -28,6 +36,7 @@ class Stamp(NamedTuple):
     ledger_time: datetime
     command_key: str
     metadata: dict[str, str] = {}  # noqa: RUF012 (a field's default, never mutated: events validate a copy)
+    late_by_seconds: int | None = None  # set by `dated` when the command is back-dated within the window
 
 
 Decider = Callable[[LedgerState, Any, Stamp], list[LedgerEvent]]
@@ -50,7 +59,27 @@ def head(state: LedgerState, stream: UUID, stamp: Stamp) -> dict[str, Any]:
         "ledger_time": stamp.ledger_time,
         "command_key": stamp.command_key,
         "metadata": stamp.metadata,
+        "late_by_seconds": stamp.late_by_seconds,
     }
+
+
+def dated(state: LedgerState, command: BaseCommand, stamp: Stamp) -> Stamp:
+    """The stamp of a command that names its own ledger time, judged against
+    the ledger's current time (the latest ledger time recorded): earlier by
+    more than the back-dating window is refused; earlier within it is marked
+    late. A command the ledger's clock dates is never late."""
+    current = state.current_time
+    if command.ledger_time is None or current is None or stamp.ledger_time >= current:
+        return stamp
+    window = state.backdating_window
+    if stamp.ledger_time < current - window:
+        raise BackdatedBeyondWindow(
+            ledger_time=stamp.ledger_time.isoformat(),
+            current=current.isoformat(),
+            window=f"{window.days} days",
+            earliest=(current - window).isoformat(),
+        )
+    return stamp._replace(late_by_seconds=math.ceil((current - stamp.ledger_time).total_seconds()))
 
 
 def movement(source: str, target: str, asset: str, amount_minor: int) -> tuple[Posting, ...]:

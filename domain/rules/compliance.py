@@ -2,32 +2,41 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from fractions import Fraction
 
 from domain.commands import (
     BlacklistAddress,
     BlockJurisdiction,
     InitiateSettlement,
+    RemoveFromBlacklist,
+    SetBackdatingWindow,
     SetComplianceSettings,
     SetReferenceRate,
+    UnblockJurisdiction,
 )
 from domain.crossborder import ComplianceSettings, cents_text, parse_rate, value_in_byn
 from domain.errors import (
+    AddressNotBlacklisted,
     AlreadyExists,
     BlacklistedAddress,
     BynRateFixed,
     InvalidRate,
     InvalidSetting,
+    JurisdictionNotBlocked,
     MissingRate,
+    RemovalNotAfterListing,
     TravelRuleIncomplete,
 )
 from domain.events import (
     BANK_STREAM,
     AddressBlacklisted,
+    AddressRemovedFromBlacklist,
     AmlNotificationRecorded,
+    BackdatingWindowSet,
     ComplianceSettingsSet,
     JurisdictionBlocked,
+    JurisdictionUnblocked,
     LedgerEvent,
     ReferenceRateSet,
     stream_id,
@@ -39,11 +48,12 @@ from domain.state import LedgerState
 
 
 def check_not_blacklisted(state: LedgerState, address: str | None, stamp: Stamp) -> None:
-    """Refused from the day after the address was listed, by ledger time."""
+    """Refused from the ledger day after the address was listed until the
+    day it was removed, as of the command's ledger time."""
     if address is None or address not in state.blacklist:
         return
-    effective = state.blacklist[address] + timedelta(days=1)
-    if stamp.ledger_time.date() >= effective:
+    effective = state.blacklisted(address, state.day(stamp.ledger_time))
+    if effective is not None:
         raise BlacklistedAddress(address=address, effective=effective.isoformat())
 
 
@@ -53,7 +63,7 @@ def aml(
     """An AML notification when the operation's BYN value is at or above the
     client's threshold. Without a reference rate for the asset there is no
     value to compare, and no notification (BYN is always valued)."""
-    rate = state.rate(asset.code, stamp.ledger_time.date())
+    rate = state.rate(asset.code, state.day(stamp.ledger_time))
     if rate is None:
         return []
     threshold = state.settings.aml_threshold_byn(client.kind)
@@ -100,7 +110,8 @@ def check_travel_rule(
 
 
 def blacklist_address(state: LedgerState, command: BlacklistAddress, stamp: Stamp) -> list[LedgerEvent]:
-    if command.address in state.blacklist:
+    """Listed again after a removal, an address keeps its whole history."""
+    if state.listed_on(command.address) is not None:
         raise AlreadyExists(kind="blacklisted address", key=command.address)
     stream = stream_id("address", command.address)
     return [
@@ -110,11 +121,38 @@ def blacklist_address(state: LedgerState, command: BlacklistAddress, stamp: Stam
     ]
 
 
+def remove_from_blacklist(state: LedgerState, command: RemoveFromBlacklist, stamp: Stamp) -> list[LedgerEvent]:
+    listed_on = state.listed_on(command.address)
+    if listed_on is None:
+        raise AddressNotBlacklisted(address=command.address)
+    if command.removed_on <= listed_on:
+        raise RemovalNotAfterListing(
+            address=command.address, listed_on=listed_on.isoformat(), removed_on=command.removed_on.isoformat()
+        )
+    stream = stream_id("address", command.address)
+    return [
+        AddressRemovedFromBlacklist(
+            **head(state, stream, stamp), address=command.address, removed_on=command.removed_on, reason=command.reason
+        )
+    ]
+
+
 def block_jurisdiction(state: LedgerState, command: BlockJurisdiction, stamp: Stamp) -> list[LedgerEvent]:
-    if command.country in state.blocked_countries:
+    if state.blocked_now(command.country) is not None:
         raise AlreadyExists(kind="blocked jurisdiction", key=command.country)
     stream = stream_id("jurisdiction", command.country)
     return [JurisdictionBlocked(**head(state, stream, stamp), country=command.country, reason=command.reason)]
+
+
+def unblock_jurisdiction(state: LedgerState, command: UnblockJurisdiction, stamp: Stamp) -> list[LedgerEvent]:
+    if state.blocked_now(command.country) is None:
+        raise JurisdictionNotBlocked(country=command.country)
+    stream = stream_id("jurisdiction", command.country)
+    return [JurisdictionUnblocked(**head(state, stream, stamp), country=command.country, reason=command.reason)]
+
+
+def set_backdating_window(state: LedgerState, command: SetBackdatingWindow, stamp: Stamp) -> list[LedgerEvent]:
+    return [BackdatingWindowSet(**head(state, BANK_STREAM, stamp), days=command.days)]
 
 
 def set_reference_rate(state: LedgerState, command: SetReferenceRate, stamp: Stamp) -> list[LedgerEvent]:
@@ -162,6 +200,9 @@ def set_compliance_settings(state: LedgerState, command: SetComplianceSettings, 
 DECIDERS: Deciders = {
     BlacklistAddress: blacklist_address,
     BlockJurisdiction: block_jurisdiction,
+    RemoveFromBlacklist: remove_from_blacklist,
+    UnblockJurisdiction: unblock_jurisdiction,
+    SetBackdatingWindow: set_backdating_window,
     SetReferenceRate: set_reference_rate,
     SetComplianceSettings: set_compliance_settings,
 }

@@ -37,7 +37,7 @@ def deposit(state: LedgerState, command: Deposit, stamp: Stamp) -> list[LedgerEv
     client = find_client(state, command.client_id)
     asset = held_outside_issuance(state, command.asset)
     amount_minor = asset.parse(command.amount)
-    check_may_move(client, stamp)
+    check_may_move(state, client, stamp)
     check_not_blacklisted(state, command.wallet_address, stamp)
     postings = movement(SystemAccount.EXTERNAL, client_account(client.client_id), asset.code, amount_minor)
     return [
@@ -59,7 +59,7 @@ def withdraw(state: LedgerState, command: Withdraw, stamp: Stamp) -> list[Ledger
     asset = held_outside_issuance(state, command.asset)
     amount_minor = asset.parse(command.amount)
     account = client_account(client.client_id)
-    check_may_move(client, stamp)
+    check_may_move(state, client, stamp)
     check_not_blacklisted(state, command.wallet_address, stamp)
     check_funds(state, account, asset, amount_minor)
     return [
@@ -100,8 +100,8 @@ def transfer(state: LedgerState, command: Transfer, stamp: Stamp) -> list[Ledger
     asset = find_asset(state, command.asset)
     amount_minor = asset.parse(command.amount)
     source_account = client_account(source.client_id)
-    check_may_move(source, stamp)
-    check_may_move(target, stamp)
+    check_may_move(state, source, stamp)
+    check_may_move(state, target, stamp)
     check_funds(state, source_account, asset, amount_minor)
     postings = movement(source_account, client_account(target.client_id), asset.code, amount_minor)
     return [

@@ -111,7 +111,7 @@ def issue_tokens(state: LedgerState, command: IssueTokens, stamp: Stamp) -> list
     amount_minor = token.parse(command.amount)
     check_may_issue(issuer, token.code)
     _check_issuers_token(issuer, token)
-    check_may_move(client, stamp)
+    check_may_move(state, client, stamp)
     check_cap(state, token, amount_minor)
     postings = movement(SystemAccount.ISSUANCE, client_account(client.client_id), token.code, amount_minor)
     return [
@@ -134,7 +134,7 @@ def redeem_tokens(state: LedgerState, command: RedeemTokens, stamp: Stamp) -> li
     account = client_account(client.client_id)
     _check_licensed(issuer)
     _check_issuers_token(issuer, token)
-    check_may_move(client, stamp)
+    check_may_move(state, client, stamp)
     check_funds(state, account, token, amount_minor)
     return [
         TokensRedeemed(

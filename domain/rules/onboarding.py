@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from domain.calendar import zone_named
 from domain.commands import (
     EstablishBank,
     FreezeClient,
@@ -59,7 +60,7 @@ def check_not_held(client: Client) -> None:
         raise FrozenClient(client=client.client_id, reason=client.frozen_reason)
 
 
-def check_may_move(client: Client, stamp: Stamp) -> None:
+def check_may_move(state: LedgerState, client: Client, stamp: Stamp) -> None:
     """A client who may move value: not held, and KYC-verified as of the
     command's ledger day (a revoked or expired verification is not one)."""
     check_not_held(client)
@@ -67,15 +68,12 @@ def check_may_move(client: Client, stamp: Stamp) -> None:
         raise KycRevoked(client=client.client_id)
     if client.kyc != KycStatus.VERIFIED:
         raise KycNotVerified(client=client.client_id, kyc=client.kyc.value)
-    if client.kyc_expired(_day(stamp)):
+    if client.kyc_expired(state.day(stamp.ledger_time)):
         raise KycExpired(client=client.client_id, expired_on=str(client.kyc_expires_on))
 
 
-def _day(stamp: Stamp) -> date:
-    return stamp.ledger_time.date()
-
-
 def establish_bank(state: LedgerState, command: EstablishBank, stamp: Stamp) -> list[LedgerEvent]:
+    zone_named(command.time_zone)  # refuses a name the zone database does not hold
     if state.bank is not None:
         raise AlreadyExists(kind="bank", key=state.bank.name)
     return [
@@ -84,6 +82,7 @@ def establish_bank(state: LedgerState, command: EstablishBank, stamp: Stamp) -> 
             name=command.name,
             htp_resident=command.htp_resident,
             nbrb_register_entry=command.nbrb_register_entry,
+            time_zone=command.time_zone,
         )
     ]
 
@@ -115,9 +114,9 @@ def _renews(client: Client, expires_on: date | None, day: date) -> bool:
 def verify_kyc(state: LedgerState, command: VerifyKyc, stamp: Stamp) -> list[LedgerEvent]:
     client = find_client(state, command.client_id)
     check_still_client(client)
-    if command.expires_on is not None and command.expires_on <= _day(stamp):
+    if command.expires_on is not None and command.expires_on <= state.day(stamp.ledger_time):
         raise KycAlreadyExpired(client=client.client_id, expires_on=str(command.expires_on))
-    if not _renews(client, command.expires_on, _day(stamp)):
+    if not _renews(client, command.expires_on, state.day(stamp.ledger_time)):
         raise KycAlreadyVerified(client=command.client_id)
     stream = stream_id("client", command.client_id)
     return [ClientKycVerified(**head(state, stream, stamp), client_id=command.client_id, expires_on=command.expires_on)]

@@ -49,13 +49,14 @@ def _still_outstanding(settlement: Settlement, move: SettlementMove) -> None:
         raise SettlementNotOutstanding(settlement=settlement.settlement_id, status=settlement.status.value)
 
 
-def _check_may_settle(state: LedgerState, client: Client, country: str) -> None:
+def _check_may_settle(state: LedgerState, client: Client, country: str, stamp: Stamp) -> None:
     settings = state.settings
     if client.kind not in settings.settling_kinds:
         permitted = ", ".join(kind.value for kind in settings.settling_kinds) or "nobody"
         raise SettlementNotPermitted(client=client.client_id, kind=client.kind.value, permitted=permitted)
-    if country in state.blocked_countries:
-        raise BlockedJurisdiction(country=country, reason=state.blocked_countries[country])
+    reason = state.blocked(country, stamp.ledger_time)
+    if reason is not None:
+        raise BlockedJurisdiction(country=country, reason=reason)
 
 
 def initiate_settlement(state: LedgerState, command: InitiateSettlement, stamp: Stamp) -> list[LedgerEvent]:
@@ -65,10 +66,10 @@ def initiate_settlement(state: LedgerState, command: InitiateSettlement, stamp: 
     # A token sent abroad would leave the ledger without redemption.
     asset = held_outside_issuance(state, command.asset)
     amount_minor = asset.parse(command.amount)
-    day = stamp.ledger_time.date()
+    day = state.day(stamp.ledger_time)
     account = client_account(client.client_id)
-    _check_may_settle(state, client, command.country)
-    check_may_move(client, stamp)
+    _check_may_settle(state, client, command.country, stamp)
+    check_may_move(state, client, stamp)
     check_not_blacklisted(state, command.beneficiary_wallet, stamp)
     check_travel_rule(state, command, asset, amount_minor, day)
     check_funds(state, account, asset, amount_minor)
@@ -154,7 +155,7 @@ def extend_deadline(state: LedgerState, command: ExtendSettlementDeadline, stamp
 
 
 def check_deadlines(state: LedgerState, _: CheckDeadlines, stamp: Stamp) -> list[LedgerEvent]:
-    today = stamp.ledger_time.date()
+    today = state.day(stamp.ledger_time)
     return [
         SettlementOverdue(
             **head(state, stream_id("settlement", settlement.settlement_id), stamp),

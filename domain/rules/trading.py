@@ -128,15 +128,17 @@ def _read_trade(state: LedgerState, command: ExecuteTrade) -> _Trade:
     )
 
 
-def _check_venue(state: LedgerState, trade: _Trade) -> None:
-    venue = trade.venue
-    if venue is None:
+def _check_venue(state: LedgerState, trade: _Trade, stamp: Stamp) -> None:
+    """The venue and the trading policy as they were at the trade's ledger time."""
+    if trade.venue is None:
         return  # a trade with the bank itself
-    if not venue.listed:
-        raise VenueNotListed(venue=venue.venue_id)
+    venue = state.venue_at(trade.venue.venue_id, stamp.ledger_time)
+    if venue is None or not venue.listed:
+        raise VenueNotListed(venue=trade.venue.venue_id)
     if not venue.domestic:
+        policy = state.policy_at(stamp.ledger_time)
         for client in trade.clients:
-            if not state.policy.allows_foreign_venue(client):
+            if not policy.allows_foreign_venue(client):
                 raise ForeignVenueForbidden(
                     client=client.client_id,
                     residency=client.residency.value,
@@ -228,13 +230,13 @@ def _check_trade_funds(state: LedgerState, trade: _Trade, postings: tuple[Postin
 
 def execute_trade(state: LedgerState, command: ExecuteTrade, stamp: Stamp) -> list[LedgerEvent]:
     trade = _read_trade(state, command)
-    _check_venue(state, trade)
+    _check_venue(state, trade, stamp)
     for client in trade.clients:
-        check_may_move(client, stamp)
+        check_may_move(state, client, stamp)
     _check_tokens_stay_on_the_ledger(trade)
     postings = _trade_postings(trade)
     _check_trade_funds(state, trade, postings)
-    _check_volume_caps(state, trade, stamp.ledger_time.date().isoformat())
+    _check_volume_caps(state, trade, state.day(stamp.ledger_time).isoformat())
     return [
         TradeExecuted(
             **head(state, command_stream(command.key), stamp),

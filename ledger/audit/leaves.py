@@ -4,7 +4,7 @@ A leaf is the canonical JSON of `index` (dense, 0-based), `stream` (the
 event's originator id), `version`, `type` (the event's class name),
 `recorded_at` (RFC 3339 UTC, from the ledger's injectable clock) and `data`
 (the event's payload, amounts as strings). `data` holds `metadata` only when
-the command had some: the leaf of an event without metadata is the leaf it
+the command had some (and `late_by_seconds` only when it was late): the leaf of an event without metadata is the leaf it
 was before events carried any, so old checkpoints keep verifying.
 """
 
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 LEAF_FIELDS = ("index", "stream", "version", "type", "recorded_at", "data")
 _ENVELOPE = {"originator_id", "originator_version", "timestamp"}
-_ENVELOPE_AND_METADATA = {*_ENVELOPE, "metadata"}
+# Fields newer than the first stored events (see domain.events): left out when empty.
+_LEFT_OUT_WHEN_EMPTY = ("metadata", "late_by_seconds", "time_zone")
 
 
 def leaf_object(index: int, event: LedgerEvent) -> dict[str, Any]:
@@ -36,8 +37,8 @@ def leaf_object(index: int, event: LedgerEvent) -> dict[str, Any]:
 
 def event_data(payload: dict[str, Any]) -> dict[str, Any]:
     """The leaf's `data` of an event dumped as JSON: its payload without the
-    envelope, and without metadata when it has none."""
-    excluded = _ENVELOPE if payload.get("metadata") else _ENVELOPE_AND_METADATA
+    envelope, and without metadata (or lateness, or a time zone) when it has none."""
+    excluded = _ENVELOPE.union(name for name in _LEFT_OUT_WHEN_EMPTY if not payload.get(name, True))
     return {name: value for name, value in payload.items() if name not in excluded}
 
 

@@ -116,7 +116,7 @@ def _print_transactions(rows: list[TransactionRow]) -> None:
             status,
             ", ".join(row.clients),
             ", ".join(row.assets),
-            row.ledger_time,
+            row.ledger_time if row.late_by_seconds is None else f"{row.ledger_time} (late by {row.late_by_seconds} s)",
         )
     out.print(table)
 

@@ -11,7 +11,7 @@ import typer
 
 from ledger.clock import ManualClock
 from ledger.home import DEFAULT_HOME, BankIdentity
-from ledger.sandbox import DEFAULT_IDENTITY
+from ledger.sandbox import DEFAULT_IDENTITY, DEFAULT_TIME_ZONE
 
 if TYPE_CHECKING:
     pass
@@ -61,6 +61,9 @@ def init(
     at: Annotated[
         str | None, typer.Option(help="Record the bank's establishment at this RFC 3339 time (reproducible sandboxes).")
     ] = None,
+    time_zone: Annotated[
+        str, typer.Option(help="The bank's IANA time zone: its calendar days are the ledger's days.")
+    ] = DEFAULT_TIME_ZONE,
     runtime_role: RuntimeRoleOption = None,
     owner_role: OwnerRoleOption = None,
 ) -> None:
@@ -78,7 +81,9 @@ def init(
         sandbox = sandbox_for(home, database_url)
         if (runtime_role or owner_role) and not (database_url or "").startswith(("postgres://", "postgresql://")):
             raise UserError("--runtime-role and --owner-role are for a PostgreSQL store (--database-url)")
-        key = sandbox.init(identity, allow_unencrypted_key=sandbox_key, clock=clock, ledger_clock=clock)
+        key = sandbox.init(
+            identity, allow_unencrypted_key=sandbox_key, clock=clock, ledger_clock=clock, time_zone=time_zone
+        )
         if runtime_role is not None or owner_role is not None:
             sandbox.set_up_roles(runtime=runtime_role, owner=owner_role)
     out.print(f"Initialised {home} for {identity.name}")

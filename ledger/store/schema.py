@@ -205,8 +205,10 @@ def _to_version_3(session: WriteSession) -> None:
 
 
 def _to_version_4(session: WriteSession) -> None:
-    """The lifecycle views (clients' status, every lifecycle change) and the
-    reversals beside their originals, filled by rebuilding the views from the log."""
+    """The lifecycle views (clients' status, every lifecycle change), the
+    reversals beside their originals and the late commands (`view_late`),
+    filled by rebuilding the views from the log (where nothing was marked
+    late before this version)."""
     _new_tables_and_views_rebuilt(session)
 
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, tzinfo
 
+from domain.calendar import ledger_day
 from domain.events import (
     AmlNotificationRecorded,
     FundsReturned,
@@ -58,6 +60,12 @@ class Evidence:
     commands: dict[str, TransactionRow] = field(default_factory=dict)  # key -> the command (AML notices, reversals)
     lifecycle: list[int] = field(default_factory=list)  # the notification id of each lifecycle change, in order
     leaf_of: dict[int, int] = field(default_factory=dict)  # notification id -> leaf index
+    zone: tzinfo = UTC  # the bank's: its days are the ledger's days
+
+    def day(self, moment: datetime | str) -> date:
+        """The ledger day of a moment (a view's RFC 3339 text or a datetime), in the bank's zone."""
+        when = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+        return ledger_day(when, self.zone)
 
     def leaves(self, notification_ids: Iterable[int]) -> list[int]:
         """The leaf indexes of these events that the signed checkpoint covers, in order."""
@@ -79,17 +87,18 @@ class Evidence:
         return sorted(self.leaf_of.values())
 
 
-def gather_evidence(reader: ReadModel, session: ReadSession, tree_size: int) -> Evidence:
-    """The evidence, read inside the caller's read transaction over views at the log's head."""
+def gather_evidence(reader: ReadModel, session: ReadSession, tree_size: int, keys: Sequence[str] = ()) -> Evidence:
+    """The evidence, read inside the caller's read transaction over views at the log's head, with the
+    commands of `keys` besides those the AML notices and reversals name."""
     backend = reader.backend
-    evidence = Evidence()
+    evidence = Evidence(zone=reader.time_zone(session))
     for cited in _events_of(backend, session, SETTLEMENT_EVENTS):
         settlement_id = getattr(cited.event, "settlement_id")  # noqa: B009 (every settlement event has one)
         evidence.settlements.setdefault(settlement_id, []).append(cited)
     evidence.aml = list(_events_of(backend, session, (AmlNotificationRecorded,)))
     evidence.foreign_attempts = list(_rejections(reader, session, FOREIGN_VENUE_RULE))
     reversed_keys = [key for row in reader.reversal_rows(session) for key in (row.original_key, row.reversal_key)]
-    for key in [notice.event.command_key for notice in evidence.aml] + reversed_keys:
+    for key in [notice.event.command_key for notice in evidence.aml] + reversed_keys + list(keys):
         row = reader.transaction_in(session, key)
         if row is not None:
             evidence.commands[row.key] = row

@@ -34,11 +34,6 @@ TOP = 10  # rows of each concentration table
 TREND_DAYS_MAX = 400  # a longer history is shown by week
 
 
-def ledger_day(event_time: Any) -> date:
-    """The ledger day of an event, as the views count days."""
-    return date.fromisoformat(event_time.isoformat()[:10])
-
-
 # Settlements, valued.
 
 
@@ -77,7 +72,7 @@ def foreign_attempts(evidence: Evidence) -> Table:
     days: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for row in evidence.foreign_attempts:
         for client in row.clients or ("(no client)",):
-            days[(client, row.ledger_time[:10])].append(row)
+            days[(client, evidence.day(row.ledger_time).isoformat())].append(row)
     per_client = Counter[str]()
     day_count = Counter[str]()
     for (client, _), attempts in days.items():
@@ -289,13 +284,12 @@ def _daily_changes(settlements: Sequence[Valued], evidence: Evidence) -> list[_C
         known = per_unit.get(settlement_id)
         if known is None:
             continue
-        changes.extend(_change(known, cited) for cited in events)
+        changes.extend(_change(known, cited, evidence.day(cited.event.ledger_time)) for cited in events)
     return sorted((c for c in changes if c is not None), key=lambda c: c.day)
 
 
-def _change(settlement: Valued, cited: Cited) -> _Change | None:
+def _change(settlement: Valued, cited: Cited, day: date) -> _Change | None:
     event, sid = cited.event, settlement.row.settlement_id
-    day = ledger_day(event.ledger_time)
     if isinstance(event, SettlementInitiated):
         return _Change(day, sid, settlement.byn(event.amount_minor))
     if isinstance(event, FundsReturned | SettlementClosedByDelivery):
@@ -395,7 +389,7 @@ def aml_notices(evidence: Evidence, scales: dict[str, int]) -> Table:
         notice = cast(AmlNotificationRecorded, cited.event)
         rows.append(
             {
-                "day": ledger_day(notice.ledger_time).isoformat(),
+                "day": evidence.day(notice.ledger_time).isoformat(),
                 "client": notice.client_id,
                 "operation": notice.operation,
                 "operation_key": notice.command_key,

@@ -9,7 +9,6 @@ the digests a replay of the bundle must give all describe that checkpoint.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from fractions import Fraction
 from typing import Any
 
@@ -50,6 +49,7 @@ class Section:
 @dataclass
 class Report:
     bank: BankRow | None
+    time_zone: str
     origin: str
     verifier_key: str
     checkpoint: StoredCheckpoint | None
@@ -69,7 +69,7 @@ class Report:
         return {
             "format": FORMAT,
             "origin": self.origin,
-            "bank": self.bank._asdict() if self.bank else None,
+            "bank": (self.bank._asdict() | {"time_zone": self.time_zone}) if self.bank else None,
             "checkpoint": {
                 "size": self.tree_size,
                 "root": self.root,
@@ -95,12 +95,14 @@ def gather(reader: ReadModel, origin: str, checkpoint: StoredCheckpoint | None, 
         clients = reader.client_rows(session)
         lifecycle = reader.lifecycle_rows(session)
         reversals = reader.reversal_rows(session)
+        late = reader.late_rows(session)
+        zone = str(reader.time_zone(session))
+        as_of = reader.ledger_day(session)
         latest = reader.ledger_time(session)
         rejections = compliance_in(reader, session)
         crossborder = settlements_in(reader, session)
-        evidence = gather_evidence(reader, session, size)
+        evidence = gather_evidence(reader, session, size, [row[0] for row in late])
         digests = view_digests_in(session)
-    as_of = date.fromisoformat(latest[:10]) if latest else None
     settlements = figures.valued(settlement_rows)
     flows = figures.client_flows(settlements)
     trend_table, charts = figures.trends(settlements, evidence, rejections["by_day"], as_of)
@@ -115,7 +117,7 @@ def gather(reader: ReadModel, origin: str, checkpoint: StoredCheckpoint | None, 
             "foreign-venues",
             "Foreign-venue attempts",
             "Resident clients may trade tokens for money only on listed domestic venues or with the bank.",
-            [attempts, _rejections_by_rule(rejections)],
+            [attempts, _rejections_by_rule(rejections), _late(late, evidence)],
         ),
         Section(
             "outflow",
@@ -169,7 +171,9 @@ def gather(reader: ReadModel, origin: str, checkpoint: StoredCheckpoint | None, 
         ),
     ]
     summary = _summary(size, crossborder, rejections, client_totals, scales, attempts, gaps, notices)
-    return Report(bank, origin, verifier_key, checkpoint, size, root, latest, summary, sections, digests, evidence)
+    return Report(
+        bank, zone, origin, verifier_key, checkpoint, size, root, latest, summary, sections, digests, evidence
+    )
 
 
 def _covered(checkpoint: StoredCheckpoint | None) -> tuple[int, str]:
@@ -235,6 +239,25 @@ def _summary(
             alert=bool(gaps.rows),
         ),
     ]
+
+
+def _late(late: list[Any], evidence: Evidence) -> Table:
+    return Table(
+        "late_commands",
+        "Commands recorded late",
+        [
+            {
+                "key": key,
+                "command_type": kind,
+                "ledger_time": time,
+                "late_by_seconds": by,
+                "leaves": evidence.command_leaves(key),
+            }
+            for key, _, kind, time, by in late
+        ],
+        "Back-dated inside the back-dating window: recorded after the ledger's time had passed theirs.",
+        columns=["key", "command_type", "ledger_time", "late_by_seconds", "leaves"],
+    )
 
 
 def _clients(clients: list[Any]) -> Table:

@@ -10,8 +10,13 @@ import pytest
 from tests.acceptance.cli import ledger, store_digest, write_batch
 
 SPRING = {"campaign": "spring"}
+# Every command dated, and the bank established before them: a command the
+# ledger's clock dated would be today, and March would then be back-dated
+# beyond the window.
+ESTABLISHED_AT = "2026-02-28T00:00:00Z"
+SET_UP_AT = "2026-02-28T09:00:00Z"
 COMMANDS: list[dict[str, object]] = [
-    {"type": "register_asset", "key": "a1", "code": "BYN", "scale": 2, "kind": "fiat"},
+    {"type": "register_asset", "key": "a1", "code": "BYN", "scale": 2, "kind": "fiat", "ledger_time": SET_UP_AT},
     *(
         {
             "type": "onboard_client",
@@ -20,10 +25,11 @@ COMMANDS: list[dict[str, object]] = [
             "name": c,
             "residency": "resident",
             "kind": "individual",
+            "ledger_time": SET_UP_AT,
         }
         for c in ("ales", "nord")
     ),
-    *({"type": "verify_kyc", "key": f"k-{c}", "client_id": c} for c in ("ales", "nord")),
+    *({"type": "verify_kyc", "key": f"k-{c}", "client_id": c, "ledger_time": SET_UP_AT} for c in ("ales", "nord")),
     {
         "type": "deposit",
         "key": "d1",
@@ -54,6 +60,14 @@ COMMANDS: list[dict[str, object]] = [
         "metadata": SPRING,
     },
 ]
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    home = tmp_path / "sandbox"
+    result = ledger("init", "--home", str(home), "--sandbox-key", "--at", ESTABLISHED_AT)
+    assert result.returncode == 0, result.stderr
+    return home
 
 
 @pytest.fixture
@@ -201,7 +215,7 @@ def test_metadata_beyond_its_limits_is_refused_naming_the_line_and_writes_nothin
 def test_transactions_read_back_from_postgresql(tmp_path: Path, postgres_url: str) -> None:
     home = tmp_path / "pg-home"
     store = ("--home", str(home), "--database-url", postgres_url)
-    assert ledger("init", *store, "--sandbox-key").returncode == 0
+    assert ledger("init", *store, "--sandbox-key", "--at", ESTABLISHED_AT).returncode == 0
     assert ledger("submit", str(write_batch(tmp_path / "batch.jsonl", *COMMANDS)), *store).returncode == 0
     result = ledger("transactions", *store, "--json", "--metadata", "campaign=spring")
     assert result.returncode == 0, result.stderr

@@ -86,13 +86,15 @@ def test_a_verification_holds_until_the_day_before_its_expiry(state: LedgerState
     expiry = date(2026, 3, 1)
     apply(state, VerifyKyc(key="renew", client_id="alesia", expires_on=expiry))
     assert apply(state, deposit("last-day", at=on(date(2026, 2, 28)))).violation is None
-    late_evening = datetime(2026, 2, 28, 23, 59, 59, tzinfo=UTC)
+    late_evening = datetime(2026, 2, 28, 23, 59, 59, tzinfo=state.zone)  # the bank's day, not UTC's
     assert apply(state, deposit("last-second", at=late_evening)).violation is None
+    assert apply(state, deposit("minsk-midnight", at=datetime(2026, 2, 28, 21, tzinfo=UTC))).violation is not None
 
 
 def test_from_its_expiry_day_on_a_client_counts_as_not_verified(state: LedgerState) -> None:
     apply(state, VerifyKyc(key="renew", client_id="alesia", expires_on=date(2026, 3, 1)))
-    event = assert_recorded_rejection(state, deposit("expired", at=datetime(2026, 3, 1, tzinfo=UTC)), "KYC_EXPIRED")
+    midnight = datetime(2026, 3, 1, tzinfo=state.zone)
+    event = assert_recorded_rejection(state, deposit("expired", at=midnight), "KYC_EXPIRED")
     assert event.details["expired_on"] == "2026-03-01"
 
 

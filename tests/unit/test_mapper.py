@@ -11,6 +11,7 @@ from eventsourcing.persistence import JSONTranscoder, StoredEvent
 from eventsourcing.utils import get_topic
 
 from domain.events import FundsDeposited, LedgerEvent, Posting
+from ledger.audit.leaves import event_data
 from ledger.store.codec import PydanticMapper
 
 NOW = datetime(2026, 2, 2, tzinfo=UTC)
@@ -85,4 +86,39 @@ def test_a_current_event_records_its_class_version_and_reads_back_unchanged() ->
     )
     stored = mapper().to_stored_event(event)
     assert json.loads(stored.state)["class_version"] == 2
+    assert mapper().to_domain_event(stored) == event
+
+
+def deposit_marked(late_by_seconds: int | None) -> FundsDeposited:
+    return FundsDeposited(
+        originator_id=uuid4(),
+        originator_version=1,
+        timestamp=NOW,
+        ledger_time=NOW,
+        command_key="d",
+        postings=(
+            Posting(account="system:external", asset="BYN", amount_minor=-1),
+            Posting(account="client:a", asset="BYN", amount_minor=1),
+        ),
+        client_id="a",
+        asset_code="BYN",
+        amount_minor=1,
+        reference="tx",
+        late_by_seconds=late_by_seconds,
+    )
+
+
+def test_an_event_that_was_not_late_stores_and_makes_its_leaf_as_before_lateness_existed() -> None:
+    event = deposit_marked(None)
+    stored = mapper().to_stored_event(event)
+    assert "late_by_seconds" not in json.loads(stored.state)
+    assert "late_by_seconds" not in event_data(event.model_dump(mode="json"))
+    assert mapper().to_domain_event(stored) == event
+
+
+def test_a_late_event_stores_its_lateness_and_signs_it_in_its_leaf() -> None:
+    event = deposit_marked(90)
+    stored = mapper().to_stored_event(event)
+    assert json.loads(stored.state)["late_by_seconds"] == 90
+    assert event_data(event.model_dump(mode="json"))["late_by_seconds"] == 90
     assert mapper().to_domain_event(stored) == event
