@@ -41,6 +41,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from domain.addresses import AddressError, normalise_address
 from domain.crossborder import DEADLINE_DAYS_MAX, Country, Direction, PartyInfo, RateText
 from domain.money import (
     AMOUNT_TEXT_LENGTH_MAX,
@@ -56,6 +57,9 @@ from domain.parties import PartyName as _AnyPartyName
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,128}$"
 REFERENCE_LENGTH_MAX = 128
 REGISTER_ENTRY_LENGTH_MAX = 64
+WALLET_ADDRESS_LENGTH_MAX = 90  # bech32's longest; EVM is 42, Base58Check 25 to 35
+# For the schema (OpenAPI) only: the validator checks each network's format and checksum.
+WALLET_ADDRESS_PATTERN = r"^(0[xX][0-9a-fA-F]{40}|[bBtT][cCbB]1[0-9A-Za-z]{6,87}|[13T][1-9A-HJ-NP-Za-km-z]{24,34})$"
 
 # Control characters (Unicode category Cc: C0, DEL, C1) and lone surrogates
 # (which no UTF-8 encoder takes) are never text; line and paragraph
@@ -91,6 +95,15 @@ def free_text(value: str) -> str:
     return value
 
 
+def wallet_address(value: str) -> str:
+    """A wallet address of a network the ledger knows, in its canonical spelling
+    (`domain.addresses`): one wallet is one string wherever it is compared."""
+    try:
+        return normalise_address(value)[1]
+    except AddressError as error:
+        raise PydanticCustomError("wallet_address", "{reason}", {"reason": str(error)}) from None
+
+
 def plain_decimal(value: str) -> str:
     """The whole string is ASCII digits with at most one point between them."""
     if decimal_digits(value) is None:
@@ -111,7 +124,11 @@ DecimalText = Annotated[
     AfterValidator(plain_decimal),
 ]
 Reference = Annotated[LineText, Field(min_length=1, max_length=REFERENCE_LENGTH_MAX)]
-WalletAddress = Annotated[str, Field(pattern=r"^[A-Za-z0-9:_-]{8,128}$")]
+WalletAddress = Annotated[
+    StrictStr,
+    Field(min_length=1, max_length=WALLET_ADDRESS_LENGTH_MAX, json_schema_extra={"pattern": WALLET_ADDRESS_PATTERN}),
+    AfterValidator(wallet_address),
+]
 VENUE_ASSETS_MAX = 200
 METADATA_ENTRIES_MAX = 20
 METADATA_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,40}$"

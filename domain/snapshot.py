@@ -18,7 +18,7 @@ from domain.crossborder import ComplianceSettings, Settlement
 from domain.money import Asset
 from domain.parties import Bank, Client, Issuer, TradingPolicy, Venue
 
-FORMAT = 1
+FORMAT = 2  # 2: addresses keyed canonically, AML windows, verified wallets
 
 
 class StateSnapshot(BaseModel):

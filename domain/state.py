@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.accounts import SystemAccount, is_client_account, is_holding_account
+from domain.addresses import canonical_address
 from domain.crossborder import ComplianceSettings, Settlement, SettlementMove, parse_rate, settlement_status
 from domain.events import (
     AddressBlacklisted,
@@ -358,7 +359,7 @@ class LedgerState:
         self._put(self.volume_caps, (scope, event.asset_code), event.daily_cap_minor)
 
     def _address_blacklisted(self, event: AddressBlacklisted) -> None:
-        self._put(self.blacklist, event.address, event.listed_on)
+        self._put(self.blacklist, canonical_address(event.address), event.listed_on)
 
     def _update_settlement(self, settlement_id: str, move: SettlementMove, **changes: Any) -> None:
         settlement = self.settlements[settlement_id].model_copy(update=changes)
