@@ -42,7 +42,15 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from domain.addresses import AddressError, normalise_address
-from domain.crossborder import DEADLINE_DAYS_MAX, Country, Direction, PartyInfo, RateText
+from domain.crossborder import (
+    AML_WINDOW_HOURS_DEFAULT,
+    AML_WINDOW_HOURS_MAX,
+    DEADLINE_DAYS_MAX,
+    Country,
+    Direction,
+    PartyInfo,
+    RateText,
+)
 from domain.money import (
     AMOUNT_TEXT_LENGTH_MAX,
     ASSET_CODE_PATTERN,
@@ -436,6 +444,7 @@ class SetComplianceSettings(BaseCommand):
     base_unit_byn: DecimalText = "45"
     export_deadline_days: Annotated[int, Field(strict=True, ge=1, le=DEADLINE_DAYS_MAX)] = 180
     import_deadline_days: Annotated[int, Field(strict=True, ge=1, le=DEADLINE_DAYS_MAX)] = 90
+    aml_window_hours: Annotated[int, Field(strict=True, ge=1, le=AML_WINDOW_HOURS_MAX)] = AML_WINDOW_HOURS_DEFAULT
     settling_kinds: Annotated[list[ClientKind], Field(max_length=3)] = [
         ClientKind.COMPANY,
         ClientKind.SELF_EMPLOYED,

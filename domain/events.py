@@ -352,9 +352,15 @@ class JurisdictionBlocked(LedgerEvent):
 
 
 class AmlNotificationRecorded(LedgerEvent):
-    """An operation at or above the client's AML threshold, for the
-    supervisor: `operation` the command type, `value_byn` and
-    `threshold_byn` decimal BYN."""
+    """An operation at or above the client's AML threshold, or linked
+    operations that reached it together within the rolling window, for the
+    supervisor: `operation` the command type of the operation that raised it
+    (`asset_code` and `amount_minor` are that operation's), `value_byn` (of
+    every operation covered) and `threshold_byn` decimal BYN. `operations`
+    are the command keys of the operations it covers, oldest first (empty in
+    a notice stored before linked operations: it covers its own command);
+    `window_hours` the window that linked them, empty for one operation
+    alone."""
 
     single_event_stream: ClassVar[bool] = True
 
@@ -364,12 +370,19 @@ class AmlNotificationRecorded(LedgerEvent):
     amount_minor: MinorUnits
     value_byn: str
     threshold_byn: str
+    operations: tuple[str, ...] = ()
+    window_hours: int | None = None
+
+    @property
+    def covered(self) -> tuple[str, ...]:
+        """The command keys of the operations this notice covers."""
+        return self.operations or (self.command_key,)
 
 
 # The transactions that change balances and nothing else (no party, asset,
 # venue or settlement; alone in their streams): a reader of the log may apply
-# their postings alone, without building the event. The decision state and
-# the views both rely on it, and tests hold each to it.
+# their postings alone, without building the event. The views rely on it,
+# and the decision state too but for `AML_OPERATIONS`; tests hold each to it.
 PLAIN_TRANSACTIONS: tuple[type[LedgerTransaction], ...] = (
     TokensIssued,
     TokensRedeemed,
@@ -378,6 +391,11 @@ PLAIN_TRANSACTIONS: tuple[type[LedgerTransaction], ...] = (
     FundsTransferred,
     TreasuryFunded,
 )
+# The plain transactions that are also a client's operation for AML: the
+# views apply them by their postings alone, but the decision state notes
+# each in the client's window of linked operations (domain.aml), so it
+# decodes them whole.
+AML_OPERATIONS: tuple[type[LedgerTransaction], ...] = (FundsDeposited, FundsWithdrawn, FundsTransferred)
 
 
 class SandboxClockSet(LedgerEvent):

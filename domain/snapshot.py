@@ -44,6 +44,8 @@ class StateSnapshot(BaseModel):
     blocked_countries: dict[str, str]
     sandbox_clock: datetime | None = None  # new since format 1 was made: absent there means none was set
     clock_high_water: datetime | None = None
+    # Each client's AML window (domain.aml): (ledger time, command key, value in 10^-30 BYN as text).
+    aml_windows: dict[str, list[tuple[datetime, str, str]]] = {}
 
 
 def rate_text(rate: Fraction) -> str:

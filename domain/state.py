@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, MutableMapping
 from datetime import date, datetime
 from fractions import Fraction
+from functools import partial
 from typing import Any
 from uuid import UUID
 
 from domain.accounts import SystemAccount, is_client_account, is_holding_account
 from domain.addresses import canonical_address
+from domain.aml import AmlOperation, AmlWindow, value_units
 from domain.crossborder import ComplianceSettings, Settlement, SettlementMove, parse_rate, settlement_status
 from domain.events import (
     AddressBlacklisted,
@@ -28,7 +30,10 @@ from domain.events import (
     ClientOnboarded,
     CommandRejected,
     ComplianceSettingsSet,
+    FundsDeposited,
     FundsReturned,
+    FundsTransferred,
+    FundsWithdrawn,
     IssuerRegistered,
     JurisdictionBlocked,
     LedgerEvent,
@@ -57,6 +62,8 @@ VolumeKey = tuple[str, str, str]  # (client id or BANK_SCOPE, asset code, ISO da
 DEFAULT_POLICY = TradingPolicy()
 DEFAULT_SETTINGS = ComplianceSettings()
 BYN_RATE = Fraction(1)
+# Makes an AmlOperation of a tuple without a Python frame: one per operation on the write path.
+_aml_operation = partial(tuple.__new__, AmlOperation)
 
 
 class LedgerState:
@@ -77,6 +84,10 @@ class LedgerState:
         self.settlements: dict[str, Settlement] = {}
         self.rates: dict[str, tuple[tuple[date, Fraction], ...]] = {}
         self.blocked_countries: dict[str, str] = {}
+        self.aml_windows: dict[str, AmlWindow] = {}
+        # What undoes each change to an AML window in the open batch (its
+        # deque changes in place: copying it per batch would cost its length).
+        self._undo: list[Callable[[], None]] = []
         self._clock: dict[str, datetime | None] = {}
         self._journal: list[tuple[MutableMapping[Any, Any], Any, Any]] | None = None
         self._handlers: dict[type[LedgerEvent], Callable[[Any], None]] = {
@@ -103,6 +114,9 @@ class LedgerState:
             JurisdictionBlocked: self._jurisdiction_blocked,
             SandboxClockSet: self._sandbox_clock_set,
             AmlNotificationRecorded: self._aml_notification_recorded,
+            FundsDeposited: self._funds_deposited,
+            FundsWithdrawn: self._funds_withdrawn,
+            FundsTransferred: self._funds_transferred,
         }
 
     # Reading.
@@ -203,6 +217,11 @@ class LedgerState:
             blocked_countries=dict(self.blocked_countries),
             sandbox_clock=self.sandbox_clock,
             clock_high_water=self.clock_high_water,
+            aml_windows={
+                client: [(op.ledger_time, op.command_key, str(op.value)) for op in window.operations]
+                for client, window in self.aml_windows.items()
+                if window.operations
+            },
         )
 
     @classmethod
@@ -227,6 +246,10 @@ class LedgerState:
             code: tuple((day, rate_of(text)) for day, text in rates) for code, rates in snapshot.rates.items()
         }
         state.blocked_countries = dict(snapshot.blocked_countries)
+        state.aml_windows = {
+            client: AmlWindow(AmlOperation(moment, key, int(value)) for moment, key, value in operations)
+            for client, operations in snapshot.aml_windows.items()
+        }
         state._clock = {
             name: value
             for name, value in (("frozen_at", snapshot.sandbox_clock), ("high_water", snapshot.clock_high_water))
@@ -239,19 +262,24 @@ class LedgerState:
     def begin(self) -> None:
         assert self._journal is None, "a batch is already open"
         self._journal = []
+        self._undo = []
 
     def commit(self) -> None:
         assert self._journal is not None
         self._journal = None
+        self._undo = []
 
     def rollback(self) -> None:
         assert self._journal is not None
+        for undo in reversed(self._undo):
+            undo()  # the windows' changes first: the journal may then remove a window made in the batch
         for mapping, key, old in reversed(self._journal):
             if old is _MISSING:
                 del mapping[key]
             else:
                 mapping[key] = old
         self._journal = None
+        self._undo = []
 
     # Evolving.
 
@@ -380,6 +408,7 @@ class LedgerState:
             deadline=event.deadline,
         )
         self._put(self.settlements, event.settlement_id, settlement)
+        self.note_aml_operation(event.client_id, event.asset_code, event.amount_minor, event)
 
     def _funds_returned(self, event: FundsReturned) -> None:
         settlement = self.settlements[event.settlement_id]
@@ -411,5 +440,45 @@ class LedgerState:
     def _jurisdiction_blocked(self, event: JurisdictionBlocked) -> None:
         self._put(self.blocked_countries, event.country, event.reason)
 
-    def _aml_notification_recorded(self, _: AmlNotificationRecorded) -> None:
+    def _aml_notification_recorded(self, event: AmlNotificationRecorded) -> None:
         self._put(self.counters, "aml_notifications", self.aml_notifications + 1)
+        window = self.aml_windows.get(event.client_id)
+        if window is not None:
+            self._changed(window.cover(event.covered))
+
+    # Linked operations for AML (domain.aml): what each client's valued operations add to its window.
+
+    def _funds_deposited(self, event: FundsDeposited) -> None:
+        self.note_aml_operation(event.client_id, event.asset_code, event.amount_minor, event)
+
+    def _funds_withdrawn(self, event: FundsWithdrawn) -> None:
+        self.note_aml_operation(event.client_id, event.asset_code, event.amount_minor, event)
+
+    def _funds_transferred(self, event: FundsTransferred) -> None:
+        self.note_aml_operation(event.source_client_id, event.asset_code, event.amount_minor, event)
+
+    def aml_value(self, asset_code: str, amount_minor: int, day: date) -> int | None:
+        """The BYN value the AML rule gives an amount on `day`, in 10^-30 BYN
+        (domain.aml); None without a rate."""
+        rate = self.rate(asset_code, day)
+        if rate is None:
+            return None
+        return value_units(amount_minor, self.assets[asset_code].scale, rate)
+
+    def note_aml_operation(self, client_id: str, asset_code: str, amount_minor: int, event: LedgerEvent) -> None:
+        value = self.aml_value(asset_code, amount_minor, event.ledger_time.date())
+        if value is None:
+            return  # not valued, as the AML rule does not value it
+        operation = _aml_operation((event.ledger_time, event.command_key, value))
+        self._changed(self._aml_window(client_id).add(operation, event.ledger_time - self.settings.aml_window))
+
+    def _aml_window(self, client_id: str) -> AmlWindow:
+        window = self.aml_windows.get(client_id)
+        if window is None:
+            window = AmlWindow()
+            self._put(self.aml_windows, client_id, window)
+        return window
+
+    def _changed(self, undo: Callable[[], None]) -> None:
+        if self._journal is not None:
+            self._undo.append(undo)

@@ -519,7 +519,7 @@ class Projector:
 
     def _aml_notice(self, session: WriteSession, event: AmlNotificationRecorded) -> None:
         session.execute(
-            "INSERT INTO view_aml VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO view_aml VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 str(event.originator_id),
                 event.ledger_time.date().isoformat(),
@@ -529,6 +529,7 @@ class Projector:
                 str(event.amount_minor),
                 event.value_byn,
                 event.threshold_byn,
+                ",".join(event.covered),
             ),
         )
 

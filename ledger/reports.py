@@ -13,7 +13,7 @@ from rich.table import Table
 from domain.crossborder import SettlementStatus, cents_text, is_overdue, ratio_text, settlement_outstanding_minor
 from domain.errors import RULE_VIOLATIONS
 from domain.money import format_amount
-from ledger.tables import VIEWS_TRACKING_NAME
+from ledger.tables import VIEWS_TRACKING_NAME, split_names
 from ledger.views import ReadModel
 
 
@@ -205,8 +205,9 @@ class _SettlementTotals:
                     "amount": format_amount(int(amount), scale=scales[asset]),
                     "value_byn": value,
                     "threshold_byn": threshold,
+                    "operations": split_names(operations),
                 }
-                for day, client, operation, asset, amount, value, threshold in aml
+                for day, client, operation, asset, amount, value, threshold, operations in aml
             ],
             "settlements": self.items,
         }

@@ -34,7 +34,7 @@ VIEW_TABLES: dict[str, str] = {
     "value_byn TEXT, travel_rule_complete INTEGER NOT NULL",
     "view_aml": "notice_id TEXT PRIMARY KEY, day TEXT NOT NULL, client_id TEXT NOT NULL, "
     "operation TEXT NOT NULL, asset TEXT NOT NULL, amount_minor TEXT NOT NULL, value_byn TEXT NOT NULL, "
-    "threshold_byn TEXT NOT NULL",
+    "threshold_byn TEXT NOT NULL, operations TEXT NOT NULL DEFAULT ''",
     "view_ledger_time": "singleton INTEGER PRIMARY KEY, ledger_time TEXT NOT NULL",
     "view_bank": "singleton INTEGER PRIMARY KEY, name TEXT NOT NULL, htp_resident INTEGER NOT NULL, "
     "nbrb_register_entry TEXT NOT NULL",

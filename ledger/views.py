@@ -95,6 +95,7 @@ class AmlRow(NamedTuple):
     amount_minor: str
     value_byn: str
     threshold_byn: str
+    operations: str  # the command keys of the operations the notice covers, comma-separated
 
 
 class TokenRow(NamedTuple):
@@ -355,7 +356,7 @@ class ReadModel:
         return _rows(
             session,
             AmlRow,
-            "SELECT day, client_id, operation, asset, amount_minor, value_byn, threshold_byn FROM view_aml "
+            "SELECT day, client_id, operation, asset, amount_minor, value_byn, threshold_byn, operations FROM view_aml "
             "ORDER BY day, client_id, notice_id",
         )
 

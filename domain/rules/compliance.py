@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from fractions import Fraction
 
+from domain.aml import VALUE_UNIT, reaches
 from domain.commands import (
     BlacklistAddress,
     BlockJurisdiction,
@@ -51,8 +52,10 @@ def aml(
     state: LedgerState, stamp: Stamp, client: Client, asset: Asset, amount_minor: int, operation: str
 ) -> list[LedgerEvent]:
     """An AML notification when the operation's BYN value is at or above the
-    client's threshold. Without a reference rate for the asset there is no
-    value to compare, and no notification (BYN is always valued)."""
+    client's threshold, or when it and the client's operations not yet
+    covered within the rolling window reach it together (domain.aml).
+    Without a reference rate for the asset there is no value to compare, and
+    no notification (BYN is always valued)."""
     rate = state.rate(asset.code, stamp.ledger_time.date())
     if rate is None:
         return []
@@ -61,20 +64,61 @@ def aml(
     if amount_minor * rate.numerator * threshold.denominator < (
         threshold.numerator * rate.denominator * 10**asset.scale
     ):
-        return []
+        return _linked(state, stamp, client, asset, amount_minor, operation, threshold)
     value = value_in_byn(amount_minor, asset, rate)
+    return [_notice(state, stamp, client, asset, amount_minor, operation, value, threshold, [stamp.command_key])]
+
+
+def _linked(
+    state: LedgerState,
+    stamp: Stamp,
+    client: Client,
+    asset: Asset,
+    amount_minor: int,
+    operation: str,
+    threshold: Fraction,
+) -> list[LedgerEvent]:
+    """A notice for linked operations: this one below the threshold, with
+    those of the window before it."""
+    window = state.aml_windows.get(client.client_id)
+    if window is None or not window.operations:
+        return []
+    value = state.aml_value(asset.code, amount_minor, stamp.ledger_time.date())
+    assert value is not None  # the caller found a rate
+    if not reaches(window.total + value, threshold):
+        return []  # not even with what has left the window since
+    settings = state.settings
+    stale, earlier = window.total_since(stamp.ledger_time - settings.aml_window)
+    if not reaches(earlier + value, threshold):
+        return []
+    keys = [*window.keys_after(stale), stamp.command_key]
+    total = Fraction(earlier + value, VALUE_UNIT)
+    notice = _notice(state, stamp, client, asset, amount_minor, operation, total, threshold, keys)
+    return [notice.model_copy(update={"window_hours": settings.aml_window_hours})]
+
+
+def _notice(
+    state: LedgerState,
+    stamp: Stamp,
+    client: Client,
+    asset: Asset,
+    amount_minor: int,
+    operation: str,
+    value: Fraction,
+    threshold: Fraction,
+    keys: list[str],
+) -> AmlNotificationRecorded:
     stream = stream_id("aml", f"{stamp.command_key}:{client.client_id}")
-    return [
-        AmlNotificationRecorded(
-            **head(state, stream, stamp),
-            client_id=client.client_id,
-            operation=operation,
-            asset_code=asset.code,
-            amount_minor=amount_minor,
-            value_byn=cents_text(value),
-            threshold_byn=cents_text(threshold),
-        )
-    ]
+    return AmlNotificationRecorded(
+        **head(state, stream, stamp),
+        client_id=client.client_id,
+        operation=operation,
+        asset_code=asset.code,
+        amount_minor=amount_minor,
+        value_byn=cents_text(value),
+        threshold_byn=cents_text(threshold),
+        operations=tuple(keys),
+    )
 
 
 def _rate_on(state: LedgerState, code: str, day: date) -> Fraction:
@@ -154,6 +198,7 @@ def set_compliance_settings(state: LedgerState, command: SetComplianceSettings, 
         base_unit_byn=_setting(command.base_unit_byn, "base_unit_byn"),
         export_deadline_days=command.export_deadline_days,
         import_deadline_days=command.import_deadline_days,
+        aml_window_hours=command.aml_window_hours,
         settling_kinds=tuple(command.settling_kinds),
     )
     return [ComplianceSettingsSet(**head(state, BANK_STREAM, stamp), settings=settings)]

@@ -32,7 +32,7 @@ from ledger.tables import (
     create_view_statements,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _STORE_COLUMNS = "key TEXT PRIMARY KEY, value TEXT NOT NULL"
 
 
@@ -204,4 +204,22 @@ def _to_version_3(session: WriteSession) -> None:
     each step (idempotently), so this step has nothing more to do."""
 
 
-MIGRATIONS: dict[int, Callable[[WriteSession], None]] = {1: _to_version_1, 2: _to_version_2, 3: _to_version_3}
+def _to_version_4(session: WriteSession) -> None:
+    """The operations each AML notice covers (linked operations), and the
+    views rebuilt from the log so that the notices stored before name theirs."""
+    # A store older than version 1 got the table with the column from version 1's step.
+    if session.dialect == "sqlite":
+        columns = {str(row[1]) for row in session.fetchall("PRAGMA table_info(view_aml)")}
+        if "operations" not in columns:
+            session.execute("ALTER TABLE view_aml ADD COLUMN operations TEXT NOT NULL DEFAULT ''")
+    else:
+        session.execute("ALTER TABLE view_aml ADD COLUMN IF NOT EXISTS operations TEXT NOT NULL DEFAULT ''")
+    _new_tables_and_views_rebuilt(session)
+
+
+MIGRATIONS: dict[int, Callable[[WriteSession], None]] = {
+    1: _to_version_1,
+    2: _to_version_2,
+    3: _to_version_3,
+    4: _to_version_4,
+}
