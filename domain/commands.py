@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -41,9 +41,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from domain.addresses import AddressError, normalise_address
+from domain.addresses import AddressError, canonical_address, normalise_address
 from domain.crossborder import (
-    AML_WINDOW_HOURS_DEFAULT,
     AML_WINDOW_HOURS_MAX,
     DEADLINE_DAYS_MAX,
     Country,
@@ -51,6 +50,7 @@ from domain.crossborder import (
     PartyInfo,
     RateText,
 )
+from domain.ivms101 import IdentityPayload
 from domain.money import (
     AMOUNT_TEXT_LENGTH_MAX,
     ASSET_CODE_PATTERN,
@@ -137,6 +137,7 @@ WalletAddress = Annotated[
     Field(min_length=1, max_length=WALLET_ADDRESS_LENGTH_MAX, json_schema_extra={"pattern": WALLET_ADDRESS_PATTERN}),
     AfterValidator(wallet_address),
 ]
+WalletProofMethod = Literal["signed_message", "satoshi_test", "other"]
 VENUE_ASSETS_MAX = 200
 METADATA_ENTRIES_MAX = 20
 METADATA_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,40}$"
@@ -180,11 +181,18 @@ class BaseCommand(BaseModel):
                 raise ValueError(f"metadata value of {name!r} holds at most {limit} characters, {len(text)} given")
         return dict(sorted(value.items()))
 
+    # Fields added after commands of the class were stored: left out of the
+    # digest when empty, so that such a command digests as it did before them.
+    digest_omits_when_empty: ClassVar[tuple[str, ...]] = ()
+
     def digest(self) -> str:
         """SHA-256 of the payload as JSON, without the key: a repeat must match
         it. Field order is the class's, so equal commands give equal digests;
-        metadata is in it only when there is some (see `_KEY_AND_METADATA`)."""
+        metadata is in it only when there is some (see `_KEY_AND_METADATA`),
+        and so are the fields of `digest_omits_when_empty`."""
         exclude = _KEY_ONLY if self.metadata else _KEY_AND_METADATA
+        if self.digest_omits_when_empty:
+            exclude = exclude | {name for name in self.digest_omits_when_empty if getattr(self, name) is None}
         payload = type(self).__pydantic_serializer__.to_json(self, exclude=exclude)
         return hashlib.sha256(payload).hexdigest()
 
@@ -275,12 +283,48 @@ class Deposit(BaseCommand):
 
 
 class Withdraw(BaseCommand):
+    """Fiat or crypto leaving the bank; `wallet_address` the receiving wallet
+    (empty for fiat). `ivms101` is the travel-rule data of a crypto transfer
+    (domain.ivms101), needed at or above the travel-rule threshold; its
+    `beneficiary_vasp` empty means a self-hosted wallet."""
+
+    digest_omits_when_empty: ClassVar[tuple[str, ...]] = ("ivms101",)
+
     type: Literal["withdraw"] = "withdraw"
     client_id: PartyId
     asset: AssetCode
     amount: DecimalText
     reference: Reference
     wallet_address: WalletAddress | None = None
+    ivms101: IdentityPayload | None = None
+
+    @field_validator("ivms101")
+    @classmethod
+    def _ivms101_text(cls, payload: IdentityPayload | None) -> IdentityPayload | None:
+        """One line of text in every field, and wallet addresses among the
+        account numbers in their canonical spelling (as `wallet_address` is)."""
+        if payload is None:
+            return None
+        _check_lines(payload.model_dump(), "ivms101")
+        if payload.beneficiary is None:
+            return payload
+        accounts = [canonical_address(number) for number in payload.beneficiary.account_number]
+        beneficiary = payload.beneficiary.model_copy(update={"account_number": accounts})
+        return payload.model_copy(update={"beneficiary": beneficiary})
+
+
+def _check_lines(value: object, where: str) -> None:
+    if isinstance(value, str):
+        try:
+            line_text(value)
+        except PydanticCustomError as error:
+            raise PydanticCustomError("forbidden_character", f"{where}: {error.message()}") from None
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            _check_lines(item, f"{where}.{name}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_lines(item, f"{where}[{index}]")
 
 
 class FundTreasury(BaseCommand):
@@ -335,6 +379,18 @@ class SetVolumeCap(BaseCommand):
     client_id: PartyId | None = None
     asset: AssetCode
     daily_cap: DecimalText
+
+
+class VerifyWalletOwnership(BaseCommand):
+    """A recorded proof that a client controls a self-hosted wallet (EU TFR
+    Art. 14(5)): how it was shown (`method`) and the evidence's `reference`
+    (the signed message's hash, the test transfer's transaction id)."""
+
+    type: Literal["verify_wallet_ownership"] = "verify_wallet_ownership"
+    client_id: PartyId
+    wallet_address: WalletAddress
+    method: WalletProofMethod
+    reference: Reference
 
 
 class BlacklistAddress(BaseCommand):
@@ -426,7 +482,7 @@ class CheckDeadlines(BaseCommand):
 
 
 class SetReferenceRate(BaseCommand):
-    """BYN per whole unit of `code` (an asset, or USD) from `effective_on`."""
+    """BYN per whole unit of `code` (an asset, or USD or EUR) from `effective_on`."""
 
     type: Literal["set_reference_rate"] = "set_reference_rate"
     code: AssetCode
@@ -437,6 +493,8 @@ class SetReferenceRate(BaseCommand):
 class SetComplianceSettings(BaseCommand):
     """Thresholds (decimal strings) and deadlines; a field left out keeps its default."""
 
+    digest_omits_when_empty: ClassVar[tuple[str, ...]] = ("aml_window_hours", "self_hosted_proof_threshold_eur")
+
     type: Literal["set_compliance_settings"] = "set_compliance_settings"
     travel_rule_threshold_usd: DecimalText = "1000"
     aml_individual_base_units: DecimalText = "2000"
@@ -444,7 +502,9 @@ class SetComplianceSettings(BaseCommand):
     base_unit_byn: DecimalText = "45"
     export_deadline_days: Annotated[int, Field(strict=True, ge=1, le=DEADLINE_DAYS_MAX)] = 180
     import_deadline_days: Annotated[int, Field(strict=True, ge=1, le=DEADLINE_DAYS_MAX)] = 90
-    aml_window_hours: Annotated[int, Field(strict=True, ge=1, le=AML_WINDOW_HOURS_MAX)] = AML_WINDOW_HOURS_DEFAULT
+    # Empty takes the default (24 hours; EUR 1,000), as for a command sent before these settings.
+    aml_window_hours: Annotated[int, Field(strict=True, ge=1, le=AML_WINDOW_HOURS_MAX)] | None = None
+    self_hosted_proof_threshold_eur: DecimalText | None = None
     settling_kinds: Annotated[list[ClientKind], Field(max_length=3)] = [
         ClientKind.COMPANY,
         ClientKind.SELF_EMPLOYED,
@@ -500,6 +560,7 @@ Command = Annotated[
     | SetTradingPolicy
     | SetVolumeCap
     | BlacklistAddress
+    | VerifyWalletOwnership
     | ExecuteTrade
     | InitiateSettlement
     | ReturnSettlementFunds

@@ -161,6 +161,7 @@ class ComplianceSettings(BaseModel):
     import_deadline_days: int = Field(default=90, ge=1, le=DEADLINE_DAYS_MAX)
     # New since the first settings: an event stored before them has none, which is the default.
     aml_window_hours: int = Field(default=AML_WINDOW_HOURS_DEFAULT, ge=1, le=AML_WINDOW_HOURS_MAX)
+    self_hosted_proof_threshold_eur: Fraction = Fraction(1000)
     # Sorted, never a set, so that the event's bytes are the same every run.
     settling_kinds: Annotated[tuple[ClientKind, ...], AfterValidator(lambda kinds: tuple(sorted(set(kinds))))] = (
         ClientKind.COMPANY,

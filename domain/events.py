@@ -27,6 +27,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.crossborder import ComplianceSettings, Direction, PartyInfo
+from domain.ivms101 import IdentityPayload
 from domain.money import Asset, MinorUnits
 from domain.parties import ClientKind, Residency, TradingPolicy, Venue
 
@@ -172,7 +173,9 @@ class FundsDeposited(LedgerTransaction):
 
 
 class FundsWithdrawn(LedgerTransaction):
-    """`wallet_address` is empty for fiat."""
+    """`wallet_address` is empty for fiat; `ivms101` the travel-rule data the
+    withdrawal carried (empty when it carried none, and in events stored
+    before crypto transfers had it)."""
 
     single_event_stream: ClassVar[bool] = True
 
@@ -181,6 +184,7 @@ class FundsWithdrawn(LedgerTransaction):
     amount_minor: MinorUnits
     reference: str
     wallet_address: str | None = None
+    ivms101: IdentityPayload | None = None
 
 
 class TreasuryFunded(LedgerTransaction):
@@ -245,6 +249,16 @@ class AddressBlacklisted(LedgerEvent):
     address: str
     listed_on: date
     reason: str
+
+
+class WalletOwnershipVerified(LedgerEvent):
+    """The client proved it controls a self-hosted wallet (EU TFR Art. 14(5)):
+    `method` how, `reference` the evidence; `wallet_address` canonical."""
+
+    client_id: str
+    wallet_address: str
+    method: str
+    reference: str
 
 
 REJECTION_CLIENT_FIELDS = ("client_id", "buyer_client_id", "seller_client_id", "source_client_id")
@@ -429,6 +443,7 @@ COMMAND_TYPE_OF_FIRST_EVENT: dict[type[LedgerEvent], str] = {
     TradingPolicySet: "set_trading_policy",
     VolumeCapSet: "set_volume_cap",
     AddressBlacklisted: "blacklist_address",
+    WalletOwnershipVerified: "verify_wallet_ownership",
     TradeExecuted: "execute_trade",
     SettlementInitiated: "initiate_settlement",
     FundsReturned: "return_settlement_funds",

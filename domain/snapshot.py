@@ -18,7 +18,7 @@ from domain.crossborder import ComplianceSettings, Settlement
 from domain.money import Asset
 from domain.parties import Bank, Client, Issuer, TradingPolicy, Venue
 
-FORMAT = 2  # 2: addresses keyed canonically, AML windows, verified wallets
+FORMAT = 2  # 2: addresses keyed canonically, AML windows, verified self-hosted wallets
 
 
 class StateSnapshot(BaseModel):
@@ -46,6 +46,7 @@ class StateSnapshot(BaseModel):
     clock_high_water: datetime | None = None
     # Each client's AML window (domain.aml): (ledger time, command key, value in 10^-30 BYN as text).
     aml_windows: dict[str, list[tuple[datetime, str, str]]] = {}
+    verified_wallets: list[tuple[str, str, str]] = []  # (client, wallet, method)
 
 
 def rate_text(rate: Fraction) -> str:

@@ -50,6 +50,7 @@ from domain.events import (
     VenueDelisted,
     VenueListed,
     VolumeCapSet,
+    WalletOwnershipVerified,
 )
 from domain.money import Asset
 from domain.parties import Bank, Client, Issuer, KycStatus, TradingPolicy, Venue
@@ -85,6 +86,7 @@ class LedgerState:
         self.rates: dict[str, tuple[tuple[date, Fraction], ...]] = {}
         self.blocked_countries: dict[str, str] = {}
         self.aml_windows: dict[str, AmlWindow] = {}
+        self.verified_wallets: dict[tuple[str, str], str] = {}  # (client, wallet) -> the proof's method
         # What undoes each change to an AML window in the open batch (its
         # deque changes in place: copying it per batch would cost its length).
         self._undo: list[Callable[[], None]] = []
@@ -117,6 +119,7 @@ class LedgerState:
             FundsDeposited: self._funds_deposited,
             FundsWithdrawn: self._funds_withdrawn,
             FundsTransferred: self._funds_transferred,
+            WalletOwnershipVerified: self._wallet_ownership_verified,
         }
 
     # Reading.
@@ -217,6 +220,7 @@ class LedgerState:
             blocked_countries=dict(self.blocked_countries),
             sandbox_clock=self.sandbox_clock,
             clock_high_water=self.clock_high_water,
+            verified_wallets=[(client, wallet, method) for (client, wallet), method in self.verified_wallets.items()],
             aml_windows={
                 client: [(op.ledger_time, op.command_key, str(op.value)) for op in window.operations]
                 for client, window in self.aml_windows.items()
@@ -246,6 +250,7 @@ class LedgerState:
             code: tuple((day, rate_of(text)) for day, text in rates) for code, rates in snapshot.rates.items()
         }
         state.blocked_countries = dict(snapshot.blocked_countries)
+        state.verified_wallets = {(client, wallet): method for client, wallet, method in snapshot.verified_wallets}
         state.aml_windows = {
             client: AmlWindow(AmlOperation(moment, key, int(value)) for moment, key, value in operations)
             for client, operations in snapshot.aml_windows.items()
@@ -447,6 +452,9 @@ class LedgerState:
             self._changed(window.cover(event.covered))
 
     # Linked operations for AML (domain.aml): what each client's valued operations add to its window.
+
+    def _wallet_ownership_verified(self, event: WalletOwnershipVerified) -> None:
+        self._put(self.verified_wallets, (event.client_id, event.wallet_address), event.method)
 
     def _funds_deposited(self, event: FundsDeposited) -> None:
         self.note_aml_operation(event.client_id, event.asset_code, event.amount_minor, event)

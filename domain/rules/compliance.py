@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from fractions import Fraction
 
+from domain import ivms101
 from domain.aml import VALUE_UNIT, reaches
 from domain.commands import (
     BlacklistAddress,
@@ -12,8 +13,10 @@ from domain.commands import (
     InitiateSettlement,
     SetComplianceSettings,
     SetReferenceRate,
+    VerifyWalletOwnership,
+    Withdraw,
 )
-from domain.crossborder import ComplianceSettings, cents_text, parse_rate, value_in_byn
+from domain.crossborder import AML_WINDOW_HOURS_DEFAULT, ComplianceSettings, cents_text, parse_rate, value_in_byn
 from domain.errors import (
     AlreadyExists,
     BlacklistedAddress,
@@ -21,6 +24,7 @@ from domain.errors import (
     InvalidRate,
     InvalidSetting,
     MissingRate,
+    SelfHostedWalletUnverified,
     TravelRuleIncomplete,
 )
 from domain.events import (
@@ -31,11 +35,12 @@ from domain.events import (
     JurisdictionBlocked,
     LedgerEvent,
     ReferenceRateSet,
+    WalletOwnershipVerified,
     stream_id,
 )
 from domain.money import Asset
 from domain.parties import Client
-from domain.rules.base import Deciders, Stamp, find_asset, head
+from domain.rules.base import Deciders, Stamp, find_asset, find_client, head
 from domain.state import LedgerState
 
 
@@ -136,11 +141,65 @@ def check_travel_rule(
     missing += [f"beneficiary {gap}" for gap in command.beneficiary.missing()]
     if not missing:
         return
-    value_usd = value_in_byn(amount_minor, asset, _rate_on(state, asset.code, day)) / _rate_on(state, "USD", day)
+    value_usd = _value_usd(state, asset, amount_minor, day)
     if value_usd >= threshold:
         raise TravelRuleIncomplete(
             value_usd=cents_text(value_usd), threshold_usd=cents_text(threshold), missing="; ".join(missing)
         )
+
+
+def _value_usd(state: LedgerState, asset: Asset, amount_minor: int, day: date) -> Fraction:
+    return value_in_byn(amount_minor, asset, _rate_on(state, asset.code, day)) / _rate_on(state, "USD", day)
+
+
+def check_crypto_travel_rule(state: LedgerState, command: Withdraw, asset: Asset, amount_minor: int, day: date) -> None:
+    """A crypto withdrawal at or above the travel-rule threshold carries
+    complete IVMS101 data (domain.ivms101), valued in USD as settlements are."""
+    missing = ivms101.missing(command.ivms101, command.wallet_address)
+    if not missing:
+        return
+    threshold = state.settings.travel_rule_threshold_usd
+    value_usd = _value_usd(state, asset, amount_minor, day)
+    if value_usd >= threshold:
+        raise TravelRuleIncomplete(
+            value_usd=cents_text(value_usd), threshold_usd=cents_text(threshold), missing="; ".join(missing)
+        )
+
+
+def check_self_hosted_wallet(
+    state: LedgerState, command: Withdraw, client: Client, asset: Asset, amount_minor: int, day: date
+) -> None:
+    """A crypto withdrawal to a self-hosted wallet (no beneficiary VASP) above
+    the threshold in EUR needs a recorded proof that the client controls it."""
+    hosted = command.ivms101 is not None and command.ivms101.beneficiary_vasp is not None
+    wallet = command.wallet_address
+    if hosted or (wallet is not None and (client.client_id, wallet) in state.verified_wallets):
+        return
+    threshold = state.settings.self_hosted_proof_threshold_eur
+    value_eur = value_in_byn(amount_minor, asset, _rate_on(state, asset.code, day)) / _rate_on(state, "EUR", day)
+    if value_eur > threshold:
+        raise SelfHostedWalletUnverified(
+            value_eur=cents_text(value_eur),
+            threshold_eur=cents_text(threshold),
+            wallet=wallet or "(none given)",
+            client=client.client_id,
+        )
+
+
+def verify_wallet_ownership(state: LedgerState, command: VerifyWalletOwnership, stamp: Stamp) -> list[LedgerEvent]:
+    client = find_client(state, command.client_id)
+    if (client.client_id, command.wallet_address) in state.verified_wallets:
+        raise AlreadyExists(kind="wallet proof", key=f"{client.client_id}:{command.wallet_address}")
+    stream = stream_id("wallet", f"{client.client_id}:{command.wallet_address}")
+    return [
+        WalletOwnershipVerified(
+            **head(state, stream, stamp),
+            client_id=client.client_id,
+            wallet_address=command.wallet_address,
+            method=command.method,
+            reference=command.reference,
+        )
+    ]
 
 
 def blacklist_address(state: LedgerState, command: BlacklistAddress, stamp: Stamp) -> list[LedgerEvent]:
@@ -161,10 +220,13 @@ def block_jurisdiction(state: LedgerState, command: BlockJurisdiction, stamp: St
     return [JurisdictionBlocked(**head(state, stream, stamp), country=command.country, reason=command.reason)]
 
 
+OTHER_RATE_CODES = ("USD", "EUR")  # rate keys that are no asset: the currencies thresholds are set in
+
+
 def set_reference_rate(state: LedgerState, command: SetReferenceRate, stamp: Stamp) -> list[LedgerEvent]:
     if command.code == "BYN":
         raise BynRateFixed()
-    if command.code != "USD":
+    if command.code not in OTHER_RATE_CODES:
         find_asset(state, command.code)
     try:
         parse_rate(command.byn_per_unit)
@@ -198,7 +260,10 @@ def set_compliance_settings(state: LedgerState, command: SetComplianceSettings, 
         base_unit_byn=_setting(command.base_unit_byn, "base_unit_byn"),
         export_deadline_days=command.export_deadline_days,
         import_deadline_days=command.import_deadline_days,
-        aml_window_hours=command.aml_window_hours,
+        aml_window_hours=command.aml_window_hours or AML_WINDOW_HOURS_DEFAULT,
+        self_hosted_proof_threshold_eur=_setting(
+            command.self_hosted_proof_threshold_eur or "1000", "self_hosted_proof_threshold_eur"
+        ),
         settling_kinds=tuple(command.settling_kinds),
     )
     return [ComplianceSettingsSet(**head(state, BANK_STREAM, stamp), settings=settings)]
@@ -206,6 +271,7 @@ def set_compliance_settings(state: LedgerState, command: SetComplianceSettings, 
 
 DECIDERS: Deciders = {
     BlacklistAddress: blacklist_address,
+    VerifyWalletOwnership: verify_wallet_ownership,
     BlockJurisdiction: block_jurisdiction,
     SetReferenceRate: set_reference_rate,
     SetComplianceSettings: set_compliance_settings,

@@ -8,7 +8,14 @@ import pytest
 from pydantic import ValidationError
 
 from domain.addresses import Network, example_address, normalise_address
-from domain.commands import COMMAND_ADAPTER, BlacklistAddress, Deposit, InitiateSettlement, Withdraw
+from domain.commands import (
+    COMMAND_ADAPTER,
+    BlacklistAddress,
+    Deposit,
+    InitiateSettlement,
+    SetReferenceRate,
+    Withdraw,
+)
 from domain.errors import AlreadyExists
 from domain.events import AddressBlacklisted, stream_id
 from domain.state import LedgerState
@@ -21,7 +28,12 @@ TRON = example_address(Network.TRON, "mixer")
 
 @pytest.fixture
 def state() -> LedgerState:
-    return trading_world()
+    state = trading_world()
+    for code, rate in (("USD", "3.2000"), ("EUR", "3.5000"), ("USDT", "3.2500")):
+        apply(
+            state, SetReferenceRate(key=f"rate-{code}", code=code, byn_per_unit=rate, effective_on=LEDGER_TIME.date())
+        )
+    return state
 
 
 def withdraw(address: str, key: str = "w") -> Withdraw:
