@@ -39,6 +39,12 @@ class Table:
             self.columns = list(self.rows[0]) if self.rows else []
 
 
+CRYPTO_TRANSFER_COLUMNS = [
+    *("day", "key", "client_id", "asset", "amount", "wallet_address", "self_hosted"),
+    *("originator", "beneficiary", "beneficiary_vasp", "ivms101"),
+]
+
+
 def gather(reader: ReadModel, origin: str, checkpoint: StoredCheckpoint | None, verifier_key: str) -> list[Table]:
     with reader.session() as session:
         bank = reader.bank(session)
@@ -170,6 +176,12 @@ def gather(reader: ReadModel, origin: str, checkpoint: StoredCheckpoint | None, 
         Table("settlements", "Settlements", crossborder["settlements"]),
         Table("aml_notifications", "AML notifications", crossborder["aml_notifications"]),
         Table("travel_rule", "Travel-rule completeness", [crossborder["travel_rule"]]),
+        Table(
+            "crypto_transfers",
+            "Crypto transfers with travel-rule data (IVMS101)",
+            crossborder["crypto_transfers"],
+            columns=CRYPTO_TRANSFER_COLUMNS,
+        ),
     ]
 
 

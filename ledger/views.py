@@ -25,7 +25,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Self, TypeVar
 
@@ -85,6 +85,21 @@ class SettlementRow(NamedTuple):
     overdue_on: str | None
     value_byn: str | None
     travel_rule_complete: int
+
+
+class CryptoTransferRow(NamedTuple):
+    """A crypto withdrawal that carried travel-rule data; `ivms101` its
+    IVMS101 payload as JSON text, `self_hosted` 1 when no VASP hosts the wallet."""
+
+    key: str
+    position: int
+    day: str
+    client_id: str
+    asset: str
+    amount_minor: str
+    wallet_address: str | None
+    self_hosted: int
+    ivms101: str
 
 
 class AmlRow(NamedTuple):
@@ -196,6 +211,7 @@ class TransactionRow:
     accounts: tuple[str, ...]
     assets: tuple[str, ...]
     notification_ids: tuple[int, ...]
+    travel_rule: dict[str, Any] | None = None  # a crypto withdrawal's IVMS101 data, when it carried some
 
     @classmethod
     def of(cls, row: Sequence[Any]) -> TransactionRow:
@@ -224,6 +240,7 @@ class TransactionRow:
             "accounts": list(self.accounts),
             "assets": list(self.assets),
             "notification_ids": list(self.notification_ids),
+            **({} if self.travel_rule is None else {"travel_rule": self.travel_rule}),
         }
 
 
@@ -360,6 +377,14 @@ class ReadModel:
             "ORDER BY day, client_id, notice_id",
         )
 
+    def crypto_transfer_rows(self, session: ReadSession) -> list[CryptoTransferRow]:
+        return _rows(
+            session,
+            CryptoTransferRow,
+            "SELECT key, position, day, client_id, asset, amount_minor, wallet_address, self_hosted, ivms101 "
+            "FROM view_crypto_transfers ORDER BY position",
+        )
+
     def scales(self, session: ReadSession) -> dict[str, int]:
         return {code: int(scale) for code, scale in session.fetchall("SELECT code, scale FROM view_assets")}
 
@@ -398,7 +423,7 @@ class ReadModel:
         """`transactions`, inside a read of the caller's."""
         _check_limit(limit, TRANSACTIONS_PAGE_MAX)
         rows = _matching(session, where, _cursor_position(cursor, where), limit + 1)
-        items = [TransactionRow.of(row) for row in rows[:limit]]
+        items = _with_travel_rule(session, [TransactionRow.of(row) for row in rows[:limit]])
         more = len(rows) > limit
         return TransactionPage(items, _cursor_text(items[-1].position, where) if more else None)
 
@@ -406,7 +431,7 @@ class ReadModel:
         with self.session() as session:
             statement = f"SELECT {_COLUMNS} FROM view_transactions t WHERE t.key = ?"  # noqa: S608 (constants)
             rows = session.fetchall(statement, (key,))
-        return TransactionRow.of(rows[0]) if rows else None
+            return _with_travel_rule(session, [TransactionRow.of(rows[0])])[0] if rows else None
 
     def events(
         self, *, after: int = 0, limit: int = 100, types: tuple[str, ...] = (), rule: str | None = None
@@ -450,6 +475,18 @@ class ReadModel:
             command_key=event.command_key,
             data=event_data(payload),
         )
+
+
+def _with_travel_rule(session: ReadSession, rows: list[TransactionRow]) -> list[TransactionRow]:
+    """The rows, the accepted withdrawals among them with their IVMS101 data (one look-up a page)."""
+    keys = [row.key for row in rows if row.command_type == "withdraw" and row.status == "accepted"]
+    if not keys:
+        return rows
+    marks = ",".join("?" * len(keys))
+    found = dict(
+        session.fetchall(f"SELECT key, ivms101 FROM view_crypto_transfers WHERE key IN ({marks})", keys)  # noqa: S608
+    )
+    return [replace(row, travel_rule=json.loads(found[row.key])) if row.key in found else row for row in rows]
 
 
 def view_rows(session: ReadSession, table: str) -> list[tuple[Any, ...]]:
