@@ -35,6 +35,12 @@ def reaches(value: int, threshold_byn: Fraction) -> bool:
     return value * threshold_byn.denominator >= threshold_byn.numerator * VALUE_UNIT
 
 
+WINDOW_OPERATIONS_MAX = 1000
+"""A client's window holds at most its 1,000 latest uncovered operations (the
+oldest leave it early): the decision state and its snapshots stay bounded
+however many small operations a client makes in a day."""
+
+
 class AmlOperation(NamedTuple):
     """One valued operation of a client: when, under which command key, worth
     how much (`value`, in 10^-30 BYN)."""
@@ -61,12 +67,13 @@ class AmlWindow:
 
     def add(self, operation: AmlOperation, start: datetime) -> Callable[[], None]:
         """Adds `operation`, dropping those at or before `start` (out of the
-        window); returns what undoes it (a batch's rollback)."""
+        window) and the oldest beyond `WINDOW_OPERATIONS_MAX`; returns what
+        undoes it (a batch's rollback)."""
         operations = self.operations
         operations.append(operation)
         self.total += operation.value
         dropped: list[AmlOperation] = []
-        while operations[0].ledger_time <= start:
+        while operations[0].ledger_time <= start or len(operations) > WINDOW_OPERATIONS_MAX:
             dropped.append(operations.popleft())
             self.total -= dropped[-1].value
         return partial(self._undo_add, operation, dropped)

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from domain.aml import WINDOW_OPERATIONS_MAX
 from domain.commands import BaseCommand, Deposit, SetComplianceSettings, SetReferenceRate, Transfer, Withdraw
 from domain.events import AmlNotificationRecorded
 from domain.state import LedgerState
@@ -137,3 +138,12 @@ def test_a_snapshot_restores_the_windows(state: LedgerState) -> None:
     assert restored.aml_windows == state.aml_windows
     assert restored.aml_windows["alesia"].total == state.aml_windows["alesia"].total
     assert restored.snapshot() == state.snapshot()
+
+
+def test_a_window_holds_at_most_its_limit_of_operations(state: LedgerState) -> None:
+    for n in range(WINDOW_OPERATIONS_MAX + 5):
+        notices(state, deposit(f"tiny-{n}", "0.01", T + timedelta(microseconds=n)))
+    window = state.aml_windows["alesia"]
+    assert len(window.operations) == WINDOW_OPERATIONS_MAX
+    assert window.operations[0].command_key == "tiny-5"
+    assert window.total == sum(operation.value for operation in window.operations)
