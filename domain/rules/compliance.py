@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from fractions import Fraction
 
 from domain import ivms101
-from domain.aml import VALUE_UNIT, reaches
+from domain.aml import VALUE_UNIT, reaches, value_units
 from domain.commands import (
     BlacklistAddress,
     BlockJurisdiction,
@@ -65,13 +65,12 @@ def aml(
     if rate is None:
         return []
     threshold = state.settings.aml_threshold_byn(client.kind)
-    # amount / 10**scale * rate < threshold, in integers: the hot path skips Fractions.
-    if amount_minor * rate.numerator * threshold.denominator < (
-        threshold.numerator * rate.denominator * 10**asset.scale
-    ):
-        return _linked(state, stamp, client, asset, amount_minor, operation, threshold)
-    value = value_in_byn(amount_minor, asset, rate)
-    return [_notice(state, stamp, client, asset, amount_minor, operation, value, threshold, [stamp.command_key])]
+    # In integers (10^-30 BYN): the hot path skips Fractions.
+    value = value_units(amount_minor, asset.scale, rate)
+    if not reaches(value, threshold):
+        return _linked(state, stamp, client, asset, amount_minor, operation, threshold, value)
+    total = Fraction(value, VALUE_UNIT)
+    return [_notice(state, stamp, client, asset, amount_minor, operation, total, threshold, [stamp.command_key])]
 
 
 def _linked(
@@ -82,14 +81,13 @@ def _linked(
     amount_minor: int,
     operation: str,
     threshold: Fraction,
+    value: int,
 ) -> list[LedgerEvent]:
-    """A notice for linked operations: this one below the threshold, with
-    those of the window before it."""
+    """A notice for linked operations: this one (worth `value`, in 10^-30
+    BYN) below the threshold, with those of the window before it."""
     window = state.aml_windows.get(client.client_id)
     if window is None or not window.operations:
         return []
-    value = state.aml_value(asset.code, amount_minor, stamp.ledger_time.date())
-    assert value is not None  # the caller found a rate
     if not reaches(window.total + value, threshold):
         return []  # not even with what has left the window since
     settings = state.settings
