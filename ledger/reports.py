@@ -14,6 +14,7 @@ from rich.table import Table
 from domain.crossborder import SettlementStatus, cents_text, is_overdue, ratio_text, settlement_outstanding_minor
 from domain.errors import RULE_VIOLATIONS
 from domain.money import format_amount
+from ledger.store.ports import ReadSession
 from ledger.tables import VIEWS_TRACKING_NAME, split_names
 from ledger.views import CryptoTransferRow, ReadModel
 
@@ -26,8 +27,13 @@ def compliance(reader: ReadModel) -> dict[str, Any]:
     """Recorded rejections by rule (every rule code named, zero included), by
     client, by venue and by day, with the rows they are counted from."""
     with reader.session() as session:
-        position = session.tracking_position(VIEWS_TRACKING_NAME)
-        rows = reader.compliance_rows(session)
+        return compliance_in(reader, session)
+
+
+def compliance_in(reader: ReadModel, session: ReadSession) -> dict[str, Any]:
+    """`compliance`, inside a read of the caller's."""
+    position = session.tracking_position(VIEWS_TRACKING_NAME)
+    rows = reader.compliance_rows(session)
     by_rule: Counter[str] = Counter(dict.fromkeys(sorted(RULE_VIOLATIONS), 0))
     by_client: Counter[str] = Counter()
     by_venue: Counter[str] = Counter()
@@ -77,11 +83,16 @@ def settlements(reader: ReadModel) -> dict[str, Any]:
     completeness, and the AML notifications. BYN values are the equivalents
     at each settlement's day (reporting figures, to the kopeck)."""
     with reader.session() as session:
-        rows = reader.settlement_rows(session)
-        scales = reader.scales(session)
-        aml: list[tuple[Any, ...]] = list(reader.aml_rows(session))
-        transfers = reader.crypto_transfer_rows(session)
-        latest = reader.ledger_time(session)
+        return settlements_in(reader, session)
+
+
+def settlements_in(reader: ReadModel, session: ReadSession) -> dict[str, Any]:
+    """`settlements`, inside a read of the caller's."""
+    rows = reader.settlement_rows(session)
+    scales = reader.scales(session)
+    aml: list[tuple[Any, ...]] = list(reader.aml_rows(session))
+    transfers = reader.crypto_transfer_rows(session)
+    latest = reader.ledger_time(session)
     as_of = date.fromisoformat(latest[:10]) if latest else None
     report = _SettlementTotals(as_of)
     for row in rows:

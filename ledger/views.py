@@ -429,9 +429,13 @@ class ReadModel:
 
     def transaction(self, key: str) -> TransactionRow | None:
         with self.session() as session:
-            statement = f"SELECT {_COLUMNS} FROM view_transactions t WHERE t.key = ?"  # noqa: S608 (constants)
-            rows = session.fetchall(statement, (key,))
-            return _with_travel_rule(session, [TransactionRow.of(rows[0])])[0] if rows else None
+            return self.transaction_in(session, key)
+
+    def transaction_in(self, session: ReadSession, key: str) -> TransactionRow | None:
+        """`transaction`, inside a read of the caller's."""
+        statement = f"SELECT {_COLUMNS} FROM view_transactions t WHERE t.key = ?"  # noqa: S608 (constants)
+        rows = session.fetchall(statement, (key,))
+        return _with_travel_rule(session, [TransactionRow.of(rows[0])])[0] if rows else None
 
     def events(
         self, *, after: int = 0, limit: int = 100, types: tuple[str, ...] = (), rule: str | None = None
@@ -442,7 +446,7 @@ class ReadModel:
         _check_limit(limit, EVENTS_PAGE_MAX)
         if after < 0:
             raise InvalidQuery(f"after must be a log position, 0 or more, not {after}")
-        topics = _topics(types)
+        topics = event_topics(types)
         with self.session() as session:
             if rule is not None:
                 if types and "CommandRejected" not in types:
@@ -497,13 +501,18 @@ def view_rows(session: ReadSession, table: str) -> list[tuple[Any, ...]]:
 def view_digests(backend: Backend) -> dict[str, str]:
     """SHA-256 per view of its rows in key order, as JSON lines: equal views,
     on either backend, give equal digests."""
-    digests: dict[str, str] = {}
     with backend.read() as session:
-        for table in VIEW_TABLES:
-            hasher = hashlib.sha256()
-            for row in view_rows(session, table):
-                hasher.update(json.dumps(list(row), separators=(",", ":")).encode() + b"\n")
-            digests[table] = hasher.hexdigest()
+        return view_digests_in(session)
+
+
+def view_digests_in(session: ReadSession) -> dict[str, str]:
+    """`view_digests`, inside a read of the caller's."""
+    digests: dict[str, str] = {}
+    for table in VIEW_TABLES:
+        hasher = hashlib.sha256()
+        for row in view_rows(session, table):
+            hasher.update(json.dumps(list(row), separators=(",", ":")).encode() + b"\n")
+        digests[table] = hasher.hexdigest()
     return digests
 
 
@@ -674,7 +683,7 @@ def _cursor_position(cursor: str | None, where: TransactionFilter) -> int:
     return before
 
 
-def _topics(types: tuple[str, ...]) -> list[str]:
+def event_topics(types: tuple[str, ...]) -> list[str]:
     """The stored topics of event class names; an unknown name is refused, naming the known ones."""
     if not types:
         return []

@@ -272,6 +272,11 @@ class AuditLog:
 
     def leaves(self, start: int, end: int) -> Iterator[bytes]:
         """Leaf bytes for [start, end), recomputed from the events in order."""
+        for index, event in enumerate(self.events(start, end), start):
+            yield leaf_bytes(index, event)
+
+    def events(self, start: int, end: int) -> Iterator[Any]:
+        """The events of leaves [start, end), in order."""
         if start >= end:
             return
         position = self.notification_before(start)
@@ -280,8 +285,8 @@ class AuditLog:
             notifications = self.backend.notifications_after(position, min(PAGE_SIZE, end - index))
             assert notifications, (index, end)
             for notification in notifications:
-                yield leaf_bytes(index, self.decode(notification))
-                index += 1
+                yield self.decode(notification)
+            index += len(notifications)
             position = notifications[-1].id
 
     def notification_before(self, index: int) -> int:

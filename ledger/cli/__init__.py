@@ -15,7 +15,17 @@ from typing import Any
 
 from ledger.cli.edges import app, internal_error
 
-AREAS = ("store", "writes", "reads", "queries", "audit", "replay", "serve", "bench")  # in `ledger --help`'s order
+AREAS = (
+    "store",
+    "writes",
+    "reads",
+    "queries",
+    "audit",
+    "liabilities",
+    "replay",
+    "serve",
+    "bench",
+)  # in `ledger --help`'s order
 for _area in AREAS:
     import_module(f"ledger.cli.{_area}")
 

@@ -430,10 +430,14 @@ def report_supervisor(
     out_dir: Annotated[Path, typer.Option("--out", help="A new or empty directory for the report.")],
     home: HomeOption = DEFAULT_HOME,
     database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """The supervisor's report: self-contained HTML, with CSV and JSON of every table."""
+    """The supervisor's report: one self-contained page that leads to its evidence (a proof of every leaf a
+    row cites), CSV and JSON of every table, the views' digests, all signed by the bank's key."""
+    from ledger.audit.files import FileProblem
     from ledger.audit.log import StoredCheckpoint
-    from ledger.supervisor_report import gather, write_report
+    from ledger.supervisor.files import write_report
+    from ledger.supervisor.report import gather
 
     with user_errors():
         if out_dir.exists() and any(out_dir.iterdir()):
@@ -442,9 +446,73 @@ def report_supervisor(
         with sandbox.open(auto_checkpoint=False) as ledger:
             checkpoint: StoredCheckpoint | None
             try:
-                checkpoint = ledger.audit.checkpoint(sandbox.signer(), ledger.clock.now())
-                key = sandbox.verifier_key()
+                signer = sandbox.signer()
+                checkpoint = ledger.audit.checkpoint(signer, ledger.clock.now())
+                key = signer.verifier.encode()
             except SigningKeyError:
-                checkpoint, key = ledger.audit.latest_checkpoint(), "(the signing key could not be read here)"
-            page = write_report(out_dir, gather(ledger.read_model, ledger.audit.origin, checkpoint, key), checkpoint)
-    out.print(f"Report written to {page}")
+                signer, key = None, "(the signing key could not be read here)"
+                checkpoint = ledger.audit.latest_checkpoint()
+            report = gather(ledger.read_model, ledger.audit.origin, checkpoint, key)
+            try:
+                page = write_report(out_dir, report, ledger.audit, signer)
+            except FileProblem as error:
+                raise UserError(str(error)) from None
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "page": str(page),
+                    "directory": str(out_dir),
+                    "checkpoint": report.tree_size,
+                    "signed": signer is not None,
+                    "cited_leaves": len(report.evidence.cited()),
+                }
+            )
+        )
+        return
+    out.print(f"Report written to {page}", soft_wrap=True)
+    if signer is None:
+        err.print("warning: the report is not signed (the signing key could not be read here)", soft_wrap=True)
+
+
+@report_app.command("verify")
+def report_verify(
+    directory: Annotated[Path, typer.Argument(help="A report directory 'ledger report supervisor' wrote.")],
+    key: Annotated[str, typer.Option(help="The bank's verifier key, pinned by you.")],
+    bundle: Annotated[
+        Path | None,
+        typer.Option(help="The bank's audit bundle: replayed to the report's checkpoint, digests compared."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check a report offline: its signature, every file it lists, and (with --bundle) that the bundle's
+    replay to its checkpoint gives the very views it was written from."""
+    from ledger.audit.files import FileProblem
+    from ledger.audit.notes import NoteError
+    from ledger.supervisor.files import check_against_bundle, check_report
+
+    with user_errors():
+        if not directory.is_dir():
+            raise UserError(f"{directory}: not a report directory")
+        try:
+            signed, document, problems = check_report(directory, key)
+        except (NoteError, FileProblem, ValueError) as error:
+            signed, document, problems = None, {}, [str(error)]
+        if signed is not None and not problems and bundle is not None:
+            problems = check_against_bundle(bundle, key, signed, document)
+    if as_json:
+        print(
+            json.dumps(
+                {"verified": not problems, "problems": problems, "checkpoint": signed.size if signed else None},
+                indent=2,
+            )
+        )
+    elif problems:
+        for problem in problems:
+            err.print(f"[red]FAIL[/] {escape(problem)}", highlight=False, soft_wrap=True)
+    else:
+        assert signed is not None
+        against = " and the bundle's replay gives its views" if bundle else ""
+        out.print(f"[green]verified[/] report at the checkpoint of {signed.size} leaves{against}", soft_wrap=True)
+    if problems:
+        raise typer.Exit(1)
