@@ -41,7 +41,17 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from domain.crossborder import BACKDATING_WINDOW_DAYS_MAX, DEADLINE_DAYS_MAX, Country, Direction, PartyInfo, RateText
+from domain.addresses import AddressError, canonical_address, normalise_address
+from domain.crossborder import (
+    AML_WINDOW_HOURS_MAX,
+    BACKDATING_WINDOW_DAYS_MAX,
+    DEADLINE_DAYS_MAX,
+    Country,
+    Direction,
+    PartyInfo,
+    RateText,
+)
+from domain.ivms101 import IdentityPayload
 from domain.money import (
     AMOUNT_TEXT_LENGTH_MAX,
     ASSET_CODE_PATTERN,
@@ -56,6 +66,9 @@ from domain.parties import PartyName as _AnyPartyName
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,128}$"
 REFERENCE_LENGTH_MAX = 128
 REGISTER_ENTRY_LENGTH_MAX = 64
+WALLET_ADDRESS_LENGTH_MAX = 90  # bech32's longest; EVM is 42, Base58Check 25 to 35
+# For the schema (OpenAPI) only: the validator checks each network's format and checksum.
+WALLET_ADDRESS_PATTERN = r"^(0[xX][0-9a-fA-F]{40}|[bBtT][cCbB]1[0-9A-Za-z]{6,87}|[13T][1-9A-HJ-NP-Za-km-z]{24,34})$"
 
 # Control characters (Unicode category Cc: C0, DEL, C1) and lone surrogates
 # (which no UTF-8 encoder takes) are never text; line and paragraph
@@ -91,6 +104,15 @@ def free_text(value: str) -> str:
     return value
 
 
+def wallet_address(value: str) -> str:
+    """A wallet address of a network the ledger knows, in its canonical spelling
+    (`domain.addresses`): one wallet is one string wherever it is compared."""
+    try:
+        return normalise_address(value)[1]
+    except AddressError as error:
+        raise PydanticCustomError("wallet_address", "{reason}", {"reason": str(error)}) from None
+
+
 def plain_decimal(value: str) -> str:
     """The whole string is ASCII digits with at most one point between them."""
     if decimal_digits(value) is None:
@@ -111,7 +133,12 @@ DecimalText = Annotated[
     AfterValidator(plain_decimal),
 ]
 Reference = Annotated[LineText, Field(min_length=1, max_length=REFERENCE_LENGTH_MAX)]
-WalletAddress = Annotated[str, Field(pattern=r"^[A-Za-z0-9:_-]{8,128}$")]
+WalletAddress = Annotated[
+    StrictStr,
+    Field(min_length=1, max_length=WALLET_ADDRESS_LENGTH_MAX, json_schema_extra={"pattern": WALLET_ADDRESS_PATTERN}),
+    AfterValidator(wallet_address),
+]
+WalletProofMethod = Literal["signed_message", "satoshi_test", "other"]
 VENUE_ASSETS_MAX = 200
 METADATA_ENTRIES_MAX = 20
 METADATA_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,40}$"
@@ -155,17 +182,18 @@ class BaseCommand(BaseModel):
                 raise ValueError(f"metadata value of {name!r} holds at most {limit} characters, {len(text)} given")
         return dict(sorted(value.items()))
 
-    # Fields a class gained after its commands were first stored: left out of
-    # the digest while empty, so that an old command digests as it did.
-    digest_optional: ClassVar[tuple[str, ...]] = ()
+    # Fields added after commands of the class were stored: left out of the
+    # digest when empty, so that such a command digests as it did before them.
+    digest_omits_when_empty: ClassVar[tuple[str, ...]] = ()
 
     def digest(self) -> str:
         """SHA-256 of the payload as JSON, without the key: a repeat must match
         it. Field order is the class's, so equal commands give equal digests;
-        metadata is in it only when there is some (see `_KEY_AND_METADATA`)."""
+        metadata is in it only when there is some (see `_KEY_AND_METADATA`),
+        and so are the fields of `digest_omits_when_empty`."""
         exclude = _KEY_ONLY if self.metadata else _KEY_AND_METADATA
-        if self.digest_optional:
-            exclude = exclude | {name for name in self.digest_optional if getattr(self, name) is None}
+        if self.digest_omits_when_empty:
+            exclude = exclude | {name for name in self.digest_omits_when_empty if getattr(self, name) is None}
         payload = type(self).__pydantic_serializer__.to_json(self, exclude=exclude)
         return hashlib.sha256(payload).hexdigest()
 
@@ -213,7 +241,7 @@ class VerifyKyc(BaseCommand):
     `expires_on` is the first ledger day it no longer holds (empty: none)."""
 
     type: Literal["verify_kyc"] = "verify_kyc"
-    digest_optional: ClassVar[tuple[str, ...]] = ("expires_on",)
+    digest_omits_when_empty: ClassVar[tuple[str, ...]] = ("expires_on",)
     client_id: PartyId
     expires_on: date | None = None
 
@@ -316,12 +344,48 @@ class Deposit(BaseCommand):
 
 
 class Withdraw(BaseCommand):
+    """Fiat or crypto leaving the bank; `wallet_address` the receiving wallet
+    (empty for fiat). `ivms101` is the travel-rule data of a crypto transfer
+    (domain.ivms101), needed at or above the travel-rule threshold; its
+    `beneficiary_vasp` empty means a self-hosted wallet."""
+
+    digest_omits_when_empty: ClassVar[tuple[str, ...]] = ("ivms101",)
+
     type: Literal["withdraw"] = "withdraw"
     client_id: PartyId
     asset: AssetCode
     amount: DecimalText
     reference: Reference
     wallet_address: WalletAddress | None = None
+    ivms101: IdentityPayload | None = None
+
+    @field_validator("ivms101")
+    @classmethod
+    def _ivms101_text(cls, payload: IdentityPayload | None) -> IdentityPayload | None:
+        """One line of text in every field, and wallet addresses among the
+        account numbers in their canonical spelling (as `wallet_address` is)."""
+        if payload is None:
+            return None
+        _check_lines(payload.model_dump(), "ivms101")
+        if payload.beneficiary is None:
+            return payload
+        accounts = [canonical_address(number) for number in payload.beneficiary.account_number]
+        beneficiary = payload.beneficiary.model_copy(update={"account_number": accounts})
+        return payload.model_copy(update={"beneficiary": beneficiary})
+
+
+def _check_lines(value: object, where: str) -> None:
+    if isinstance(value, str):
+        try:
+            line_text(value)
+        except PydanticCustomError as error:
+            raise PydanticCustomError("forbidden_character", f"{where}: {error.message()}") from None
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            _check_lines(item, f"{where}.{name}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_lines(item, f"{where}[{index}]")
 
 
 class FundTreasury(BaseCommand):
@@ -376,6 +440,18 @@ class SetVolumeCap(BaseCommand):
     client_id: PartyId | None = None
     asset: AssetCode
     daily_cap: DecimalText
+
+
+class VerifyWalletOwnership(BaseCommand):
+    """A recorded proof that a client controls a self-hosted wallet (EU TFR
+    Art. 14(5)): how it was shown (`method`) and the evidence's `reference`
+    (the signed message's hash, the test transfer's transaction id)."""
+
+    type: Literal["verify_wallet_ownership"] = "verify_wallet_ownership"
+    client_id: PartyId
+    wallet_address: WalletAddress
+    method: WalletProofMethod
+    reference: Reference
 
 
 class BlacklistAddress(BaseCommand):
@@ -477,7 +553,7 @@ class CheckDeadlines(BaseCommand):
 
 
 class SetReferenceRate(BaseCommand):
-    """BYN per whole unit of `code` (an asset, or USD) from `effective_on`."""
+    """BYN per whole unit of `code` (an asset, or USD or EUR) from `effective_on`."""
 
     type: Literal["set_reference_rate"] = "set_reference_rate"
     code: AssetCode
@@ -488,6 +564,8 @@ class SetReferenceRate(BaseCommand):
 class SetComplianceSettings(BaseCommand):
     """Thresholds (decimal strings) and deadlines; a field left out keeps its default."""
 
+    digest_omits_when_empty: ClassVar[tuple[str, ...]] = ("aml_window_hours", "self_hosted_proof_threshold_eur")
+
     type: Literal["set_compliance_settings"] = "set_compliance_settings"
     travel_rule_threshold_usd: DecimalText = "1000"
     aml_individual_base_units: DecimalText = "2000"
@@ -495,6 +573,9 @@ class SetComplianceSettings(BaseCommand):
     base_unit_byn: DecimalText = "45"
     export_deadline_days: Annotated[int, Field(strict=True, ge=1, le=DEADLINE_DAYS_MAX)] = 180
     import_deadline_days: Annotated[int, Field(strict=True, ge=1, le=DEADLINE_DAYS_MAX)] = 90
+    # Empty takes the default (24 hours; EUR 1,000), as for a command sent before these settings.
+    aml_window_hours: Annotated[int, Field(strict=True, ge=1, le=AML_WINDOW_HOURS_MAX)] | None = None
+    self_hosted_proof_threshold_eur: DecimalText | None = None
     settling_kinds: Annotated[list[ClientKind], Field(max_length=3)] = [
         ClientKind.COMPANY,
         ClientKind.SELF_EMPLOYED,
@@ -573,6 +654,7 @@ Command = Annotated[
     | SetVolumeCap
     | BlacklistAddress
     | RemoveFromBlacklist
+    | VerifyWalletOwnership
     | ExecuteTrade
     | InitiateSettlement
     | ReturnSettlementFunds

@@ -10,8 +10,9 @@ deliveries within 90: defaults of the bank's settings, not law.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from fractions import Fraction
 from typing import Annotated
@@ -146,6 +147,16 @@ BACKDATING_WINDOW_DAYS_DEFAULT = 7
 BACKDATING_WINDOW_DAYS_MAX = 366
 
 
+@functools.lru_cache(maxsize=64)
+def _hours(hours: int) -> timedelta:
+    """Made once per length: the write path asks for the AML window per operation."""
+    return timedelta(hours=hours)
+
+
+AML_WINDOW_HOURS_DEFAULT = 24  # one ledger day back from the operation
+AML_WINDOW_HOURS_MAX = 31 * 24
+
+
 class ComplianceSettings(BaseModel):
     """Thresholds and deadlines; each is recorded as an event when changed."""
 
@@ -157,6 +168,9 @@ class ComplianceSettings(BaseModel):
     base_unit_byn: Fraction = Fraction(45)
     export_deadline_days: int = Field(default=180, ge=1, le=DEADLINE_DAYS_MAX)
     import_deadline_days: int = Field(default=90, ge=1, le=DEADLINE_DAYS_MAX)
+    # New since the first settings: an event stored before them has none, which is the default.
+    aml_window_hours: int = Field(default=AML_WINDOW_HOURS_DEFAULT, ge=1, le=AML_WINDOW_HOURS_MAX)
+    self_hosted_proof_threshold_eur: Fraction = Fraction(1000)
     # Sorted, never a set, so that the event's bytes are the same every run.
     settling_kinds: Annotated[tuple[ClientKind, ...], AfterValidator(lambda kinds: tuple(sorted(set(kinds))))] = (
         ClientKind.COMPANY,
@@ -168,6 +182,10 @@ class ComplianceSettings(BaseModel):
         # over to a copy with another base unit.
         units = self.aml_company_base_units if kind == ClientKind.COMPANY else self.aml_individual_base_units
         return units * self.base_unit_byn
+
+    @property
+    def aml_window(self) -> timedelta:
+        return _hours(self.aml_window_hours)
 
     def deadline_days(self, direction: Direction) -> int:
         return self.export_deadline_days if direction == Direction.EXPORT else self.import_deadline_days

@@ -54,6 +54,7 @@ The tree::
     │   ├── BankVolumeCapExceeded    the NBRB's cap on the bank's operations
     │   ├── BlacklistedAddress
     │   ├── TravelRuleIncomplete     originator or beneficiary data missing
+    │   ├── SelfHostedWalletUnverified  no proof the client controls a self-hosted wallet
     │   ├── BlockedJurisdiction
     │   └── SettlementNotPermitted   a kind of client the bank does not settle abroad for
     └── BatchRejected                a batch that wrote nothing, naming the position
@@ -494,6 +495,18 @@ class TravelRuleIncomplete(RuleViolation):
     )
 
 
+class SelfHostedWalletUnverified(RuleViolation):
+    """A crypto transfer to a self-hosted wallet (no VASP beneficiary) above
+    the threshold, without a recorded proof that the client controls it
+    (EU TFR Art. 14(5)): `verify_wallet_ownership` records one."""
+
+    rule = "SELF_HOSTED_WALLET_UNVERIFIED"
+    template = (
+        "a transfer worth {value_eur} EUR (threshold {threshold_eur}) to the self-hosted wallet {wallet} "
+        "needs a recorded proof that client {client!r} controls it (verify_wallet_ownership)"
+    )
+
+
 class BlockedJurisdiction(RuleViolation):
     rule = "BLOCKED_JURISDICTION"
     template = "settlements to {country} are blocked ({reason})"
@@ -552,6 +565,7 @@ RULE_VIOLATIONS: dict[str, type[RuleViolation]] = {
         BankVolumeCapExceeded,
         BlacklistedAddress,
         TravelRuleIncomplete,
+        SelfHostedWalletUnverified,
         BlockedJurisdiction,
         SettlementNotPermitted,
     )

@@ -30,6 +30,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.crossborder import ComplianceSettings, Direction, PartyInfo
+from domain.ivms101 import IdentityPayload
 from domain.money import Asset, MinorUnits
 from domain.parties import ClientKind, Residency, TradingPolicy, Venue
 
@@ -228,7 +229,9 @@ class FundsDeposited(LedgerTransaction):
 
 
 class FundsWithdrawn(LedgerTransaction):
-    """`wallet_address` is empty for fiat."""
+    """`wallet_address` is empty for fiat; `ivms101` the travel-rule data the
+    withdrawal carried (empty when it carried none, and in events stored
+    before crypto transfers had it)."""
 
     single_event_stream: ClassVar[bool] = True
 
@@ -237,6 +240,7 @@ class FundsWithdrawn(LedgerTransaction):
     amount_minor: MinorUnits
     reference: str
     wallet_address: str | None = None
+    ivms101: IdentityPayload | None = None
 
 
 class TreasuryFunded(LedgerTransaction):
@@ -330,6 +334,16 @@ class AddressRemovedFromBlacklist(LedgerEvent):
     address: str
     removed_on: date
     reason: str
+
+
+class WalletOwnershipVerified(LedgerEvent):
+    """The client proved it controls a self-hosted wallet (EU TFR Art. 14(5)):
+    `method` how, `reference` the evidence; `wallet_address` canonical."""
+
+    client_id: str
+    wallet_address: str
+    method: str
+    reference: str
 
 
 REJECTION_CLIENT_FIELDS = ("client_id", "buyer_client_id", "seller_client_id", "source_client_id")
@@ -452,9 +466,15 @@ class BackdatingWindowSet(LedgerEvent):
 
 
 class AmlNotificationRecorded(LedgerEvent):
-    """An operation at or above the client's AML threshold, for the
-    supervisor: `operation` the command type, `value_byn` and
-    `threshold_byn` decimal BYN."""
+    """An operation at or above the client's AML threshold, or linked
+    operations that reached it together within the rolling window, for the
+    supervisor: `operation` the command type of the operation that raised it
+    (`asset_code` and `amount_minor` are that operation's), `value_byn` (of
+    every operation covered) and `threshold_byn` decimal BYN. `operations`
+    are the command keys of the operations it covers, oldest first (empty in
+    a notice stored before linked operations: it covers its own command);
+    `window_hours` the window that linked them, empty for one operation
+    alone."""
 
     single_event_stream: ClassVar[bool] = True
 
@@ -464,12 +484,19 @@ class AmlNotificationRecorded(LedgerEvent):
     amount_minor: MinorUnits
     value_byn: str
     threshold_byn: str
+    operations: tuple[str, ...] = ()
+    window_hours: int | None = None
+
+    @property
+    def covered(self) -> tuple[str, ...]:
+        """The command keys of the operations this notice covers."""
+        return self.operations or (self.command_key,)
 
 
 # The transactions that change balances and nothing else (no party, asset,
 # venue or settlement; alone in their streams): a reader of the log may apply
-# their postings alone, without building the event. The decision state and
-# the views both rely on it, and tests hold each to it.
+# their postings alone, without building the event. The views rely on it,
+# and the decision state too but for `AML_OPERATIONS`; tests hold each to it.
 PLAIN_TRANSACTIONS: tuple[type[LedgerTransaction], ...] = (
     TokensIssued,
     TokensRedeemed,
@@ -478,6 +505,11 @@ PLAIN_TRANSACTIONS: tuple[type[LedgerTransaction], ...] = (
     FundsTransferred,
     TreasuryFunded,
 )
+# The plain transactions that are also a client's operation for AML: the
+# views apply them by their postings alone, but the decision state notes
+# each in the client's window of linked operations (domain.aml), so it
+# decodes them whole.
+AML_OPERATIONS: tuple[type[LedgerTransaction], ...] = (FundsDeposited, FundsWithdrawn, FundsTransferred)
 
 
 class SandboxClockSet(LedgerEvent):
@@ -517,6 +549,7 @@ COMMAND_TYPE_OF_FIRST_EVENT: dict[type[LedgerEvent], str] = {
     TradingPolicySet: "set_trading_policy",
     VolumeCapSet: "set_volume_cap",
     AddressBlacklisted: "blacklist_address",
+    WalletOwnershipVerified: "verify_wallet_ownership",
     TradeExecuted: "execute_trade",
     SettlementInitiated: "initiate_settlement",
     FundsReturned: "return_settlement_funds",

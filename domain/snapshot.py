@@ -18,7 +18,8 @@ from domain.crossborder import ComplianceSettings, Settlement
 from domain.money import Asset
 from domain.parties import Bank, Client, Issuer, TradingPolicy, Venue
 
-FORMAT = 2  # 2: dated facts as histories, the ledger's current time and back-dating window
+FORMAT = 2  # 2: dated facts as histories, the ledger's current time and back-dating window; addresses
+#    keyed canonically, AML windows, verified self-hosted wallets
 
 
 class StateSnapshot(BaseModel):
@@ -48,6 +49,9 @@ class StateSnapshot(BaseModel):
     clock_high_water: datetime | None = None
     current_time: datetime | None = None
     backdating_window_days: int | None = None
+    # Each client's AML window (domain.aml): (ledger time, command key, value in 10^-30 BYN as text).
+    aml_windows: dict[str, list[tuple[datetime, str, str]]] = {}
+    verified_wallets: list[tuple[str, str, str]] = []  # (client, wallet, method)
 
 
 def rate_text(rate: Fraction) -> str:

@@ -14,10 +14,13 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from fractions import Fraction
+from functools import partial
 from typing import Any, Protocol
 from uuid import UUID
 
 from domain.accounts import SystemAccount, client_account, is_client_account, is_holding_account
+from domain.addresses import canonical_address
+from domain.aml import AmlOperation, AmlWindow, value_units
 from domain.calendar import ledger_day, zone_named
 from domain.crossborder import (
     BACKDATING_WINDOW_DAYS_DEFAULT,
@@ -42,7 +45,10 @@ from domain.events import (
     ClientUnfrozen,
     CommandRejected,
     ComplianceSettingsSet,
+    FundsDeposited,
     FundsReturned,
+    FundsTransferred,
+    FundsWithdrawn,
     IssuerLicenceRevoked,
     IssuerRegistered,
     JurisdictionBlocked,
@@ -62,6 +68,7 @@ from domain.events import (
     VenueDelisted,
     VenueListed,
     VolumeCapSet,
+    WalletOwnershipVerified,
 )
 from domain.money import Asset
 from domain.parties import Bank, Client, Issuer, KycStatus, TradingPolicy, Venue
@@ -74,6 +81,8 @@ VolumeKey = tuple[str, str, str]  # (client id or BANK_SCOPE, asset code, ISO da
 DEFAULT_POLICY = TradingPolicy()
 DEFAULT_SETTINGS = ComplianceSettings()
 BYN_RATE = Fraction(1)
+# Makes an AmlOperation of a tuple without a Python frame: one per operation on the write path.
+_aml_operation = partial(tuple.__new__, AmlOperation)
 
 # A dated fact's history: (effective from, value) in effective order. An
 # equal effective time keeps the order recorded (the later one wins).
@@ -154,6 +163,11 @@ class LedgerState:
         self.rates: dict[str, tuple[tuple[date, Fraction], ...]] = {}
         self.blocked_countries: dict[str, History] = {}  # (ledger time, reason; empty: unblocked)
         self.reversals: dict[str, str] = {}  # original key -> the key of its reversal
+        self.aml_windows: dict[str, AmlWindow] = {}
+        self.verified_wallets: dict[tuple[str, str], str] = {}  # (client, wallet) -> the proof's method
+        # What undoes each change to an AML window in the open batch (its
+        # deque changes in place: copying it per batch would cost its length).
+        self._undo: list[Callable[[], None]] = []
         self._clock: dict[str, datetime | None] = {}
         self._backdating: dict[str, int] = {}
         self._journal: list[tuple[MutableMapping[Any, Any], Any, Any]] | None = None
@@ -190,6 +204,10 @@ class LedgerState:
             BackdatingWindowSet: self._backdating_window_set,
             SandboxClockSet: self._sandbox_clock_set,
             AmlNotificationRecorded: self._aml_notification_recorded,
+            FundsDeposited: self._funds_deposited,
+            FundsWithdrawn: self._funds_withdrawn,
+            FundsTransferred: self._funds_transferred,
+            WalletOwnershipVerified: self._wallet_ownership_verified,
         }
 
     # Reading.
@@ -354,6 +372,12 @@ class LedgerState:
             clock_high_water=self.clock_high_water,
             current_time=self.current_time,
             backdating_window_days=self._backdating.get("days"),
+            verified_wallets=[(client, wallet, method) for (client, wallet), method in self.verified_wallets.items()],
+            aml_windows={
+                client: [(op.ledger_time, op.command_key, str(op.value)) for op in window.operations]
+                for client, window in self.aml_windows.items()
+                if window.operations
+            },
         )
 
     @classmethod
@@ -380,6 +404,11 @@ class LedgerState:
         }
         state.blocked_countries = {country: tuple(history) for country, history in snapshot.blocked_countries.items()}
         state.reversals = dict(snapshot.reversals)
+        state.verified_wallets = {(client, wallet): method for client, wallet, method in snapshot.verified_wallets}
+        state.aml_windows = {
+            client: AmlWindow(AmlOperation(moment, key, int(value)) for moment, key, value in operations)
+            for client, operations in snapshot.aml_windows.items()
+        }
         clock = (
             ("frozen_at", snapshot.sandbox_clock),
             ("high_water", snapshot.clock_high_water),
@@ -395,19 +424,24 @@ class LedgerState:
     def begin(self) -> None:
         assert self._journal is None, "a batch is already open"
         self._journal = []
+        self._undo = []
 
     def commit(self) -> None:
         assert self._journal is not None
         self._journal = None
+        self._undo = []
 
     def rollback(self) -> None:
         assert self._journal is not None
+        for undo in reversed(self._undo):
+            undo()  # the windows' changes first: the journal may then remove a window made in the batch
         for mapping, key, old in reversed(self._journal):
             if old is _MISSING:
                 del mapping[key]
             else:
                 mapping[key] = old
         self._journal = None
+        self._undo = []
 
     # Evolving.
 
@@ -559,12 +593,14 @@ class LedgerState:
         self._put(self.volume_caps, (scope, event.asset_code), event.daily_cap_minor)
 
     def _address_blacklisted(self, event: AddressBlacklisted) -> None:
+        address = canonical_address(event.address)
         refused_from = event.listed_on + timedelta(days=1)
-        self._put(self.blacklist, event.address, with_entry(self.blacklist.get(event.address, ()), refused_from, True))
+        self._put(self.blacklist, address, with_entry(self.blacklist.get(address, ()), refused_from, True))
 
     def _address_removed_from_blacklist(self, event: AddressRemovedFromBlacklist) -> None:
-        history = with_entry(self.blacklist.get(event.address, ()), event.removed_on, False)
-        self._put(self.blacklist, event.address, history)
+        address = canonical_address(event.address)
+        history = with_entry(self.blacklist.get(address, ()), event.removed_on, False)
+        self._put(self.blacklist, address, history)
 
     def _update_settlement(self, settlement_id: str, move: SettlementMove, **changes: Any) -> None:
         settlement = self.settlements[settlement_id].model_copy(update=changes)
@@ -585,6 +621,7 @@ class LedgerState:
             deadline=event.deadline,
         )
         self._put(self.settlements, event.settlement_id, settlement)
+        self.note_aml_operation(event.client_id, event.asset_code, event.amount_minor, event)
 
     def _funds_returned(self, event: FundsReturned) -> None:
         settlement = self.settlements[event.settlement_id]
@@ -626,5 +663,48 @@ class LedgerState:
     def _backdating_window_set(self, event: BackdatingWindowSet) -> None:
         self._put(self._backdating, "days", event.days)
 
-    def _aml_notification_recorded(self, _: AmlNotificationRecorded) -> None:
+    def _aml_notification_recorded(self, event: AmlNotificationRecorded) -> None:
         self._put(self.counters, "aml_notifications", self.aml_notifications + 1)
+        window = self.aml_windows.get(event.client_id)
+        if window is not None:
+            self._changed(window.cover(event.covered))
+
+    # Linked operations for AML (domain.aml): what each client's valued operations add to its window.
+
+    def _wallet_ownership_verified(self, event: WalletOwnershipVerified) -> None:
+        self._put(self.verified_wallets, (event.client_id, event.wallet_address), event.method)
+
+    def _funds_deposited(self, event: FundsDeposited) -> None:
+        self.note_aml_operation(event.client_id, event.asset_code, event.amount_minor, event)
+
+    def _funds_withdrawn(self, event: FundsWithdrawn) -> None:
+        self.note_aml_operation(event.client_id, event.asset_code, event.amount_minor, event)
+
+    def _funds_transferred(self, event: FundsTransferred) -> None:
+        self.note_aml_operation(event.source_client_id, event.asset_code, event.amount_minor, event)
+
+    def aml_value(self, asset_code: str, amount_minor: int, day: date) -> int | None:
+        """The BYN value the AML rule gives an amount on `day`, in 10^-30 BYN
+        (domain.aml); None without a rate."""
+        rate = self.rate(asset_code, day)
+        if rate is None:
+            return None
+        return value_units(amount_minor, self.assets[asset_code].scale, rate)
+
+    def note_aml_operation(self, client_id: str, asset_code: str, amount_minor: int, event: LedgerEvent) -> None:
+        value = self.aml_value(asset_code, amount_minor, self.day(event.ledger_time))
+        if value is None:
+            return  # not valued, as the AML rule does not value it
+        operation = _aml_operation((event.ledger_time, event.command_key, value))
+        self._changed(self._aml_window(client_id).add(operation, event.ledger_time - self.settings.aml_window))
+
+    def _aml_window(self, client_id: str) -> AmlWindow:
+        window = self.aml_windows.get(client_id)
+        if window is None:
+            window = AmlWindow()
+            self._put(self.aml_windows, client_id, window)
+        return window
+
+    def _changed(self, undo: Callable[[], None]) -> None:
+        if self._journal is not None:
+            self._undo.append(undo)

@@ -8,7 +8,8 @@ so that each event is applied exactly once and a page that fails is applied
 again whole; the decision state keeps its position in memory.
 
 `PLAIN_TOPICS` is the one definition of the events a follower may apply by
-their postings alone (`domain.events.PLAIN_TRANSACTIONS`, as stored).
+their postings alone (`domain.events.PLAIN_TRANSACTIONS`, as stored);
+`STATE_PLAIN_TOPICS` those of them the decision state may.
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ from collections.abc import Callable, Sequence
 
 from eventsourcing.utils import get_topic
 
-from domain.events import PLAIN_TRANSACTIONS
+from domain.events import AML_OPERATIONS, PLAIN_TRANSACTIONS
 from ledger.store.ports import Backend, LogEntry, WriteSession
 
 Page = Sequence[LogEntry]
 # Upcast classes are decoded whole: their stored state is of an older shape.
 PLAIN_TOPICS = frozenset(get_topic(cls) for cls in PLAIN_TRANSACTIONS if cls.class_version == 1)
+# What the decision state applies by postings alone: the plain transactions
+# that are no client's operation for AML (those it notes in the client's window).
+STATE_PLAIN_TOPICS = PLAIN_TOPICS - {get_topic(cls) for cls in AML_OPERATIONS}
 
 
 def follow(read: Callable[[int, int], Page], position: int, apply: Callable[[Page], None], page_size: int) -> int:

@@ -53,6 +53,7 @@ from domain.events import (
     ClientUnfrozen,
     CommandRejected,
     FundsReturned,
+    FundsWithdrawn,
     IssuerLicenceRevoked,
     LedgerEvent,
     LedgerTransaction,
@@ -164,6 +165,9 @@ _PLAIN_TRANSACTION = TypeAdapter(PlainTransaction)
 # much again as the decoding, once per event.
 read_plain_transaction: Callable[[bytes], PlainTransaction] = _PLAIN_TRANSACTION.validator.validate_json
 read_plain_facts: Callable[[bytes], PlainTransactionFacts] = TypeAdapter(PlainTransactionFacts).validator.validate_json
+# A withdrawal that carried travel-rule data has a row of its own: decoded whole.
+_WITHDRAWN_TOPIC = get_topic(FundsWithdrawn)
+_IVMS101_MARK = b'"ivms101":{'
 _PLAIN_COMMAND_TYPES = {get_topic(cls): COMMAND_TYPE_OF_FIRST_EVENT[cls] for cls in PLAIN_TRANSACTIONS}
 
 
@@ -217,8 +221,9 @@ class ViewDecoder:
             for entry in entries:
                 if recorded_by is not None and self._recorded(state(entry.state))["timestamp"] > recorded_by:
                     break
-                if entry.topic in plain_topics:
-                    fields = plain(state(entry.state))
+                raw = state(entry.state)
+                if entry.topic in plain_topics and not (entry.topic == _WITHDRAWN_TOPIC and _IVMS101_MARK in raw):
+                    fields = plain(raw)
                     for posting in fields["postings"]:
                         key = (posting["account"], posting["asset"])
                         changes[key] = changes.get(key, 0) + posting["amount_minor"]
@@ -415,12 +420,31 @@ class Projector:
         handler = self._handlers.get(type(event))
         if handler is not None:
             handler(session, event)
+        elif isinstance(event, FundsWithdrawn) and event.ivms101 is not None:
+            self._crypto_transfer(session, event_id, event)
         change = _LIFECYCLE_CHANGES.get(type(event))
         if change is not None:
             session.execute(
                 "INSERT INTO view_lifecycle VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (event_id, self._day(session, event.ledger_time), *change(event)),
             )
+
+    def _crypto_transfer(self, session: WriteSession, event_id: int, event: FundsWithdrawn) -> None:
+        assert event.ivms101 is not None
+        session.execute(
+            "INSERT INTO view_crypto_transfers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                event.command_key,
+                event_id,
+                self._day(session, event.ledger_time),
+                event.client_id,
+                event.asset_code,
+                str(event.amount_minor),
+                event.wallet_address,
+                int(event.ivms101.beneficiary_vasp is None),
+                event.ivms101.model_dump_json(exclude_none=True),
+            ),
+        )
 
     @staticmethod
     def _client_of_settlement(session: WriteSession, settlement_id: str) -> list[str]:
@@ -621,7 +645,7 @@ class Projector:
 
     def _aml_notice(self, session: WriteSession, event: AmlNotificationRecorded) -> None:
         session.execute(
-            "INSERT INTO view_aml VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO view_aml VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 str(event.originator_id),
                 self._day(session, event.ledger_time),
@@ -631,6 +655,7 @@ class Projector:
                 str(event.amount_minor),
                 event.value_byn,
                 event.threshold_byn,
+                ",".join(event.covered),
             ),
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import date
 from fractions import Fraction
@@ -14,8 +15,8 @@ from domain.crossborder import SettlementStatus, cents_text, is_overdue, ratio_t
 from domain.errors import RULE_VIOLATIONS
 from domain.money import format_amount
 from ledger.store.ports import ReadSession
-from ledger.tables import VIEWS_TRACKING_NAME
-from ledger.views import ReadModel
+from ledger.tables import VIEWS_TRACKING_NAME, split_names
+from ledger.views import CryptoTransferRow, ReadModel
 
 
 def venues(reader: ReadModel) -> list[dict[str, Any]]:
@@ -98,11 +99,42 @@ def settlements_in(reader: ReadModel, session: ReadSession) -> dict[str, Any]:
     rows = reader.settlement_rows(session)
     scales = reader.scales(session)
     aml: list[tuple[Any, ...]] = list(reader.aml_rows(session))
+    transfers = reader.crypto_transfer_rows(session)
     as_of = reader.ledger_day(session)
     report = _SettlementTotals(as_of)
     for row in rows:
         report.add(row, scales[row[5]])
-    return report.to_json(aml, scales)
+    return report.to_json(aml, scales) | {"crypto_transfers": [_crypto_transfer(row, scales) for row in transfers]}
+
+
+def _crypto_transfer(row: CryptoTransferRow, scales: dict[str, int]) -> dict[str, Any]:
+    """A crypto withdrawal's travel-rule data for the supervisor: who sent to
+    whom, through which VASP (none: self-hosted), and the IVMS101 payload."""
+    payload = json.loads(row.ivms101)
+
+    def names(party: dict[str, Any] | None, persons: str) -> str:
+        found = []
+        for person in (party or {}).get(persons, []):
+            natural, legal = person.get("natural_person"), person.get("legal_person")
+            name = (natural or legal or {}).get("name") or {}
+            parts = [name.get("primary_identifier"), name.get("secondary_identifier"), name.get("legal_person_name")]
+            found.append(" ".join(part for part in parts if part))
+        return "; ".join(found)
+
+    vasp = payload.get("beneficiary_vasp")
+    return {
+        "day": row.day,
+        "key": row.key,
+        "client_id": row.client_id,
+        "asset": row.asset,
+        "amount": format_amount(int(row.amount_minor), scale=scales[row.asset]),
+        "wallet_address": row.wallet_address,
+        "self_hosted": bool(row.self_hosted),
+        "originator": names(payload.get("originator"), "originator_persons"),
+        "beneficiary": names(payload.get("beneficiary"), "beneficiary_persons"),
+        "beneficiary_vasp": names({"persons": [vasp["beneficiary_vasp"]]}, "persons") if vasp else "",
+        "ivms101": row.ivms101,
+    }
 
 
 class _SettlementTotals:
@@ -223,8 +255,9 @@ class _SettlementTotals:
                     "amount": format_amount(int(amount), scale=scales[asset]),
                     "value_byn": value,
                     "threshold_byn": threshold,
+                    "operations": split_names(operations),
                 }
-                for day, client, operation, asset, amount, value, threshold in aml
+                for day, client, operation, asset, amount, value, threshold, operations in aml
             ],
             "settlements": self.items,
         }

@@ -413,7 +413,11 @@ def _report_problems(ledger: Ledger, expected: dict[str, Any]) -> list[str]:
     for dotted, wanted in expected.items():
         value: Any = reports
         for part in str(dotted).split("."):
-            value = value.get(part) if isinstance(value, dict) else None
+            if isinstance(value, list):  # an index, from the end when negative
+                index = int(part) if part.lstrip("-").isdigit() else len(value)
+                value = value[index] if -len(value) <= index < len(value) else None
+            else:
+                value = value.get(part) if isinstance(value, dict) else None
         if value != wanted and str(value) != str(wanted):
             problems.append(f"report {dotted}: expected {wanted!r}, got {value!r}")
     return problems

@@ -40,7 +40,7 @@ from ledger import snapshots
 from ledger.audit.log import AuditLog
 from ledger.audit.store_check import check_record
 from ledger.clock import Clock, SystemClock
-from ledger.follow import PLAIN_TOPICS, follow
+from ledger.follow import STATE_PLAIN_TOPICS, follow
 from ledger.home import BATCH_SIZE_MAX, DEFAULT_HOME
 from ledger.projections import AppendedBatch, Projector, collector_paused, decode_with, read_plain_transaction
 from ledger.snapshots import SNAPSHOT_EVERY_EVENTS
@@ -371,7 +371,7 @@ class Ledger:
 
     def _evolve_page(self, entries: Sequence[LogEntry]) -> None:
         for entry in entries:
-            if entry.topic in PLAIN_TOPICS:
+            if entry.topic in STATE_PLAIN_TOPICS:
                 fields = read_plain_transaction(self.mapper.open_state(entry.state))
                 self.state.apply_postings(
                     [(posting["account"], posting["asset"], posting["amount_minor"]) for posting in fields["postings"]]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from domain.accounts import SystemAccount
+from domain.addresses import Network, example_address
 from domain.commands import (
     BaseCommand,
     BlacklistAddress,
@@ -56,7 +57,8 @@ CLIENTS_MAX = 100_000
 DAYS_MAX = 3650
 OPS_PER_DAY_MAX = 100_000
 COUNTRIES = ("AE", "CN", "DE", "KZ", "RU", "TR")
-WALLETS = tuple(f"Tsim{n:016x}" for n in range(24))  # a small pool, so that blacklisting one hits
+# A small pool of valid TRON addresses, the same every run, so that blacklisting one hits.
+WALLETS = tuple(example_address(Network.TRON, f"sim-wallet-{n}") for n in range(24))
 # The treasury's USDT is topped up to this many whole USDT per operation of
 # the day (at least TREASURY_USDT_MIN) whenever a day starts with less than
 # half of it: a day's trades with the bank sell at most some 37 USDT per

@@ -49,7 +49,11 @@ VIEW_TABLES: dict[str, str] = {
     "reference TEXT NOT NULL",
     "view_aml": "notice_id TEXT PRIMARY KEY, day TEXT NOT NULL, client_id TEXT NOT NULL, "
     "operation TEXT NOT NULL, asset TEXT NOT NULL, amount_minor TEXT NOT NULL, value_byn TEXT NOT NULL, "
-    "threshold_byn TEXT NOT NULL",
+    "threshold_byn TEXT NOT NULL, operations TEXT NOT NULL DEFAULT ''",
+    # Crypto withdrawals that carried travel-rule data (IVMS101, as JSON text).
+    "view_crypto_transfers": "key TEXT PRIMARY KEY, position BIGINT NOT NULL, day TEXT NOT NULL, "
+    "client_id TEXT NOT NULL, asset TEXT NOT NULL, amount_minor TEXT NOT NULL, wallet_address TEXT, "
+    "self_hosted INTEGER NOT NULL, ivms101 TEXT NOT NULL",
     "view_ledger_time": "singleton INTEGER PRIMARY KEY, ledger_time TEXT NOT NULL",
     "view_bank": "singleton INTEGER PRIMARY KEY, name TEXT NOT NULL, htp_resident INTEGER NOT NULL, "
     "nbrb_register_entry TEXT NOT NULL",
@@ -102,6 +106,7 @@ VIEW_ORDER: dict[str, str] = {
     "view_client_status": "client_id",
     "view_lifecycle": "event_id",
     "view_reversals": "original_key",
+    "view_crypto_transfers": "position",
     "view_ledger_time": "singleton",
     "view_bank": "singleton",
     "view_late": "key",

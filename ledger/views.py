@@ -25,7 +25,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Self, TypeVar
 
@@ -128,6 +128,21 @@ class ReversalRow(NamedTuple):
     reference: str
 
 
+class CryptoTransferRow(NamedTuple):
+    """A crypto withdrawal that carried travel-rule data; `ivms101` its
+    IVMS101 payload as JSON text, `self_hosted` 1 when no VASP hosts the wallet."""
+
+    key: str
+    position: int
+    day: str
+    client_id: str
+    asset: str
+    amount_minor: str
+    wallet_address: str | None
+    self_hosted: int
+    ivms101: str
+
+
 class AmlRow(NamedTuple):
     day: str
     client_id: str
@@ -136,6 +151,7 @@ class AmlRow(NamedTuple):
     amount_minor: str
     value_byn: str
     threshold_byn: str
+    operations: str  # the command keys of the operations the notice covers, comma-separated
 
 
 class TokenRow(NamedTuple):
@@ -242,6 +258,7 @@ class TransactionRow:
     reversed_by: str | None = None
     reverses: str | None = None
     late_by_seconds: int | None = None
+    travel_rule: dict[str, Any] | None = None  # a crypto withdrawal's IVMS101 data, when it carried some
 
     @classmethod
     def of(cls, row: Sequence[Any]) -> TransactionRow:
@@ -277,6 +294,7 @@ class TransactionRow:
             "reversed_by": self.reversed_by,
             "reverses": self.reverses,
             "late_by_seconds": self.late_by_seconds,
+            **({} if self.travel_rule is None else {"travel_rule": self.travel_rule}),
         }
 
 
@@ -451,8 +469,16 @@ class ReadModel:
         return _rows(
             session,
             AmlRow,
-            "SELECT day, client_id, operation, asset, amount_minor, value_byn, threshold_byn FROM view_aml "
+            "SELECT day, client_id, operation, asset, amount_minor, value_byn, threshold_byn, operations FROM view_aml "
             "ORDER BY day, client_id, notice_id",
+        )
+
+    def crypto_transfer_rows(self, session: ReadSession) -> list[CryptoTransferRow]:
+        return _rows(
+            session,
+            CryptoTransferRow,
+            "SELECT key, position, day, client_id, asset, amount_minor, wallet_address, self_hosted, ivms101 "
+            "FROM view_crypto_transfers ORDER BY position",
         )
 
     def scales(self, session: ReadSession) -> dict[str, int]:
@@ -513,7 +539,7 @@ class ReadModel:
         """`transactions`, inside a read of the caller's."""
         _check_limit(limit, TRANSACTIONS_PAGE_MAX)
         rows = _matching(session, where, _cursor_position(cursor, where), limit + 1)
-        items = [TransactionRow.of(row) for row in rows[:limit]]
+        items = _with_travel_rule(session, [TransactionRow.of(row) for row in rows[:limit]])
         more = len(rows) > limit
         return TransactionPage(items, _cursor_text(items[-1].position, where) if more else None)
 
@@ -525,7 +551,7 @@ class ReadModel:
         """`transaction`, inside a read of the caller's."""
         statement = f"SELECT {_COLUMNS} FROM view_transactions t WHERE t.key = ?"  # noqa: S608 (constants)
         rows = session.fetchall(statement, (key,))
-        return TransactionRow.of(rows[0]) if rows else None
+        return _with_travel_rule(session, [TransactionRow.of(rows[0])])[0] if rows else None
 
     def events(
         self, *, after: int = 0, limit: int = 100, types: tuple[str, ...] = (), rule: str | None = None
@@ -569,6 +595,18 @@ class ReadModel:
             command_key=event.command_key,
             data=event_data(payload),
         )
+
+
+def _with_travel_rule(session: ReadSession, rows: list[TransactionRow]) -> list[TransactionRow]:
+    """The rows, the accepted withdrawals among them with their IVMS101 data (one look-up a page)."""
+    keys = [row.key for row in rows if row.command_type == "withdraw" and row.status == "accepted"]
+    if not keys:
+        return rows
+    marks = ",".join("?" * len(keys))
+    found = dict(
+        session.fetchall(f"SELECT key, ivms101 FROM view_crypto_transfers WHERE key IN ({marks})", keys)  # noqa: S608
+    )
+    return [replace(row, travel_rule=json.loads(found[row.key])) if row.key in found else row for row in rows]
 
 
 def view_rows(session: ReadSession, table: str) -> list[tuple[Any, ...]]:

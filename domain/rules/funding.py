@@ -8,7 +8,7 @@ from domain.errors import InsufficientFunds, SameClientOnBothSides, TokenOutside
 from domain.events import FundsDeposited, FundsTransferred, FundsWithdrawn, LedgerEvent, TreasuryFunded
 from domain.money import Asset, AssetKind
 from domain.rules.base import Deciders, Stamp, command_stream, find_asset, find_client, head, movement
-from domain.rules.compliance import aml, check_not_blacklisted
+from domain.rules.compliance import aml, check_crypto_travel_rule, check_not_blacklisted, check_self_hosted_wallet
 from domain.rules.onboarding import check_may_move
 from domain.state import LedgerState
 
@@ -61,6 +61,10 @@ def withdraw(state: LedgerState, command: Withdraw, stamp: Stamp) -> list[Ledger
     account = client_account(client.client_id)
     check_may_move(state, client, stamp)
     check_not_blacklisted(state, command.wallet_address, stamp)
+    if asset.kind == AssetKind.CRYPTO:
+        day = state.day(stamp.ledger_time)
+        check_crypto_travel_rule(state, command, asset, amount_minor, day)
+        check_self_hosted_wallet(state, command, client, asset, amount_minor, day)
     check_funds(state, account, asset, amount_minor)
     return [
         FundsWithdrawn(
@@ -71,6 +75,7 @@ def withdraw(state: LedgerState, command: Withdraw, stamp: Stamp) -> list[Ledger
             amount_minor=amount_minor,
             reference=command.reference,
             wallet_address=command.wallet_address,
+            ivms101=command.ivms101,
         ),
         *aml(state, stamp, client, asset, amount_minor, command.type),
     ]

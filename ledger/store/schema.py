@@ -206,9 +206,17 @@ def _to_version_3(session: WriteSession) -> None:
 
 def _to_version_4(session: WriteSession) -> None:
     """The lifecycle views (clients' status, every lifecycle change), the
-    reversals beside their originals and the late commands (`view_late`),
-    filled by rebuilding the views from the log (where nothing was marked
-    late before this version)."""
+    reversals beside their originals, the late commands (`view_late`), the
+    crypto transfers' travel-rule data and the operations each AML notice
+    covers: the new tables and column made, then every view rebuilt from the
+    log (where nothing was marked late, and each notice names its operations)."""
+    # A store older than version 1 got the table with the column from version 1's step.
+    if session.dialect == "sqlite":
+        columns = {str(row[1]) for row in session.fetchall("PRAGMA table_info(view_aml)")}
+        if "operations" not in columns:
+            session.execute("ALTER TABLE view_aml ADD COLUMN operations TEXT NOT NULL DEFAULT ''")
+    else:
+        session.execute("ALTER TABLE view_aml ADD COLUMN IF NOT EXISTS operations TEXT NOT NULL DEFAULT ''")
     _new_tables_and_views_rebuilt(session)
 
 

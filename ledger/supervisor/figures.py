@@ -393,6 +393,7 @@ def aml_notices(evidence: Evidence, scales: dict[str, int]) -> Table:
                 "client": notice.client_id,
                 "operation": notice.operation,
                 "operation_key": notice.command_key,
+                "operations": ", ".join(notice.covered),
                 "asset": notice.asset_code,
                 "amount": format_amount(notice.amount_minor, scale=scales[notice.asset_code]),
                 "value_byn": notice.value_byn,
@@ -404,12 +405,14 @@ def aml_notices(evidence: Evidence, scales: dict[str, int]) -> Table:
         "aml_notices",
         "AML notifications and the operations they cover",
         rows,
-        "Each notice with the operation that raised it (its key, and the leaves of both).",
+        "Each notice with the operation that raised it (its key, and the leaves of both) and every operation "
+        "it covers (linked operations within the AML window).",
         columns=[
             "day",
             "client",
             "operation",
             "operation_key",
+            "operations",
             "asset",
             "amount",
             "value_byn",

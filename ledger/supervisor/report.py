@@ -135,8 +135,8 @@ def gather(reader: ReadModel, origin: str, checkpoint: StoredCheckpoint | None, 
         Section(
             "travel-rule",
             "Travel rule",
-            "Originator and beneficiary data on settlements.",
-            [gaps, _travel_rule(crossborder)],
+            "Originator and beneficiary data on settlements, and IVMS101 data on crypto withdrawals.",
+            [gaps, _travel_rule(crossborder), _crypto_transfers(crossborder)],
         ),
         Section("aml", "AML notifications", "Operations at or above the AML threshold.", [notices]),
         Section(
@@ -349,6 +349,23 @@ def _outstanding_tables(crossborder: dict[str, Any]) -> list[Table]:
 
 def _travel_rule(crossborder: dict[str, Any]) -> Table:
     return Table("travel_rule", "Travel-rule completeness", [crossborder["travel_rule"]])
+
+
+CRYPTO_TRANSFER_COLUMNS = [
+    *("day", "key", "client_id", "asset", "amount", "wallet_address", "self_hosted"),
+    *("originator", "beneficiary", "beneficiary_vasp", "ivms101"),
+]
+
+
+def _crypto_transfers(crossborder: dict[str, Any]) -> Table:
+    return Table(
+        "crypto_transfers",
+        "Crypto transfers with travel-rule data (IVMS101)",
+        crossborder["crypto_transfers"],
+        "Each crypto withdrawal that carried IVMS101 data: who sent to whom, through which VASP "
+        "(none: a self-hosted wallet), and the whole payload.",
+        columns=CRYPTO_TRANSFER_COLUMNS,
+    )
 
 
 def _client_balances(balances: list[tuple[str, str, str]], scales: dict[str, int], totals: dict[str, int]) -> Table:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from domain.addresses import Network, example_address
 from domain.commands import (
     BaseCommand,
     CheckDeadlines,
@@ -21,6 +22,8 @@ from domain.commands import (
     ReturnSettlementFunds,
     SetReferenceRate,
     Transfer,
+    VerifyWalletOwnership,
+    Withdraw,
 )
 from domain.crossborder import Direction, PartyInfo
 from ledger import Ledger, ManualClock
@@ -79,7 +82,38 @@ def history() -> list[BaseCommand]:
             quote_amount="5.00",
         ),
     ]
-    return setup_commands() + funding_commands() + trading_commands() + trades + settlements()
+    return setup_commands() + funding_commands() + trading_commands() + trades + settlements() + crypto_transfers()
+
+
+WALLET = example_address(Network.EVM, "nord's own wallet")
+
+
+def crypto_transfers() -> list[BaseCommand]:
+    """A proof of control of a self-hosted wallet and a withdrawal to it with its IVMS101 data."""
+    person = {"legal_person": {"name": {"legal_person_name": "Nord Timber JSC"}, "customer_number": "nord"}}
+    payload = {
+        "originator": {"originator_persons": [person], "account_number": ["client:nord"]},
+        "beneficiary": {"beneficiary_persons": [person], "account_number": [WALLET]},
+    }
+    day = LEDGER_TIME.date()
+    return [
+        SetReferenceRate(key="rate-usdt", code="USDT", byn_per_unit="3.25", effective_on=day),
+        SetReferenceRate(key="rate-eur", code="EUR", byn_per_unit="3.5", effective_on=day),
+        VerifyWalletOwnership(
+            key="proof", client_id="nord", wallet_address=WALLET, method="satoshi_test", reference="tx-1"
+        ),
+        Withdraw.model_validate(
+            {
+                "key": "w-crypto",
+                "client_id": "nord",
+                "asset": "USDT",
+                "amount": "500",
+                "reference": "out",
+                "wallet_address": WALLET,
+                "ivms101": payload,
+            }
+        ),
+    ]
 
 
 def settlements() -> list[BaseCommand]:
@@ -244,3 +278,22 @@ def test_sqlite_and_postgres_build_identical_views_from_the_same_commands(tmp_pa
             ledger.projector.catch_up()
             digests.append(view_digests(ledger.backend))
     assert digests[0] == digests[1]
+
+
+def test_a_crypto_transfer_shows_its_travel_rule_data_in_the_transactions_and_the_report(
+    open_ledger: OpenLedger,
+) -> None:
+    ledger = filled(open_ledger)
+    ledger.projector.catch_up()
+    row = ledger.read_model.transaction("w-crypto")
+    assert row is not None
+    assert row.travel_rule is not None
+    assert row.travel_rule["beneficiary"]["account_number"] == [WALLET]
+    assert row.to_json()["travel_rule"] == row.travel_rule
+    (listed,) = [item for item in ledger.read_model.transactions().items if item.key == "w-crypto"]
+    assert listed.travel_rule == row.travel_rule
+    (transfer,) = settlement_report(ledger.read_model)["crypto_transfers"]
+    assert (transfer["key"], transfer["self_hosted"], transfer["originator"]) == ("w-crypto", True, "Nord Timber JSC")
+    before = view_digests(ledger.backend)
+    ledger.projector.rebuild()
+    assert view_digests(ledger.backend) == before

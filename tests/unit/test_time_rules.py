@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 from eventsourcing.utils import get_topic
 
+from domain.addresses import Network, example_address
 from domain.calendar import ledger_day, zone_named
 from domain.commands import (
     BaseCommand,
@@ -44,12 +45,20 @@ from tests.unit.test_rules import assert_recorded_rejection, assert_refused
 from tests.world import LEDGER_TIME, apply, funding_commands, setup_commands, trading_commands, trading_world
 
 MINSK = zone_named("Europe/Minsk")
-ADDRESS = "0xabcdef0123456789"
+ADDRESS = example_address(Network.EVM, "time-rules")
+
+
+def rated_world() -> LedgerState:
+    """The trading world with the rates a crypto withdrawal is valued by (the travel rule, self-hosted wallets)."""
+    state = trading_world()
+    for code, rate in (("USDT", "3.2"), ("USD", "3.2"), ("EUR", "3.5")):
+        apply(state, SetReferenceRate(key=f"rate-{code}", code=code, byn_per_unit=rate, effective_on=date(2026, 1, 1)))
+    return state
 
 
 @pytest.fixture
 def state() -> LedgerState:
-    return trading_world()
+    return rated_world()
 
 
 def at(command: BaseCommand, moment: datetime) -> BaseCommand:
@@ -226,7 +235,7 @@ def noon(day: int) -> datetime:
 def blacklisted_world() -> LedgerState:
     """ADDRESS listed on 1 March (refused from 2 March), removed from 10 March;
     commands may be dated 30 days back."""
-    state = trading_world()
+    state = rated_world()
     apply(state, SetBackdatingWindow(key="window", days=30))
     apply(state, at(BlacklistAddress(key="bl", address=ADDRESS, listed_on=date(2026, 3, 1), reason="OFAC"), noon(1)))
     removal = RemoveFromBlacklist(key="rm", address=ADDRESS, removed_on=date(2026, 3, 10), reason="delisted by OFAC")
@@ -259,7 +268,7 @@ def test_an_address_listed_again_keeps_its_history() -> None:
 
 
 def test_an_address_listed_now_is_not_listed_twice() -> None:
-    state = trading_world()
+    state = rated_world()
     apply(state, BlacklistAddress(key="bl", address=ADDRESS, listed_on=date(2026, 3, 1), reason="OFAC"))
     assert_refused(
         state, BlacklistAddress(key="bl2", address=ADDRESS, listed_on=date(2026, 3, 2), reason="x"), AlreadyExists
@@ -320,7 +329,7 @@ def test_a_jurisdiction_not_blocked_is_not_unblocked(state: LedgerState) -> None
 
 def cash_out(key: str, amount: str = "1") -> Withdraw:
     """A withdrawal: nothing dated about it but the window."""
-    return Withdraw(key=key, client_id="nord", asset="USDT", amount=amount, reference=key)
+    return Withdraw(key=key, client_id="nord", asset="BYN", amount=amount, reference=key)
 
 
 def test_a_command_dated_exactly_the_window_back_is_accepted_and_marked_late(state: LedgerState) -> None:
@@ -356,7 +365,7 @@ def test_a_late_rejection_is_marked_late_too(state: LedgerState) -> None:
     )
     assert isinstance(event, CommandRejected)
     assert event.late_by_seconds is None
-    late = assert_recorded_rejection(state, at(cash_out("w", "5000"), LEDGER_TIME), "INSUFFICIENT_FUNDS")
+    late = assert_recorded_rejection(state, at(cash_out("w", "99999999"), LEDGER_TIME), "INSUFFICIENT_FUNDS")
     assert late.late_by_seconds == 90 * 60
 
 
