@@ -29,6 +29,7 @@ The tree::
     │   │   JurisdictionNotBlocked                               (compliance)
     │   ├── UnknownTimeZone          a time zone name the zone database does not hold
     │   ├── BackdatedBeyondWindow    a command dated before the ledger's time minus the window
+    │   ├── ChangedBeforeLastChange  a dated fact changed at a time before its latest change
     │   └── BatchTooLarge, OutOfRange                            (the write path)
     ├── RuleViolation                a business rule a supervisor should see: the
     │   │                            rejection is recorded as an event with a rule code
@@ -345,6 +346,18 @@ class BackdatedBeyondWindow(InvalidCommand):
     template = (
         "invalid command: dated {ledger_time}, earlier than the ledger's current time {current} "
         "minus the back-dating window of {window} (the earliest accepted is {earliest})"
+    )
+
+
+class ChangedBeforeLastChange(InvalidCommand):
+    """A change of a dated fact (a venue's listing, the trading policy, an
+    address's blacklisting, a jurisdiction's blocking) dated before the fact's
+    latest change: it would reorder a history decisions were taken under."""
+
+    code = "CHANGED_BEFORE_LAST_CHANGE"
+    template = (
+        "invalid command: {fact} last changed with effect from {last}; "
+        "a change with effect from {effective} would come before it"
     )
 
 

@@ -102,6 +102,11 @@ def with_entry(history: History, effective: Any, value: Any) -> History:
     return (*history[:index], (effective, value), *history[index:])
 
 
+def last_change(history: Sequence[tuple[Any, Any]]) -> Any:
+    """When the latest change of a history took effect (None for none)."""
+    return history[-1][0] if history else None
+
+
 def _effective(entry: tuple[Any, Any]) -> Any:
     return entry[0]
 
@@ -251,6 +256,10 @@ class LedgerState:
         """The trading policy in force last."""
         history = self._trading.get("policy", ())
         return history[-1][1] if history else DEFAULT_POLICY
+
+    @property
+    def policy_history(self) -> History:
+        return self._trading.get("policy", ())
 
     def policy_at(self, moment: datetime) -> TradingPolicy:
         policy = as_of(self._trading.get("policy", ()), moment)

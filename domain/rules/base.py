@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -12,6 +12,7 @@ from domain.commands import BaseCommand
 from domain.crossborder import Settlement
 from domain.errors import (
     BackdatedBeyondWindow,
+    ChangedBeforeLastChange,
     UnknownAsset,
     UnknownClient,
     UnknownIssuer,
@@ -21,7 +22,7 @@ from domain.errors import (
 from domain.events import LedgerEvent, Posting, stream_id
 from domain.money import Asset
 from domain.parties import Client, Issuer, Venue
-from domain.state import LedgerState
+from domain.state import LedgerState, last_change
 
 
 class Stamp(NamedTuple):
@@ -61,6 +62,14 @@ def head(state: LedgerState, stream: UUID, stamp: Stamp) -> dict[str, Any]:
         "metadata": stamp.metadata,
         "late_by_seconds": stamp.late_by_seconds,
     }
+
+
+def check_after_last_change(fact: str, history: Sequence[tuple[Any, Any]], effective: Any) -> None:
+    """A dated fact changes only after its latest change: a change dated
+    before it would reorder the history earlier decisions were taken under."""
+    last = last_change(history)
+    if last is not None and effective < last:
+        raise ChangedBeforeLastChange(fact=fact, last=last.isoformat(), effective=effective.isoformat())
 
 
 def dated(state: LedgerState, command: BaseCommand, stamp: Stamp) -> Stamp:

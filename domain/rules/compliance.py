@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from fractions import Fraction
 
 from domain import ivms101
@@ -49,7 +49,7 @@ from domain.events import (
 )
 from domain.money import Asset
 from domain.parties import Client
-from domain.rules.base import Deciders, Stamp, find_asset, find_client, head
+from domain.rules.base import Deciders, Stamp, check_after_last_change, find_asset, find_client, head
 from domain.state import LedgerState
 
 
@@ -214,6 +214,8 @@ def blacklist_address(state: LedgerState, command: BlacklistAddress, stamp: Stam
     """Listed again after a removal, an address keeps its whole history."""
     if state.listed_on(command.address) is not None:
         raise AlreadyExists(kind="blacklisted address", key=command.address)
+    refused_from = command.listed_on + timedelta(days=1)
+    check_after_last_change(f"address {command.address!r}", state.blacklist.get(command.address, ()), refused_from)
     stream = stream_id("address", command.address)
     return [
         AddressBlacklisted(
@@ -230,6 +232,7 @@ def remove_from_blacklist(state: LedgerState, command: RemoveFromBlacklist, stam
         raise RemovalNotAfterListing(
             address=command.address, listed_on=listed_on.isoformat(), removed_on=command.removed_on.isoformat()
         )
+    check_after_last_change(f"address {command.address!r}", state.blacklist[command.address], command.removed_on)
     stream = stream_id("address", command.address)
     return [
         AddressRemovedFromBlacklist(
@@ -241,6 +244,9 @@ def remove_from_blacklist(state: LedgerState, command: RemoveFromBlacklist, stam
 def block_jurisdiction(state: LedgerState, command: BlockJurisdiction, stamp: Stamp) -> list[LedgerEvent]:
     if state.blocked_now(command.country) is not None:
         raise AlreadyExists(kind="blocked jurisdiction", key=command.country)
+    check_after_last_change(
+        f"jurisdiction {command.country}", state.blocked_countries.get(command.country, ()), stamp.ledger_time
+    )
     stream = stream_id("jurisdiction", command.country)
     return [JurisdictionBlocked(**head(state, stream, stamp), country=command.country, reason=command.reason)]
 
@@ -248,6 +254,9 @@ def block_jurisdiction(state: LedgerState, command: BlockJurisdiction, stamp: St
 def unblock_jurisdiction(state: LedgerState, command: UnblockJurisdiction, stamp: Stamp) -> list[LedgerEvent]:
     if state.blocked_now(command.country) is None:
         raise JurisdictionNotBlocked(country=command.country)
+    check_after_last_change(
+        f"jurisdiction {command.country}", state.blocked_countries[command.country], stamp.ledger_time
+    )
     stream = stream_id("jurisdiction", command.country)
     return [JurisdictionUnblocked(**head(state, stream, stamp), country=command.country, reason=command.reason)]
 

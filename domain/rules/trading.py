@@ -32,7 +32,16 @@ from domain.events import (
 )
 from domain.money import Asset, AssetKind
 from domain.parties import Client, TradingPolicy, Venue
-from domain.rules.base import Deciders, Stamp, command_stream, find_asset, find_client, find_venue, head
+from domain.rules.base import (
+    Deciders,
+    Stamp,
+    check_after_last_change,
+    command_stream,
+    find_asset,
+    find_client,
+    find_venue,
+    head,
+)
 from domain.rules.compliance import aml
 from domain.rules.funding import check_funds
 from domain.rules.onboarding import check_may_move
@@ -45,6 +54,9 @@ def list_venue(state: LedgerState, command: ListVenue, stamp: Stamp) -> list[Led
         raise AlreadyExists(kind="listed venue", key=command.venue_id)
     for code in command.assets:
         find_asset(state, code)
+    check_after_last_change(
+        f"venue {command.venue_id!r}", state.venue_history.get(command.venue_id, ()), stamp.ledger_time
+    )
     venue = Venue(
         venue_id=command.venue_id, name=command.name, kind=command.kind, listed=True, assets=tuple(command.assets)
     )
@@ -55,11 +67,13 @@ def delist_venue(state: LedgerState, command: DelistVenue, stamp: Stamp) -> list
     venue = find_venue(state, command.venue_id)
     if not venue.listed:
         raise VenueAlreadyDelisted(venue=command.venue_id)
+    check_after_last_change(f"venue {command.venue_id!r}", state.venue_history[command.venue_id], stamp.ledger_time)
     stream = stream_id("venue", command.venue_id)
     return [VenueDelisted(**head(state, stream, stamp), venue_id=command.venue_id, reason=command.reason)]
 
 
 def set_trading_policy(state: LedgerState, command: SetTradingPolicy, stamp: Stamp) -> list[LedgerEvent]:
+    check_after_last_change("the trading policy", state.policy_history, stamp.ledger_time)
     policy = TradingPolicy(
         non_residents_on_foreign_venues=command.non_residents_on_foreign_venues,
         resident_companies_on_foreign_venues=command.resident_companies_on_foreign_venues,

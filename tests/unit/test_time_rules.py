@@ -33,6 +33,7 @@ from domain.errors import (
     AddressNotBlacklisted,
     AlreadyExists,
     BackdatedBeyondWindow,
+    ChangedBeforeLastChange,
     JurisdictionNotBlocked,
     RemovalNotAfterListing,
     UnknownTimeZone,
@@ -415,3 +416,35 @@ def test_a_rolled_back_batch_leaves_the_histories_as_they_were() -> None:
     apply(state, at(BlockJurisdiction(key="b", country="RU", reason="sanctions"), noon(12)))
     state.rollback()
     assert state.snapshot() == before
+
+
+# A dated fact changes only after its latest change.
+
+
+def test_a_delisting_dated_before_the_venue_s_last_listing_is_refused(state: LedgerState) -> None:
+    delisting = at(DelistVenue(key="d", venue_id="minsk-htp", reason="x"), LEDGER_TIME - timedelta(minutes=1))
+    assert_refused(state, delisting, ChangedBeforeLastChange, match="venue 'minsk-htp' last changed")
+    assert ChangedBeforeLastChange.code == "CHANGED_BEFORE_LAST_CHANGE"
+
+
+def test_a_policy_dated_before_the_last_policy_is_refused(state: LedgerState) -> None:
+    policy = SetTradingPolicy(
+        key="p", non_residents_on_foreign_venues=False, resident_companies_on_foreign_venues=False
+    )
+    apply(state, at(policy, LEDGER_TIME + timedelta(hours=1)))
+    earlier = policy.model_copy(update={"key": "p2", "ledger_time": LEDGER_TIME + timedelta(minutes=59)})
+    assert_refused(state, earlier, ChangedBeforeLastChange)
+
+
+def test_an_address_listed_again_before_its_removal_took_effect_is_refused() -> None:
+    state = blacklisted_world()
+    again = BlacklistAddress(key="bl2", address=ADDRESS, listed_on=date(2026, 3, 8), reason="x")
+    assert_refused(state, at(again, noon(10)), ChangedBeforeLastChange)
+    on_the_day = again.model_copy(update={"key": "bl3", "listed_on": date(2026, 3, 9)})
+    assert apply(state, at(on_the_day, noon(10))).violation is None
+
+
+def test_an_unblocking_dated_before_the_blocking_is_refused(state: LedgerState) -> None:
+    apply(state, at(BlockJurisdiction(key="b", country="RU", reason="sanctions"), LEDGER_TIME + timedelta(hours=1)))
+    unblocking = at(UnblockJurisdiction(key="u", country="RU", reason="x"), LEDGER_TIME + timedelta(minutes=30))
+    assert_refused(state, unblocking, ChangedBeforeLastChange)
