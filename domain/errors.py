@@ -280,7 +280,7 @@ class DeliveryClosesImportsOnly(InvalidCommand):
 
 class SettlementNotExtendable(InvalidCommand):
     code = "SETTLEMENT_NOT_EXTENDABLE"
-    template = "invalid command: settlement {settlement!r} is {status}: only an open one is extended"
+    template = "invalid command: settlement {settlement!r} is {status}: only an open or overdue one is extended"
 
 
 class DeadlineNotLater(InvalidCommand):

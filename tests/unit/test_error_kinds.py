@@ -54,3 +54,13 @@ def test_no_rule_refuses_with_a_free_text_reason() -> None:
     sources = [*sorted((ROOT / "domain").rglob("*.py")), ROOT / "ledger" / "service.py"]
     found = {str(path.relative_to(ROOT)): lines for path in sources if (lines := _raised_free_text(path))}
     assert found == {}
+
+
+def test_the_readme_names_every_code_a_caller_can_meet() -> None:
+    readme = (ROOT / "README.md").read_text()
+    unnamed = sorted(
+        kind.code
+        for kind in error_kinds()
+        if not kind.__subclasses__() and f"`{kind.code}`" not in readme  # the kinds raised, not their bases
+    )
+    assert unnamed == []
