@@ -475,6 +475,61 @@ def report_supervisor(
         err.print("warning: the report is not signed (the signing key could not be read here)", soft_wrap=True)
 
 
+@report_app.command("extract")
+def report_extract(
+    out_dir: Annotated[Path, typer.Option("--out", help="A new or empty directory for the extract.")],
+    since: Annotated[str | None, typer.Option(help="From this ledger time on (RFC 3339, with its zone).")] = None,
+    until: Annotated[str | None, typer.Option(help="Before this ledger time (RFC 3339, with its zone).")] = None,
+    home: HomeOption = DEFAULT_HOME,
+    database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Extracts for the supervisor over a period: travel-rule records as IVMS101 JSON, transactions and
+    rejections as CSV and JSON with their leaves, signed at a checkpoint like the report."""
+    from ledger.audit.files import FileProblem
+    from ledger.audit.log import StoredCheckpoint
+    from ledger.audit.notes import Checkpoint, Note
+    from ledger.cli.edges import parse_time
+    from ledger.supervisor.extract import gather_extract
+    from ledger.supervisor.files import write_extract
+
+    with user_errors():
+        if out_dir.exists() and any(out_dir.iterdir()):
+            raise UserError(f"{out_dir} exists and is not empty: choose a new directory")
+        start, end = (parse_time(since) if since else None), (parse_time(until) if until else None)
+        if start is not None and end is not None and start >= end:
+            raise UserError(f"--since {since} is not before --until {until}")
+        sandbox = sandbox_for(home, database_url)
+        with sandbox.open(auto_checkpoint=False) as ledger:
+            checkpoint: StoredCheckpoint | None
+            try:
+                signer = sandbox.signer()
+                checkpoint = ledger.audit.checkpoint(signer, ledger.clock.now())
+            except SigningKeyError:
+                signer, checkpoint = None, ledger.audit.latest_checkpoint()
+            size = Checkpoint.parse(Note.parse(checkpoint.note).text).size if checkpoint else 0
+            root = checkpoint.note.splitlines()[2] if checkpoint else ""
+            with ledger.read_model.session() as session:
+                extract = gather_extract(ledger.read_model, session, size, start, end)
+            try:
+                write_extract(out_dir, extract, ledger.audit.origin, checkpoint, size, root, signer)
+            except FileProblem as error:
+                raise UserError(str(error)) from None
+    counts = {
+        "transactions": len(extract.transactions.rows),
+        "rejections": len(extract.rejections.rows),
+        "travel_rule_records": len(extract.travel_rule),
+    }
+    if as_json:
+        print(json.dumps({"directory": str(out_dir), "checkpoint": size, "signed": signer is not None, **counts}))
+        return
+    out.print(
+        f"Extract written to {out_dir}: {counts['transactions']} transactions, {counts['rejections']} rejections, "
+        f"{counts['travel_rule_records']} travel-rule records (IVMS101), at the checkpoint of {size} leaves",
+        soft_wrap=True,
+    )
+
+
 @report_app.command("verify")
 def report_verify(
     directory: Annotated[Path, typer.Argument(help="A report directory 'ledger report supervisor' wrote.")],
@@ -513,6 +568,6 @@ def report_verify(
     else:
         assert signed is not None
         against = " and the bundle's replay gives its views" if bundle else ""
-        out.print(f"[green]verified[/] report at the checkpoint of {signed.size} leaves{against}", soft_wrap=True)
+        out.print(f"[green]verified[/] {directory} at the checkpoint of {signed.size} leaves{against}", soft_wrap=True)
     if problems:
         raise typer.Exit(1)

@@ -92,10 +92,10 @@ def gather_evidence(reader: ReadModel, session: ReadSession, tree_size: int, key
     commands of `keys` besides those the AML notices and reversals name."""
     backend = reader.backend
     evidence = Evidence(zone=reader.time_zone(session))
-    for cited in _events_of(backend, session, SETTLEMENT_EVENTS):
+    for cited in events_of(backend, session, SETTLEMENT_EVENTS):
         settlement_id = getattr(cited.event, "settlement_id")  # noqa: B009 (every settlement event has one)
         evidence.settlements.setdefault(settlement_id, []).append(cited)
-    evidence.aml = list(_events_of(backend, session, (AmlNotificationRecorded,)))
+    evidence.aml = list(events_of(backend, session, (AmlNotificationRecorded,)))
     evidence.foreign_attempts = list(_rejections(reader, session, FOREIGN_VENUE_RULE))
     reversed_keys = [key for row in reader.reversal_rows(session) for key in (row.original_key, row.reversal_key)]
     for key in [notice.event.command_key for notice in evidence.aml] + reversed_keys + list(keys):
@@ -106,11 +106,11 @@ def gather_evidence(reader: ReadModel, session: ReadSession, tree_size: int, key
     wanted = {c.notification_id for cs in evidence.settlements.values() for c in cs}
     wanted |= {c.notification_id for c in evidence.aml} | set(evidence.lifecycle)
     wanted |= {n for row in (*evidence.foreign_attempts, *evidence.commands.values()) for n in row.notification_ids}
-    evidence.leaf_of = _leaf_indexes(session, wanted, tree_size)
+    evidence.leaf_of = leaf_indexes(session, wanted, tree_size)
     return evidence
 
 
-def _events_of(backend: Backend, session: ReadSession, classes: Sequence[type[LedgerEvent]]) -> Iterator[Cited]:
+def events_of(backend: Backend, session: ReadSession, classes: Sequence[type[LedgerEvent]]) -> Iterator[Cited]:
     topics = event_topics(tuple(cls.__name__ for cls in classes))
     position = 0
     while True:
@@ -133,7 +133,7 @@ def _rejections(reader: ReadModel, session: ReadSession, rule: str) -> Iterator[
         cursor = page.next_cursor
 
 
-def _leaf_indexes(session: ReadSession, wanted: set[int], tree_size: int) -> dict[int, int]:
+def leaf_indexes(session: ReadSession, wanted: set[int], tree_size: int) -> dict[int, int]:
     found: dict[int, int] = {}
     if not wanted:
         return found

@@ -110,8 +110,8 @@ def inert(text: str) -> str:
 # The signature.
 
 
-def signature_text(origin: str, size: int, root: str, files: dict[str, bytes]) -> str:
-    lines = [SIGNED_FORMAT, f"origin {origin}", f"checkpoint {size} {root}"]
+def signature_text(origin: str, size: int, root: str, files: dict[str, bytes], format_line: str = SIGNED_FORMAT) -> str:
+    lines = [format_line, f"origin {origin}", f"checkpoint {size} {root}"]
     lines += [f"sha256 {hashlib.sha256(data).hexdigest()} {name}" for name, data in files.items()]
     return "\n".join(lines) + "\n"
 
@@ -129,27 +129,42 @@ class Signed:
     digests: dict[str, str]  # file name -> SHA-256 hex
 
 
-def parse_signature(note_text: str, key: str) -> Signed:
-    """The signed statement of a report's `report.sig`, if `key` signed it; `NoteError` otherwise."""
+@dataclass(frozen=True)
+class SignedKind:
+    """A signed directory: its signature's file and format, the files it signs
+    beside the manifest, and the JSON document that names its checkpoint."""
+
+    signature: str
+    format: str
+    signed: tuple[str, ...]
+    document: str
+
+
+REPORT = SignedKind(SIGNATURE_FILE, SIGNED_FORMAT, ("report.json", "index.html", MANIFEST_FILE), "report.json")
+EXTRACT = SignedKind(
+    "extract.sig", "ledger-supervisor-extract-signature/v1", ("extract.json", MANIFEST_FILE), "extract.json"
+)
+
+
+def parse_signature(note_text: str, key: str, kind: SignedKind = REPORT) -> Signed:
+    """The signed statement of a report's (or an extract's) signature, if `key` signed it; `NoteError` otherwise."""
     verifier = Verifier.parse(key)
     note = Note.parse(note_text)
     if not note.verified_by(verifier):
-        raise NoteError(f"report.sig is not signed by {verifier.name}'s key {verifier.key_id.hex()}")
+        raise NoteError(f"{kind.signature} is not signed by {verifier.name}'s key {verifier.key_id.hex()}")
     lines = note.text.splitlines()
-    if len(lines) != 6 or lines[0] != SIGNED_FORMAT:
-        raise NoteError(f"report.sig is not a {SIGNED_FORMAT} note")
+    if len(lines) != 3 + len(kind.signed) or lines[0] != kind.format:
+        raise NoteError(f"{kind.signature} is not a {kind.format} note")
     origin = lines[1].removeprefix("origin ")
     _, size, root = [*lines[2].split(" "), "", "", ""][:3]
     digests = {}
     for line in lines[3:]:
         parts = line.split(" ")
         if len(parts) != 3 or parts[0] != "sha256" or not re.fullmatch(r"[0-9a-f]{64}", parts[1]):
-            raise NoteError(f"report.sig: a malformed line {line[:80]!r}")
+            raise NoteError(f"{kind.signature}: a malformed line {line[:80]!r}")
         digests[parts[2]] = parts[1]
-    if not size.isdigit() or set(digests) != {"report.json", "index.html", MANIFEST_FILE}:
-        raise NoteError(
-            "report.sig: expected the checkpoint and the digests of report.json, index.html and the manifest"
-        )
+    if not size.isdigit() or set(digests) != set(kind.signed):
+        raise NoteError(f"{kind.signature}: expected the checkpoint and the digests of {', '.join(kind.signed)}")
     return Signed(origin, int(size), root, digests)
 
 
@@ -159,11 +174,13 @@ REPORT_FILE_MAX = 256 << 20  # bytes of one file of a report read back
 
 
 def check_report(directory: Path, key: str) -> tuple[Signed, dict[str, Any], list[str]]:
-    """The signature, report.json and what differs: each signed file and each
-    manifest entry must hash as signed, and nothing may be there unlisted."""
+    """The signature, the document and what differs: each signed file and each
+    manifest entry must hash as signed, and nothing may be there unlisted.
+    A report's directory and an extract's are told apart by their signature."""
     problems: list[str] = []
     with Folder.open(directory) as folder:
-        signed = parse_signature(folder.read(SIGNATURE_FILE, 1 << 20).decode(), key)
+        kind = EXTRACT if folder.kind(EXTRACT.signature) == "file" else REPORT
+        signed = parse_signature(folder.read(kind.signature, 1 << 20).decode(), key, kind)
         for name, digest in signed.digests.items():
             if hashlib.sha256(folder.read(name, REPORT_FILE_MAX)).hexdigest() != digest:
                 problems.append(f"{name}: not the file that was signed")
@@ -175,13 +192,48 @@ def check_report(directory: Path, key: str) -> tuple[Signed, dict[str, Any], lis
             elif hashlib.sha256(data).hexdigest() != digest:
                 problems.append(f"{name}: not the file the manifest lists")
         present = set(_files(folder, ""))
-        for name in sorted(present - set(listed) - set(signed.digests) - {SIGNATURE_FILE}):
-            problems.append(f"{name}: not part of the signed report")
-        document = json.loads(folder.read("report.json", REPORT_FILE_MAX))
+        for name in sorted(present - set(listed) - set(signed.digests) - {kind.signature}):
+            problems.append(f"{name}: not part of the signed {'extract' if kind is EXTRACT else 'report'}")
+        document = json.loads(folder.read(kind.document, REPORT_FILE_MAX))
     checkpoint = document.get("checkpoint", {}) if isinstance(document, dict) else {}
     if (checkpoint.get("size"), checkpoint.get("root")) != (signed.size, signed.root):
-        problems.append("report.json names another checkpoint than report.sig")
+        problems.append(f"{kind.document} names another checkpoint than {kind.signature}")
     return signed, document, problems
+
+
+def write_extract(
+    directory: Path, extract: Any, origin: str, checkpoint: Any, size: int, root: str, signer: Signer | None
+) -> None:
+    """Writes an extract (`ledger.supervisor.extract`) into the new or empty `directory`, signed like a report."""
+    files: dict[str, bytes] = {}
+    for table in (extract.transactions, extract.rejections):
+        files[f"{table.name}.csv"] = csv_bytes(table)
+        files[f"{table.name}.json"] = (json.dumps(table.rows, indent=2) + "\n").encode()
+    files["travel_rule.ivms101.json"] = (json.dumps(extract.travel_rule, indent=2) + "\n").encode()
+    if checkpoint is not None:
+        files[f"checkpoint-{size}.txt"] = checkpoint.note.encode()
+    manifest = "".join(f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in sorted(files.items()))
+    document = {
+        "format": "ledger-supervisor-extract/v1",
+        "origin": origin,
+        "checkpoint": {"size": size, "root": root},
+        "period": {
+            "since": extract.since.isoformat() if extract.since else None,
+            "until": extract.until.isoformat() if extract.until else None,
+        },
+        "counts": {
+            "transactions": len(extract.transactions.rows),
+            "rejections": len(extract.rejections.rows),
+            "travel_rule_records": len(extract.travel_rule),
+        },
+    }
+    signed_files = {"extract.json": (json.dumps(document, indent=2) + "\n").encode(), MANIFEST_FILE: manifest.encode()}
+    with open_new_folder(directory) as folder:
+        for name, data in {**files, **signed_files}.items():
+            folder.write_new(name, data)
+        if signer is not None:
+            text = signature_text(origin, size, root, signed_files, EXTRACT.format)
+            folder.write_new(EXTRACT.signature, sign(text, [signer]).encode())
 
 
 def _manifest(text: str) -> dict[str, str]:
