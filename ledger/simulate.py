@@ -29,8 +29,10 @@ from domain.commands import (
     BaseCommand,
     BlacklistAddress,
     CheckDeadlines,
+    CloseSettlementByDelivery,
     Deposit,
     ExecuteTrade,
+    ExtendSettlementDeadline,
     FundTreasury,
     InitiateSettlement,
     IssueTokens,
@@ -46,8 +48,8 @@ from domain.commands import (
     VerifyKyc,
     Withdraw,
 )
-from domain.crossborder import OUTSTANDING_STATUSES, Direction, PartyInfo
-from domain.money import AssetKind
+from domain.crossborder import OUTSTANDING_STATUSES, Direction, PartyInfo, SettlementStatus
+from domain.money import AssetKind, format_amount
 from domain.parties import ClientKind, Residency, VenueKind
 from ledger.clock import ManualClock
 from ledger.service import Ledger
@@ -64,6 +66,7 @@ WALLETS = tuple(example_address(Network.TRON, f"sim-wallet-{n}") for n in range(
 # half of it: a day's trades with the bank sell at most some 37 USDT per
 # operation on average (a trade in 4.5 operations, a third of them with the
 # bank, up to 500 USDT each), so the treasury never runs dry.
+STRUCTURING_CHANCE = 0.1  # of a day with cash brought in pieces (linked AML operations)
 TREASURY_USDT_PER_OPERATION = 100
 TREASURY_USDT_MIN = 50_000
 USDT_MINOR = 10**6
@@ -188,6 +191,9 @@ class _Day:
             if command is not None:
                 out.append(command)
         out.extend(self.settlement_returns())
+        out.extend(self.overdue_extensions())
+        if self.rng.random() < STRUCTURING_CHANCE:
+            out.extend(self.structured_deposits())
         if self.rng.random() < 0.05:
             address = self.rng.choice(WALLETS)
             if address not in self.state.blacklist:
@@ -308,6 +314,12 @@ class _Day:
         originator = PartyInfo(
             name=f"Client {client[-5:]}", account=f"client:{client}", customer_id=client, country="BY"
         )
+        asset = "USDT" if self.rng.random() < 0.2 else "BYN"
+        small = self.rng.random() < 0.3  # below the travel-rule threshold: gaps in its data are allowed
+        if asset == "USDT":
+            amount = str(self.rng.randint(50, 250) if small else self.rng.randint(400, 9000))
+        else:
+            amount = self.amount(500, 3000) if small else self.amount(3500, 30000)
         return InitiateSettlement(
             key=self.key("settle"),
             settlement_id=f"S-{self.day:%Y%m%d}-{self.count}",
@@ -316,20 +328,63 @@ class _Day:
             counterparty=party.name or "",
             country=country,
             contract_reference=f"K-{self.count}",
-            asset="BYN",
-            amount=self.amount(500, 30000),
-            deadline_days=self.rng.choice([30, 60, 90, 180]),
+            asset=asset,
+            amount=amount,
+            deadline_days=self.rng.choice([7, 14, 21, 30, 60, 90, 180]),
             originator=originator,
             beneficiary=party if self.rng.random() < 0.9 else PartyInfo(name=party.name),
         )
 
+    def structured_deposits(self) -> list[BaseCommand]:
+        """An individual brings cash in pieces, each below the AML threshold, that
+        together reach it within a day: the linked-operations rule's case."""
+        individuals = [c for c in self.clients if self.state.clients[c].kind == ClientKind.INDIVIDUAL]
+        if not individuals:
+            return []
+        client = self.rng.choice(individuals)
+        return [
+            Deposit(
+                key=self.key("structured"),
+                client_id=client,
+                asset="BYN",
+                amount=self.amount(23_000, 29_000),
+                reference=f"cash-{self.day}-{self.count}",
+            )
+            for _ in range(4)
+        ]
+
+    def overdue_extensions(self) -> list[BaseCommand]:
+        """Now and then the NBRB permits an overdue settlement a later deadline."""
+        out: list[BaseCommand] = []
+        for settlement in sorted(self.state.settlements.values(), key=lambda s: s.settlement_id):
+            if settlement.status == SettlementStatus.OVERDUE and self.rng.random() < 0.02:
+                out.append(
+                    ExtendSettlementDeadline(
+                        key=self.key("extend"),
+                        settlement_id=settlement.settlement_id,
+                        new_deadline=self.day + timedelta(days=60),
+                        permit_reference=f"NBRB-P-{self.day:%Y%m%d}-{self.count}",
+                    )
+                )
+        return out
+
     def settlement_returns(self) -> list[BaseCommand]:
-        """About half of what goes abroad comes back, some of it in parts."""
+        """About half of what goes abroad comes back, some of it in parts; an
+        import's goods arrive now and then, which closes it by delivery."""
         out: list[BaseCommand] = []
         for settlement in sorted(self.state.settlements.values(), key=lambda s: s.settlement_id):
             if settlement.status not in OUTSTANDING_STATUSES:
                 continue
             if self.rng.random() > 0.04:
+                continue
+            if settlement.direction == Direction.IMPORT and self.rng.random() < 0.3:
+                out.append(
+                    CloseSettlementByDelivery(
+                        key=self.key("delivery"),
+                        settlement_id=settlement.settlement_id,
+                        delivery_reference=f"CMR-{self.day:%Y%m%d}-{self.count}",
+                    )
+                )
                 continue
             part = settlement.outstanding_minor if self.rng.random() < 0.6 else settlement.outstanding_minor // 2
             if part <= 0 or self.rng.random() < 0.35:  # a default: nothing comes back
@@ -338,7 +393,7 @@ class _Day:
                 ReturnSettlementFunds(
                     key=self.key("return"),
                     settlement_id=settlement.settlement_id,
-                    amount=f"{part // 100}.{part % 100:02d}",
+                    amount=format_amount(part, scale=self.state.assets[settlement.asset].scale),
                     reference="swift-in",
                 )
             )
