@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
+from typing import cast
 
 from domain.calendar import ledger_day
 from domain.events import (
@@ -75,9 +76,10 @@ class Evidence:
         return self.leaves(c.notification_id for c in self.settlements.get(settlement_id, ()))
 
     def aml_leaves(self, notice: Cited) -> list[int]:
-        """The notice's leaf and those of the operation it was raised on."""
-        command = self.commands.get(notice.event.command_key)
-        return self.leaves([notice.notification_id, *(command.notification_ids if command else ())])
+        """The notice's leaf and those of every operation it covers (the one it was raised on included)."""
+        keys = {notice.event.command_key, *_covered(notice.event)}
+        ids = [n for key in keys if key in self.commands for n in self.commands[key].notification_ids]
+        return self.leaves([notice.notification_id, *ids])
 
     def command_leaves(self, *keys: str) -> list[int]:
         """The leaves of the commands with these keys."""
@@ -98,7 +100,8 @@ def gather_evidence(reader: ReadModel, session: ReadSession, tree_size: int, key
     evidence.aml = list(events_of(backend, session, (AmlNotificationRecorded,)))
     evidence.foreign_attempts = list(_rejections(reader, session, FOREIGN_VENUE_RULE))
     reversed_keys = [key for row in reader.reversal_rows(session) for key in (row.original_key, row.reversal_key)]
-    for key in [notice.event.command_key for notice in evidence.aml] + reversed_keys + list(keys):
+    aml_keys = [key for notice in evidence.aml for key in (notice.event.command_key, *_covered(notice.event))]
+    for key in aml_keys + reversed_keys + list(keys):
         row = reader.transaction_in(session, key)
         if row is not None:
             evidence.commands[row.key] = row
@@ -108,6 +111,11 @@ def gather_evidence(reader: ReadModel, session: ReadSession, tree_size: int, key
     wanted |= {n for row in (*evidence.foreign_attempts, *evidence.commands.values()) for n in row.notification_ids}
     evidence.leaf_of = leaf_indexes(session, wanted, tree_size)
     return evidence
+
+
+def _covered(event: LedgerEvent) -> tuple[str, ...]:
+    """The keys of the operations an AML notice covers (linked operations)."""
+    return cast(AmlNotificationRecorded, event).covered
 
 
 def events_of(backend: Backend, session: ReadSession, classes: Sequence[type[LedgerEvent]]) -> Iterator[Cited]:

@@ -102,6 +102,13 @@ def test_a_simulated_quarter_fits_the_page_too(chromium: str, tmp_path: Path) ->
     seen = probe(chromium, out, tmp_path)
     assert seen["over"] == []
     assert seen["scroll"] == seen["width"]
+    report = json.loads((out / "report.json").read_text())["tables"]
+    for section in ("aml_notices", "travel_rule_gaps", "foreign_venue_attempts", "concentration_counterparties"):
+        assert report[section], section  # the default mix has something in every section
+    assert report["settlement_summary"][0]["status_closed"] > 0  # imports closed by delivery
+    assert {row["asset"] for row in report["settlements"]} == {"BYN", "USDT"}
+    linked = max(report["aml_notices"], key=lambda row: len(row["operations"].split(", ")))
+    assert len(linked["leaves"]) == len(linked["operations"].split(", ")) + 1  # the notice and each operation
 
 
 def rows(out: Path, table: str) -> list[dict[str, object]]:
