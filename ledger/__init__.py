@@ -7,7 +7,13 @@ balances` does not load the write path to read the views.
 from __future__ import annotations
 
 from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
+
+try:
+    __version__ = version("crypto-bank-ledger")
+except PackageNotFoundError:  # run from a checkout that was never installed
+    __version__ = "0+unknown"
 
 if TYPE_CHECKING:
     from ledger.clock import Clock, ManualClock, SystemClock

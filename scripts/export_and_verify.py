@@ -12,7 +12,12 @@ from ledger import Sandbox
 from ledger.audit.bundle import export_bundle
 from ledger.audit.verify import verify_bundle
 
+USAGE = "usage: python scripts/export_and_verify.py HOME BUNDLE_DIR  (a sandbox home; a new directory for the bundle)"
+
 if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        print(USAGE, file=sys.stderr)
+        sys.exit(2)
     sandbox, bundle = Sandbox.at(Path(sys.argv[1])), Path(sys.argv[2])
     pinned_key = sandbox.verifier_key()  # in real life: pinned once, out of band
     with sandbox.open(auto_checkpoint=False) as ledger:

@@ -6,7 +6,12 @@ from pathlib import Path
 from ledger import ManualClock, Sandbox
 from ledger.simulate import SIM_START, SimulationConfig, simulate
 
+USAGE = "usage: python scripts/simulate.py HOME SEED [DAYS]  (SEED and DAYS whole numbers; 10 days by default)"
+
 if __name__ == "__main__":
+    if len(sys.argv) not in (3, 4) or not all(arg.isdigit() for arg in sys.argv[2:]):
+        print(USAGE, file=sys.stderr)
+        sys.exit(2)
     home, seed = Path(sys.argv[1]), int(sys.argv[2])
     days = int(sys.argv[3]) if len(sys.argv) > 3 else 10
     sandbox = Sandbox.at(home)

@@ -53,9 +53,27 @@ INPUT_LINE_LENGTH_MAX = 64 * 1024
 app = typer.Typer(
     help="An event-sourced ledger for a simulated crypto bank.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from ledger import __version__
+
+        print(f"ledger {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True)
+    ] = False,
+) -> None:
+    """An event-sourced ledger for a simulated crypto bank."""
+
+
 out = Console()
 err = Console(stderr=True)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import ledger as package
 from tests.acceptance.cli import ledger, store_digest, write_batch
 
 VERIFIER_KEY = re.compile(r"^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}$")
@@ -241,3 +242,10 @@ def test_the_home_its_keys_and_store_and_a_bundle_are_their_owners_alone(home: P
             mode = stat.S_IMODE(path.stat().st_mode)
             assert mode == (0o700 if path.is_dir() else 0o600), f"{path}: {oct(mode)}"
     assert (home / "ledger.sqlite").is_file()
+
+
+def test_ledger_prints_its_version_which_the_package_also_gives() -> None:
+    result = ledger("--version")
+    assert result.returncode == 0
+    assert result.stdout == f"ledger {package.__version__}\n"
+    assert package.__version__ != "0+unknown"

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 
 
@@ -40,3 +42,23 @@ def test_the_simulate_and_export_scripts_run_on_the_python_api(tmp_path: Path) -
     )
     assert exported.returncode == 0, exported.stdout + exported.stderr
     assert "verified" in exported.stdout
+
+
+@pytest.mark.parametrize(
+    ("script", "args"),
+    [
+        ("export_and_verify.py", []),
+        ("export_and_verify.py", ["home"]),
+        ("simulate.py", ["home"]),
+        ("simulate.py", ["home", "seven"]),
+        ("bench.py", ["many"]),
+        ("demo.py", ["--help"]),
+    ],
+)
+def test_a_script_called_wrongly_prints_its_usage_and_exits_2(script: str, args: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, str(SCRIPTS / script), *args], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"usage: python scripts/{script}")
+    assert "Traceback" not in result.stderr
