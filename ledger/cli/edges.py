@@ -74,8 +74,26 @@ def _options(
     """An event-sourced ledger for a simulated crypto bank."""
 
 
-out = Console()
-err = Console(stderr=True)
+NON_TERMINAL_WIDTH = 10_000  # output for a file or a program: never wrapped, tables as wide as their rows
+
+
+def console(*, stderr: bool = False) -> Console:
+    """A console that wraps for a person at a terminal and never for a file or a pipe."""
+    stream = sys.stderr if stderr else sys.stdout
+    if _is_terminal(stream):
+        return Console(stderr=stderr)
+    return Console(stderr=stderr, width=NON_TERMINAL_WIDTH, soft_wrap=True)
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # a stream replaced by a test, or closed
+        return False
+
+
+out = console()
+err = console(stderr=True)
 
 HomeOption = Annotated[
     Path, typer.Option("--home", envvar="LEDGER_HOME", help="Sandbox home: SQLite file, keys, identity.")

@@ -249,3 +249,16 @@ def test_ledger_prints_its_version_which_the_package_also_gives() -> None:
     assert result.returncode == 0
     assert result.stdout == f"ledger {package.__version__}\n"
     assert package.__version__ != "0+unknown"
+
+
+def test_output_to_a_pipe_is_never_wrapped_so_each_row_stays_on_its_line(tmp_path: Path) -> None:
+    home = tmp_path / "bank"
+    assert ledger("demo", "--home", str(home)).returncode == 0
+    table = ledger("transactions", "--home", str(home), "--limit", "3").stdout.splitlines()
+    header = next(line for line in table if "Key" in line)
+    assert "Type" in header
+    assert "Ledger time" in header  # the last column, on the header's own line
+    assert max(map(len, table)) > 80
+    rows = [line for line in table if "demo:" in line]
+    assert len(rows) == 3
+    assert all(re.search(r"\d{4}-\d\d-\d\dT", row) for row in rows)  # each row whole, its time at its end
