@@ -50,7 +50,7 @@ from functools import cached_property
 from typing import Any
 
 from ledger.audit.merkle import HASH_SIZE, split_point
-from ledger.audit.notes import Note, NoteError, SignatureStatus, Signer, Verifier, b64decode_strict, sign
+from ledger.audit.notes import Note, NoteError, Signer, Verifier, b64decode_strict, sign, signer_of
 
 FORMAT = "ledger-liabilities/v1"
 TREE_FORMAT = "ledger-liabilities-tree/v1"
@@ -313,21 +313,13 @@ def open_statement(note_text: str, keys: Sequence[str]) -> Statement:
     """The statement of a note signed by one of the bank's verifier `keys` (and
     failing for none of them); raises `LiabilitiesError`."""
     try:
-        verifiers = [Verifier.parse(key) for key in keys]
         note = Note.parse(note_text)
+        signer = signer_of(note, [Verifier.parse(key) for key in keys])
     except NoteError as error:
-        raise LiabilitiesError(str(error)) from None
-    statuses = [(verifier, note.signature_by(verifier)) for verifier in verifiers]
-    for verifier, status in statuses:
-        if status is SignatureStatus.INVALID:
-            raise LiabilitiesError(f"the signature of {verifier.name}+{verifier.key_id.hex()} does not verify")
-    signed = [verifier for verifier, status in statuses if status is SignatureStatus.VALID]
-    if not signed:
-        names = ", ".join(f"{v.name}+{v.key_id.hex()}" for v in verifiers)
-        raise LiabilitiesError(f"the statement is not signed by {names}")
+        raise LiabilitiesError(f"the statement: {error}") from None
     statement = parse_statement(note.text)
-    if statement.origin != signed[0].name:
-        raise LiabilitiesError(f"the statement is of {statement.origin!r}, the key of {signed[0].name!r}")
+    if statement.origin != signer.name:
+        raise LiabilitiesError(f"the statement is of {statement.origin!r}, the key of {signer.name!r}")
     return statement
 
 

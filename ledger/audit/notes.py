@@ -23,6 +23,7 @@ import enum
 import hashlib
 import re
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -279,15 +280,23 @@ class Checkpoint:
         return cls(origin, int(size_text), root)
 
 
-def open_checkpoint(note_text: str, verifiers: list[Verifier]) -> tuple[Checkpoint, Note]:
-    """Parses a signed checkpoint and returns it if any of `verifiers` signed it
-    and no signature line naming one of them fails."""
-    note = Note.parse(note_text)
+def signer_of(note: Note, verifiers: Sequence[Verifier]) -> Verifier:
+    """The first of `verifiers` that signed `note`; `NoteError` when none did,
+    or when a signature line naming one of them fails."""
     statuses = [(verifier, note.signature_by(verifier)) for verifier in verifiers]
     for verifier, status in statuses:
         if status is SignatureStatus.INVALID:
             raise NoteError(f"the signature line of {verifier.name}+{verifier.key_id.hex()} does not verify")
-    if not any(status is SignatureStatus.VALID for _, status in statuses):
+    signed = [verifier for verifier, status in statuses if status is SignatureStatus.VALID]
+    if not signed:
         names = ", ".join(f"{v.name}+{v.key_id.hex()}" for v in verifiers)
-        raise NoteError(f"no valid signature by {names}")
+        raise NoteError(f"no valid signature: not signed by {names}")
+    return signed[0]
+
+
+def open_checkpoint(note_text: str, verifiers: list[Verifier]) -> tuple[Checkpoint, Note]:
+    """Parses a signed checkpoint and returns it if any of `verifiers` signed it
+    and no signature line naming one of them fails."""
+    note = Note.parse(note_text)
+    signer_of(note, verifiers)
     return Checkpoint.parse(note.text), note

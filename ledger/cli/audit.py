@@ -435,7 +435,6 @@ def report_supervisor(
     """The supervisor's report: one self-contained page that leads to its evidence (a proof of every leaf a
     row cites), CSV and JSON of every table, the views' digests, all signed by the bank's key."""
     from ledger.audit.files import FileProblem
-    from ledger.audit.log import StoredCheckpoint
     from ledger.supervisor.files import write_report
     from ledger.supervisor.report import gather
 
@@ -444,14 +443,8 @@ def report_supervisor(
             raise UserError(f"{out_dir} exists and is not empty: choose a new directory")
         sandbox = sandbox_for(home, database_url)
         with sandbox.open(auto_checkpoint=False) as ledger:
-            checkpoint: StoredCheckpoint | None
-            try:
-                signer = sandbox.signer()
-                checkpoint = ledger.audit.checkpoint(signer, ledger.clock.now())
-                key = signer.verifier.encode()
-            except SigningKeyError:
-                signer, key = None, "(the signing key could not be read here)"
-                checkpoint = ledger.audit.latest_checkpoint()
+            signer, checkpoint = _checkpoint_now(sandbox, ledger)
+            key = signer.verifier.encode() if signer else "(the signing key could not be read here)"
             report = gather(ledger.read_model, ledger.audit.origin, checkpoint, key)
             try:
                 page = write_report(out_dir, report, ledger.audit, signer)
@@ -475,6 +468,16 @@ def report_supervisor(
         err.print("warning: the report is not signed (the signing key could not be read here)", soft_wrap=True)
 
 
+def _checkpoint_now(sandbox: Any, ledger: Any) -> tuple[Any, Any]:
+    """The bank's signer and a checkpoint it signs of the log as it is now; without
+    the key here, no signer and the latest checkpoint signed before."""
+    try:
+        signer = sandbox.signer()
+    except SigningKeyError:
+        return None, ledger.audit.latest_checkpoint()
+    return signer, ledger.audit.checkpoint(signer, ledger.clock.now())
+
+
 @report_app.command("extract")
 def report_extract(
     out_dir: Annotated[Path, typer.Option("--out", help="A new or empty directory for the extract.")],
@@ -487,11 +490,10 @@ def report_extract(
     """Extracts for the supervisor over a period: travel-rule records as IVMS101 JSON, transactions and
     rejections as CSV and JSON with their leaves, signed at a checkpoint like the report."""
     from ledger.audit.files import FileProblem
-    from ledger.audit.log import StoredCheckpoint
-    from ledger.audit.notes import Checkpoint, Note
     from ledger.cli.edges import parse_time
     from ledger.supervisor.extract import gather_extract
     from ledger.supervisor.files import write_extract
+    from ledger.supervisor.report import covered
 
     with user_errors():
         if out_dir.exists() and any(out_dir.iterdir()):
@@ -501,14 +503,8 @@ def report_extract(
             raise UserError(f"--since {since} is not before --until {until}")
         sandbox = sandbox_for(home, database_url)
         with sandbox.open(auto_checkpoint=False) as ledger:
-            checkpoint: StoredCheckpoint | None
-            try:
-                signer = sandbox.signer()
-                checkpoint = ledger.audit.checkpoint(signer, ledger.clock.now())
-            except SigningKeyError:
-                signer, checkpoint = None, ledger.audit.latest_checkpoint()
-            size = Checkpoint.parse(Note.parse(checkpoint.note).text).size if checkpoint else 0
-            root = checkpoint.note.splitlines()[2] if checkpoint else ""
+            signer, checkpoint = _checkpoint_now(sandbox, ledger)
+            size, root = covered(checkpoint)
             with ledger.read_model.session() as session:
                 extract = gather_extract(ledger.read_model, session, size, start, end)
             try:

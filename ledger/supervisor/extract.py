@@ -47,12 +47,13 @@ def gather_extract(
     accepted = list(_rows(reader, session, TransactionFilter(status="accepted", since=since, until=until)))
     refused = list(_rows(reader, session, TransactionFilter(status="rejected", since=since, until=until)))
     scales = reader.scales(session)
+    commands = {row.key: row for row in accepted}  # the period's: a record is of the period when its command is
     settlements = [
         cast(SettlementInitiated, cited.event)
         for cited in events_of(reader.backend, session, (SettlementInitiated,))
-        if _within(cited.event.ledger_time, since, until)
+        if cited.event.command_key in commands
     ]
-    transfers = [row for row in reader.crypto_transfer_rows(session) if _within_day(row.day, since, until)]
+    transfers = [row for row in reader.crypto_transfer_rows(session) if row.key in commands]
     kinds = {row.client_id: row.kind for row in reader.client_rows(session)}
     wanted = {n for row in (*accepted, *refused) for n in row.notification_ids}
     leaf_of = leaf_indexes(session, wanted, tree_size)
@@ -61,16 +62,8 @@ def gather_extract(
     def leaves(row: TransactionRow) -> list[int]:
         return sorted(leaf_of[n] for n in row.notification_ids if n in leaf_of)
 
-    commands = {row.key: row for row in accepted}
-    records = [
-        _crypto_record(row, scales, leaves(commands[row.key]) if row.key in commands else []) for row in transfers
-    ]
-    records += [
-        _settlement_record(
-            event, kinds, scales, leaves(commands[event.command_key]) if event.command_key in commands else []
-        )
-        for event in settlements
-    ]
+    records = [_crypto_record(row, scales, leaves(commands[row.key])) for row in transfers]
+    records += [_settlement_record(event, kinds, scales, leaves(commands[event.command_key])) for event in settlements]
     records.sort(key=lambda record: (record["transfer"]["ledger_time"], record["transfer"]["key"]))
     return Extract(
         since,
@@ -112,14 +105,6 @@ def _rows(reader: ReadModel, session: ReadSession, where: TransactionFilter) -> 
         if page.next_cursor is None:
             return
         cursor = page.next_cursor
-
-
-def _within(moment: datetime, since: datetime | None, until: datetime | None) -> bool:
-    return (since is None or moment >= since) and (until is None or moment < until)
-
-
-def _within_day(day: str, since: datetime | None, until: datetime | None) -> bool:
-    return (since is None or day >= since.date().isoformat()) and (until is None or day <= until.date().isoformat())
 
 
 def _postings(

@@ -29,7 +29,7 @@ from typing import Any
 
 from ledger.audit.files import FileProblem, Folder, open_new_folder
 from ledger.audit.log import AuditLog
-from ledger.audit.notes import Note, NoteError, Signer, Verifier, sign
+from ledger.audit.notes import Note, NoteError, Signer, Verifier, sign, signer_of
 from ledger.supervisor.page import render
 from ledger.supervisor.report import Report
 from ledger.supervisor.tables import Table
@@ -148,10 +148,11 @@ EXTRACT = SignedKind(
 
 def parse_signature(note_text: str, key: str, kind: SignedKind = REPORT) -> Signed:
     """The signed statement of a report's (or an extract's) signature, if `key` signed it; `NoteError` otherwise."""
-    verifier = Verifier.parse(key)
     note = Note.parse(note_text)
-    if not note.verified_by(verifier):
-        raise NoteError(f"{kind.signature} is not signed by {verifier.name}'s key {verifier.key_id.hex()}")
+    try:
+        signer_of(note, [Verifier.parse(key)])
+    except NoteError as error:
+        raise NoteError(f"{kind.signature}: {error}") from None
     lines = note.text.splitlines()
     if len(lines) != 3 + len(kind.signed) or lines[0] != kind.format:
         raise NoteError(f"{kind.signature} is not a {kind.format} note")

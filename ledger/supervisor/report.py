@@ -84,7 +84,7 @@ class Report:
 
 
 def gather(reader: ReadModel, origin: str, checkpoint: StoredCheckpoint | None, verifier_key: str) -> Report:
-    size, root = _covered(checkpoint)
+    size, root = covered(checkpoint)
     with reader.session() as session:
         bank = reader.bank(session)
         scales = reader.scales(session)
@@ -176,7 +176,8 @@ def gather(reader: ReadModel, origin: str, checkpoint: StoredCheckpoint | None, 
     )
 
 
-def _covered(checkpoint: StoredCheckpoint | None) -> tuple[int, str]:
+def covered(checkpoint: StoredCheckpoint | None) -> tuple[int, str]:
+    """The size and root (base64) of the checkpoint a report covers; (0, '') for none."""
     if checkpoint is None:
         return 0, ""
     parsed = Checkpoint.parse(Note.parse(checkpoint.note).text)
