@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from ledger.audit.merkle import HASH_SIZE, split_point
+from ledger.audit.merkle import HASH_SIZE, ProofError, split_point, walk_inclusion
 from ledger.audit.notes import Note, NoteError, Signer, Verifier, b64decode_strict, sign, signer_of
 
 FORMAT = "ledger-liabilities/v1"
@@ -171,22 +171,10 @@ def _path(index: int, start: int, end: int, node: Callable[[int, int], Node]) ->
 
 def root_from_path(index: int, size: int, leaf: Node, path: Sequence[Node]) -> Node:
     """The root a leaf at `index` of `size` leaves leads to by its path (RFC 9162 section 2.1.3.2)."""
-    if not 0 <= index < size:
-        raise LiabilitiesError(f"leaf index {index} is outside a tree of {size} leaves")
-    fn, sn, r = index, size - 1, leaf
-    for step in path:
-        if sn == 0:
-            raise LiabilitiesError("the path is longer than the tree is deep")
-        if fn & 1 or fn == sn:
-            r = parent(step, r)
-            while not fn & 1 and fn != 0:
-                fn, sn = fn >> 1, sn >> 1
-        else:
-            r = parent(r, step)
-        fn, sn = fn >> 1, sn >> 1
-    if sn != 0:
-        raise LiabilitiesError("the path is shorter than the tree is deep")
-    return r
+    try:
+        return walk_inclusion(index, size, leaf, path, parent)
+    except ProofError as error:
+        raise LiabilitiesError(str(error)) from None
 
 
 # The signed statement.

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 RangeHasher = Callable[[int, int], bytes]  # the hash of leaves [start, end)
+T = TypeVar("T")  # a node: a hash, or (liabilities) a hash and a sum
 
 
 class ProofError(ValueError):
@@ -180,21 +182,30 @@ def verify_inclusion(index: int, size: int, leaf_digest: bytes, proof: Sequence[
     if len(leaf_digest) != HASH_SIZE:
         raise ProofError(f"a leaf hash has {HASH_SIZE} bytes, not {len(leaf_digest)}")
     _check_sizes(proof)
-    fn, sn, r = index, size - 1, leaf_digest
-    for p in proof:
+    if walk_inclusion(index, size, leaf_digest, proof, node_hash) != root:
+        raise ProofError("the proof leads to a different root")
+
+
+def walk_inclusion(index: int, size: int, leaf: T, path: Sequence[T], join: Callable[[T, T], T]) -> T:
+    """The root a leaf at `index` of `size` leaves leads to by its path, nodes
+    made by `join(left, right)` (RFC 9162 section 2.1.3.2's walk); `ProofError`
+    when the path does not fit the tree."""
+    if not 0 <= index < size:
+        raise ProofError(f"leaf index {index} is outside a tree of size {size}")
+    fn, sn, r = index, size - 1, leaf
+    for p in path:
         if sn == 0:
             raise ProofError("the proof is longer than the tree is deep")
         if fn & 1 or fn == sn:
-            r = node_hash(p, r)
+            r = join(p, r)
             while not fn & 1 and fn != 0:
                 fn, sn = fn >> 1, sn >> 1
         else:
-            r = node_hash(r, p)
+            r = join(r, p)
         fn, sn = fn >> 1, sn >> 1
     if sn != 0:
         raise ProofError("the proof is shorter than the tree is deep")
-    if r != root:
-        raise ProofError("the proof leads to a different root")
+    return r
 
 
 def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes, proof: Sequence[bytes]) -> None:
