@@ -13,6 +13,7 @@ or a recording time; the views are then exactly as they were at that point.
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 import sqlite3
@@ -28,13 +29,16 @@ from eventsourcing.persistence import JSONTranscoder
 
 from domain.events import LedgerEvent, event_classes
 from ledger.audit.leaves import leaf_bytes
-from ledger.audit.verify import verify_bundle
+from ledger.audit.verify import Reading, verify_bundle
+from ledger.progress import ProgressStart, no_progress
 from ledger.projections import PageSummary, Projector, ViewDecoder
 from ledger.store.codec import PydanticMapper
 from ledger.store.ports import Backend
 from ledger.store.sqlite import entries_between
 from ledger.tables import VIEW_ORDER, VIEW_TABLES
 from ledger.views import view_digests, view_rows
+
+_log = logging.getLogger(__name__)
 
 PAGE_SIZE = 5000  # events in memory at once, and per view transaction
 PARALLEL_MIN_EVENTS = 50_000  # below this, starting worker processes costs more than it saves
@@ -96,13 +100,14 @@ def replay_store(
     decode: ViewDecoder,
     target: Backend,
     stop: StopAt = StopAt(),
-    progress: Callable[[int], None] | None = None,
+    progress: ProgressStart = no_progress,
     *,
     workers: int | None = None,
 ) -> int:
     """Rebuilds every view of `target` from the log of `source`; returns the
     events applied. A whole-log replay of a large SQLite log is summarised by
-    `workers` processes (one per core by default) and applied here in order."""
+    `workers` processes (one per core by default) and applied here in order.
+    `progress` is started with the events to replay (`ledger.progress`)."""
     projector = Projector(target, decode)
     projector.set_up()
     workers = workers or os.cpu_count() or 1
@@ -112,10 +117,17 @@ def replay_store(
     # Forked workers: spawned ones would re-run a user's script that has no
     # `if __name__ == "__main__"` guard. Fork is safe and cheap on Linux.
     can_fork = sys.platform == "linux"
-    with projector.loading():
-        if whole_log and can_fork and path is not None and workers > 1 and head >= PARALLEL_MIN_EVENTS:
-            return _replay_in_parallel(path, projector, head, workers, progress)
-        return _replay_in_pages(source, decode, projector, stop, progress)
+    parallel = whole_log and can_fork and path is not None and workers > 1 and head >= PARALLEL_MIN_EVENTS
+    total = head if stop.leaves is None else min(head, stop.leaves)  # a stop at a time ends where it ends
+    _log.info("replaying up to %d events", total, extra={"events": total, "workers": workers if parallel else 1})
+    with projector.loading(), progress("replaying events", total=total) as advance:
+        if parallel:
+            assert path is not None
+            applied = _replay_in_parallel(path, projector, head, workers, advance)
+        else:
+            applied = _replay_in_pages(source, decode, projector, stop, advance)
+    _log.info("replayed %d events", applied, extra={"events": applied})
+    return applied
 
 
 def _replay_in_pages(
@@ -196,10 +208,11 @@ def replay_bundle(
     target: Backend,
     decode: ViewDecoder,
     stop: StopAt = StopAt(),
-    progress: Callable[[int], None] | None = None,
+    progress: ProgressStart = no_progress,
 ) -> int:
-    """Verifies the bundle, writes its events to the fresh `target`, and builds its views."""
-    findings = verify_bundle(directory, key)
+    """Verifies the bundle, writes its events to the fresh `target`, and builds
+    its views; `progress` hears of each phase with its total (`ledger.progress`)."""
+    findings = verify_bundle(directory, key, reading=Reading(progress=progress))
     if findings:
         raise ReplayError("the bundle does not verify: " + "; ".join(str(f) for f in findings[:5]))
     manifest = json.loads((directory / "manifest.json").read_text())
@@ -224,10 +237,12 @@ def replay_bundle(
         if kept:
             target.store.recorder.insert_events([mapper.to_stored_event(e) for e in kept])
         written += len(kept)
+    _log.info("bundle's events written: %d", written, extra={"events": written})
     projector = Projector(target, decode)
     projector.set_up()
-    with projector.loading():
-        projector.catch_up(progress=progress)
+    with projector.loading(), progress("replaying events", total=written) as advance:
+        projector.catch_up(progress=advance)
+    _log.info("replayed %d events", written, extra={"events": written})
     return written
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ledger.home import DEFAULT_HOME, BankIdentity, Home
+from ledger.progress import ProgressStart, no_progress
 from ledger.serving import ServingLock
 from ledger.store import schema
 from ledger.store.backends import open_backend
@@ -295,11 +296,13 @@ class Sandbox:
         self.home.write_verifier_key(new.verifier.encode())
         return old.verifier.encode(), new.verifier.encode(), stored
 
-    def migrate(self) -> list[int]:
+    def migrate(self, *, progress: ProgressStart = no_progress) -> list[int]:
         """Upgrades the store's schema to this release's; records the home's
         bank in a store made before stores recorded it. Returns the versions
-        reached (none if the store was current)."""
-        reached = schema.migrate_store(StoreLocation.parse(home=self.home.root, database_url=self.database_url))
+        reached (none if the store was current); `progress` hears of the
+        views rebuilt (`ledger.progress`)."""
+        location = StoreLocation.parse(home=self.home.root, database_url=self.database_url)
+        reached = schema.migrate_store(location, progress)
         if self.home.is_initialised():
             with self.open(auto_checkpoint=False) as ledger:
                 facts = ledger.backend.facts

@@ -48,7 +48,7 @@ from ledger.store.ports import Backend, LogEntry, StoreLocation, WriteSession
 from ledger.store.schema import open_store
 from ledger.views import Balance, ReadModel
 
-_log = logging.getLogger("ledger")
+_log = logging.getLogger(__name__)
 CATCH_UP_PAGE_SIZE = 1000
 _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))  # made once: json.dumps makes one per call
 DEFAULT_ORIGIN = "zubr-crypto-bank.example/ledger"
@@ -226,6 +226,7 @@ class Ledger:
                 self.state.rollback()
             raise
         self.state.commit()
+        _log_committed(len(commands), batch.ids)
         for hook in self.after_commit:
             try:
                 hook(len(batch.ids))
@@ -406,6 +407,16 @@ class _StoredHistory:
         ids = json.loads(known[command_key][1])["notification_ids"]
         entries = self._session.notifications_at(ids) if ids else ()
         return [cast(LedgerEvent, self._mapper.to_domain_event(entry)) for entry in entries]
+
+
+def _log_committed(commands: int, ids: Sequence[int]) -> None:
+    positions = {"first_position": ids[0], "last_position": ids[-1]} if ids else {}
+    _log.debug(
+        "batch committed: %d commands, %d events",
+        commands,
+        len(ids),
+        extra={"commands": commands, "events": len(ids), **positions},
+    )
 
 
 def _first_result(entry: _Decided, notification_ids: tuple[int, ...]) -> CommandResult:

@@ -1,21 +1,24 @@
-"""One structured line per request: what was asked, by which key id (never the key), and how it went.
+"""One log record per request: what was asked, by which key id (never the key), and how it went.
 
 A pure ASGI middleware (Starlette's `BaseHTTPMiddleware` costs a task per
-request). Lines are JSON on the `ledger.api.access` logger, which `ledger
-serve` sends to standard error; the query string is left out (it may hold
-metadata values a bank would not want in logs).
+request). Records go to the `ledger.api.access` logger with their fields
+(`request_id`, `method`, `path`, `status`, `duration_ms`, `bytes`, `key_id`,
+`client`), which `ledger serve` writes to standard error as text or, with
+`--log-format json`, as one JSON object a line (`ledger.logs`); the query
+string is left out (it may hold metadata values a bank would not want in logs).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-access_logger = logging.getLogger("ledger.api.access")
+from ledger.logs import ACCESS_LOGGER
+
+access_logger = logging.getLogger(ACCESS_LOGGER)
 
 
 class AccessLog:
@@ -45,20 +48,26 @@ class AccessLog:
             await self.app(scope, receive, send_logged)
         finally:
             if access_logger.isEnabledFor(logging.INFO):
-                state = scope.get("state") or {}
-                access_logger.info(
-                    json.dumps(
-                        {
-                            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                            "request_id": request_id,
-                            "method": scope["method"],
-                            "path": scope["path"],
-                            "status": status,
-                            "ms": round((time.perf_counter() - started) * 1000, 2),
-                            "bytes": sent,
-                            "key_id": state.get("key_id"),
-                            "client": (scope.get("client") or ("?", 0))[0],
-                        },
-                        separators=(",", ":"),
-                    )
-                )
+                _log_request(scope, request_id, status, sent, started)
+
+
+def _log_request(scope: Scope, request_id: str, status: int, sent: int, started: float) -> None:
+    duration_ms = round((time.perf_counter() - started) * 1000, 2)
+    state = scope.get("state") or {}
+    access_logger.info(
+        "%s %s %d %.2f ms",
+        scope["method"],
+        scope["path"],
+        status,
+        duration_ms,
+        extra={
+            "request_id": request_id,
+            "method": scope["method"],
+            "path": scope["path"],
+            "status": status,
+            "duration_ms": duration_ms,
+            "bytes": sent,
+            "key_id": state.get("key_id"),
+            "client": (scope.get("client") or ("?", 0))[0],
+        },
+    )

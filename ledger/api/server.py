@@ -13,7 +13,6 @@ import logging
 import re
 import signal
 import socket
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -21,6 +20,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ledger.api.app import ServiceConfig, create_app
+from ledger.logs import service_config
 
 GRACEFUL_SECONDS = 10
 CONNECTIONS_MAX = 1024
@@ -34,8 +34,14 @@ def serve(
     graceful_seconds: int = GRACEFUL_SECONDS,
     announce: Callable[[str], None] | None = None,
 ) -> None:
-    _log_requests_to_stderr(config.access_log)
-    serve_app(create_app(config), host=host, port=port, graceful_seconds=graceful_seconds, announce=announce)
+    serve_app(
+        create_app(config),
+        host=host,
+        port=port,
+        graceful_seconds=graceful_seconds,
+        announce=announce,
+        access_log=config.access_log,
+    )
 
 
 def serve_app(
@@ -45,8 +51,13 @@ def serve_app(
     port: int = 8080,
     graceful_seconds: int = GRACEFUL_SECONDS,
     announce: Callable[[str], None] | None = None,
+    access_log: bool = True,
 ) -> None:
-    """Any ASGI app of ours (the ledger's service, a witness) on uvicorn, as `serve` describes."""
+    """Any ASGI app of ours (the ledger's service, a witness) on uvicorn, as
+    `serve` describes. Its records and uvicorn's go to standard error in the
+    command's format (`ledger.logs`); requests are logged by the app's own
+    `AccessLog` (with their duration and key id), so uvicorn's access log is off."""
+    log_config = service_config(access_log=access_log)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listening = socket.socket(family, socket.SOCK_STREAM)
     listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -58,7 +69,8 @@ def serve_app(
             app,  # type: ignore[arg-type]
             lifespan="on",
             access_log=False,
-            log_level="warning",
+            log_config=log_config,
+            log_level=logging.getLogger("ledger").getEffectiveLevel(),
             timeout_graceful_shutdown=graceful_seconds,
             server_header=False,
             backlog=2048,
@@ -164,13 +176,3 @@ def _stopping_on_signals(server: uvicorn.Server) -> Iterator[None]:
     finally:
         for sig, handler in original.items():
             signal.signal(sig, handler)
-
-
-def _log_requests_to_stderr(enabled: bool) -> None:
-    logger = logging.getLogger("ledger.api.access")
-    logger.propagate = False
-    logger.setLevel(logging.INFO if enabled else logging.WARNING)
-    if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        logger.addHandler(handler)

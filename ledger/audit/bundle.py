@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
@@ -44,6 +45,8 @@ from ledger.audit.store_check import check_new_leaves
 from ledger.audit.tiles import EntryBundleWriter, TiledHashes, TileFiles, write_tiles
 from ledger.audit.witnessing import with_cosignatures
 from ledger.progress import ProgressStart, no_progress
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["BUNDLE_FORMAT", "ExportError", "ExportSummary", "export_bundle"]
 
@@ -79,9 +82,13 @@ def export_bundle(
     hears of the leaves as they are written (`ledger.progress`)."""
     _check_can_write(directory)
     keys = verifier_keys or [signer.verifier.encode()]
-    audit.catch_up()
+    caught_up = audit.catch_up()
+    _log.info("audit log caught up: %d new leaves", caught_up, extra={"leaves": caught_up})
     first, trusted_note = _since(audit, since, [Verifier.parse(k) for k in keys])  # refused before signing
     latest = audit.checkpoint(signer, now)  # every export is checkpointed
+    _log.info(
+        "exporting leaves %d to %d", first, latest.size - 1, extra={"first_index": first, "tree_size": latest.size}
+    )
     stored = [c for c in audit.checkpoints() if c.size >= first]
     notes = {c.size: with_cosignatures(audit, c) for c in stored}
     if trusted_note is not None:
@@ -98,7 +105,11 @@ def export_bundle(
                 with audit.tiled() as tiled:
                     with bundle.make_folder(PROOFS) as folder:
                         proofs = _write_proofs(folder, sizes, tiled.hash_range)
+                    _log.info(
+                        "proofs written: %d", len(proofs), extra={"checkpoints": len(sizes), "proofs": len(proofs)}
+                    )
                     write_tiles(tiles, tiled, sizes, first)
+                    _log.info("tiles written")
                     tiles.write("checkpoint", notes[latest.size].encode())
                     entries = EntryBundleWriter(tiles, first, sizes)
                     latest_checkpoint = Checkpoint.parse(Note.parse(latest.note).text)
@@ -107,6 +118,7 @@ def export_bundle(
             finally:
                 tiles.close()
             bundle.write_new(MANIFEST, _manifest(audit.origin, latest.size, first, base, keys, sizes, proofs, now))
+            _log.info("bundle written to %s", directory, extra={"directory": str(directory)})
     except FileProblem as error:
         raise ExportError(str(error)) from None
     return ExportSummary(directory, first, latest.size, sizes, proofs)

@@ -10,6 +10,7 @@ a bundle is exported, and must hash to what is stored here.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from ledger.audit.tiles import TILE_WIDTH, TiledHashes, store_full_tiles
 from ledger.follow import follow_tracked
 from ledger.store.ports import Backend, LogEntry, ReadSession, WriteSession
 from ledger.tables import AUDIT_TABLES, AUDIT_TRACKING_NAME
+
+_log = logging.getLogger(__name__)
 
 PAGE_SIZE = 2000
 CHECKPOINT_EVERY_EVENTS = 1000
@@ -159,6 +162,7 @@ class AuditLog:
                     )
             if signed:
                 self._remember(stored.note)
+                _log.info("checkpoint signed at size %d", stored.size, extra={"size": stored.size})
         self._pending_events, self._checkpointed_at = 0, now
         return stored
 

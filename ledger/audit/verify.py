@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -60,6 +61,8 @@ from ledger.audit.strict_json import NUMBER_TEXT_MAX, json_problem, json_type, s
 from ledger.audit.tile_check import UpperTiles
 from ledger.audit.tiles import TILE_WIDTH
 from ledger.progress import ProgressStart, no_progress
+
+_log = logging.getLogger(__name__)
 
 # Limits: a file or a leaf beyond its limit is a finding, and is not read further.
 MANIFEST_SIZE_MAX = 4 << 20  # bytes of manifest.json (some 200k checkpoints and proofs: 2*10^8 events)
@@ -179,8 +182,14 @@ class _Verification:
         manifest = self._manifest(bundle)
         if manifest is None:
             return BundleCheck(self.findings)
+        _log.info(
+            "verifying a bundle of %d leaves",
+            manifest.tree_size,
+            extra={"tree_size": manifest.tree_size, "first_index": manifest.first_index},
+        )
         self._check_layout(bundle)
         checkpoints = self._checkpoints(bundle, manifest)
+        _log.info("checkpoints read: %d", len(checkpoints.roots), extra={"checkpoints": len(checkpoints.roots)})
         trusted = self._trusted()
         base = self._base(manifest)
         sizes = set(checkpoints.roots) | ({trusted.size} if trusted else set())
@@ -190,11 +199,15 @@ class _Verification:
         finally:
             if tiles is not None:
                 tiles.close()
+        _log.info("leaves checked", extra={"findings": len(self.findings)})
         if recomputed is not None:
             self._compare_roots(manifest, checkpoints, recomputed)
         self._check_proofs(bundle, manifest, checkpoints)
         if trusted is not None and recomputed is not None:
             self._check_trusted(manifest, trusted, recomputed, base)
+        _log.info(
+            "bundle verified" if not self.findings else "bundle does not verify", extra={"findings": len(self.findings)}
+        )
         return BundleCheck(self.findings, None if self.findings else checkpoints.latest)
 
     # The files there are.

@@ -27,7 +27,7 @@ from ledger.audit.notes import Note, NoteError, Verifier
 
 WITNESSES_FILE = "witnesses.json"
 SUBMIT_TIMEOUT_SECONDS = 3.0
-_log = logging.getLogger("ledger.witnessing")
+_log = logging.getLogger(__name__)
 
 
 class WitnessConfigError(Exception):
@@ -108,6 +108,13 @@ def _submit(audit: AuditLog, client: Any, witness: WitnessEndpoint, latest: Stor
     old = sizes[-1] if sizes else 0
     for _ in range(2):  # once from what we know, once from what a 409 says the witness holds
         response = client.post(f"{witness.url}/add-checkpoint", content=_body(audit, old, latest))
+        _log.info(
+            "checkpoint of %d leaves submitted to witness %s: %d",
+            latest.size,
+            witness.label,
+            response.status_code,
+            extra={"witness": witness.label, "size": latest.size, "old_size": old, "status": response.status_code},
+        )
         if response.status_code == 200:
             _store(audit, witness, latest, response.text)
             return 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -18,8 +17,8 @@ if TYPE_CHECKING:
 from ledger.cli.edges import (
     JsonOption,
     app,
-    err,
     out,
+    progress_bar,
 )
 
 
@@ -50,19 +49,28 @@ def bench(
     from ledger.bench.write import run_benchmarks
 
     figures: dict[str, Any] = {}
+    writing = only is None or "write".startswith(only) or only.startswith("write")
+    auditing = only is None or any(name.startswith(only) or only.startswith(name) for name in ("audit", "memory"))
+    replay = only is None or any(name.startswith(only) or only.startswith(name) for name in ("replay", "memory"))
+    opening = only is None or "open".startswith(only) or only.startswith("open")
+    serving = only is None or "serve".startswith(only) or only.startswith("serve")
+    steps = writing + 2 * auditing + (replay or opening) + serving  # each benchmark run, a step
     # The stores written through the write path are shared by the groups that use them.
-    with err.status("benchmarking...") if not as_json else nullcontext(), BenchStores() as stores:
-        if only is None or "write".startswith(only) or only.startswith("write"):
+    with progress_bar(as_json, "benchmarking", total=steps, unit="benchmarks") as advance, BenchStores() as stores:
+        if writing:
             figures.update(run_benchmarks(events)["figures"])
-        if only is None or any(name.startswith(only) or only.startswith(name) for name in ("audit", "memory")):
+            advance(1)
+        if auditing:
             figures.update(run_audit_benchmarks(audit_events))
+            advance(1)
             figures.update(run_export_benchmarks(audit_events, stores))
-        replay = only is None or any(name.startswith(only) or only.startswith(name) for name in ("replay", "memory"))
-        opening = only is None or "open".startswith(only) or only.startswith("open")
+            advance(1)
         if replay or opening:
             figures.update(run_replay_benchmarks(replay_events, stores, replay=replay, opening=opening))
-        if only is None or "serve".startswith(only) or only.startswith("serve"):
+            advance(1)
+        if serving:
             figures.update(run_serve_benchmark(requests))
+            advance(1)
     report = {"figures": figures}
     if as_json:
         print(json.dumps(report, indent=2))

@@ -37,6 +37,7 @@ from ledger.views import InvalidQuery
 
 if TYPE_CHECKING:
     from domain.commands import BaseCommand
+    from ledger.progress import ProgressStart
 
 # The write path, the domain's commands and the library are imported in the
 # commands that use them: a read (`ledger balances`) starts without them.
@@ -67,11 +68,37 @@ def _print_version(asked: bool) -> None:
 
 @app.callback()
 def _options(
-    version: Annotated[
+    version: Annotated[  # noqa: ARG001 (its eager callback prints it)
         bool, typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True)
     ] = False,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose",
+            "-v",
+            count=True,
+            help="Log to standard error: -v what happens, -vv details too (default: warnings only; "
+            "or LEDGER_LOG_LEVEL=debug|info|warning|error).",
+        ),
+    ] = 0,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            envvar="LEDGER_LOG_FORMAT",
+            metavar="text|json",
+            help="Log records as text, or as one JSON object a line (time, level, logger, message, fields).",
+            show_default="text",
+        ),
+    ] = None,
 ) -> None:
     """An event-sourced ledger for a simulated crypto bank."""
+    from ledger.logs import LogSettingError, configure, format_named, level_for
+
+    try:
+        configure(level_for(verbose), format_named(log_format))
+    except LogSettingError as error:
+        fail(str(error))
 
 
 NON_TERMINAL_WIDTH = 10_000  # output for a file or a program: never wrapped, tables as wide as their rows
@@ -340,14 +367,14 @@ def read_report(home: Path, database_url: str | None, reader: Callable[[Any], An
     return report
 
 
-@contextmanager
-def progress_bar(quiet: bool, label: str) -> Iterator[Any]:
-    """A progress bar on a terminal; silent with --json or when piped."""
-    if quiet or not err.is_terminal:
-        yield None
-        return
-    from rich.progress import Progress, SpinnerColumn, TextColumn
+def progress_bar(quiet: bool, label: str, *, total: int | None = None, unit: str | None = None) -> Any:
+    """`ledger.progress.progress`: a bar with its total, rate and time left on
+    a terminal; silent with --json (`quiet`) or when stderr is not a terminal."""
+    return progress_start(quiet)(label, total=total, unit=unit)
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description} {task.completed} events"), console=err) as bar:
-        task = bar.add_task(label, total=None)
-        yield lambda n: bar.advance(task, n)
+
+def progress_start(quiet: bool) -> ProgressStart:
+    """What a command gives the library to report its progress with (`ledger.progress`)."""
+    from ledger.progress import no_progress, progress
+
+    return no_progress if quiet else progress

@@ -26,7 +26,7 @@ from ledger.cli.edges import (
     UserError,
     app,
     out,
-    progress_bar,
+    progress_start,
     sandbox_for,
     user_errors,
 )
@@ -62,11 +62,11 @@ def replay(
         target_path = (into or Path(scratch)) / "ledger.sqlite"
         target = open_store(StoreLocation(sqlite_path=target_path), create=True)
         try:
-            with progress_bar(as_json, "replaying") as advance:
-                if bundle is not None:
-                    count, findings = _replay_bundle(bundle, str(key), as_of, target, advance)
-                else:
-                    count, findings = _replay_store(sandbox_for(home, database_url), key, as_of, check, target, advance)
+            shown = progress_start(as_json)  # started by the replay with its total: the events
+            if bundle is not None:
+                count, findings = _replay_bundle(bundle, str(key), as_of, target, shown)
+            else:
+                count, findings = _replay_store(sandbox_for(home, database_url), key, as_of, check, target, shown)
             digests = view_digests(target)
         except ReplayError as error:
             raise UserError(str(error)) from None

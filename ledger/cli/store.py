@@ -29,6 +29,7 @@ from ledger.cli.edges import (
     app,
     out,
     parse_time,
+    progress_start,
     sandbox_for,
     submit_one,
     user_errors,
@@ -112,7 +113,7 @@ def migrate(
             for statement in sandbox.set_up_roles(runtime=runtime_role, owner=owner_role, execute=False):
                 print(f"{statement};")
             return
-        reached = sandbox.migrate()
+        reached = sandbox.migrate(progress=progress_start(quiet=False))  # on a terminal only
         if runtime_role is not None or owner_role is not None:
             sandbox.set_up_roles(runtime=runtime_role, owner=owner_role)
     if reached:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -34,9 +33,9 @@ from ledger.cli.edges import (
     UserError,
     app,
     describe_validation_error,
-    err,
     out,
     printable,
+    progress_bar,
     refused,
     sandbox_for,
     submit_one,
@@ -221,7 +220,7 @@ def simulate(
         if not sandbox.home.is_initialised():
             raise UserError(f"{home} is not initialised: run 'ledger init' first")
         with sandbox.open(clock=ManualClock(SIM_START), ledger_clock=ManualClock(SIM_START)) as ledger:
-            with progress_days(as_json, days) as advance:
+            with progress_bar(as_json, "simulating days", total=days) as advance:
                 summary = run_simulation(ledger, config, advance)
             position = ledger.state.position
     report: dict[str, Any] = {
@@ -241,18 +240,6 @@ def simulate(
     )
     out.print("accepted: " + ", ".join(f"{k} {v}" for k, v in report["accepted"].items()), soft_wrap=True)
     out.print("rejected: " + ", ".join(f"{k} {v}" for k, v in report["rejected"].items()), soft_wrap=True)
-
-
-@contextmanager
-def progress_days(quiet: bool, days: int) -> Iterator[Any]:
-    if quiet or not err.is_terminal:
-        yield None
-        return
-    from rich.progress import Progress
-
-    with Progress(console=err) as bar:
-        task = bar.add_task("simulating days", total=days)
-        yield lambda n: bar.advance(task, n)
 
 
 scenario_app = typer.Typer(help="Scripted scenarios with expected outcomes.", no_args_is_help=True)

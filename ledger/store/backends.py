@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from pathlib import Path
 
 from ledger.store.ports import Backend, StoreLocation
+
+_log = logging.getLogger(__name__)
 
 
 def open_backend(location: StoreLocation, *, create_tables: bool = False) -> Backend:
@@ -19,13 +22,23 @@ def open_backend(location: StoreLocation, *, create_tables: bool = False) -> Bac
 
         if create_tables:
             ensure_postgres_schema(location.postgres)
-        return PostgresBackend(location, env)
-    from ledger.store.sqlite import SQLiteBackend  # noqa: PLC0415
+        backend: Backend = PostgresBackend(location, env)
+    else:
+        from ledger.store.sqlite import SQLiteBackend  # noqa: PLC0415
 
-    assert location.sqlite_path is not None
-    if create_tables:
-        _create_owner_only(location.sqlite_path)
-    return SQLiteBackend(location, env)
+        assert location.sqlite_path is not None
+        if create_tables:
+            _create_owner_only(location.sqlite_path)
+        backend = SQLiteBackend(location, env)
+    _log.info("store opened", extra=_where(location, create_tables))
+    return backend
+
+
+def _where(location: StoreLocation, create_tables: bool) -> dict[str, object]:
+    if location.postgres is not None:
+        postgres = location.postgres
+        return {"backend": "postgresql", "schema": postgres.schema, "create_tables": create_tables}
+    return {"backend": "sqlite", "path": str(location.sqlite_path), "create_tables": create_tables}
 
 
 STORE_FILE_MODE = 0o600  # SQLite gives its -wal and -shm files the database file's mode

@@ -16,8 +16,10 @@ schema was versioned (the first release): it has the library's tables and
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
+from ledger.progress import ProgressStart, no_progress
 from ledger.store.backends import open_backend
 from ledger.store.ports import Backend, StoreFacts, StoreLocation, WriteSession
 from ledger.tables import (
@@ -31,6 +33,8 @@ from ledger.tables import (
     VIEWS_TRACKING_NAME,
     create_view_statements,
 )
+
+_log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 4
 _STORE_COLUMNS = "key TEXT PRIMARY KEY, value TEXT NOT NULL"
@@ -103,7 +107,7 @@ def create_store(backend: Backend) -> None:
         _record(session, {"schema_version": str(SCHEMA_VERSION)})
 
 
-def migrate_store(location: StoreLocation) -> list[int]:
+def migrate_store(location: StoreLocation, progress: ProgressStart = no_progress) -> list[int]:
     """Upgrades the store at `location` (see `migrate`); refuses, creating
     nothing, a store that holds no ledger."""
     backend = open_backend(location)
@@ -114,14 +118,16 @@ def migrate_store(location: StoreLocation) -> list[int]:
         backend.close()
     backend = open_backend(location, create_tables=True)
     try:
-        return migrate(backend)
+        return migrate(backend, progress)
     finally:
         backend.close()
 
 
-def migrate(backend: Backend) -> list[int]:
+def migrate(backend: Backend, progress: ProgressStart = no_progress) -> list[int]:
     """Upgrades the store to the current version, one migration at a time;
-    returns the versions reached (none if it was current)."""
+    returns the versions reached (none if it was current). The views a
+    migration changed are brought up to the log's head again, and `progress`
+    hears of the events applied (`ledger.progress`)."""
     facts = stored_facts(backend)
     if facts is None:
         raise StoreNotReady(f"no ledger at {backend.describe()}: run 'ledger init' to create one")
@@ -137,11 +143,20 @@ def migrate(backend: Backend) -> list[int]:
                 step(session)
                 _record(session, {"schema_version": str(target)})
             reached.append(target)
+            _log.info("schema migrated to version %d", target, extra={"schema_version": target})
     if reached:
-        from ledger.projections import Projector  # noqa: PLC0415 (the schema's readers need no projector)
-
-        Projector(backend).catch_up()
+        _rebuild_views(backend, progress)
     return reached
+
+
+def _rebuild_views(backend: Backend, progress: ProgressStart) -> None:
+    from ledger.projections import Projector  # noqa: PLC0415 (the schema's readers need no projector)
+
+    with backend.read() as session:
+        behind = backend.max_notification_id() - session.tracking_position(VIEWS_TRACKING_NAME)
+    _log.info("views catching up: %d events", behind, extra={"events": behind})
+    with progress("rebuilding views", total=behind, unit="events") as advance:
+        Projector(backend).catch_up(progress=advance)
 
 
 def record_bank(backend: Backend, *, origin: str, verifier_key: str) -> None:
