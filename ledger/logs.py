@@ -145,6 +145,11 @@ def service_config(*, access_log: bool) -> dict[str, Any]:
     return dict_config(level, log_format, levels)
 
 
+def in_json() -> bool:
+    """Whether records are written as JSON: then a command's notes on stderr are records too."""
+    return current_settings()[1] == "json"
+
+
 def current_settings() -> tuple[int, LogFormat]:
     """The level and format `configure` was last given (for the service's uvicorn)."""
     handler = next(iter(logging.getLogger().handlers), None)

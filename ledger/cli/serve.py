@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from datetime import UTC, datetime
 from typing import Annotated
@@ -22,6 +23,8 @@ from ledger.cli.edges import (
     user_errors,
 )
 from ledger.home import DEFAULT_HOME
+
+_log = logging.getLogger(__name__)
 
 api_key_app = typer.Typer(help="Bearer keys for the HTTP service: create, list, revoke.", no_args_is_help=True)
 app.add_typer(api_key_app, name="api-key")
@@ -44,21 +47,29 @@ def serve(
 
     config = ServiceConfig(home=home, database_url=database_url, coalesce=not no_coalescing, access_log=not quiet)
 
+    from ledger.logs import in_json
+
     def announce(url: str) -> None:
         print(f"serving {database_url or home} on {url} (docs: {url}/docs); Ctrl-C stops", flush=True)
         if host not in ("127.0.0.1", "::1", "localhost"):
-            err.print(
-                f"[yellow]warning:[/] listening on {host}, beyond this machine, in plain HTTP: "
-                "put TLS in front of it (a reverse proxy) before keys travel over a network",
-                highlight=False,
+            warning = (
+                f"listening on {host}, beyond this machine, in plain HTTP: "
+                "put TLS in front of it (a reverse proxy) before keys travel over a network"
             )
+            if in_json():
+                _log.warning(warning, extra={"host": host})
+            else:
+                err.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
     with user_errors():
         try:
             run(config, host=host, port=port, announce=announce)
         except OSError as error:
             raise UserError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
-    print("stopped", file=sys.stderr)
+    if in_json():  # every line on stderr a record
+        _log.info("stopped")
+    else:
+        print("stopped", file=sys.stderr)
 
 
 @api_key_app.command("create")

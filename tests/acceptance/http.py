@@ -50,16 +50,20 @@ class Server:
 
 @contextmanager
 def serving(
-    home: Path, *args: str, database_url: str | None = None, env: dict[str, str] | None = None
+    home: Path,
+    *args: str,
+    database_url: str | None = None,
+    env: dict[str, str] | None = None,
+    options: tuple[str, ...] = (),
 ) -> Iterator[Server]:
-    """A `ledger serve` process on a free port of 127.0.0.1, stopped (SIGTERM) at the end."""
+    """A `ledger [OPTIONS] serve ARGS` process on a free port of 127.0.0.1, stopped (SIGTERM) at the end."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
     environment.update(env or {})
     where = ["--database-url", database_url] if database_url else []
     stderr = home.parent / f"serve-{time.monotonic_ns()}.log"
     with stderr.open("w") as errors:
         process = subprocess.Popen(
-            [sys.executable, "-m", "ledger", "serve", "--home", str(home), *where, "--port", "0", *args],
+            [sys.executable, "-m", "ledger", *options, "serve", "--home", str(home), *where, "--port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=errors,
             text=True,

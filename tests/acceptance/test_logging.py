@@ -1,0 +1,136 @@
+"""`--verbose` and `--log-format json`: log records on standard error only, for the CLI and the service (issue 17)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+from tests.acceptance.cli import ledger, store_digest, write_batch
+from tests.acceptance.http import SETUP, api_key, serving
+
+RECORD_KEYS = {"time", "level", "logger", "message"}
+
+
+def json_records(stderr: str) -> list[dict[str, object]]:
+    """Every line of `stderr` as a JSON object (a line that is not one fails the test)."""
+    records = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+    assert all(isinstance(record, dict) for record in records)
+    return records
+
+
+def test_a_command_logs_nothing_but_warnings_by_default(home: Path) -> None:
+    result = ledger("balances", "--home", str(home))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+
+
+def test_verbose_prints_info_records_on_stderr_and_the_same_stdout_as_without(home: Path) -> None:
+    quiet = ledger("balances", "--home", str(home))
+    verbose = ledger("-v", "balances", "--home", str(home))
+    assert verbose.returncode == quiet.returncode == 0, verbose.stderr
+    assert verbose.stdout == quiet.stdout
+    assert " INFO " in verbose.stderr
+    assert "ledger.store.backends: store opened" in verbose.stderr
+    assert f"path={home / 'ledger.sqlite'}" in verbose.stderr
+    assert " DEBUG " not in verbose.stderr
+
+
+def test_twice_verbose_adds_debug_records_of_committed_batches(home: Path, tmp_path: Path) -> None:
+    batch = write_batch(
+        tmp_path / "batch.jsonl",
+        {"type": "register_asset", "key": "a", "code": "BYN", "scale": 2, "kind": "fiat"},
+    )
+    result = ledger("-vv", "submit", str(batch), "--home", str(home))
+    assert result.returncode == 0, result.stderr
+    assert " DEBUG " in result.stderr
+    assert "batch committed: 1 commands, 1 events" in result.stderr
+
+
+def test_json_log_lines_all_parse_with_time_level_logger_message_and_fields(home: Path) -> None:
+    result = ledger(
+        "-vv", "--log-format", "json", "simulate", "--seed", "4", "--days", "1", "--clients", "3", "--home", str(home),
+        "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["seed"] == 4  # stdout is the result alone
+    records = json_records(result.stderr)
+    assert records
+    for record in records:
+        assert set(record) >= RECORD_KEYS, record
+        assert str(record["time"]).endswith("Z")
+        assert datetime.fromisoformat(str(record["time"])).utcoffset() is not None
+    levels = {record["level"] for record in records}
+    assert {"INFO", "DEBUG"} <= levels
+    batch = next(record for record in records if str(record["message"]).startswith("batch committed"))
+    assert batch["logger"] == "ledger.service"
+    assert isinstance(batch["events"], int)
+    assert isinstance(batch["first_position"], int)
+    assert isinstance(batch["last_position"], int)
+    opened = next(record for record in records if record["message"] == "store opened")
+    assert (opened["backend"], opened["path"]) == ("sqlite", str(home / "ledger.sqlite"))
+
+
+def test_the_log_settings_come_from_the_environment_too(home: Path) -> None:
+    result = ledger("balances", "--home", str(home), env={"LEDGER_LOG_LEVEL": "info", "LEDGER_LOG_FORMAT": "json"})
+    assert result.returncode == 0, result.stderr
+    assert any(record["message"] == "store opened" for record in json_records(result.stderr))
+
+
+def test_an_unknown_log_format_or_level_is_one_line_naming_it_and_writes_nothing(home: Path, tmp_path: Path) -> None:
+    before = store_digest(home)
+    batch = write_batch(
+        tmp_path / "batch.jsonl", {"type": "register_asset", "key": "a", "code": "BYN", "scale": 2, "kind": "fiat"}
+    )
+    for options, env, named in (
+        (("--log-format", "xml"), {}, "'xml'"),
+        ((), {"LEDGER_LOG_FORMAT": "yaml"}, "'yaml'"),
+        ((), {"LEDGER_LOG_LEVEL": "loud"}, "LEDGER_LOG_LEVEL='loud'"),
+    ):
+        result = ledger(*options, "submit", str(batch), "--home", str(home), env=env)
+        assert result.returncode == 2, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert named in result.stderr
+        assert "Traceback" not in result.stderr
+        assert result.stdout == ""
+    assert store_digest(home) == before
+
+
+def test_the_served_process_logs_a_request_and_its_own_start_as_json(home: Path) -> None:
+    operator = api_key(home, "operator")
+    with serving(home, options=("-v", "--log-format", "json")) as server, server.client(operator) as client:
+        assert client.post("/v1/commands", json=SETUP).status_code == 200
+        assert client.get("/v1/balances").status_code == 200
+        assert httpx.get(f"{server.url}/v1/balances").status_code == 401
+        server.stop()
+    records = json_records(server.log())  # "stopped" too is a record
+    for record in records:
+        assert set(record) >= RECORD_KEYS, record
+    requests = [record for record in records if record["logger"] == "ledger.api.access"]
+    balances = next(r for r in requests if r["path"] == "/v1/balances" and r["status"] == 200)
+    assert balances["method"] == "GET"
+    assert isinstance(balances["duration_ms"], float | int)
+    assert balances["key_id"] == operator.split("_")[1]
+    assert any(r["path"] == "/v1/balances" and r["status"] == 401 for r in requests)
+    assert any(r["method"] == "POST" and r["path"] == "/v1/commands" for r in requests)
+    # uvicorn's own records come out in the same format
+    assert any(str(record["logger"]).startswith("uvicorn") for record in records)
+    assert any(record["message"] == "stopped" for record in records)
+    assert operator.split("_", 2)[2] not in server.log()
+
+
+def test_the_served_process_logs_a_line_of_text_per_request_by_default_and_none_when_quiet(home: Path) -> None:
+    operator = api_key(home, "operator")
+    with serving(home) as server, server.client(operator) as client:
+        client.get("/v1/balances")
+        server.stop()
+    (line,) = [line for line in server.log().splitlines() if "ledger.api.access" in line]
+    assert "INFO" in line
+    assert "GET /v1/balances 200" in line
+    assert "duration_ms=" in line
+    with serving(home, "--quiet") as quiet, quiet.client(operator) as client:
+        client.get("/v1/balances")
+        quiet.stop()
+    assert "ledger.api.access" not in quiet.log()
