@@ -16,6 +16,7 @@ import json
 import logging
 import logging.config
 import os
+import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -103,6 +104,23 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the time of each record: a
+    progress bar on a terminal takes stderr over meanwhile and prints
+    records above itself, instead of being torn by them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _stream: Any) -> None:
+        return None
+
+
 def dict_config(
     level: int = DEFAULT_LEVEL, log_format: LogFormat = "text", levels: Mapping[str, int] | None = None
 ) -> dict[str, Any]:
@@ -115,7 +133,7 @@ def dict_config(
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"ledger": {"()": f"{formatter.__module__}.{formatter.__qualname__}"}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "ledger", "stream": "ext://sys.stderr"}},
+        "handlers": {"stderr": {"()": f"{__name__}.StderrHandler", "formatter": "ledger"}},
         "loggers": {
             **{name: {"level": logging.getLevelName(level), "handlers": [], "propagate": True} for name in OUR_LOGGERS},
             **own,

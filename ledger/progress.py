@@ -66,7 +66,7 @@ def progress(
     columns = (
         TextColumn("{task.description}"),
         TextColumn(counts),
-        BarColumn(),
+        BarColumn(bar_width=None),
         _rate_column(unit or description.rsplit(maxsplit=1)[-1]),
         TimeElapsedColumn(),
         *([TextColumn("eta"), TimeRemainingColumn()] if total is not None else []),
@@ -84,16 +84,17 @@ def _rate_column(unit: str) -> ProgressColumn:
     """ "12,345 events/s": the steps done over the time taken so far (a mean,
     steadier than rich's recent speed, and known from the first step)."""
     from rich.progress import ProgressColumn  # noqa: PLC0415
+    from rich.table import Column  # noqa: PLC0415
     from rich.text import Text  # noqa: PLC0415
 
     class RateColumn(ProgressColumn):
         def render(self, task: Task) -> Text:
             elapsed = task.finished_time if task.finished_time is not None else task.elapsed
             if not elapsed or not task.completed:
-                return Text(f"- {unit}/s", style="progress.data.speed")
-            return Text(f"{rate_text(task.completed / elapsed)} {unit}/s", style="progress.data.speed")
+                return Text(f"- {unit}/s", style="progress.data.speed", no_wrap=True)
+            return Text(f"{rate_text(task.completed / elapsed)} {unit}/s", style="progress.data.speed", no_wrap=True)
 
-    return RateColumn()
+    return RateColumn(table_column=Column(no_wrap=True))  # a narrow terminal shortens the bar instead
 
 
 def rate_text(per_second: float) -> str:
