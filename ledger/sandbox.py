@@ -6,7 +6,6 @@ import json
 import logging
 import shutil
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -220,7 +219,7 @@ class Sandbox:
         history = json.loads(self.key_history_path.read_text()) if self.key_history_path.exists() else []
         return SigningGuard(SignedHead.of_home(self.home.root), tuple(entry["verifier_key"] for entry in history))
 
-    def check_store(self, *, progress: Callable[[int], None] | None = None) -> StoreCheck:
+    def check_store(self, *, progress: ProgressStart = no_progress) -> StoreCheck:
         """`ledger audit check-store`: the store against what was logged and
         signed (see `ledger.audit.store_check`); needs no passphrase."""
         from ledger.audit.notes import Verifier

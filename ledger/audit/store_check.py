@@ -28,6 +28,7 @@ from ledger.audit.leaves import leaf_bytes
 from ledger.audit.merkle import CompactRange, leaf_hash, root_of
 from ledger.audit.notes import Checkpoint, NoteError, Verifier, open_checkpoint
 from ledger.audit.tiles import TILE_WIDTH
+from ledger.progress import Advance, ProgressStart, no_progress
 from ledger.store.ports import COMMANDS_TABLE, LogEntry, ReadSession
 
 PAGE_SIZE = 2000
@@ -372,12 +373,13 @@ def check_store(
     verifiers: list[Verifier],
     head: Checkpoint | None,
     *,
-    progress: Callable[[int], None] | None = None,
+    progress: ProgressStart = no_progress,
 ) -> StoreCheck:
     """Recomputes every leaf from the stored events and checks it, the stored
     hashes, tiles and tree, and every idempotency record, against what was
     logged and the signed checkpoints (the store's, under `verifiers`, and
-    the signer's `head`); the first difference is named."""
+    the signer's `head`); the first difference is named. `progress` is
+    started with the leaves to check (`ledger.progress`)."""
     try:
         signed = signed_checkpoints(audit, verifiers, head)
     except _Found as found:
@@ -389,15 +391,20 @@ def check_store(
     by_size = {checkpoint.size: checkpoint for checkpoint in signed}
     rebuilt = _Rebuilt(audit, by_size)
 
+    shown: list[Advance] = []  # the progress's, once started
+
     def on_leaf(index: int, digest: bytes) -> None:
         rebuilt.add(index, digest)
-        if progress is not None and (index + 1) % PAGE_SIZE == 0:
-            progress(PAGE_SIZE)
+        done = index + 1
+        if done % PAGE_SIZE == 0 or done == size:  # told a page at a time, and the last part page
+            shown[0](done - (done - 1) // PAGE_SIZE * PAGE_SIZE)
 
     walk = _Walk(audit, 0, size, last_event, on_leaf)
     walk.check.checkpoints = len(by_size)
     try:
-        walk.run()
+        with progress("checking leaves", total=size) as advance:
+            shown.append(advance)
+            walk.run()
         rebuilt.finish(audit.tree(), sorted(s for s in by_size if s > size))
         if walk.check.records != records:
             raise _orphan_record(audit, records - walk.check.records)

@@ -26,6 +26,7 @@ from ledger.cli.edges import (
     app,
     err,
     out,
+    progress_start,
     report_app,
     sandbox_for,
     user_errors,
@@ -64,7 +65,7 @@ def audit_check_store(
     event, the stored hashes, tiles and tree, every idempotency record; exit 0
     only if nothing differs, else name the first difference."""
     with user_errors():
-        check = sandbox_for(home, database_url).check_store()
+        check = sandbox_for(home, database_url).check_store(progress=progress_start(as_json))
     difference = check.difference
     if as_json:
         found = {"subject": difference.subject, "reason": difference.reason} if difference else None

@@ -156,3 +156,13 @@ def test_bench_shows_each_benchmark_as_a_step_of_the_total_with_a_rate_on_a_term
     assert piped.returncode == 0, piped.stderr
     assert "write.sqlite" in piped.stdout
     assert piped.stderr == ""
+
+
+def test_check_store_shows_the_leaves_checked_out_of_their_total_with_a_rate_on_a_terminal(home: Path) -> None:
+    code, output, shown = on_a_terminal("audit", "check-store", "--home", str(home))
+    assert code == 0, shown
+    leaves = int(output.split("intact ")[1].split()[0])
+    assert_shows_total_and_rate(shown, "checking leaves", leaves, "leaves")
+    piped = ledger("audit", "check-store", "--home", str(home))
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stderr == ""
