@@ -10,10 +10,11 @@ them, so a read (`ledger balances`) starts without them.
 from __future__ import annotations
 
 import os
+import sys
 from importlib import import_module
 from typing import Any
 
-from ledger.cli.edges import app, internal_error
+from ledger.cli.edges import app, internal_error, log_options_first
 
 AREAS = (
     "store",
@@ -36,6 +37,6 @@ def main() -> Any:
     """The `ledger` command: a bug that reaches here is one line and exit 70, not a traceback."""
     os.umask(0o077)  # every file the command makes is its owner's alone: stores, keys, bundles, reports
     try:
-        return app()
+        return app(args=log_options_first(sys.argv[1:]))
     except Exception as error:
         internal_error(error)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -99,6 +100,32 @@ def _options(
         configure(level_for(verbose), format_named(log_format))
     except LogSettingError as error:
         fail(str(error))
+
+
+_VERBOSE = re.compile(r"-v+|--verbose")
+
+
+def log_options_first(args: list[str]) -> list[str]:
+    """`ledger replay -v` as `ledger -v replay`: the log options belong to the
+    root command, but a user adds them where the command line ends (as uv
+    takes its global options anywhere); nothing after `--` is moved."""
+    moved: list[str] = []
+    kept: list[str] = []
+    position = 0
+    while position < len(args):
+        arg = args[position]
+        if arg == "--":
+            kept.extend(args[position:])
+            break
+        if _VERBOSE.fullmatch(arg) or arg.startswith("--log-format="):
+            moved.append(arg)
+        elif arg == "--log-format" and position + 1 < len(args):
+            moved.extend(args[position : position + 2])
+            position += 1
+        else:
+            kept.append(arg)
+        position += 1
+    return moved + kept
 
 
 NON_TERMINAL_WIDTH = 10_000  # output for a file or a program: never wrapped, tables as wide as their rows

@@ -37,7 +37,8 @@ def open_backend(location: StoreLocation, *, create_tables: bool = False) -> Bac
 def _where(location: StoreLocation, create_tables: bool) -> dict[str, object]:
     if location.postgres is not None:
         postgres = location.postgres
-        return {"backend": "postgresql", "schema": postgres.schema, "create_tables": create_tables}
+        where = {"conninfo": postgres.safe}  # the password masked
+        return {"backend": "postgresql", "schema": postgres.schema, **where, "create_tables": create_tables}
     return {"backend": "sqlite", "path": str(location.sqlite_path), "create_tables": create_tables}
 
 

@@ -73,6 +73,30 @@ def test_json_log_lines_all_parse_with_time_level_logger_message_and_fields(home
     assert (opened["backend"], opened["path"]) == ("sqlite", str(home / "ledger.sqlite"))
 
 
+def test_the_log_options_may_come_after_the_command_as_well(home: Path) -> None:
+    before = ledger("-v", "--log-format", "json", "balances", "--home", str(home))
+    after = ledger("balances", "--home", str(home), "-v", "--log-format", "json")
+    assert after.returncode == before.returncode == 0, after.stderr
+    assert after.stdout == before.stdout
+    assert [r["message"] for r in json_records(after.stderr)] == [r["message"] for r in json_records(before.stderr)]
+
+
+def test_a_postgresql_store_opened_is_logged_with_its_schema_and_never_its_password(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    home = tmp_path / "pg"
+    with_password = postgres_url.replace("://postgres@", "://postgres:s3cret-word@")  # trust: any password is taken
+    assert "s3cret-word" in with_password
+    result = ledger("--log-format", "json", "-v", "init", "--home", str(home), "--database-url", with_password,
+                    "--sandbox-key")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    opened = [r for r in json_records(result.stderr) if r["message"] == "store opened"]
+    assert opened
+    assert {(r["backend"], r["schema"]) for r in opened} == {("postgresql", postgres_url.split("schema=")[1])}
+    assert "dbname=test" in str(opened[0]["conninfo"])
+    assert "s3cret-word" not in result.stderr
+
+
 def test_the_log_settings_come_from_the_environment_too(home: Path) -> None:
     result = ledger("balances", "--home", str(home), env={"LEDGER_LOG_LEVEL": "info", "LEDGER_LOG_FORMAT": "json"})
     assert result.returncode == 0, result.stderr

@@ -94,3 +94,16 @@ def test_the_configuration_sets_our_loggers_and_named_ones_to_their_levels() -> 
     assert config["loggers"]["uvicorn.error"]["level"] == "DEBUG"
     assert config["loggers"]["ledger.api.access"]["level"] == "INFO"
     assert config["root"] == {"level": "WARNING", "handlers": ["stderr"]}
+
+
+def test_the_log_options_move_to_the_root_command_from_anywhere_but_after_a_double_dash() -> None:
+    from ledger.cli.edges import log_options_first  # noqa: PLC0415 (the CLI's, not the library's)
+
+    given = ["replay", "--home", "h", "-vv", "--log-format", "json", "--", "-v"]
+    assert log_options_first(given) == ["-vv", "--log-format", "json", "replay", "--home", "h", "--", "-v"]
+    assert log_options_first(["balances", "--log-format=json", "--verbose"]) == [
+        "--log-format=json",
+        "--verbose",
+        "balances",
+    ]
+    assert log_options_first(["balances", "--json"]) == ["balances", "--json"]
