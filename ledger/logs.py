@@ -93,12 +93,20 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """`time LEVEL logger: message key=value ...`, one line a record (a traceback under it)."""
+    """`time LEVEL logger: message key=value ...`, one line a record (a traceback
+    under it); not `detailed` (a command's warnings only), `warning: message`."""
+
+    def __init__(self, detailed: bool = True) -> None:
+        super().__init__()
+        self.detailed = detailed
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = " ".join(f"{key}={value}" for key, value in fields_of(record).items())
-        line = f"{_time_of(record)} {record.levelname:<7} {record.name}: {record.getMessage()}"
-        line = f"{line} {fields}" if fields else line
+        if not self.detailed:
+            line = f"{record.levelname.lower()}: {record.getMessage()}"
+        else:
+            fields = " ".join(f"{key}={value}" for key, value in fields_of(record).items())
+            line = f"{_time_of(record)} {record.levelname:<7} {record.name}: {record.getMessage()}"
+            line = f"{line} {fields}" if fields else line
         if record.exc_info:
             line = f"{line}\n{self.formatException(record.exc_info)}"
         return line
@@ -126,13 +134,16 @@ def dict_config(
 ) -> dict[str, Any]:
     """A `logging.config.dictConfig` configuration (uvicorn's `log_config` too):
     one handler on standard error, our loggers and uvicorn's at `level`, and
-    the loggers `levels` names at theirs."""
-    formatter = JsonFormatter if log_format == "json" else TextFormatter
+    the loggers `levels` names at theirs. Text is detailed (time, level,
+    logger, fields) when anything below warnings is shown; a command's
+    warnings alone read `warning: ...`."""
+    detailed = min([level, *(levels or {}).values()]) < logging.WARNING
+    text = {"()": f"{__name__}.TextFormatter", "detailed": detailed}
     own = {name: {"level": logging.getLevelName(value), "propagate": True} for name, value in (levels or {}).items()}
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"ledger": {"()": f"{formatter.__module__}.{formatter.__qualname__}"}},
+        "formatters": {"ledger": {"()": f"{__name__}.JsonFormatter"} if log_format == "json" else text},
         "handlers": {"stderr": {"()": f"{__name__}.StderrHandler", "formatter": "ledger"}},
         "loggers": {
             **{name: {"level": logging.getLevelName(level), "handlers": [], "propagate": True} for name in OUR_LOGGERS},

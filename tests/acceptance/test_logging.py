@@ -27,6 +27,26 @@ def test_a_command_logs_nothing_but_warnings_by_default(home: Path) -> None:
     assert result.stderr == ""
 
 
+def test_a_warning_at_the_default_level_is_one_short_line_and_a_json_record_with_the_json_format(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "sandbox"
+    made = ledger("init", "--home", str(home), env={"LEDGER_KEY_PASSPHRASE": "correct horse battery"})
+    assert made.returncode == 0, made.stderr
+    batch = write_batch(
+        tmp_path / "batch.jsonl", {"type": "register_asset", "key": "a", "code": "BYN", "scale": 2, "kind": "fiat"}
+    )
+    unsigned = ledger("submit", str(batch), "--home", str(home))  # no passphrase: written, unsigned, and said so
+    assert unsigned.returncode == 0, unsigned.stderr
+    (line,) = unsigned.stderr.splitlines()
+    assert line.startswith("warning: checkpoints are not signed as this process writes")
+    again = ledger("--log-format", "json", "submit", str(batch), "--home", str(home))
+    assert again.returncode == 0, again.stderr
+    (warning,) = json_records(again.stderr)
+    assert (warning["level"], warning["logger"]) == ("WARNING", "ledger.sandbox")
+    assert str(warning["message"]).startswith("checkpoints are not signed")
+
+
 def test_verbose_prints_info_records_on_stderr_and_the_same_stdout_as_without(home: Path) -> None:
     quiet = ledger("balances", "--home", str(home))
     verbose = ledger("-v", "balances", "--home", str(home))

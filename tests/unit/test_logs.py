@@ -56,6 +56,7 @@ def test_a_text_record_is_one_line_with_its_fields_after_the_message() -> None:
     text = TextFormatter().format(record(backend="sqlite", schema="s1"))
     assert text.endswith(" INFO    ledger.store: store opened backend=sqlite schema=s1")
     assert "\n" not in text
+    assert TextFormatter(detailed=False).format(record(backend="sqlite")) == "info: store opened"
 
 
 def test_verbosity_counts_up_to_debug_and_the_default_is_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
