@@ -33,7 +33,6 @@ from ledger.cli.edges import (
     KeyOption,
     UserError,
     app,
-    describe_validation_error,
     err,
     out,
     printable,
@@ -99,6 +98,20 @@ def command_adapter() -> Any:
     return COMMAND_ADAPTER
 
 
+def parse_command(document: Any, where: str) -> BaseCommand:
+    """One command from its JSON; a mistyped type or field is named with the likely intended one."""
+    from ledger.mistakes import COMMAND_CLASSES, command_problem, unknown_command_type
+
+    kind = document.get("type") if isinstance(document, dict) else None
+    if isinstance(kind, str) and kind not in COMMAND_CLASSES:
+        raise UserError(printable(f"{where}: {unknown_command_type(kind)}"))
+    try:
+        command: BaseCommand = command_adapter().validate_python(document)
+    except ValidationError as error:
+        raise UserError(printable(f"{where}: " + "; ".join(map(command_problem, error.errors()[:3])))) from None
+    return command
+
+
 def parse_commands(source: str, lines: list[tuple[int, bytes]]) -> list[tuple[int, BaseCommand]]:
     commands: list[tuple[int, BaseCommand]] = []
     for number, raw in lines:
@@ -109,12 +122,10 @@ def parse_commands(source: str, lines: list[tuple[int, bytes]]) -> list[tuple[in
             line = decode_line(raw)
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
-            commands.append((number, command_adapter().validate_python(read_json(line))))
+            commands.append((number, parse_command(read_json(line), where)))
         except InputError as error:
             field = error.where()
             raise UserError(f"{where}: {field + ': ' if field else ''}{error.message}") from None
-        except ValidationError as error:
-            raise UserError(describe_validation_error(error, where)) from None
         if len(commands) > BATCH_SIZE_MAX:
             raise UserError(f"{where}: a batch holds at most {BATCH_SIZE_MAX} commands")
     if not commands:
