@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Iterable
 from typing import Any, get_args
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from domain.commands import Command
@@ -52,3 +52,9 @@ def command_problem(item: ErrorDetails | dict[str, Any]) -> str:
     if item["type"] == "extra_forbidden" and kind is not None and len(location) == 1:
         return unknown_field(location[0], kind)
     return f"{'.'.join(location) or 'type'}: {item['msg']}"
+
+
+def first_mistakes(error: ValidationError, count: int = 3) -> list[ErrorDetails]:
+    """The first few problems, unknown fields first: a mistyped name is why
+    the field it meant is missing."""
+    return sorted(error.errors(), key=lambda item: item["type"] != "extra_forbidden")[:count]

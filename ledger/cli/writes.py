@@ -100,7 +100,7 @@ def command_adapter() -> Any:
 
 def parse_command(document: Any, where: str) -> BaseCommand:
     """One command from its JSON; a mistyped type or field is named with the likely intended one."""
-    from ledger.mistakes import COMMAND_CLASSES, command_problem, unknown_command_type
+    from ledger.mistakes import COMMAND_CLASSES, command_problem, first_mistakes, unknown_command_type
 
     kind = document.get("type") if isinstance(document, dict) else None
     if isinstance(kind, str) and kind not in COMMAND_CLASSES:
@@ -108,7 +108,7 @@ def parse_command(document: Any, where: str) -> BaseCommand:
     try:
         command: BaseCommand = command_adapter().validate_python(document)
     except ValidationError as error:
-        raise UserError(printable(f"{where}: " + "; ".join(map(command_problem, error.errors()[:3])))) from None
+        raise UserError(printable(f"{where}: " + "; ".join(map(command_problem, first_mistakes(error))))) from None
     return command
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from domain.errors import INVALID_INPUT, RULE_VIOLATIONS, error_kinds
 from tests.acceptance.cli import ledger
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "ledger" / "scenarios"
 
 
 def test_every_scenario_in_the_library_passes() -> None:
@@ -80,7 +80,7 @@ def test_a_mistake_in_the_file_points_to_its_line(tmp_path: Path) -> None:
     )
     result = ledger("scenario", "run", str(scenario))
     assert result.returncode == 2
-    assert f"{scenario}:4: deposit" in result.stderr
+    assert f"{scenario}:4:49: deposit" in result.stderr  # the amount's line and column
     assert "quoted string" in result.stderr
     broken = tmp_path / "broken.yaml"
     broken.write_text("name: broken\nsteps:\n  - deposit: {client_id: [\n")
