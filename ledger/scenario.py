@@ -63,6 +63,9 @@ ADVANCE_COUNT_MAX = 1_000_000  # minutes, hours or days: a timedelta takes 999,9
 _ADVANCE = re.compile(r"(?P<count>[0-9]{1,7}) (?P<unit>days?|hours?|minutes?)", re.ASCII)
 
 
+SHIPPED = Path(__file__).parent / "scenarios"
+
+
 class ScenarioError(Exception):
     """A mistake in the scenario file; the message names its line and column."""
 
@@ -84,6 +87,34 @@ class _Step:
     expect: Any
     balances: dict[str, dict[str, str]] | None
     report: dict[str, Any] | None
+
+
+def shipped() -> dict[str, Path]:
+    """The scenarios that come with the package, by name (shared parts like _world.yaml aside)."""
+    return {path.stem: path for path in sorted(SHIPPED.glob("[!_]*.yaml"))}
+
+
+def description(path: Path) -> str:
+    """The scenario's one line: its description, else its name."""
+    data = _read(path)
+    return " ".join(str(data.get("description") or data.get("name") or path.stem).split())
+
+
+def scenario_files(argument: str) -> list[Path]:
+    """The files a `scenario run` argument names: a file, a folder's scenarios
+    (but those starting with '_', shared setups to include), or a shipped
+    scenario's name; a path that exists wins."""
+    path = Path(argument)
+    if path.is_dir():
+        return sorted(path.glob("[!_]*.yaml"))
+    if path.exists():
+        return [path]
+    known = shipped()
+    name = argument.removesuffix(".yaml")
+    if name in known:
+        return [known[name]]
+    hint = did_you_mean(name, known) or f" (shipped: {', '.join(known)})"
+    raise ScenarioError(f"{argument}: no such file, folder or shipped scenario{hint}")
 
 
 def load(path: Path) -> tuple[str, datetime, list[_Step], list[_Step]]:

@@ -18,6 +18,7 @@ from ledger.cli.edges import app, internal_error
 AREAS = (
     "store",
     "writes",
+    "scenarios",
     "reads",
     "queries",
     "audit",

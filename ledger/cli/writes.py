@@ -272,13 +272,16 @@ app.add_typer(scenario_app, name="scenario")
 
 @scenario_app.command("run")
 def scenario_run(
-    files: Annotated[list[Path], typer.Argument(help="Scenario files (YAML), or folders of them.")],
+    files: Annotated[
+        list[str], typer.Argument(help="Scenario files (YAML), folders of them, or shipped scenarios' names.")
+    ],
     as_json: JsonOption = False,
 ) -> None:
     """Run scenarios in fresh scratch sandboxes; exit 1 if any step's outcome differs.
 
-    A folder runs every *.yaml in it but those starting with '_' (shared setups to include)."""
-    from ledger.scenario import ScenarioError, StepResult
+    A folder runs every *.yaml in it but those starting with '_' (shared setups to include);
+    a name like domestic_trading runs the shipped scenario ('ledger scenario list'), unless a path has that name."""
+    from ledger.scenario import ScenarioError, StepResult, scenario_files
     from ledger.scenario import run as run_scenario
 
     report: dict[str, list[dict[str, Any]]] = {}
@@ -298,7 +301,10 @@ def scenario_run(
         return line
 
     with user_errors():
-        paths = [p for f in files for p in (sorted(f.glob("[!_]*.yaml")) if f.is_dir() else [f])]
+        try:
+            paths = [path for argument in files for path in scenario_files(argument)]
+        except ScenarioError as error:
+            raise UserError(printable(str(error))) from None
         if not paths:
             raise UserError("no scenario files found")
         for path in paths:
