@@ -1,8 +1,11 @@
 """Scripted scenarios: commands with expected outcomes, balances and report values.
 
-A scenario is a YAML file::
+A scenario is a YAML 1.2 file (`country: NO` is the text "NO"); its format is
+`ledger.scenario_format`'s models, whose JSON Schema `ledger scenario schema`
+prints. The package ships some (`SHIPPED`, `ledger scenario list`)::
 
     name: Residents trade only on domestic venues
+    description: one line for 'ledger scenario list' (optional)
     start: 2026-02-02T09:00:00Z        # ledger time of the first command (optional)
     time_zone: Europe/Minsk            # the bank's zone, whose days are ledger days (optional)
     setup:                             # commands that must all be accepted
@@ -19,7 +22,8 @@ A scenario is a YAML file::
 Each command is written as `<command type>: {fields}`; its idempotency key is
 made from the scenario's name and the step's line unless given. A scenario
 runs in a fresh scratch sandbox. A mistake in the file is reported with its
-line; a step whose outcome differs from the expected one fails, and the run
+line and column (`file:12:7: ...`), a mistyped name with the one likely
+meant; a step whose outcome differs from the expected one fails, and the run
 says which and why. A refused command is best matched by its error's code
 (`{invalid: {code: AMOUNT_NOT_POSITIVE}}`, exactly; INVALID_INPUT for fields
 that fail validation); a plain text still matches part of its message.
@@ -326,7 +330,8 @@ def _step(path: Path, scenario: str, item: Any, position: tuple[int, int], setup
         problems = "; ".join(map(command_problem, found))
         if not (isinstance(expect, dict) and "invalid" in expect):
             there = _problem_at(path, item, kind, found[0])
-            raise ScenarioError(f"{there}: {kind}: {problems}") from None
+            named = found[0]["type"] == "extra_forbidden"  # 'unknown field ... in deposit' names the command
+            raise ScenarioError(f"{there}: {'' if named else kind + ': '}{problems}") from None
         command = problems  # a step that expects a refusal may be refused by the command's own fields
     return _Step(
         line,

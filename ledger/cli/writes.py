@@ -270,10 +270,21 @@ scenario_app = typer.Typer(help="Scripted scenarios with expected outcomes.", no
 app.add_typer(scenario_app, name="scenario")
 
 
+def shipped_names(incomplete: str) -> list[str]:
+    """Shell completion: the shipped scenarios whose name starts with what was typed."""
+    from ledger.scenario import shipped
+
+    return [name for name in shipped() if name.startswith(incomplete)]
+
+
 @scenario_app.command("run")
 def scenario_run(
     files: Annotated[
-        list[str], typer.Argument(help="Scenario files (YAML), folders of them, or shipped scenarios' names.")
+        list[str],
+        typer.Argument(
+            help="Scenario files (YAML), folders of them, or shipped scenarios' names ('ledger scenario list').",
+            autocompletion=shipped_names,
+        ),
     ],
     as_json: JsonOption = False,
 ) -> None:
