@@ -308,6 +308,8 @@ def _step(path: Path, scenario: str, item: Any, position: tuple[int, int], setup
     fields = item[kind] if item[kind] is not None else CommentedMap()
     if not isinstance(fields, CommentedMap):
         raise ScenarioError(f"{_value_at(path, item, kind)}: the fields of {kind} are a mapping")
+    if "type" in fields:  # it would replace the step's own command type
+        raise ScenarioError(f"{_key_at(path, fields, 'type')}: {kind} takes no type field: the step's key is its type")
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", scenario)[:60]
     payload = {"type": kind, "key": item.get("key") or f"scenario:{slug}:{path.name}:{line}", **fields}
     if "at" in item:

@@ -100,10 +100,18 @@ def command_adapter() -> Any:
 
 def parse_command(document: Any, where: str) -> BaseCommand:
     """One command from its JSON; a mistyped type or field is named with the likely intended one."""
-    from ledger.mistakes import COMMAND_CLASSES, command_problem, first_mistakes, unknown_command_type
+    from ledger.mistakes import (
+        ALL_COMMANDS_HINT,
+        COMMAND_CLASSES,
+        command_problem,
+        first_mistakes,
+        unknown_command_type,
+    )
 
+    if isinstance(document, dict) and "type" not in document:
+        raise UserError(f'{where}: a command names its type, like {{"type": "deposit", ...}} {ALL_COMMANDS_HINT}')
     kind = document.get("type") if isinstance(document, dict) else None
-    if isinstance(kind, str) and kind not in COMMAND_CLASSES:
+    if kind is not None and not (isinstance(kind, str) and kind in COMMAND_CLASSES):
         raise UserError(printable(f"{where}: {unknown_command_type(kind)}"))
     try:
         command: BaseCommand = command_adapter().validate_python(document)

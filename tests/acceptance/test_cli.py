@@ -126,6 +126,8 @@ def test_submit_commits_a_batch_and_reports_each_result(home: Path, tmp_path: Pa
         (deposit("1", referenc="r"), "unknown field 'referenc' in deposit: did you mean 'reference'?"),
         ({"type": "depositt", "key": "x"}, "unknown command type 'depositt': did you mean 'deposit'? (ledger scenario"),
         ({"type": "pay_bribe", "key": "x"}, "unknown command type 'pay_bribe' (ledger scenario schema lists them all)"),
+        ({"key": "x", "amount": "1"}, 'a command names its type, like {"type": "deposit", ...}'),
+        ({"type": ["deposit"], "key": "x"}, "unknown command type \"['deposit']\": did you mean 'deposit'?"),
         ('{"type": "deposit", "key": ', "Invalid JSON"),
         (
             {"type": "register_issuer", "key": "i", "issuer_id": "x", "name": "X", "licensed": "yes"},
@@ -146,6 +148,8 @@ def test_submit_commits_a_batch_and_reports_each_result(home: Path, tmp_path: Pa
         "extra-close",
         "command-close",
         "command",
+        "no-type",
+        "type-not-text",
         "json",
         "bool",
     ],

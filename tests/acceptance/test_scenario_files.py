@@ -155,6 +155,10 @@ def test_yaml_1_2_keeps_no_yes_and_on_as_text(tmp_path: Path) -> None:
             ":3:40: register_asset: scale: Input should be a valid integer",
         ),
         ("stepz: []\n", ":2:1: unknown scenario field 'stepz': did you mean 'steps'?"),
+        (
+            "steps:\n  - deposit: {type: withdraw, client_id: a, asset: BYN, amount: '1', reference: r}\n",
+            ":3:15: deposit takes no type field: the step's key is its type",
+        ),
         ("steps:\n  - deposit: {client_id: a, client_id: b}\n", ":3:29: duplicate key 'client_id'"),
         ("steps:\n  - deposit: {client_id: [\n", ":4:1: not valid YAML"),
         ("steps:\n  - advance: 3 dayz\n", ":3:14: advance takes '<n> days'"),
@@ -173,6 +177,7 @@ def test_yaml_1_2_keeps_no_yes_and_on_as_text(tmp_path: Path) -> None:
         "step-field",
         "field-type",
         "scenario-field",
+        "type-field",
         "duplicate",
         "syntax",
         "advance",
