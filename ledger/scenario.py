@@ -55,7 +55,7 @@ from ledger.input import InputError, decode_utf8
 from ledger.mistakes import COMMAND_CLASSES, command_problem, did_you_mean, first_mistakes, unknown_command_type
 from ledger.reports import compliance, settlements
 from ledger.sandbox import Sandbox
-from ledger.scenario_format import SCENARIO_FIELDS, STEP_FIELDS
+from ledger.scenario_format import ERROR_CODES, RULE_CODES, SCENARIO_FIELDS, STEP_FIELDS
 from ledger.service import Ledger
 
 DEFAULT_START = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
@@ -322,7 +322,8 @@ def _step(path: Path, scenario: str, item: Any, position: tuple[int, int], setup
             f"{there}: {kind}: write the amount {error.value!r} as a quoted string, like '12.50'"
         ) from None
     expect = "accepted" if setup else item.get("expect", "accepted")
-    _check_expect(_value_at(path, item, "expect") if "expect" in item else where, _plain(expect))
+    if not setup and "expect" in item:
+        _check_expect(path, item)
     _check_checks(path, item)
     command: BaseCommand | str
     try:
@@ -420,20 +421,35 @@ def _plain(value: Any, loc: tuple[int | str, ...] = ()) -> Any:
     return plain(value) if plain is not None else value
 
 
-def _check_expect(where: str, expect: Any) -> None:
+_EXPECT_FORMS = "expect is 'accepted', {rejected: RULE_CODE}, {invalid: {code: CODE}} or {invalid: text}"
+
+
+def _check_expect(path: Path, item: CommentedMap) -> None:
+    """The expectation's form, and its codes among the ledger's (a mistyped one named with the likely intended)."""
+    expect = item["expect"]
     if expect == "accepted":
         return
-    if isinstance(expect, dict) and len(expect) == 1:
-        kind, wanted = next(iter(expect.items()))
-        if kind == "rejected" or (kind == "invalid" and (not isinstance(wanted, dict) or _is_code(wanted))):
-            return
-    raise ScenarioError(
-        f"{where}: expect is 'accepted', {{rejected: RULE_CODE}}, {{invalid: {{code: CODE}}}} or {{invalid: text}}"
-    )
+    where = _value_at(path, item, "expect")
+    if not isinstance(expect, CommentedMap) or len(expect) != 1:
+        close = isinstance(expect, str) and did_you_mean(expect, ["accepted"])
+        raise ScenarioError(f"{where}: {_EXPECT_FORMS}{'; did you mean accepted?' if close else ''}")
+    kind, wanted = next(iter(expect.items()))
+    if kind not in ("rejected", "invalid"):
+        hint = did_you_mean(kind, ["rejected", "invalid"])
+        raise ScenarioError(f"{_key_at(path, expect, kind)}: unknown expectation {str(kind)!r}{hint}")
+    if kind == "rejected":
+        _check_code(_value_at(path, expect, kind), wanted, RULE_CODES, "rule code")
+    elif isinstance(wanted, CommentedMap):
+        if list(wanted) != ["code"]:
+            raise ScenarioError(f"{_value_at(path, expect, kind)}: {_EXPECT_FORMS}")
+        _check_code(_value_at(path, wanted, "code"), wanted["code"], ERROR_CODES, "error code")
+    elif not isinstance(wanted, str):
+        raise ScenarioError(f"{_value_at(path, expect, kind)}: {_EXPECT_FORMS}")
 
 
-def _is_code(wanted: dict[Any, Any]) -> bool:
-    return list(wanted) == ["code"] and isinstance(wanted["code"], str)
+def _check_code(where: str, code: Any, codes: Iterable[str], what: str) -> None:
+    if not isinstance(code, str) or code not in codes:
+        raise ScenarioError(f"{where}: unknown {what} {str(code)!r}{did_you_mean(code, codes)}")
 
 
 def _check_checks(path: Path, item: CommentedMap) -> None:

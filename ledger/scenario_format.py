@@ -18,23 +18,26 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field,
 from pydantic.fields import FieldInfo
 
 from domain.commands import IdempotencyKey
+from domain.errors import INVALID_INPUT, RULE_VIOLATIONS, error_kinds
 from ledger.mistakes import COMMAND_CLASSES
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 ADVANCE_PATTERN = r"^[0-9]{1,7} (days?|hours?|minutes?)$"
 _STRICT = ConfigDict(extra="forbid")
+RULE_CODES = tuple(sorted(RULE_VIOLATIONS))
+ERROR_CODES = tuple(sorted({kind.code for kind in error_kinds()} | {INVALID_INPUT}))
 
 
 class Rejected(BaseModel):
     """Refused by a rule, named by its code."""
 
     model_config = _STRICT
-    rejected: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
+    rejected: Annotated[str, Field(json_schema_extra={"enum": list(RULE_CODES)})]
 
 
 class InvalidCode(BaseModel):
     model_config = _STRICT
-    code: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
+    code: Annotated[str, Field(json_schema_extra={"enum": list(ERROR_CODES)})]
 
 
 class Invalid(BaseModel):

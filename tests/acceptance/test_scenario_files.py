@@ -163,6 +163,19 @@ def test_yaml_1_2_keeps_no_yes_and_on_as_text(tmp_path: Path) -> None:
         ("steps:\n  - deposit: {client_id: [\n", ":4:1: not valid YAML"),
         ("steps:\n  - advance: 3 dayz\n", ":3:14: advance takes '<n> days'"),
         (
+            "steps:\n  - verify_kyc: {client_id: a}\n    expect: {rejected: KYC_NOT_VERIFED}\n",
+            ":4:24: unknown rule code 'KYC_NOT_VERIFED': did you mean 'KYC_NOT_VERIFIED'?",
+        ),
+        (
+            "steps:\n  - verify_kyc: {client_id: a}\n    expect: {invalid: {code: AMOUNT_NOT_POSITIV}}\n",
+            ":4:30: unknown error code 'AMOUNT_NOT_POSITIV': did you mean 'AMOUNT_NOT_POSITIVE'?",
+        ),
+        (
+            "steps:\n  - verify_kyc: {client_id: a}\n    expect: {rejectd: KYC_NOT_VERIFIED}\n",
+            ":4:14: unknown expectation 'rejectd': did you mean 'rejected'?",
+        ),
+        ("steps:\n  - verify_kyc: {client_id: a}\n    expect: acepted\n", ":4:13: expect is 'accepted', {rejected"),
+        (
             "steps:\n  - deposit: {client_id: a, asset: BYN, amount: 1.5, reference: r}\n",
             ":3:49: deposit: write the amount 1.5 as a quoted string",
         ),
@@ -181,6 +194,10 @@ def test_yaml_1_2_keeps_no_yes_and_on_as_text(tmp_path: Path) -> None:
         "duplicate",
         "syntax",
         "advance",
+        "rule-code",
+        "error-code",
+        "expectation",
+        "accepted",
         "float",
         "character",
     ],
