@@ -47,11 +47,38 @@ def unknown_field(name: object, kind: str, fields: Iterable[str] | None = None) 
 
 def command_problem(item: ErrorDetails | dict[str, Any]) -> str:
     """One pydantic error of a command as 'field: message', an unknown field as a suggestion."""
-    location = [str(part) for part in item["loc"]]
-    kind = location.pop(0) if location and location[0] in COMMAND_CLASSES else None
-    if item["type"] == "extra_forbidden" and kind is not None and len(location) == 1:
-        return unknown_field(location[0], kind)
-    return f"{'.'.join(location) or 'type'}: {item['msg']}"
+    location = list(item["loc"])
+    kind = str(location.pop(0)) if location and location[0] in COMMAND_CLASSES else None
+    if item["type"] == "extra_forbidden" and kind is not None and location:
+        known = fields_at(kind, location[:-1])
+        if known:
+            where = ".".join([kind, *map(str, location[:-1])])
+            return unknown_field(location[-1], where, known)
+    return f"{'.'.join(map(str, location)) or 'type'}: {item['msg']}"
+
+
+def fields_at(kind: str, location: list[int | str]) -> list[str]:
+    """The fields of what is at the location in a command (a nested model's,
+    like a travel rule's originator), or none when it is no model."""
+    models: list[type[BaseModel]] = [COMMAND_CLASSES[kind]]
+    for part in location:
+        if isinstance(part, int):
+            continue  # an item of a list: the list's own type was followed already
+        fields = [model.model_fields[part] for model in models if part in model.model_fields]
+        models = [model for field in fields for model in _models_in(field.annotation)]
+    return [
+        name
+        for model in models
+        for name in model.model_fields
+        if not (model in COMMAND_CLASSES.values() and name == "type")
+    ]
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models an annotation holds: itself, or inside Optional, unions, lists, dicts."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for argument in get_args(annotation) for model in _models_in(argument)]
 
 
 def first_mistakes(error: ValidationError, count: int = 3) -> list[ErrorDetails]:

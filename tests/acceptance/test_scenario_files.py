@@ -147,6 +147,10 @@ def test_yaml_1_2_keeps_no_yes_and_on_as_text(tmp_path: Path) -> None:
             ":3:54: unknown field 'referenc' in deposit: did you mean 'reference'?",
         ),
         (
+            "steps:\n  - initiate_settlement: {originator: {nme: X}}\n",
+            ":3:40: unknown field 'nme' in initiate_settlement.originator: did you mean 'name'?",
+        ),
+        (
             "steps:\n  - deposit: {client_id: a, asset: BYN, amount: '1', reference: r}\n    expct: accepted\n",
             ":4:5: unknown step field 'expct': did you mean 'expect'?",
         ),
@@ -187,6 +191,7 @@ def test_yaml_1_2_keeps_no_yes_and_on_as_text(tmp_path: Path) -> None:
     ids=[
         "command-type",
         "field",
+        "nested-field",
         "step-field",
         "field-type",
         "scenario-field",
