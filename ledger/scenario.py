@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -42,8 +43,9 @@ from typing import Any
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.composer import Composer
 from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
 from ruamel.yaml.reader import ReaderError
 
 from domain.calendar import DEFAULT_TIME_ZONE, zone_named
@@ -159,7 +161,8 @@ def _node_at(path: Path, node: CommentedMap | CommentedSeq) -> str:
 def _check_keys(path: Path, mapping: CommentedMap, known: Iterable[str], what: str) -> None:
     for key in mapping:
         if key not in known:
-            raise ScenarioError(f"{_key_at(path, mapping, key)}: unknown {what} {str(key)!r}{did_you_mean(key, known)}")
+            hint = did_you_mean(key, known) or f" (one of {', '.join(known)})"
+            raise ScenarioError(f"{_key_at(path, mapping, key)}: unknown {what} {str(key)!r}{hint}")
 
 
 def _text(path: Path, data: CommentedMap, key: str) -> str | None:
@@ -192,8 +195,14 @@ def _read(path: Path) -> CommentedMap:
     if len(data) > SCENARIO_BYTES_MAX:
         raise ScenarioError(f"{path}: larger than {SCENARIO_BYTES_MAX} bytes")
     text = _utf8(path, data)
+    reader = YAML(typ="rt")  # YAML 1.2; its reader refuses characters YAML does not allow
+    reader.Composer = _BoundedComposer
     try:
-        document = YAML(typ="rt").load(text)  # YAML 1.2; its reader refuses characters YAML does not allow
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ReusedAnchorWarning)  # YAML 1.2 lets an anchor be defined again
+            document = reader.load(text)
+    except _TooDeep as error:
+        raise ScenarioError(f"{_mark(path, error)}: nested deeper than {SCENARIO_DEPTH_MAX} levels") from None
     except ReaderError as error:
         line = text.count("\n", 0, error.position)
         column = error.position - (text.rfind("\n", 0, error.position) + 1)
@@ -228,6 +237,26 @@ def _utf8(path: Path, data: bytes) -> str:
             line, column = data.count(b"\n", 0, start), start - (data.rfind(b"\n", 0, start) + 1)
             raise ScenarioError(f"{_at(path, (line, column))}: not UTF-8: byte 0x{data[start]:02x}") from None
         raise
+
+
+class _TooDeep(MarkedYAMLError):
+    pass
+
+
+class _BoundedComposer(Composer):
+    """ruamel's composer, refusing a value nested deeper than SCENARIO_DEPTH_MAX
+    where it starts (it would recurse until Python's own limit, slowly)."""
+
+    depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.depth += 1
+        try:
+            if self.depth > SCENARIO_DEPTH_MAX:
+                raise _TooDeep(problem_mark=self.parser.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _mark(path: Path, error: MarkedYAMLError) -> str:

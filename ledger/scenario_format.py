@@ -148,8 +148,8 @@ class Scenario(BaseModel):
     steps: list[Step] = []
 
 
-STEP_FIELDS = frozenset(StepFields.model_fields)
-SCENARIO_FIELDS = frozenset(Scenario.model_fields)
+STEP_FIELDS = tuple(StepFields.model_fields)
+SCENARIO_FIELDS = tuple(Scenario.model_fields)
 
 
 def json_schema() -> dict[str, Any]:

@@ -222,3 +222,28 @@ def test_bytes_that_are_not_utf8_are_named_by_line_and_column(tmp_path: Path) ->
     assert result.returncode == 2
     assert f"{scenario}:3:31: not UTF-8: byte 0xf1" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_billion_laughs_is_refused_by_counting_its_aliases_expanded(tmp_path: Path) -> None:
+    lines = ["name: laughs", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    scenario = tmp_path / "laughs.yaml"
+    scenario.write_text("\n".join([*lines, "steps: []"]) + "\n")
+    with pytest.raises(ScenarioError, match="more than 1000000 values, aliases expanded"):
+        load(scenario)
+
+
+@pytest.mark.parametrize("depth", [40, 5000])
+def test_a_scenario_nested_too_deep_is_refused_where_the_level_too_many_starts(tmp_path: Path, depth: int) -> None:
+    scenario = tmp_path / "deep.yaml"
+    scenario.write_text("name: deep\nsteps: " + "[" * depth + "]" * depth + "\n")
+    with pytest.raises(ScenarioError) as error:
+        load(scenario)
+    assert str(error.value) == f"{scenario}:2:39: nested deeper than 32 levels"  # the 32nd bracket, level 33
+
+
+def test_a_scenario_larger_than_the_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    scenario = tmp_path / "large.yaml"
+    scenario.write_bytes(b"name: large\n" + b"#" * (16 * 1024 * 1024))
+    with pytest.raises(ScenarioError, match=f"^{scenario}: larger than 16777216 bytes$"):
+        load(scenario)
