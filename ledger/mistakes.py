@@ -54,7 +54,8 @@ def command_problem(item: ErrorDetails | dict[str, Any]) -> str:
         if known:
             where = ".".join([kind, *map(str, location[:-1])])
             return unknown_field(location[-1], where, known)
-    return f"{'.'.join(map(str, location)) or 'type'}: {item['msg']}"
+    label = ".".join(map(str, location)) or ("" if kind else "type")  # none: the command as a whole
+    return f"{label}: {item['msg']}" if label else str(item["msg"])
 
 
 def fields_at(kind: str, location: list[int | str]) -> list[str]:
