@@ -12,6 +12,7 @@ the names of the fields from these models.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag, create_model
@@ -130,13 +131,8 @@ def _step_kind(value: Any) -> str | None:
     return kinds[0] if len(kinds) == 1 else None
 
 
-STEP_MODELS: dict[str, type[BaseModel]] = {kind: _step_model(kind, cls) for kind, cls in COMMAND_CLASSES.items()}
-_BRANCHES = tuple(Annotated[model, Tag(kind)] for kind, model in STEP_MODELS.items())
-Step = Annotated[Union[(*_BRANCHES, Annotated[Advance, Tag("advance")])], Discriminator(_step_kind)]  # type: ignore[valid-type]
-
-
-class Scenario(BaseModel):
-    """A scenario: commands with expected outcomes, run in a fresh scratch sandbox."""
+class ScenarioHeader(BaseModel):
+    """What a scenario says beside its steps."""
 
     model_config = ConfigDict(extra="forbid", title="Ledger scenario")
     name: str | None = Field(None, description="what the scenario shows; the file's name if absent")
@@ -144,14 +140,31 @@ class Scenario(BaseModel):
     start: AwareDatetime | None = Field(None, description="ledger time of the first command")
     time_zone: str | None = Field(None, description="the bank's zone, whose days are ledger days")
     include: list[str] = Field([], description="files beside this one whose setup runs first (a shared world)")
-    setup: list[Step] = Field([], description="commands that must all be accepted")
-    steps: list[Step] = []
 
 
 STEP_FIELDS = tuple(StepFields.model_fields)
-SCENARIO_FIELDS = tuple(Scenario.model_fields)
+SCENARIO_FIELDS = (*ScenarioHeader.model_fields, "setup", "steps")
+
+
+@cache
+def scenario_model() -> type[BaseModel]:
+    """A scenario: commands with expected outcomes, run in a fresh scratch sandbox.
+
+    Built when first asked for (a step model for each command type takes a
+    while): the runner needs only the field names above."""
+    branches = [Annotated[_step_model(kind, cls), Tag(kind)] for kind, cls in COMMAND_CLASSES.items()]
+    step: Any = Annotated[Union[(*branches, Annotated[Advance, Tag("advance")])], Discriminator(_step_kind)]
+    model: type[BaseModel] = create_model(
+        "Scenario",
+        __base__=ScenarioHeader,
+        __doc__="A scenario: commands with expected outcomes, run in a fresh scratch sandbox.",
+        setup=(list[step], Field([], description="commands that must all be accepted")),
+        steps=(list[step], []),
+    )
+    assert tuple(model.model_fields) == SCENARIO_FIELDS
+    return model
 
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a scenario file."""
-    return {"$schema": JSON_SCHEMA_DIALECT, **Scenario.model_json_schema()}
+    return {"$schema": JSON_SCHEMA_DIALECT, **scenario_model().model_json_schema()}
