@@ -19,6 +19,7 @@ from ledger.cli.edges import app, internal_error, log_options_first
 AREAS = (
     "store",
     "writes",
+    "scenarios",
     "reads",
     "queries",
     "audit",

@@ -32,7 +32,6 @@ from ledger.cli.edges import (
     KeyOption,
     UserError,
     app,
-    describe_validation_error,
     out,
     printable,
     progress_bar,
@@ -98,6 +97,28 @@ def command_adapter() -> Any:
     return COMMAND_ADAPTER
 
 
+def parse_command(document: Any, where: str) -> BaseCommand:
+    """One command from its JSON; a mistyped type or field is named with the likely intended one."""
+    from ledger.mistakes import (
+        ALL_COMMANDS_HINT,
+        COMMAND_CLASSES,
+        command_problem,
+        first_mistakes,
+        unknown_command_type,
+    )
+
+    if isinstance(document, dict) and "type" not in document:
+        raise UserError(f'{where}: a command names its type, like {{"type": "deposit", ...}} {ALL_COMMANDS_HINT}')
+    kind = document.get("type") if isinstance(document, dict) else None
+    if kind is not None and not (isinstance(kind, str) and kind in COMMAND_CLASSES):
+        raise UserError(printable(f"{where}: {unknown_command_type(kind)}"))
+    try:
+        command: BaseCommand = command_adapter().validate_python(document)
+    except ValidationError as error:
+        raise UserError(printable(f"{where}: " + "; ".join(map(command_problem, first_mistakes(error))))) from None
+    return command
+
+
 def parse_commands(source: str, lines: list[tuple[int, bytes]]) -> list[tuple[int, BaseCommand]]:
     commands: list[tuple[int, BaseCommand]] = []
     for number, raw in lines:
@@ -108,12 +129,10 @@ def parse_commands(source: str, lines: list[tuple[int, bytes]]) -> list[tuple[in
             line = decode_line(raw)
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
-            commands.append((number, command_adapter().validate_python(read_json(line))))
+            commands.append((number, parse_command(read_json(line), where)))
         except InputError as error:
             field = error.where()
             raise UserError(f"{where}: {field + ': ' if field else ''}{error.message}") from None
-        except ValidationError as error:
-            raise UserError(describe_validation_error(error, where)) from None
         if len(commands) > BATCH_SIZE_MAX:
             raise UserError(f"{where}: a batch holds at most {BATCH_SIZE_MAX} commands")
     if not commands:
@@ -246,15 +265,29 @@ scenario_app = typer.Typer(help="Scripted scenarios with expected outcomes.", no
 app.add_typer(scenario_app, name="scenario")
 
 
+def shipped_names(incomplete: str) -> list[str]:
+    """Shell completion: the shipped scenarios whose name starts with what was typed."""
+    from ledger.scenario import shipped
+
+    return [name for name in shipped() if name.startswith(incomplete)]
+
+
 @scenario_app.command("run")
 def scenario_run(
-    files: Annotated[list[Path], typer.Argument(help="Scenario files (YAML), or folders of them.")],
+    files: Annotated[
+        list[str],
+        typer.Argument(
+            help="Scenario files (YAML), folders of them, or shipped scenarios' names ('ledger scenario list').",
+            autocompletion=shipped_names,
+        ),
+    ],
     as_json: JsonOption = False,
 ) -> None:
     """Run scenarios in fresh scratch sandboxes; exit 1 if any step's outcome differs.
 
-    A folder runs every *.yaml in it but those starting with '_' (shared setups to include)."""
-    from ledger.scenario import ScenarioError, StepResult
+    A folder runs every *.yaml in it but those starting with '_' (shared setups to include);
+    a name like domestic_trading runs the shipped scenario ('ledger scenario list'), unless a path has that name."""
+    from ledger.scenario import ScenarioError, StepResult, scenario_files
     from ledger.scenario import run as run_scenario
 
     report: dict[str, list[dict[str, Any]]] = {}
@@ -274,7 +307,10 @@ def scenario_run(
         return line
 
     with user_errors():
-        paths = [p for f in files for p in (sorted(f.glob("[!_]*.yaml")) if f.is_dir() else [f])]
+        try:
+            paths = [path for argument in files for path in scenario_files(argument)]
+        except ScenarioError as error:
+            raise UserError(printable(str(error))) from None
         if not paths:
             raise UserError("no scenario files found")
         for path in paths:

@@ -9,7 +9,7 @@ from pathlib import Path
 from domain.errors import INVALID_INPUT, RULE_VIOLATIONS, error_kinds
 from tests.acceptance.cli import ledger
 
-SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "ledger" / "scenarios"
 
 
 def test_every_scenario_in_the_library_passes() -> None:
@@ -54,14 +54,15 @@ def test_a_refusal_is_matched_by_its_code_exactly_and_says_which_code_it_got(tmp
         "  - name: a deposit of nothing in a made-up field, refused by validation\n"
         "    deposit: {client_id: alesia, asset: BYN, amount: '1', reference: r2, colour: red}\n"
         "    expect: {invalid: {code: INVALID_INPUT}}\n"
-        "  - name: a code that is only part of the right one does not match\n"
+        "  - name: another code does not match (one that is no code at all is refused before the run)\n"
         "    deposit: {client_id: alesia, asset: BYN, amount: '0', reference: r3}\n"
-        "    expect: {invalid: {code: AMOUNT_NOT}}\n"
+        "    expect: {invalid: {code: AMOUNT_TOO_PRECISE}}\n"
     )
     result = ledger("scenario", "run", str(scenario))
     assert result.returncode == 1
     assert f"FAIL {scenario}:10" in result.stdout
     assert "refused with code AMOUNT_NOT_POSITIVE" in result.stdout
+    assert "must be greater than zero'), not AMOUNT_TOO_PRECISE" in result.stdout
     assert "2 passed, 1 failed" in result.stdout
 
 
@@ -80,7 +81,7 @@ def test_a_mistake_in_the_file_points_to_its_line(tmp_path: Path) -> None:
     )
     result = ledger("scenario", "run", str(scenario))
     assert result.returncode == 2
-    assert f"{scenario}:4: deposit" in result.stderr
+    assert f"{scenario}:4:49: deposit" in result.stderr  # the amount's line and column
     assert "quoted string" in result.stderr
     broken = tmp_path / "broken.yaml"
     broken.write_text("name: broken\nsteps:\n  - deposit: {client_id: [\n")
