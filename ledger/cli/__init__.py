@@ -13,7 +13,7 @@ import os
 from importlib import import_module
 from typing import Any
 
-from ledger.cli.edges import app, internal_error
+from ledger.cli.edges import app, internal_error, run_command_line
 
 AREAS = (
     "store",
@@ -36,6 +36,6 @@ def main() -> Any:
     """The `ledger` command: a bug that reaches here is one line and exit 70, not a traceback."""
     os.umask(0o077)  # every file the command makes is its owner's alone: stores, keys, bundles, reports
     try:
-        return app()
+        return run_command_line()
     except Exception as error:
         internal_error(error)
