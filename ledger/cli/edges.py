@@ -400,6 +400,17 @@ def parse_time(text: str) -> datetime:
     return moment
 
 
+def describe_store(home: Path, database_url: str | None) -> dict[str, str]:
+    """Where the events are, for --json: an SQLite file, or a PostgreSQL database
+    (its password masked) and schema."""
+    from ledger.store.ports import StoreLocation
+
+    location = StoreLocation.parse(home=home, database_url=database_url)
+    if location.postgres is not None:
+        return {"kind": "postgresql", "database": location.postgres.safe, "schema": location.postgres.schema}
+    return {"kind": "sqlite", "path": str(location.sqlite_path)}
+
+
 def sandbox_for(home: Path, database_url: str | None) -> Sandbox:
     return Sandbox.at(home, database_url)
 

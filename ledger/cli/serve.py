@@ -37,6 +37,7 @@ def serve(
         bool, typer.Option("--no-coalescing", help="One transaction per request (for comparison only).")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No line per request on standard error.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Run the HTTP sandbox service (OpenAPI at /openapi.json, docs at /docs) until interrupted."""
     from ledger.api.app import ServiceConfig
@@ -45,7 +46,10 @@ def serve(
     config = ServiceConfig(home=home, database_url=database_url, coalesce=not no_coalescing, access_log=not quiet)
 
     def announce(url: str) -> None:
-        print(f"serving {database_url or home} on {url} (docs: {url}/docs); Ctrl-C stops", flush=True)
+        if as_json:  # one JSON line when listening: a script reads the URL from it
+            print(json.dumps({"listening": url, "docs": f"{url}/docs", "openapi": f"{url}/openapi.json"}), flush=True)
+        else:
+            print(f"serving {database_url or home} on {url} (docs: {url}/docs); Ctrl-C stops", flush=True)
         if host not in ("127.0.0.1", "::1", "localhost"):
             err.print(
                 f"[yellow]warning:[/] listening on {host}, beyond this machine, in plain HTTP: "
@@ -58,7 +62,8 @@ def serve(
             run(config, host=host, port=port, announce=announce)
         except OSError as error:
             raise UserError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
-    print("stopped", file=sys.stderr)
+    if not as_json:
+        print("stopped", file=sys.stderr)
 
 
 @api_key_app.command("create")
@@ -109,10 +114,14 @@ def api_key_revoke(
     key_id: Annotated[str, typer.Argument(help="The key id, as 'ledger api-key list' shows it.")],
     home: HomeOption = DEFAULT_HOME,
     database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Revoke a key: servers refuse it within two seconds."""
     from ledger.api.keys import revoke_key
 
     with user_errors(), sandbox_for(home, database_url).open_reader() as reader:
         key = revoke_key(reader.backend, key_id, now=datetime.now(UTC))
+    if as_json:
+        print(json.dumps(key.to_json(), indent=2))
+        return
     out.print(f"API key {key.key_id} ({key.role.value}) is revoked")
