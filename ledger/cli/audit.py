@@ -348,7 +348,7 @@ def audit_verify_proof(
                 err.print(f"[red]FAIL[/] {proof_file}: {error}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
     if as_json:
-        print(json.dumps({"verified": True, "leaf": leaf}, indent=2))
+        emit({"verified": True, "leaf": leaf, "problem": None})
     else:
         out.print(f"[green]verified[/] leaf {leaf['index']}: {leaf['type']} in stream {leaf['stream']}")
 

@@ -131,17 +131,21 @@ def migrate(
                 raise UserError("--print-sql prints the roles' SQL: name --runtime-role and/or --owner-role")
             statements = sandbox.set_up_roles(runtime=runtime_role, owner=owner_role, execute=False)
             if as_json:
-                emit({"statements": [f"{statement};" for statement in statements]})
+                roles = {"runtime": runtime_role, "owner": owner_role}
+                sql = [f"{statement};" for statement in statements]
+                emit({"schema_version": SCHEMA_VERSION, "migrated_through": [], "roles": roles, "statements": sql})
                 return
             for statement in statements:
                 print(f"{statement};")
             return
         reached = sandbox.migrate()
+        run: list[str] = []
         if runtime_role is not None or owner_role is not None:
-            sandbox.set_up_roles(runtime=runtime_role, owner=owner_role)
+            run = sandbox.set_up_roles(runtime=runtime_role, owner=owner_role)
     if as_json:
         roles = {"runtime": runtime_role, "owner": owner_role}
-        emit({"schema_version": SCHEMA_VERSION, "migrated_through": reached, "roles": roles})
+        sql = [f"{statement};" for statement in run]
+        emit({"schema_version": SCHEMA_VERSION, "migrated_through": reached, "roles": roles, "statements": sql})
         return
     if reached:
         out.print(f"Migrated to schema version {SCHEMA_VERSION} (through {', '.join(map(str, reached))})")

@@ -148,8 +148,7 @@ def demo_outcome(sandbox: Any, home: Path, database_url: str | None) -> dict[str
     from ledger.reports import compliance
 
     key = sandbox.verifier_key()
-    bundles = sorted(home.glob("audit-bundle-*"), key=lambda path: int(path.name.rsplit("-", 1)[1]))
-    bundle = bundles[-1] if bundles else None
+    bundle = max(home.glob("audit-bundle-*"), key=lambda path: int(path.name.rsplit("-", 1)[1]))  # the demo's last
     with sandbox.open_reader() as reader:
         counts = {
             "events": reader.position(),
@@ -161,8 +160,8 @@ def demo_outcome(sandbox: Any, home: Path, database_url: str | None) -> dict[str
     )
     return {
         "home": str(home),
-        "bundle": str(bundle) if bundle else None,
-        "tree_size": int(bundle.name.rsplit("-", 1)[1]) if bundle else None,
+        "bundle": str(bundle),
+        "tree_size": int(bundle.name.rsplit("-", 1)[1]),
         "verifier_key": key,
         "counts": counts,
         "next_commands": [
