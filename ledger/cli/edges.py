@@ -173,7 +173,7 @@ class Refused(UserError):
         self.refusal = refusal
 
 
-def refused(rejected: BatchRejected, message: str, as_json: bool = False) -> UserError:  # noqa: ARG001
+def refused(rejected: BatchRejected, message: str) -> UserError:
     """A command refused whole, nothing written: the line names its error's code;
     with --json the error object carries the refusal (`error.refused`)."""
     code = rejected.cause.code
@@ -428,7 +428,7 @@ def submit_one(home: Path, database_url: str | None, command: BaseCommand, as_js
         try:
             (result,) = ledger.submit([command])
         except BatchRejected as rejected:
-            raise refused(rejected, str(rejected.cause), as_json) from None
+            raise refused(rejected, str(rejected.cause)) from None
     if as_json:
         emit(result.to_json())
     elif result.accepted:

@@ -64,7 +64,7 @@ def submit(
                 results = ledger.submit([command for _, command in commands])
             except BatchRejected as rejected:
                 line = commands[int(str(rejected.context["position"]))][0]
-                raise refused(rejected, f"{source}:{line}: {rejected.message}", as_json) from None
+                raise refused(rejected, f"{source}:{line}: {rejected.message}") from None
     if as_json:
         print(json.dumps([result.to_json() for result in results], indent=2))
         return

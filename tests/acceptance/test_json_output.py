@@ -318,3 +318,26 @@ def test_help_shows_flags_without_a_type_and_options_with_theirs() -> None:
     assert len(flags) == 2
     assert all("<bool>" not in line for line in flags)
     assert "<path>" in next(line for line in result.stdout.splitlines() if "--home" in line)
+
+
+def test_an_unreachable_database_is_a_temporary_json_error_exit_75(tmp_path: Path) -> None:
+    args = ("balances", "--home", str(tmp_path), "--database-url", "postgresql://postgres@127.0.0.1:1/test")
+    text, as_json = ledger(*args), ledger(*args, "--json")
+    error = the_error(as_json)
+    assert as_json.returncode == text.returncode == 75
+    assert error["code"] == "temporary"
+    assert error["hint"] == "try the same command again"
+
+
+def test_a_proof_that_fails_is_a_result_verified_false_with_its_problem(home: Path, tmp_path: Path) -> None:
+    proof = tmp_path / "leaf.proof"
+    assert ledger("audit", "prove", "--index", "0", "--out", str(proof), "--home", str(home)).returncode == 0
+    proof.write_text(proof.read_text().replace("\nindex 0\n", "\nindex 1\n", 1))  # not the leaf proven
+    key = ledger("audit", "key", "--home", str(home)).stdout.strip()
+    text = ledger("audit", "verify-proof", str(proof), "--key", key)
+    as_json = ledger("audit", "verify-proof", str(proof), "--key", key, "--json")
+    assert as_json.returncode == text.returncode == 1
+    outcome = json.loads(as_json.stdout)
+    assert outcome["verified"] is False
+    assert outcome["leaf"] is None
+    assert str(proof) in outcome["problem"]
