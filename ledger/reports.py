@@ -265,8 +265,9 @@ class _SettlementTotals:
 
 def print_settlements(report: dict[str, Any], console: Console) -> None:
     console.print(
-        f"Settlements as of {report['as_of']}: {report['count']} "
-        + ", ".join(f"{status} {n}" for status, n in report["by_status"].items())
+        f"As of {report['as_of']}, {report['count']} settlements: "
+        + ", ".join(f"{n} {status}" for status, n in report["by_status"].items()),
+        soft_wrap=True,
     )
     console.print(
         f"Sent {report['sent_byn']} BYN; returned {report['returned_byn']}; settled by delivery "

@@ -14,7 +14,7 @@ import sys
 from importlib import import_module
 from typing import Any
 
-from ledger.cli.edges import app, internal_error, log_options_first
+from ledger.cli.edges import app, internal_error, log_options_first, run_command_line
 
 AREAS = (
     "store",
@@ -38,6 +38,6 @@ def main() -> Any:
     """The `ledger` command: a bug that reaches here is one line and exit 70, not a traceback."""
     os.umask(0o077)  # every file the command makes is its owner's alone: stores, keys, bundles, reports
     try:
-        return app(args=log_options_first(sys.argv[1:]))
+        return run_command_line(log_options_first(sys.argv[1:]))
     except Exception as error:
         internal_error(error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 from pathlib import Path
@@ -24,7 +25,9 @@ from ledger.cli.edges import (
     JsonOption,
     UserError,
     app,
+    emit,
     err,
+    fail,
     out,
     progress_start,
     report_app,
@@ -40,21 +43,41 @@ ProofFormat = Literal["tlog-proof", "json"]
 
 
 @audit_app.command("key")
-def audit_key(home: HomeOption = DEFAULT_HOME) -> None:
+def audit_key(home: HomeOption = DEFAULT_HOME, as_json: JsonOption = False) -> None:
     """Print the bank's current verifier key (C2SP), for the supervisor to pin."""
     with user_errors():
-        print(sandbox_for(home, None).verifier_key())
+        sandbox = sandbox_for(home, None)
+        key = sandbox.verifier_key()
+        origin = sandbox.home.read_identity().origin
+    if as_json:
+        emit({"verifier_key": key, "origin": origin})
+        return
+    print(key)
 
 
 @audit_app.command("checkpoint")
-def audit_checkpoint(home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None) -> None:
+def audit_checkpoint(
+    home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
+) -> None:
     """Sign a checkpoint of the log as it is now, and print it."""
     with user_errors():
         sandbox = sandbox_for(home, database_url)
         signer = sandbox.signer()
         with sandbox.open(auto_checkpoint=False) as ledger:
             stored = ledger.audit.checkpoint(signer, ledger.clock.now())
+    if as_json:
+        emit({**checkpoint_fields(stored.note), "signed_at": stored.signed_at})
+        return
     sys.stdout.write(stored.note)
+
+
+def checkpoint_fields(note: str) -> dict[str, Any]:
+    """A signed checkpoint for --json: its origin, tree size and root hash (base64), and the note's text."""
+    from ledger.audit.notes import Checkpoint, Note
+
+    checkpoint = Checkpoint.parse(Note.parse(note).text)
+    root = base64.b64encode(checkpoint.root).decode()
+    return {"origin": checkpoint.origin, "tree_size": checkpoint.size, "root_hash": root, "checkpoint": note}
 
 
 @audit_app.command("check-store")
@@ -92,10 +115,11 @@ def audit_export(
     ] = None,
     home: HomeOption = DEFAULT_HOME,
     database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Export the audit bundle: leaves, signed checkpoints, consistency proofs (progress on a terminal)."""
     from ledger.audit.bundle import ExportError, export_bundle
-    from ledger.progress import progress
+    from ledger.progress import no_progress, progress
 
     with user_errors():
         sandbox = sandbox_for(home, database_url)
@@ -110,15 +134,37 @@ def audit_export(
                     ledger.clock.now(),
                     since=trusted,
                     verifier_keys=sandbox.verifier_keys(),
-                    progress=progress,
+                    progress=no_progress if as_json else progress,
                 )
             except ExportError as error:
                 raise UserError(str(error)) from None
+        if as_json:
+            emit(_exported(summary))
+            return
     out.print(
         f"Exported leaves {summary.first_index} to {summary.tree_size - 1} with {len(summary.checkpoints)} "
         f"checkpoints and {len(summary.proofs)} proofs to {summary.directory}",
         soft_wrap=True,
     )
+
+
+def _exported(summary: Any) -> dict[str, Any]:
+    from ledger.audit.files import CHECKPOINTS, MANIFEST, PROOFS
+
+    bundle = summary.directory
+    latest = bundle / CHECKPOINTS / str(summary.tree_size)
+    return {
+        "bundle": str(bundle),
+        "first_index": summary.first_index,
+        **checkpoint_fields(latest.read_text(encoding="utf-8")),
+        "checkpoints": summary.checkpoints,
+        "files": {
+            "manifest": str(bundle / MANIFEST),
+            "checkpoint": str(latest),
+            "checkpoints": [str(bundle / CHECKPOINTS / str(size)) for size in summary.checkpoints],
+            "proofs": [str(bundle / PROOFS / name) for name in summary.proofs],
+        },
+    }
 
 
 INPUT_FILE_SIZE_MAX = 4 << 20  # a checkpoint or a proof a user names (a note is at most 1 MB)
@@ -220,6 +266,7 @@ def audit_prove(
     version: Annotated[int, typer.Option(help="... and its version in that stream.")] = 1,
     home: HomeOption = DEFAULT_HOME,
     database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Write an inclusion proof of one event against a signed checkpoint."""
     from uuid import UUID
@@ -256,6 +303,10 @@ def audit_prove(
             replace_file(out_file, written.encode())
         except FileProblem as error:
             raise UserError(str(error)) from None
+    if as_json:
+        fields = checkpoint_fields(checkpoint.note)
+        emit({"proof": str(out_file), "format": proof_format, "index": index, **fields})
+        return
     out.print(f"Proof of leaf {index} against the checkpoint of {checkpoint.size} leaves written to {out_file}")
 
 
@@ -292,10 +343,13 @@ def audit_verify_proof(
                 else verify_leaf_proof(json.loads(text), key, policy=trust)
             )
         except (ProofError, NoteError, json.JSONDecodeError) as error:
-            err.print(f"[red]FAIL[/] {proof_file}: {error}", highlight=False, soft_wrap=True)
+            if as_json:  # a verification's outcome, as `audit verify` gives it: a result on stdout, exit 1
+                emit({"verified": False, "leaf": None, "problem": f"{proof_file}: {error}"})
+            else:
+                err.print(f"[red]FAIL[/] {proof_file}: {error}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
     if as_json:
-        print(json.dumps({"verified": True, "leaf": leaf}, indent=2))
+        emit({"verified": True, "leaf": leaf, "problem": None})
     else:
         out.print(f"[green]verified[/] leaf {leaf['index']}: {leaf['type']} in stream {leaf['stream']}")
 
@@ -307,10 +361,22 @@ def audit_rotate_key(
     sandbox_key: Annotated[
         bool, typer.Option("--sandbox-key", help="Store the new key unencrypted (sandboxes only).")
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Rotate the signing key: a hand-over checkpoint carries the old and the new signature."""
     with user_errors():
-        old, new, stored = sandbox_for(home, database_url).rotate_key(allow_unencrypted_key=sandbox_key)
+        sandbox = sandbox_for(home, database_url)
+        old, new, stored = sandbox.rotate_key(allow_unencrypted_key=sandbox_key)
+    if as_json:
+        emit(
+            {
+                "old_verifier_key": old,
+                "new_verifier_key": new,
+                "key_file": str(sandbox.home.signing_key_path),
+                **checkpoint_fields(stored.note),
+            }
+        )
+        return
     out.print(f"old key: {old}", soft_wrap=True)
     out.print(f"new key: {new}", soft_wrap=True)
     out.print(f"hand-over checkpoint at tree size {stored.size}, signed by both")
@@ -324,15 +390,20 @@ def audit_witness_init(
     witness_home: WitnessHomeOption,
     name: Annotated[str, typer.Option(help="The witness's name, like supervisor.example/witness.")],
     sandbox_key: Annotated[bool, typer.Option("--sandbox-key", help="Store the key unencrypted.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Create a witness (the supervisor's cosigning key) and print its key."""
     from ledger.audit.witness import Witness, WitnessError
 
     with user_errors():
         try:
-            key = Witness(witness_home).init(name, allow_unencrypted_key=sandbox_key)
+            witness = Witness(witness_home)
+            key = witness.init(name, allow_unencrypted_key=sandbox_key)
         except WitnessError as error:
             raise UserError(str(error)) from None
+    if as_json:
+        emit({"witness_home": str(witness_home), "name": name, "witness_key": key, "key_file": str(witness.key_path)})
+        return
     out.print(f"witness key: {key}", soft_wrap=True)
 
 
@@ -341,6 +412,7 @@ def audit_cosign(
     bundle: Annotated[Path, typer.Argument(help="The bundle whose latest checkpoint to cosign.")],
     key: Annotated[str, typer.Option(help="The bank's verifier key, pinned by the supervisor.")],
     witness_home: WitnessHomeOption,
+    as_json: JsonOption = False,
 ) -> None:
     """Cosign a bundle's latest checkpoint after checking it extends the last one cosigned."""
     from ledger.audit.witness import Witness, WitnessError
@@ -350,10 +422,23 @@ def audit_cosign(
             witness = Witness(witness_home)
             note = witness.cosign_bundle(bundle, key)
         except WitnessError as error:
+            if as_json:
+                fail(str(error), 1, kind="cosign_refused")
             err.print(f"[red]REFUSED[/] {escape(str(error))}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
+    if as_json:
+        emit(_cosigned(bundle, witness, note.encode()))
+        return
     out.print(f"cosigned by {witness.name}: {note.text.splitlines()[1]} leaves")
     out.print(f"witness key: {witness.verifier().encode()}", soft_wrap=True)
+
+
+def _cosigned(bundle: Path, witness: Any, note: str) -> dict[str, Any]:
+    from ledger.audit.files import CHECKPOINTS
+
+    fields = checkpoint_fields(note)
+    written = {"bundle": str(bundle / CHECKPOINTS / str(fields["tree_size"])), "witness": str(witness.last_path)}
+    return {"witness": witness.name, "witness_key": witness.verifier().encode(), **fields, "files": written}
 
 
 witness_app = typer.Typer(help="Witnesses (C2SP tlog-witness): run one, or send them this log's checkpoints.")
@@ -366,6 +451,7 @@ def audit_witness_serve(
     log_key: Annotated[list[str], typer.Option("--log-key", help="A log's verifier key this witness trusts (repeat).")],
     host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="The port (0: any free one, printed).")] = 8081,
+    as_json: JsonOption = False,
 ) -> None:
     """Run the witness as an HTTP service: POST /add-checkpoint, as C2SP tlog-witness says."""
     from ledger.api.server import serve_app
@@ -380,6 +466,10 @@ def audit_witness_serve(
             raise UserError(str(error)) from None
 
         def announce(url: str) -> None:
+            if as_json:  # one JSON line when listening: a script reads the URL from it
+                submission = f"{url}/add-checkpoint"
+                print(json.dumps({"listening": url, "witness": service.name, "add_checkpoint": submission}), flush=True)
+                return
             print(f"witness {service.name} on {url} (add-checkpoint: {url}/add-checkpoint); Ctrl-C stops", flush=True)
 
         serve_app(create_witness_app(service), host=host, port=port, announce=announce)
@@ -390,6 +480,7 @@ def audit_witness_add(
     url: Annotated[str, typer.Argument(help="The witness's submission prefix, like http://127.0.0.1:8081.")],
     key: Annotated[str, typer.Argument(help="The witness's key, as 'ledger audit witness-init' printed it.")],
     home: HomeOption = DEFAULT_HOME,
+    as_json: JsonOption = False,
 ) -> None:
     """Send every new checkpoint of this log to a witness, and keep its cosignatures."""
     from ledger.audit.witnessing import WitnessConfigError, add_witness
@@ -401,11 +492,16 @@ def audit_witness_add(
             endpoint = add_witness(home, url, key)
         except WitnessConfigError as error:
             raise UserError(str(error)) from None
+    if as_json:
+        emit({"witness": endpoint.label, "url": endpoint.url, "witness_key": key})
+        return
     out.print(f"witness {endpoint.label} at {endpoint.url}: every new checkpoint goes to it", soft_wrap=True)
 
 
 @witness_app.command("submit")
-def audit_witness_submit(home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None) -> None:
+def audit_witness_submit(
+    home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
+) -> None:
     """Send the latest checkpoint to every witness that has not cosigned it yet (a retry)."""
     from ledger.audit.witnessing import configured, cosigned_sizes, submit_latest
 
@@ -418,10 +514,13 @@ def audit_witness_submit(home: HomeOption = DEFAULT_HOME, database_url: Database
             latest = ledger.audit.checkpoint(sandbox.signer(), ledger.clock.now())
             now = submit_latest(ledger.audit, witnesses)
             cosigned = sum(latest.size in cosigned_sizes(ledger.audit, witness) for witness in witnesses)
-    out.print(
-        f"{cosigned} of {len(witnesses)} witnesses hold a cosignature of the latest checkpoint "
-        f"({latest.size} leaves; {now} cosigned it now)"
-    )
+    if as_json:  # a partial outcome is a result too (exit 75: try again)
+        emit({"witnesses": len(witnesses), "cosigned": cosigned, "cosigned_now": now, "tree_size": latest.size})
+    else:
+        out.print(
+            f"{cosigned} of {len(witnesses)} witnesses hold a cosignature of the latest checkpoint "
+            f"({latest.size} leaves; {now} cosigned it now)"
+        )
     if cosigned < len(witnesses):
         raise typer.Exit(75)  # a witness was down or refused: try again (the warnings say which)
 
@@ -460,6 +559,8 @@ def report_supervisor(
                     "checkpoint": report.tree_size,
                     "signed": signer is not None,
                     "cited_leaves": len(report.evidence.cited()),
+                    "files": sorted(str(path) for path in out_dir.rglob("*") if path.is_file()),
+                    "checkpoint_note": checkpoint.note if checkpoint is not None else None,
                 }
             )
         )

@@ -59,6 +59,23 @@ app = typer.Typer(
 )
 
 
+def _flags_show_no_type() -> None:
+    """Typer 0.29's rich help asks every option for its type, a flag's too, and
+    shows `--json <bool>`: a flag takes no value, so it shows none (as plain
+    click help does). Options with a value keep theirs (`--home <path>`)."""
+    from typer.core import TyperOption
+
+    typed = TyperOption.display_type_rich
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag and not self.count else typed(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_show_no_type()
+
+
 def _print_version(asked: bool) -> None:
     if asked:
         from ledger import __version__
@@ -161,7 +178,34 @@ DatabaseUrlOption = Annotated[
         "(default: the SQLite file in the home).",
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+class _Output:
+    """How this run speaks: as text for a person, or (--json) as JSON for a program,
+    errors included. Set when --json is parsed, and by `main` before parsing, so that
+    a mistake on the command line itself is JSON too."""
+
+    json = False
+
+
+OUTPUT = _Output()
+
+
+def speak_json(asked: bool) -> bool:
+    """The --json option's callback: from here on, errors are JSON on standard error."""
+    if asked:
+        OUTPUT.json = True
+    return asked
+
+
+JsonOption = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Machine-readable output: one JSON document on stdout; an error is a JSON object on stderr.",
+        callback=speak_json,
+    ),
+]
 KeyOption = Annotated[str, typer.Option("--key", help="Your idempotency key for this command.")]
 
 venues_app = typer.Typer(help="Trading venues: list, add, delist.", no_args_is_help=True)
@@ -174,19 +218,67 @@ class UserError(Exception):
     """A mistake of the caller's, reported as one line."""
 
 
-def refused(rejected: BatchRejected, message: str, as_json: bool) -> UserError:
-    """A command refused whole, nothing written: the line names its error's
-    code, and with --json the refusal is printed on stdout for scripts too."""
+class Refused(UserError):
+    """A submitted command refused outright by the domain: nothing written (exit 2)."""
+
+    def __init__(self, message: str, refusal: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.refusal = refusal
+
+
+def refused(rejected: BatchRejected, message: str) -> UserError:
+    """A command refused whole, nothing written: the line names its error's code;
+    with --json the error object carries the refusal (`error.refused`)."""
     code = rejected.cause.code
-    if as_json:
-        refusal = {"position": rejected.position, "key": rejected.key, "code": code, "message": rejected.cause.message}
-        print(json.dumps({"refused": refusal}, indent=2))
-    return UserError(f"{message} (code {code})")
+    refusal = {"position": rejected.position, "key": rejected.key, "code": code, "message": rejected.cause.message}
+    return Refused(f"{message} (code {code})", refusal)
 
 
-def fail(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
-    err.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)  # a message may quote user text
+# An error's `code` under --json, by exit status (a refusal, a mistake on the
+# command line and an interruption have their own).
+ERROR_CODES = {
+    EXIT_RULE_REJECTED: "verification_failed",
+    EXIT_USER_ERROR: "user_error",
+    EXIT_INTERNAL: "internal_error",
+    EXIT_TEMPORARY: "temporary",
+}
+_HINTS = {
+    "temporary": "try the same command again",
+    "internal_error": "a bug: report it with the crash log",
+}
+
+
+def fail(message: str, code: int = EXIT_USER_ERROR, *, kind: str | None = None, **details: Any) -> NoReturn:
+    """One line on standard error (a JSON object with --json), and exit `code`."""
+    if OUTPUT.json:
+        print_error(message, code, kind=kind, **details)
+    else:
+        err.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)  # a message may quote user text
     raise typer.Exit(code)
+
+
+def print_error(message: str, code: int, *, kind: str | None = None, hint: str | None = None, **details: Any) -> None:
+    """The error as one JSON object on standard error:
+    {"error": {"code", "message", "hint", "exit_code", ...details}}."""
+    kind = kind or ERROR_CODES.get(code, "error")
+    hint = hint or _hint_in(message) or _HINTS.get(kind)
+    error = {"code": kind, "message": message, "hint": hint, "exit_code": code, **details}
+    sys.stderr.write(json.dumps({"error": error}) + "\n")
+    sys.stderr.flush()
+
+
+# What a message says to do, at its end: "... is not initialised: run 'ledger init' first".
+_HINT = re.compile(r": ((?:run|pass|give|choose|name|add|drop|use|check) .+)$")
+
+
+def _hint_in(message: str) -> str | None:
+    found = _HINT.search(message)
+    return found.group(1) if found else None
+
+
+def emit(document: Any) -> None:
+    """The one JSON document of a command's --json output, on stdout."""
+    print(json.dumps(document, indent=2))
 
 
 # Every failure a user or a file can cause, and its exit code (the driver's
@@ -222,6 +314,8 @@ def user_errors() -> Iterator[None]:
         message = describe_failure(error)
         if message is None:
             raise
+        if isinstance(error, Refused):
+            fail(message, exit_code_of(error), kind="refused", refused=error.refusal)
         fail(message, exit_code_of(error))
 
 
@@ -283,7 +377,7 @@ def internal_error(error: BaseException) -> NoReturn:
     import traceback
 
     folder = Path(os.environ.get(CRASH_DIR_ENV) or Path(tempfile.gettempdir()) / f"ledger-crashes-{os.getuid()}")
-    where = "nowhere (it could not be written)"
+    crash_log: str | None = None
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = folder / f"crash-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
@@ -291,12 +385,16 @@ def internal_error(error: BaseException) -> NoReturn:
         with os.fdopen(descriptor, "w") as handle:
             handle.write(f"ledger {' '.join(sys.argv[1:])}\n")
             handle.write("".join(traceback.format_exception(error)))
-        where = str(path)
+        crash_log = str(path)
     except OSError:
         pass
+    where = crash_log or "nowhere (it could not be written)"
     first = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
     what = f"{type(error).__name__}: {first}" if first else type(error).__name__
     line = f"internal error ({what}); this is a bug: the details are in {where}"
+    if OUTPUT.json:
+        print_error(line, EXIT_INTERNAL, crash_log=crash_log)
+        raise SystemExit(EXIT_INTERNAL)
     err.print(f"[red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
     raise SystemExit(EXIT_INTERNAL)  # outside the command line's own handling: typer.Exit would not be caught
 
@@ -355,6 +453,17 @@ def parse_time(text: str) -> datetime:
     return moment
 
 
+def describe_store(home: Path, database_url: str | None) -> dict[str, str]:
+    """Where the events are, for --json: an SQLite file, or a PostgreSQL database
+    (its password masked) and schema."""
+    from ledger.store.ports import StoreLocation
+
+    location = StoreLocation.parse(home=home, database_url=database_url)
+    if location.postgres is not None:
+        return {"kind": "postgresql", "database": location.postgres.safe, "schema": location.postgres.schema}
+    return {"kind": "sqlite", "path": str(location.sqlite_path)}
+
+
 def sandbox_for(home: Path, database_url: str | None) -> Sandbox:
     return Sandbox.at(home, database_url)
 
@@ -372,9 +481,9 @@ def submit_one(home: Path, database_url: str | None, command: BaseCommand, as_js
         try:
             (result,) = ledger.submit([command])
         except BatchRejected as rejected:
-            raise refused(rejected, str(rejected.cause), as_json) from None
+            raise refused(rejected, str(rejected.cause)) from None
     if as_json:
-        print(json.dumps(result.to_json(), indent=2))
+        emit(result.to_json())
     elif result.accepted:
         out.print(f"{result.key}: [green]accepted[/]{' (repeat)' if result.repeated else ''}")
     else:
@@ -405,3 +514,29 @@ def progress_start(quiet: bool) -> ProgressStart:
     from ledger.progress import no_progress, progress
 
     return no_progress if quiet else progress
+
+
+def run_command_line(arguments: list[str]) -> Any:
+    """The app; with --json on the command line, a mistake in the command line itself
+    (an unknown option, a bad or missing value) is a JSON error too, with click's exit code."""
+    if "--json" not in arguments[: arguments.index("--") if "--" in arguments else None]:
+        return app(args=arguments)
+    OUTPUT.json = True
+    try:
+        status = app(args=arguments, standalone_mode=False)
+    except typer.TyperException as error:  # click's own: a usage error, a file it could not open
+        _usage_failed(error)
+    except typer.Abort:
+        print_error("interrupted", 1, kind="interrupted")
+        raise SystemExit(1) from None
+    raise SystemExit(status if isinstance(status, int) else EXIT_DONE)
+
+
+def _usage_failed(error: Exception) -> NoReturn:
+    context = getattr(error, "ctx", None)
+    path = context.command_path if context is not None else "ledger"
+    missing = type(error).__name__ == "NoArgsIsHelpError"  # a group without its command: the help, as text
+    message = f"{path}: a command is needed" if missing else printable(getattr(error, "format_message", str)())
+    code = int(getattr(error, "exit_code", EXIT_USER_ERROR))
+    print_error(message, code, kind="usage", hint=f"see '{path} --help'")
+    raise SystemExit(code)

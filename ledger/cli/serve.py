@@ -40,6 +40,7 @@ def serve(
         bool, typer.Option("--no-coalescing", help="One transaction per request (for comparison only).")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No line per request on standard error.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Run the HTTP sandbox service (OpenAPI at /openapi.json, docs at /docs) until interrupted."""
     from ledger.api.app import ServiceConfig
@@ -50,7 +51,10 @@ def serve(
     from ledger.logs import in_json
 
     def announce(url: str) -> None:
-        print(f"serving {database_url or home} on {url} (docs: {url}/docs); Ctrl-C stops", flush=True)
+        if as_json:  # one JSON line when listening: a script reads the URL from it
+            print(json.dumps({"listening": url, "docs": f"{url}/docs", "openapi": f"{url}/openapi.json"}), flush=True)
+        else:
+            print(f"serving {database_url or home} on {url} (docs: {url}/docs); Ctrl-C stops", flush=True)
         if host not in ("127.0.0.1", "::1", "localhost"):
             warning = (
                 f"listening on {host}, beyond this machine, in plain HTTP: "
@@ -68,7 +72,7 @@ def serve(
             raise UserError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
     if in_json():  # every line on stderr a record
         _log.info("stopped")
-    else:
+    elif not as_json:
         print("stopped", file=sys.stderr)
 
 
@@ -120,10 +124,14 @@ def api_key_revoke(
     key_id: Annotated[str, typer.Argument(help="The key id, as 'ledger api-key list' shows it.")],
     home: HomeOption = DEFAULT_HOME,
     database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Revoke a key: servers refuse it within two seconds."""
     from ledger.api.keys import revoke_key
 
     with user_errors(), sandbox_for(home, database_url).open_reader() as reader:
         key = revoke_key(reader.backend, key_id, now=datetime.now(UTC))
+    if as_json:
+        print(json.dumps(key.to_json(), indent=2))
+        return
     out.print(f"API key {key.key_id} ({key.role.value}) is revoked")

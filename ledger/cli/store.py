@@ -27,6 +27,8 @@ from ledger.cli.edges import (
     RuntimeRoleOption,
     UserError,
     app,
+    describe_store,
+    emit,
     out,
     parse_time,
     progress_start,
@@ -67,6 +69,7 @@ def init(
     ] = DEFAULT_TIME_ZONE,
     runtime_role: RuntimeRoleOption = None,
     owner_role: OwnerRoleOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Create the store, the bank's identity and its Ed25519 signing key (and PostgreSQL roles)."""
     with user_errors():
@@ -87,6 +90,22 @@ def init(
         )
         if runtime_role is not None or owner_role is not None:
             sandbox.set_up_roles(runtime=runtime_role, owner=owner_role)
+    if as_json:
+        emit(
+            {
+                "home": str(home),
+                "store": describe_store(home, database_url),
+                "bank_name": identity.name,
+                "origin": identity.origin,
+                "time_zone": time_zone,
+                "verifier_key": key,
+                "key_file": str(sandbox.home.signing_key_path),
+                "verifier_key_file": str(sandbox.home.verifier_key_path),
+                "key_encrypted": not sandbox_key,
+                "roles": {"runtime": runtime_role, "owner": owner_role},
+            }
+        )
+        return
     out.print(f"Initialised {home} for {identity.name}")
     out.print(f"verifier key: {key}", soft_wrap=True)
     for kind, role in (("runtime", runtime_role), ("owner", owner_role)):
@@ -101,6 +120,7 @@ def migrate(
     runtime_role: RuntimeRoleOption = None,
     owner_role: OwnerRoleOption = None,
     print_sql: Annotated[bool, typer.Option("--print-sql", help="Print the roles' SQL instead of running it.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Upgrade the store's schema (and PostgreSQL roles) to this release's; with init, the only DDL."""
     from ledger.store.schema import SCHEMA_VERSION
@@ -110,12 +130,24 @@ def migrate(
         if print_sql:
             if runtime_role is None and owner_role is None:
                 raise UserError("--print-sql prints the roles' SQL: name --runtime-role and/or --owner-role")
-            for statement in sandbox.set_up_roles(runtime=runtime_role, owner=owner_role, execute=False):
+            statements = sandbox.set_up_roles(runtime=runtime_role, owner=owner_role, execute=False)
+            if as_json:
+                roles = {"runtime": runtime_role, "owner": owner_role}
+                sql = [f"{statement};" for statement in statements]
+                emit({"schema_version": SCHEMA_VERSION, "migrated_through": [], "roles": roles, "statements": sql})
+                return
+            for statement in statements:
                 print(f"{statement};")
             return
-        reached = sandbox.migrate(progress=progress_start(quiet=False))  # on a terminal only
+        reached = sandbox.migrate(progress=progress_start(quiet=as_json))  # on a terminal only
+        run: list[str] = []
         if runtime_role is not None or owner_role is not None:
-            sandbox.set_up_roles(runtime=runtime_role, owner=owner_role)
+            run = sandbox.set_up_roles(runtime=runtime_role, owner=owner_role)
+    if as_json:
+        roles = {"runtime": runtime_role, "owner": owner_role}
+        sql = [f"{statement};" for statement in run]
+        emit({"schema_version": SCHEMA_VERSION, "migrated_through": reached, "roles": roles, "statements": sql})
+        return
     if reached:
         out.print(f"Migrated to schema version {SCHEMA_VERSION} (through {', '.join(map(str, reached))})")
     else:
@@ -126,10 +158,15 @@ def migrate(
 
 
 @app.command()
-def snapshot(home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None) -> None:
+def snapshot(
+    home: HomeOption = DEFAULT_HOME, database_url: DatabaseUrlOption = None, as_json: JsonOption = False
+) -> None:
     """Snapshot the decision state now, so that writers open from it (they take one every 10k events too)."""
     with user_errors(), sandbox_for(home, database_url).open(auto_checkpoint=False) as ledger:
         position = ledger.snapshot()
+    if as_json:
+        emit({"position": position})
+        return
     out.print(f"Snapshot of the decision state at log position {position}")
 
 
@@ -142,6 +179,7 @@ def sandbox_reset(
     yes: Annotated[bool, typer.Option("--yes", help="Yes, delete every event of this sandbox.")] = False,
     home: HomeOption = DEFAULT_HOME,
     database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Start over: an empty store, the bank established again; identity and keys kept."""
     with user_errors():
@@ -151,6 +189,9 @@ def sandbox_reset(
         if not sandbox.home.is_initialised():
             raise UserError(f"{home} is not initialised: nothing to reset")
         sandbox.reset()
+    if as_json:
+        emit({"home": str(home), "store": describe_store(home, database_url), "verifier_key": sandbox.verifier_key()})
+        return
     out.print(f"Reset {home}: the bank is established again, with the same identity and keys")
 
 
@@ -159,11 +200,16 @@ def sandbox_fork(
     name: Annotated[Path, typer.Argument(help="The new sandbox's directory (a sibling name or a path).")],
     home: HomeOption = DEFAULT_HOME,
     database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Copy the sandbox, store and keys included, to try something without touching it."""
     with user_errors():
         target = name if name.is_absolute() or len(name.parts) > 1 else home.parent / name
         forked = sandbox_for(home, database_url).fork(target)
+    if as_json:
+        store = describe_store(forked.home.root, forked.database_url)
+        emit({"home": str(forked.home.root), "forked_from": str(home), "store": store})
+        return
     out.print(f"Forked {home} into {forked.home.root}")
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +34,7 @@ from ledger.cli.edges import (
     KeyOption,
     UserError,
     app,
+    emit,
     out,
     printable,
     progress_bar,
@@ -59,7 +62,7 @@ def submit(
                 results = ledger.submit([command for _, command in commands])
             except BatchRejected as rejected:
                 line = commands[int(str(rejected.context["position"]))][0]
-                raise refused(rejected, f"{source}:{line}: {rejected.message}", as_json) from None
+                raise refused(rejected, f"{source}:{line}: {rejected.message}") from None
     if as_json:
         print(json.dumps([result.to_json() for result in results], indent=2))
         return
@@ -141,12 +144,51 @@ def parse_commands(source: str, lines: list[tuple[int, bytes]]) -> list[tuple[in
 
 
 @app.command()
-def demo(home: HomeOption = Path("demo-sandbox"), database_url: DatabaseUrlOption = None) -> None:
+def demo(
+    home: HomeOption = Path("demo-sandbox"), database_url: DatabaseUrlOption = None, as_json: JsonOption = False
+) -> None:
     """The main job: a full scenario end to end, then export and verify the audit bundle."""
     from ledger.demo import run_demo
 
     with user_errors():
-        run_demo(sandbox_for(home, database_url), out)
+        sandbox = sandbox_for(home, database_url)
+        if not as_json:
+            run_demo(sandbox, out)
+            return
+        from rich.console import Console
+
+        run_demo(sandbox, Console(file=io.StringIO()))  # the story is for a person; a script gets its outcome
+        emit(demo_outcome(sandbox, home, database_url))
+
+
+def demo_outcome(sandbox: Any, home: Path, database_url: str | None) -> dict[str, Any]:
+    """What a script needs after the demo: where it is, its bundle and key, its counts, what to run next."""
+    from ledger.reports import compliance
+
+    key = sandbox.verifier_key()
+    bundle = max(home.glob("audit-bundle-*"), key=lambda path: int(path.name.rsplit("-", 1)[1]))  # the demo's last
+    with sandbox.open_reader() as reader:
+        counts = {
+            "events": reader.position(),
+            "recorded_rejections": compliance(reader)["total"],
+            "accounts_with_balances": len(reader.balances()),
+        }
+    flags = f"--home {shlex.quote(str(home))}" + (
+        f" --database-url {shlex.quote(database_url)}" if database_url else ""
+    )
+    return {
+        "home": str(home),
+        "bundle": str(bundle),
+        "tree_size": int(bundle.name.rsplit("-", 1)[1]),
+        "verifier_key": key,
+        "counts": counts,
+        "next_commands": [
+            f"ledger balances {flags}",
+            f"ledger report settlements {flags}",
+            f"ledger audit verify {shlex.quote(str(bundle))} --key {shlex.quote(key)}",
+            f"ledger serve {flags}",
+        ],
+    }
 
 
 @venues_app.command("add")

@@ -178,13 +178,12 @@ def test_a_refused_command_names_the_code_of_its_error_kind_in_text_and_json(hom
     assert "must be greater than zero (code AMOUNT_NOT_POSITIVE)" in text.stderr
     as_json = ledger("submit", str(batch), "--home", str(home), "--json")
     assert as_json.returncode == 2
-    assert json.loads(as_json.stdout) == {
-        "refused": {
-            "position": 1,
-            "key": "zero",
-            "code": "AMOUNT_NOT_POSITIVE",
-            "message": "invalid amount '0.00' for BYN: must be greater than zero",
-        }
+    assert as_json.stdout == ""  # refused outright, nothing written: an error, on stderr
+    assert json.loads(as_json.stderr)["error"]["refused"] == {
+        "position": 1,
+        "key": "zero",
+        "code": "AMOUNT_NOT_POSITIVE",
+        "message": "invalid amount '0.00' for BYN: must be greater than zero",
     }
     assert store_digest(home) == before
 
