@@ -59,7 +59,7 @@ def documented_shapes() -> dict[str, Shape]:
         found = re.fullmatch(r"`(ledger [a-z -]+?)`", cells[0]) if len(cells) == 3 else None
         if found is None:
             continue
-        keys = re.findall(r"`([a-z_0-9]+)` (string|integer|number|boolean|object|array)(\??)", cells[2])
+        keys = re.findall(r"`([$A-Za-z_0-9]+)` (string|integer|number|boolean|object|array)(\??)", cells[2])
         shapes[found.group(1)] = Shape(cells[1], {name: (kind, bool(null)) for name, kind, null in keys})
     return shapes
 
@@ -145,8 +145,10 @@ def run_every_command(tmp: Path) -> dict[str, Ran]:
     run(outputs, "ledger sandbox fork", "sandbox", "fork", str(copy), "--home", bank)
     run(outputs, "ledger sandbox clock", "sandbox", "clock", "--advance", "1h", "--home", str(copy))
     run(outputs, "ledger sandbox reset", "sandbox", "reset", "--yes", "--home", str(copy))
-    scenario = str(Path(__file__).parents[2] / "scenarios" / "funding.yaml")
+    scenario = str(Path(__file__).parents[2] / "ledger" / "scenarios" / "funding.yaml")
     run(outputs, "ledger scenario run", "scenario", "run", scenario)
+    run(outputs, "ledger scenario list", "scenario", "list")
+    run(outputs, "ledger scenario schema", "scenario", "schema")
     run(outputs, "ledger audit key", "audit", "key", "--home", bank)
     run(outputs, "ledger audit checkpoint", "audit", "checkpoint", "--home", bank)
     run(outputs, "ledger audit check-store", "audit", "check-store", "--home", bank)
