@@ -24,9 +24,12 @@ from domain.commands import (
 )
 from domain.errors import (
     AlreadyExists,
+    AmountTooPrecise,
     BankNotEstablished,
-    InvalidAmount,
-    InvalidCommand,
+    KycAlreadyVerified,
+    NotAToken,
+    SameClientOnBothSides,
+    TokenOutsideIssuance,
     UnknownAsset,
     UnknownClient,
     UnknownIssuer,
@@ -63,8 +66,9 @@ def assert_recorded_rejection(state: LedgerState, command: BaseCommand, rule: st
 def assert_refused(state: LedgerState, command: BaseCommand, error: type[Exception], match: str | None = None) -> None:
     before = balances_of(state)
     versions = dict(state.versions)
-    with pytest.raises(error, match=match):
+    with pytest.raises(error, match=match) as refused:
         apply(state, command)
+    assert type(refused.value) is error, f"{type(refused.value).__name__} raised, {error.__name__} expected"
     assert balances_of(state) == before
     assert state.versions == versions
 
@@ -109,7 +113,7 @@ def test_tokens_are_not_minted_to_a_client_without_kyc(state: LedgerState) -> No
 
 def test_only_tokens_are_minted(state: LedgerState) -> None:
     command = IssueTokens(key="m", issuer_id="svislach", asset="BYN", client_id="nord", amount="1")
-    assert_refused(state, command, InvalidCommand, "BYN is fiat, not a token")
+    assert_refused(state, command, NotAToken, "BYN is fiat, not a token")
 
 
 def test_redeeming_burns_tokens_and_lowers_supply(state: LedgerState) -> None:
@@ -136,7 +140,7 @@ def test_an_unlicensed_issuer_cannot_register_a_token(state: LedgerState) -> Non
 
 def test_a_supply_cap_needs_the_tokens_own_scale(state: LedgerState) -> None:
     command = RegisterToken(key="t", code="NEW", scale=0, issuer_id="svislach", supply_cap="10.5")
-    assert_refused(state, command, InvalidAmount, "NEW has 0 decimal places")
+    assert_refused(state, command, AmountTooPrecise, "NEW has 0 decimal places, 1 given")
 
 
 # Funding.
@@ -150,7 +154,7 @@ def test_a_deposit_credits_the_client_from_the_external_account(state: LedgerSta
 
 def test_tokens_cannot_be_deposited_from_outside(state: LedgerState) -> None:
     command = Deposit(key="d", client_id="nord", asset="SVT", amount="1", reference="tx")
-    assert_refused(state, command, InvalidCommand, "tokens enter the ledger only by issuance")
+    assert_refused(state, command, TokenOutsideIssuance, "tokens enter the ledger only by issuance")
 
 
 def test_a_client_without_kyc_cannot_deposit(state: LedgerState) -> None:
@@ -190,7 +194,7 @@ def test_a_transfer_beyond_the_balance_is_rejected(state: LedgerState) -> None:
 
 def test_a_transfer_to_oneself_is_refused(state: LedgerState) -> None:
     command = Transfer(key="t", source_client_id="alesia", target_client_id="alesia", asset="BYN", amount="1")
-    assert_refused(state, command, InvalidCommand, "source and target")
+    assert_refused(state, command, SameClientOnBothSides, "source and target")
 
 
 # Unknown and repeated parties.
@@ -216,7 +220,7 @@ def test_a_transfer_to_oneself_is_refused(state: LedgerState) -> None:
         (RegisterAsset(key="x", code="BYN", scale=2, kind=AssetKind.FIAT), AlreadyExists),
         (RegisterIssuer(key="x", issuer_id="svislach", name="S", licensed=True), AlreadyExists),
         (EstablishBank(key="x", name="Other", htp_resident=True, nbrb_register_entry="CB-2"), AlreadyExists),
-        (VerifyKyc(key="x", client_id="alesia"), InvalidCommand),
+        (VerifyKyc(key="x", client_id="alesia"), KycAlreadyVerified),
     ],
 )
 def test_commands_naming_unknown_or_existing_things_are_refused(

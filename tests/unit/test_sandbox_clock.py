@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from domain.commands import SetSandboxClock
-from domain.errors import InvalidCommand
+from domain.errors import ClockMovesForwardOnly
 from domain.events import SandboxClockSet, SettlementOverdue
 from domain.snapshot import StateSnapshot
 from domain.state import LedgerState
@@ -46,7 +46,7 @@ def test_releasing_the_clock_lets_it_run_with_real_time_again() -> None:
 def test_the_clock_moves_forward_only() -> None:
     state = built_world()
     apply(state, SetSandboxClock(key="freeze", frozen_at=FROZEN))
-    with pytest.raises(InvalidCommand, match="moves forward only"):
+    with pytest.raises(ClockMovesForwardOnly, match="moves forward only"):
         apply(state, SetSandboxClock(key="back", frozen_at=FROZEN - timedelta(seconds=1)))
     assert state.sandbox_clock == FROZEN
 
@@ -81,6 +81,6 @@ def test_a_released_clock_cannot_be_frozen_behind_the_furthest_it_has_read() -> 
     state = built_world()
     apply(state, SetSandboxClock(key="far", frozen_at=FROZEN + timedelta(days=365)))
     apply(state, SetSandboxClock(key="release", release=True))
-    with pytest.raises(InvalidCommand, match="moves forward only"):
+    with pytest.raises(ClockMovesForwardOnly, match="moves forward only"):
         apply(state, SetSandboxClock(key="back", frozen_at=FROZEN))
     assert state.clock_high_water == FROZEN + timedelta(days=365)

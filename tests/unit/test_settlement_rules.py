@@ -23,7 +23,14 @@ from domain.commands import (
     Withdraw,
 )
 from domain.crossborder import ComplianceSettings, Direction, PartyInfo, SettlementStatus
-from domain.errors import InvalidCommand, MissingRate, UnknownSettlement
+from domain.errors import (
+    DeadlineNotLater,
+    DeliveryClosesImportsOnly,
+    MissingRate,
+    ReturnExceedsOutstanding,
+    SettlementNotOutstanding,
+    UnknownSettlement,
+)
 from domain.events import (
     AmlNotificationRecorded,
     SettlementDeadlineExtended,
@@ -112,7 +119,7 @@ def test_funds_returned_in_parts_then_in_full_end_the_settlement(state: LedgerSt
     assert_refused(
         state,
         ReturnSettlementFunds(key="r3", settlement_id="s1", amount="1", reference="x"),
-        InvalidCommand,
+        SettlementNotOutstanding,
         "returned already",
     )
 
@@ -122,7 +129,7 @@ def test_more_cannot_come_back_than_is_outstanding(state: LedgerState) -> None:
     assert_refused(
         state,
         ReturnSettlementFunds(key="r", settlement_id="s1", amount="3000.01", reference="x"),
-        InvalidCommand,
+        ReturnExceedsOutstanding,
         "3000.00 BYN outstanding",
     )
 
@@ -142,7 +149,7 @@ def test_an_import_closes_by_delivery_and_an_export_cannot(state: LedgerState) -
     assert_refused(
         state,
         CloseSettlementByDelivery(key="c2", settlement_id="s2", delivery_reference="x"),
-        InvalidCommand,
+        DeliveryClosesImportsOnly,
         "only imports",
     )
 
@@ -182,7 +189,7 @@ def test_a_permit_extends_the_deadline(state: LedgerState) -> None:
     assert_refused(
         state,
         ExtendSettlementDeadline(key="x2", settlement_id="s1", new_deadline=DAY, permit_reference="P"),
-        InvalidCommand,
+        DeadlineNotLater,
         "not after",
     )
 
