@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from fractions import Fraction
 
 import pytest
 
@@ -41,7 +42,7 @@ from domain.money import AssetKind
 from domain.parties import ClientKind
 from domain.state import LedgerState
 from tests.unit.test_rules import assert_recorded_rejection, assert_refused
-from tests.world import LEDGER_TIME, apply, trading_world
+from tests.world import LEDGER_TIME, accept, apply, assert_moves, reject, trading_world
 
 ORIGINATOR = PartyInfo(name="Nord Timber JSC", account="client:nord", customer_id="C-42", country="BY")
 BENEFICIARY = PartyInfo(
@@ -324,3 +325,117 @@ def test_an_aml_threshold_follows_the_base_unit_even_in_a_copy_of_the_settings()
     raised = settings.model_copy(update={"base_unit_byn": settings.base_unit_byn * 2})
     assert raised.aml_threshold_byn(ClientKind.INDIVIDUAL) == 2 * before
     assert settings.aml_threshold_byn(ClientKind.INDIVIDUAL) == before
+
+
+NORD, IN_TRANSIT, EXTERNAL = "client:nord", "system:in_transit", "system:external"
+
+
+def test_a_settlement_its_return_and_its_delivery_move_exactly_the_client_in_transit_and_external(
+    state: LedgerState,
+) -> None:
+    assert_moves(state, settle(), {(NORD, "BYN"): -300000, (IN_TRANSIT, "BYN"): 300000})
+    back = ReturnSettlementFunds(key="r1", settlement_id="s1", amount="1000.00", reference="x")
+    assert_moves(state, back, {(NORD, "BYN"): 100000, (IN_TRANSIT, "BYN"): -100000})
+    assert_moves(state, settle("s2", direction=Direction.IMPORT), {(NORD, "BYN"): -300000, (IN_TRANSIT, "BYN"): 300000})
+    delivered = CloseSettlementByDelivery(key="c2", settlement_id="s2", delivery_reference="CMR-1")
+    assert_moves(state, delivered, {(IN_TRANSIT, "BYN"): -300000, (EXTERNAL, "BYN"): 300000})
+    assert state.settlements["s1"].outstanding_minor == 200000
+    assert state.settlements["s2"].outstanding_minor == 0
+
+
+def test_gaps_in_the_originators_travel_rule_data_are_refused_at_the_threshold(state: LedgerState) -> None:
+    originator = PartyInfo(name="Nord Timber JSC", country="BY")
+    event = reject(state, settle(amount="3200.00", originator=originator), "TRAVEL_RULE_INCOMPLETE")
+    assert event.details == {
+        "value_usd": "1000.00",
+        "threshold_usd": "1000.00",
+        "missing": "originator account; originator address, national_id, customer_id or birth_date and birth_place",
+    }
+
+
+def test_gaps_on_both_sides_are_all_named_originator_first(state: LedgerState) -> None:
+    command = settle(amount="3200.00", originator=PartyInfo(name="N", account="a"), beneficiary=PartyInfo(name="B"))
+    event = reject(state, command, "TRAVEL_RULE_INCOMPLETE")
+    assert event.details["missing"] == (
+        "originator country; originator address, national_id, customer_id or birth_date and birth_place; "
+        "beneficiary account; beneficiary country; "
+        "beneficiary address, national_id, customer_id or birth_date and birth_place"
+    )
+
+
+def test_incomplete_data_one_cent_below_the_threshold_is_accepted_and_marked_incomplete(state: LedgerState) -> None:
+    (event,) = assert_moves(
+        state,
+        settle(amount="3199.99", originator=PartyInfo(name="N")),
+        {(NORD, "BYN"): -319999, (IN_TRANSIT, "BYN"): 319999},
+    )
+    assert isinstance(event, SettlementInitiated)
+    assert not event.travel_rule_complete
+
+
+def test_a_reference_rate_taking_effect_today_values_todays_operations(state: LedgerState) -> None:
+    accept(state, SetReferenceRate(key="r-usd-today", code="USD", byn_per_unit="3.2100", effective_on=DAY))
+    # 3200.00 BYN was exactly 1000 USD at 3.20; at 3.21 it is below the threshold.
+    accept(state, settle(amount="3200.00", beneficiary=PartyInfo(name="B")))
+    event = reject(state, settle("s2", amount="3210.00", beneficiary=PartyInfo(name="B")), "TRAVEL_RULE_INCOMPLETE")
+    assert event.details["value_usd"] == "1000.00"
+
+
+def test_a_new_rate_keeps_the_assets_earlier_rates(state: LedgerState) -> None:
+    accept(state, SetReferenceRate(key="r-usdt-2", code="USDT", byn_per_unit="3.3000", effective_on=DAY))
+    accept(state, SetReferenceRate(key="r-usdt-3", code="USDT", byn_per_unit="3.4000", effective_on=DAY + timedelta(1)))
+    assert state.rate("USDT", DAY - timedelta(days=30)) == Fraction(13, 4)
+    assert state.rate("USDT", DAY - timedelta(days=1)) == Fraction(13, 4)
+    assert state.rate("USDT", DAY) == Fraction(33, 10)
+    assert state.rate("USDT", DAY + timedelta(days=5)) == Fraction(34, 10)
+    assert state.rate("USDT", DAY - timedelta(days=31)) is None
+    assert state.rate("BYN", DAY) == 1
+
+
+def test_every_compliance_setting_is_changed_by_the_command(state: LedgerState) -> None:
+    command = SetComplianceSettings(
+        key="s",
+        travel_rule_threshold_usd="1500.5",
+        aml_individual_base_units="2100",
+        aml_company_base_units="21000",
+        base_unit_byn="42",
+        export_deadline_days=120,
+        import_deadline_days=60,
+        aml_window_hours=48,
+        self_hosted_proof_threshold_eur="700",
+        settling_kinds=[ClientKind.SELF_EMPLOYED, ClientKind.INDIVIDUAL],
+    )
+    accept(state, command)
+    assert state.settings == ComplianceSettings(
+        travel_rule_threshold_usd=Fraction(3001, 2),
+        aml_individual_base_units=Fraction(2100),
+        aml_company_base_units=Fraction(21000),
+        base_unit_byn=Fraction(42),
+        export_deadline_days=120,
+        import_deadline_days=60,
+        aml_window_hours=48,
+        self_hosted_proof_threshold_eur=Fraction(700),
+        settling_kinds=(ClientKind.INDIVIDUAL, ClientKind.SELF_EMPLOYED),
+    )
+    assert state.settings.aml_threshold_byn(ClientKind.INDIVIDUAL) == 2100 * 42
+    assert state.settings.aml_threshold_byn(ClientKind.COMPANY) == 21000 * 42
+
+
+def test_the_default_compliance_settings_have_their_documented_values() -> None:
+    settings = ComplianceSettings()
+    assert settings.travel_rule_threshold_usd == 1000
+    assert (settings.aml_individual_base_units, settings.aml_company_base_units) == (2000, 20000)
+    assert settings.base_unit_byn == 45
+    assert (settings.export_deadline_days, settings.import_deadline_days) == (180, 90)
+    assert settings.aml_window_hours == 24
+    assert settings.self_hosted_proof_threshold_eur == 1000
+    assert settings.settling_kinds == (ClientKind.COMPANY, ClientKind.SELF_EMPLOYED)
+    assert settings.aml_threshold_byn(ClientKind.INDIVIDUAL) == 90000
+    assert settings.aml_threshold_byn(ClientKind.COMPANY) == 900000
+
+
+def test_a_compliance_command_leaving_out_the_newer_settings_keeps_their_defaults(state: LedgerState) -> None:
+    accept(state, SetComplianceSettings(key="s", base_unit_byn="40"))
+    assert state.settings.aml_window_hours == 24
+    assert state.settings.self_hosted_proof_threshold_eur == 1000
+    assert state.settings.base_unit_byn == 40
