@@ -103,18 +103,18 @@ def test_an_export_sends_value_to_in_transit_with_a_180_day_deadline(state: Ledg
 
 
 def test_an_import_has_a_90_day_deadline_unless_told_otherwise(state: LedgerState) -> None:
-    apply(state, settle(direction=Direction.IMPORT))
-    apply(state, settle("s2", direction=Direction.IMPORT, deadline_days=30, key="init-s2b"))
+    accept(state, settle(direction=Direction.IMPORT))
+    accept(state, settle("s2", direction=Direction.IMPORT, deadline_days=30, key="init-s2b"))
     assert state.settlements["s1"].deadline == DAY + timedelta(days=90)
     assert state.settlements["s2"].deadline == DAY + timedelta(days=30)
 
 
 def test_funds_returned_in_parts_then_in_full_end_the_settlement(state: LedgerState) -> None:
-    apply(state, settle())
-    apply(state, ReturnSettlementFunds(key="r1", settlement_id="s1", amount="1000", reference="swift-1"))
+    accept(state, settle())
+    accept(state, ReturnSettlementFunds(key="r1", settlement_id="s1", amount="1000", reference="swift-1"))
     assert state.settlements["s1"].status == SettlementStatus.OPEN
     assert state.settlements["s1"].outstanding_minor == 200000
-    apply(state, ReturnSettlementFunds(key="r2", settlement_id="s1", amount="2000", reference="swift-2"))
+    accept(state, ReturnSettlementFunds(key="r2", settlement_id="s1", amount="2000", reference="swift-2"))
     assert state.settlements["s1"].status == SettlementStatus.RETURNED
     assert state.balance("system:in_transit", "BYN") == 0
     assert_refused(
@@ -126,7 +126,7 @@ def test_funds_returned_in_parts_then_in_full_end_the_settlement(state: LedgerSt
 
 
 def test_more_cannot_come_back_than_is_outstanding(state: LedgerState) -> None:
-    apply(state, settle())
+    accept(state, settle())
     assert_refused(
         state,
         ReturnSettlementFunds(key="r", settlement_id="s1", amount="3000.01", reference="x"),
@@ -136,9 +136,9 @@ def test_more_cannot_come_back_than_is_outstanding(state: LedgerState) -> None:
 
 
 def test_an_import_closes_by_delivery_and_an_export_cannot(state: LedgerState) -> None:
-    apply(state, settle(direction=Direction.IMPORT))
-    apply(state, ReturnSettlementFunds(key="r", settlement_id="s1", amount="500", reference="refund"))
-    apply(state, CloseSettlementByDelivery(key="c", settlement_id="s1", delivery_reference="CMR-991"))
+    accept(state, settle(direction=Direction.IMPORT))
+    accept(state, ReturnSettlementFunds(key="r", settlement_id="s1", amount="500", reference="refund"))
+    accept(state, CloseSettlementByDelivery(key="c", settlement_id="s1", delivery_reference="CMR-991"))
     settlement = state.settlements["s1"]
     assert settlement.status == SettlementStatus.CLOSED
     assert (settlement.returned_minor, settlement.delivered_minor, settlement.outstanding_minor) == (
@@ -146,7 +146,7 @@ def test_an_import_closes_by_delivery_and_an_export_cannot(state: LedgerState) -
         250000,
         0,
     )
-    apply(state, settle("s2", key="init-s2"))
+    accept(state, settle("s2", key="init-s2"))
     assert_refused(
         state,
         CloseSettlementByDelivery(key="c2", settlement_id="s2", delivery_reference="x"),
@@ -156,7 +156,7 @@ def test_an_import_closes_by_delivery_and_an_export_cannot(state: LedgerState) -
 
 
 def test_a_settlement_is_overdue_only_once_ledger_time_passes_its_deadline(state: LedgerState) -> None:
-    apply(state, settle(deadline_days=10))
+    accept(state, settle(deadline_days=10))
     assert apply(state, later(CheckDeadlines(key="d10"), 10)).events == []
     (event,) = apply(state, later(CheckDeadlines(key="d11"), 11)).events
     assert isinstance(event, SettlementOverdue)
@@ -166,21 +166,21 @@ def test_a_settlement_is_overdue_only_once_ledger_time_passes_its_deadline(state
 
 
 def test_a_late_return_ends_an_overdue_settlement(state: LedgerState) -> None:
-    apply(state, settle(deadline_days=10))
-    apply(state, later(CheckDeadlines(key="d"), 11))
-    apply(state, later(ReturnSettlementFunds(key="r", settlement_id="s1", amount="3000", reference="late"), 40))
+    accept(state, settle(deadline_days=10))
+    accept(state, later(CheckDeadlines(key="d"), 11))
+    accept(state, later(ReturnSettlementFunds(key="r", settlement_id="s1", amount="3000", reference="late"), 40))
     assert state.settlements["s1"].status == SettlementStatus.RETURNED
 
 
 def test_returned_and_closed_settlements_are_never_overdue(state: LedgerState) -> None:
-    apply(state, settle(deadline_days=5))
-    apply(state, ReturnSettlementFunds(key="r", settlement_id="s1", amount="3000", reference="back"))
+    accept(state, settle(deadline_days=5))
+    accept(state, ReturnSettlementFunds(key="r", settlement_id="s1", amount="3000", reference="back"))
     assert apply(state, later(CheckDeadlines(key="d"), 30)).events == []
 
 
 def test_a_permit_extends_the_deadline(state: LedgerState) -> None:
-    apply(state, settle(deadline_days=10))
-    apply(
+    accept(state, settle(deadline_days=10))
+    accept(
         state,
         ExtendSettlementDeadline(
             key="x", settlement_id="s1", new_deadline=DAY + timedelta(days=60), permit_reference="NBRB-P-17"
@@ -196,8 +196,8 @@ def test_a_permit_extends_the_deadline(state: LedgerState) -> None:
 
 
 def test_an_overdue_settlement_extended_under_a_permit_is_outstanding_again(state: LedgerState) -> None:
-    apply(state, settle(deadline_days=10))
-    apply(state, later(CheckDeadlines(key="d11"), 11))
+    accept(state, settle(deadline_days=10))
+    accept(state, later(CheckDeadlines(key="d11"), 11))
     extend = ExtendSettlementDeadline(
         key="x", settlement_id="s1", new_deadline=DAY + timedelta(days=60), permit_reference="NBRB-P-17"
     )
@@ -211,15 +211,15 @@ def test_an_overdue_settlement_extended_under_a_permit_is_outstanding_again(stat
 
 
 def test_a_return_to_a_frozen_client_is_refused_and_recorded(state: LedgerState) -> None:
-    apply(state, settle())
-    apply(state, FreezeClient(key="freeze", client_id="nord", reason="AML investigation"))
+    accept(state, settle())
+    accept(state, FreezeClient(key="freeze", client_id="nord", reason="AML investigation"))
     back = ReturnSettlementFunds(key="r", settlement_id="s1", amount="3000", reference="back")
     assert_recorded_rejection(state, back, "CLIENT_FROZEN")
     assert state.settlements["s1"].returned_minor == 0
 
 
 def test_a_client_with_value_in_transit_is_not_offboarded(state: LedgerState) -> None:
-    apply(state, settle())
+    accept(state, settle())
     for command in (
         Withdraw(key="w-byn", client_id="nord", asset="BYN", amount="47050", reference="out"),
         # In two, each below the travel-rule threshold (a crypto withdrawal above it needs IVMS101 data).
@@ -248,19 +248,19 @@ def test_below_the_threshold_incomplete_data_passes_and_is_marked(state: LedgerS
 
 
 def test_a_zero_threshold_requires_travel_rule_data_always(state: LedgerState) -> None:
-    apply(state, SetComplianceSettings(key="eu-tfr", travel_rule_threshold_usd="0"))
+    accept(state, SetComplianceSettings(key="eu-tfr", travel_rule_threshold_usd="0"))
     assert_recorded_rejection(state, settle(amount="0.01", beneficiary=PartyInfo(name="B")), "TRAVEL_RULE_INCOMPLETE")
 
 
 def test_without_a_rate_an_incomplete_settlement_cannot_be_valued(state: LedgerState) -> None:
-    apply(state, RegisterAsset(key="asset-btc", code="BTC", scale=8, kind=AssetKind.CRYPTO))
-    apply(state, Deposit(key="btc", client_id="nord", asset="BTC", amount="5", reference="r"))
+    accept(state, RegisterAsset(key="asset-btc", code="BTC", scale=8, kind=AssetKind.CRYPTO))
+    accept(state, Deposit(key="btc", client_id="nord", asset="BTC", amount="5", reference="r"))
     command = settle(asset="BTC", amount="1", beneficiary=PartyInfo(name="B"))
     assert_refused(state, command, MissingRate, "no reference rate for BTC")
 
 
 def test_a_blocked_jurisdiction_is_refused(state: LedgerState) -> None:
-    apply(state, BlockJurisdiction(key="b", country="KP", reason="FATF call for action"))
+    accept(state, BlockJurisdiction(key="b", country="KP", reason="FATF call for action"))
     assert_recorded_rejection(state, settle(country="KP"), "BLOCKED_JURISDICTION")
 
 
@@ -271,7 +271,7 @@ def test_individuals_do_not_settle_abroad_by_default(state: LedgerState) -> None
 
 def test_a_blacklisted_beneficiary_wallet_is_refused(state: LedgerState) -> None:
     wallet = "TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE"
-    apply(state, BlacklistAddress(key="bl", address=wallet, listed_on=DAY - timedelta(days=1), reason="mixer"))
+    accept(state, BlacklistAddress(key="bl", address=wallet, listed_on=DAY - timedelta(days=1), reason="mixer"))
     assert_recorded_rejection(state, settle(beneficiary_wallet=wallet), "BLACKLISTED_ADDRESS")
 
 
@@ -313,8 +313,8 @@ def test_aml_values_crypto_at_the_reference_rate(state: LedgerState) -> None:
 
 
 def test_settings_are_recorded_and_applied(state: LedgerState) -> None:
-    apply(state, SetComplianceSettings(key="s", export_deadline_days=120, settling_kinds=[ClientKind.COMPANY]))
-    apply(state, settle())
+    accept(state, SetComplianceSettings(key="s", export_deadline_days=120, settling_kinds=[ClientKind.COMPANY]))
+    accept(state, settle())
     assert state.settlements["s1"].deadline == date.fromordinal(DAY.toordinal() + 120)
     assert_recorded_rejection(state, settle("s2", client="ivan", amount="1", key="init-s2"), "SETTLEMENT_NOT_PERMITTED")
 

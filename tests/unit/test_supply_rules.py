@@ -16,7 +16,7 @@ from domain.errors import TokenOutsideIssuance
 from domain.events import TreasuryFunded
 from domain.state import LedgerState
 from tests.unit.test_rules import assert_recorded_rejection, assert_refused
-from tests.world import apply, trading_world
+from tests.world import accept, apply, trading_world
 
 TREASURY = "system:treasury"
 
@@ -89,8 +89,8 @@ def test_a_funded_treasury_sells_what_it_holds_and_no_more(state: LedgerState) -
     assert isinstance(outcome.events[0], TreasuryFunded)
     assert state.balance(TREASURY, "USDT") == 15_000_000
     assert state.balance("system:external", "USDT") == -3_015_000_000
-    apply(state, Deposit(key="alesia-byn", client_id="alesia", asset="BYN", amount="100", reference="in"))
-    apply(state, trade())
+    accept(state, Deposit(key="alesia-byn", client_id="alesia", asset="BYN", amount="100", reference="in"))
+    accept(state, trade())
     assert state.balance("client:alesia", "USDT") == 10_000_000
     assert state.balance(TREASURY, "USDT") == 5_000_000
     assert state.balance(TREASURY, "BYN") == 3300
@@ -99,12 +99,12 @@ def test_a_funded_treasury_sells_what_it_holds_and_no_more(state: LedgerState) -
 
 
 def test_tokens_the_bank_buys_from_a_client_are_held_by_its_treasury_and_sold_on(state: LedgerState) -> None:
-    apply(state, fund("BYN", "100.00"))
-    apply(state, trade(buyer=None, seller="alesia", base="SVT", base_amount="40.00", quote_amount="20.00"))
+    accept(state, fund("BYN", "100.00"))
+    accept(state, trade(buyer=None, seller="alesia", base="SVT", base_amount="40.00", quote_amount="20.00"))
     assert state.balance(TREASURY, "SVT") == 4000
     assert state.holdings("SVT") == state.supply("SVT") == 30000
-    apply(state, Deposit(key="nord-byn", client_id="nord", asset="BYN", amount="100", reference="in"))
-    apply(state, trade(buyer="nord", base="SVT", base_amount="40.00", quote_amount="21.00", key="resale"))
+    accept(state, Deposit(key="nord-byn", client_id="nord", asset="BYN", amount="100", reference="in"))
+    accept(state, trade(buyer="nord", base="SVT", base_amount="40.00", quote_amount="21.00", key="resale"))
     assert state.balance(TREASURY, "SVT") == 0
     assert state.balance("client:nord", "SVT") == 4000
     assert_recorded_rejection(
@@ -140,14 +140,14 @@ def test_a_token_fee_is_held_by_the_bank(state: LedgerState) -> None:
     purchase = trade(
         venue="minsk-htp", buyer="alesia", seller="nord", base="USDT", base_amount="1", quote="SVT", quote_amount="5.00"
     )
-    apply(state, purchase.model_copy(update={"fee": "0.50"}))
+    accept(state, purchase.model_copy(update={"fee": "0.50"}))
     assert state.balance("system:fees", "SVT") == 50
     assert_supply_is_held(state)
 
 
 def test_tokens_between_two_clients_on_a_venue_still_trade(state: LedgerState) -> None:
-    apply(state, Deposit(key="nord-byn", client_id="nord", asset="BYN", amount="100", reference="in"))
-    apply(state, trade(venue="minsk-htp", buyer="nord", seller="alesia", base="SVT", base_amount="5.00"))
+    accept(state, Deposit(key="nord-byn", client_id="nord", asset="BYN", amount="100", reference="in"))
+    accept(state, trade(venue="minsk-htp", buyer="nord", seller="alesia", base="SVT", base_amount="5.00"))
     assert state.balance("client:nord", "SVT") == 500
     assert_supply_is_held(state)
 
@@ -175,8 +175,8 @@ def test_a_token_is_not_sent_abroad(state: LedgerState) -> None:
 
 
 def test_issuance_beyond_the_cap_stays_refused_however_tokens_have_moved(state: LedgerState) -> None:
-    apply(state, fund("BYN", "100.00"))
-    apply(state, trade(buyer=None, seller="alesia", base="SVT", base_amount="300.00", quote_amount="30.00"))
+    accept(state, fund("BYN", "100.00"))
+    accept(state, trade(buyer=None, seller="alesia", base="SVT", base_amount="300.00", quote_amount="30.00"))
     over = IssueTokens(key="over", issuer_id="svislach", asset="SVT", client_id="nord", amount="700.01")
     assert_recorded_rejection(state, over, "SUPPLY_CAP_EXCEEDED")
     assert_supply_is_held(state)

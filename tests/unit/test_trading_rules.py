@@ -34,7 +34,7 @@ from domain.events import TradeExecuted
 from domain.parties import VenueKind
 from domain.state import LedgerState
 from tests.unit.test_rules import assert_recorded_rejection, assert_refused
-from tests.world import LEDGER_TIME, accept, apply, assert_moves, reject, trading_world
+from tests.world import LEDGER_TIME, accept, assert_moves, reject, trading_world
 
 ALESIA, NORD, JAN, IVAN = "client:alesia", "client:nord", "client:jan", "client:ivan"
 FEES, TREASURY, EXTERNAL = "system:fees", "system:treasury", "system:external"
@@ -150,7 +150,7 @@ def test_the_policy_can_let_resident_companies_and_bar_non_residents(state: Ledg
 
 
 def test_no_policy_lets_a_resident_individual_trade_abroad(state: LedgerState) -> None:
-    apply(
+    accept(
         state,
         SetTradingPolicy(key="p", non_residents_on_foreign_venues=True, resident_companies_on_foreign_venues=True),
     )
@@ -165,7 +165,7 @@ def test_a_resident_may_trade_with_the_bank_itself(state: LedgerState) -> None:
 
 
 def test_a_delisted_venue_refuses_every_trade(state: LedgerState) -> None:
-    apply(state, DelistVenue(key="d", venue_id="minsk-htp", reason="licence withdrawn"))
+    accept(state, DelistVenue(key="d", venue_id="minsk-htp", reason="licence withdrawn"))
     assert_recorded_rejection(state, trade(), "VENUE_NOT_LISTED")
 
 
