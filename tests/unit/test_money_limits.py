@@ -12,7 +12,14 @@ import re
 import pytest
 from pydantic import ValidationError
 
-from domain.errors import AmountNotDecimal, AmountNotPositive, AmountTooLarge, AmountTooLong, AmountTooPrecise
+from domain.errors import (
+    AmountNotDecimal,
+    AmountNotPositive,
+    AmountNotText,
+    AmountTooLarge,
+    AmountTooLong,
+    AmountTooPrecise,
+)
 from domain.money import (
     AMOUNT_MINOR_MAX,
     AMOUNT_TEXT_LENGTH_MAX,
@@ -130,3 +137,34 @@ def test_an_asset_parses_and_formats_at_its_own_scale() -> None:
     assert usdt.format(1_250_000) == "1.250000"
     with pytest.raises(AmountTooPrecise, match=r"invalid amount '0\.0000001' for USDT: USDT has 6 decimal places, 7"):
         usdt.parse("0.0000001")
+
+
+NINES_61 = "9" * 61
+
+
+@pytest.mark.parametrize(
+    ("text", "scale", "error", "context"),
+    [
+        (12.5, 2, AmountNotText, {"amount": 12.5, "reason": "amounts are decimal strings, like '12.50'"}),
+        (NINES_61, 0, AmountTooLong, {"amount": "9" * 20 + "...", "reason": "too many digits"}),
+        ("1e3", 2, AmountNotDecimal, {"amount": "1e3", "reason": "not a plain decimal number like '12.50'"}),
+        ("0.001", 2, AmountTooPrecise, {"amount": "0.001", "reason": "BYN has 2 decimal places, 3 given"}),
+        ("7.5", 0, AmountTooPrecise, {"amount": "7.5", "reason": "BYN has 0 decimal places, 1 given"}),
+        ("0.00", 2, AmountNotPositive, {"amount": "0.00", "reason": "must be greater than zero"}),
+        ("000", 0, AmountNotPositive, {"amount": "0", "reason": "must be greater than zero"}),
+        (
+            "1" + "0" * 35 + "1",
+            0,
+            AmountTooLarge,
+            {"amount": "1" + "0" * 35 + "1", "reason": "exceeds the ledger's limit of 1" + "0" * 36 + " minor units"},
+        ),
+    ],
+)
+def test_each_refusal_of_an_amount_carries_exactly_its_context(
+    text: object, scale: int, error: type[Exception], context: dict[str, object]
+) -> None:
+    with pytest.raises(error) as refused:
+        parse_amount(text, asset="BYN", scale=scale)  # type: ignore[arg-type]
+    assert type(refused.value) is error
+    assert refused.value.context == {"asset": "BYN", **context}  # type: ignore[attr-defined]
+    assert str(refused.value) == f"invalid amount {context['amount']!r} for BYN: {context['reason']}"
