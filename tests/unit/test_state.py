@@ -263,3 +263,25 @@ def test_the_position_only_moves_forward() -> None:
     assert state.position == 5
     with pytest.raises(AssertionError):
         state.advance_to(5)
+
+
+def test_a_reversed_trade_takes_its_amount_off_the_day_s_volumes_of_every_scope() -> None:
+    state = rich_world()
+    day = DAY.isoformat()
+    accept(
+        state,
+        ExecuteTrade(
+            key="t2",
+            venue_id="minsk-htp",
+            buyer_client_id=None,
+            seller_client_id="jan",
+            base_asset="USDT",
+            base_amount="1",
+            quote_asset="BYN",
+            quote_amount="3.30",
+        ).model_copy(update={"ledger_time": LEDGER_TIME + timedelta(hours=3)}),
+    )
+    assert (state.volume("", "BYN", day), state.volume("jan", "BYN", day)) == (3300 + 330, 330)
+    reversal = ReverseTransaction(key="rev-t1", original_key="t1", reason="error", reference="ticket 2")
+    accept(state, reversal.model_copy(update={"ledger_time": LEDGER_TIME + timedelta(hours=3)}))
+    assert [state.volume(scope, "BYN", day) for scope in ("", "nord", "alesia", "jan")] == [330, 0, 0, 330]
