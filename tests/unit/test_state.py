@@ -285,3 +285,36 @@ def test_a_reversed_trade_takes_its_amount_off_the_day_s_volumes_of_every_scope(
     reversal = ReverseTransaction(key="rev-t1", original_key="t1", reason="error", reference="ticket 2")
     accept(state, reversal.model_copy(update={"ledger_time": LEDGER_TIME + timedelta(hours=3)}))
     assert [state.volume(scope, "BYN", day) for scope in ("", "nord", "alesia", "jan")] == [330, 0, 0, 330]
+
+
+def test_an_event_out_of_its_stream_s_order_is_not_applied() -> None:
+    state = trading_world()
+    (event,) = accept(state, SetVolumeCap(key="cap", asset="BYN", daily_cap="1"))
+    with pytest.raises(AssertionError):
+        state.evolve(event)  # version 1 again, where 2 is next
+    assert state.version(event.originator_id) == 1
+
+
+def test_postings_taking_a_client_below_zero_are_not_applied() -> None:
+    state = trading_world()
+    with pytest.raises(AssertionError):
+        state.apply_postings([("client:alesia", "BYN", -10001), ("system:external", "BYN", 10001)])
+    state.apply_postings(
+        [("system:treasury", "BYN", -1), ("system:external", "BYN", 1)]
+    )  # the treasury's floor is the deciders'
+    assert state.balance("system:treasury", "BYN") == -1
+
+
+def test_a_history_in_memory_knows_the_commands_it_was_given_and_no_others() -> None:
+    state = trading_world()
+    (original,) = state.history.events_of("fund-byn") or ()
+    assert original.command_key == "fund-byn"
+    assert state.history.events_of("no-such-key") is None
+    assert LedgerState().history.events_of("fund-byn") is None
+
+
+def test_the_latest_ledger_time_never_moves_back() -> None:
+    state = trading_world()
+    state.saw_time(LEDGER_TIME + timedelta(hours=1))
+    state.saw_time(LEDGER_TIME)
+    assert state.current_time == LEDGER_TIME + timedelta(hours=1)
