@@ -70,6 +70,17 @@ def test_a_rejection_sits_on_the_stream_of_its_command_key() -> None:
     assert (event.client_id, event.venue_id) == ("pending", None)
 
 
+def test_a_rejected_command_is_recorded_as_its_json_payload() -> None:
+    state = trading_world()
+    command = Deposit(
+        key="d-pending", client_id="pending", asset="BYN", amount="1", reference="r", ledger_time=LEDGER_TIME
+    )
+    (event,) = handle(state, command, Stamp(RECORDED_AT, LEDGER_TIME, "d-pending")).events
+    assert isinstance(event, CommandRejected)
+    assert event.command["ledger_time"] == command.model_dump(mode="json")["ledger_time"]
+    assert isinstance(event.command["ledger_time"], str)
+
+
 def test_an_accepted_command_has_no_violation() -> None:
     state = trading_world()
     command = Deposit(key="d", client_id="nord", asset="BYN", amount="1", reference="r")
