@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+
+import pytest
 
 from domain.commands import (
     BaseCommand,
@@ -17,6 +20,7 @@ from domain.commands import (
     VerifyKyc,
 )
 from domain.decide import Outcome, Stamp, handle
+from domain.events import CommandRejected, LedgerEvent
 from domain.money import AssetKind
 from domain.parties import ClientKind, Residency, VenueKind
 from domain.state import LedgerState, RememberedHistory
@@ -64,6 +68,48 @@ def apply(state: LedgerState, command: BaseCommand) -> Outcome:
     if isinstance(state.history, RememberedHistory):
         state.history.remember(outcome.events)
     return outcome
+
+
+def accept(state: LedgerState, command: BaseCommand) -> list[LedgerEvent]:
+    """Applies a command that must be accepted: a refusal fails the test and
+    names the rule (where `apply` would only record the rejection)."""
+    outcome = apply(state, command)
+    if outcome.violation is not None:
+        violation = outcome.violation
+        pytest.fail(f"{command.key!r} was refused by {violation.rule}: {violation.message}")
+    return outcome.events
+
+
+def reject(state: LedgerState, command: BaseCommand, rule: str) -> CommandRejected:
+    """Applies a command that must be refused by `rule`: an acceptance, or a
+    refusal by another rule, fails the test. The balances stay as they were."""
+    before = dict(state.balances)
+    outcome = apply(state, command)
+    if outcome.violation is None:
+        pytest.fail(f"{command.key!r} was accepted, {rule} expected")
+    assert outcome.violation.rule == rule, outcome.violation
+    (event,) = outcome.events
+    assert isinstance(event, CommandRejected)
+    assert (event.rule, event.command_key) == (rule, command.key)
+    assert state.balances == before
+    return event
+
+
+def nonzero_balances(state: LedgerState) -> dict[tuple[str, str], int]:
+    """Every non-zero balance, by (account, asset)."""
+    return {key: amount for key, amount in state.balances.items() if amount}
+
+
+def assert_moves(state: LedgerState, command: BaseCommand, moves: Mapping[tuple[str, str], int]) -> list[LedgerEvent]:
+    """Accepts `command` and checks that it changed exactly the balances of
+    `moves`, by exactly those amounts in minor units: every account it moves,
+    and no other."""
+    before = nonzero_balances(state)
+    events = accept(state, command)
+    after = nonzero_balances(state)
+    changes = {key: after.get(key, 0) - before.get(key, 0) for key in before.keys() | after.keys()}
+    assert {key: change for key, change in changes.items() if change} == dict(moves)
+    return events
 
 
 def built_world() -> LedgerState:

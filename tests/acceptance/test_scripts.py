@@ -53,6 +53,8 @@ def test_the_simulate_and_export_scripts_run_on_the_python_api(tmp_path: Path) -
         ("simulate.py", ["home", "seven"]),
         ("bench.py", ["many"]),
         ("demo.py", ["--help"]),
+        ("mutation_score.py", ["--help"]),
+        ("mutation_score.py", ["no-such-mutants-dir"]),
     ],
 )
 def test_a_script_called_wrongly_prints_its_usage_and_exits_2(script: str, args: list[str]) -> None:

@@ -15,7 +15,7 @@ from domain.events import CommandRejected
 from ledger import Ledger, ManualClock
 from ledger.audit.bundle import export_bundle
 from ledger.projections import ViewDecoder
-from ledger.replay import StopAt, differences, replay_bundle, replay_store
+from ledger.replay import ReplayError, StopAt, differences, replay_bundle, replay_store
 from ledger.store.ports import Backend, StoreLocation
 from ledger.store.schema import open_store
 from ledger.tables import VIEW_INDEXES
@@ -135,7 +135,7 @@ def test_a_bundle_that_does_not_verify_is_not_replayed(tmp_path: Path) -> None:
     lines = (tmp_path / "bundle" / "events.jsonl").read_bytes().splitlines(keepends=True)
     (tmp_path / "bundle" / "events.jsonl").write_bytes(b"".join(lines[:-1]))
     target = scratch(tmp_path)
-    with pytest.raises(Exception, match="does not verify"):
+    with pytest.raises(ReplayError, match=r"^the bundle does not verify: "):
         replay_bundle(tmp_path / "bundle", sandbox.verifier_key(), target, ViewDecoder(target.mapper))
     assert target.max_notification_id() == 0
     target.close()

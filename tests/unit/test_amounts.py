@@ -7,7 +7,15 @@ from pydantic import ValidationError
 
 from domain.commands import COMMAND_ADAPTER
 from domain.crossborder import parse_rate
-from domain.errors import AmountNotDecimal, InvalidAmount
+from domain.errors import (
+    AmountNotDecimal,
+    AmountNotPositive,
+    AmountNotText,
+    AmountTooLarge,
+    AmountTooLong,
+    AmountTooPrecise,
+    InvalidAmount,
+)
 from domain.money import AMOUNT_MINOR_MAX, decimal_digits, format_amount, parse_amount
 from ledger.scenario import _minor as scenario_minor
 
@@ -29,42 +37,45 @@ def test_decimal_strings_become_exact_minor_units(text: str, scale: int, minor: 
 
 
 @pytest.mark.parametrize(
-    ("text", "reason"),
+    ("text", "error", "reason"),
     [
-        ("0", "greater than zero"),
-        ("0.00", "greater than zero"),
-        ("-1", "plain decimal"),
-        ("NaN", "plain decimal"),
-        ("Infinity", "plain decimal"),
-        ("1e3", "plain decimal"),
-        ("1,000.00", "plain decimal"),
-        (" 1.00", "plain decimal"),
-        ("1.", "plain decimal"),
-        (".5", "plain decimal"),
-        ("", "plain decimal"),
-        ("1.005", "2 decimal places, 3 given"),
-        ("9" * 59, "exceeds the ledger's limit"),
-        ("9" * 61, "too many digits"),
+        ("0", AmountNotPositive, "greater than zero"),
+        ("0.00", AmountNotPositive, "greater than zero"),
+        ("-1", AmountNotDecimal, "plain decimal"),
+        ("NaN", AmountNotDecimal, "plain decimal"),
+        ("Infinity", AmountNotDecimal, "plain decimal"),
+        ("1e3", AmountNotDecimal, "plain decimal"),
+        ("1,000.00", AmountNotDecimal, "plain decimal"),
+        (" 1.00", AmountNotDecimal, "plain decimal"),
+        ("1.", AmountNotDecimal, "plain decimal"),
+        (".5", AmountNotDecimal, "plain decimal"),
+        ("", AmountNotDecimal, "plain decimal"),
+        ("1.005", AmountTooPrecise, "2 decimal places, 3 given"),
+        ("9" * 59, AmountTooLarge, "exceeds the ledger's limit"),
+        ("9" * 61, AmountTooLong, "too many digits"),
     ],
 )
-def test_bad_amount_text_is_refused_with_the_reason(text: str, reason: str) -> None:
-    with pytest.raises(InvalidAmount, match=reason):
+def test_bad_amount_text_is_refused_with_the_reason(text: str, error: type[InvalidAmount], reason: str) -> None:
+    with pytest.raises(error, match=reason) as refused:
         parse_amount(text, asset="BYN", scale=2)
+    assert type(refused.value) is error
+    assert refused.value.context["asset"] == "BYN"
 
 
 def test_more_decimals_than_the_scale_is_an_error_never_rounded() -> None:
-    with pytest.raises(InvalidAmount, match="BYN has 2 decimal places"):
+    with pytest.raises(AmountTooPrecise, match="BYN has 2 decimal places, 3 given") as refused:
         parse_amount("0.001", asset="BYN", scale=2)
+    assert refused.value.context == {"amount": "0.001", "asset": "BYN", "reason": "BYN has 2 decimal places, 3 given"}
 
 
 def test_a_float_is_not_an_amount() -> None:
-    with pytest.raises(InvalidAmount, match="decimal strings"):
+    with pytest.raises(AmountNotText, match="decimal strings"):
         parse_amount(12.5, asset="BYN", scale=2)  # type: ignore[arg-type]
 
 
 def test_the_largest_amount_is_accepted_and_one_more_is_not() -> None:
     assert parse_amount(str(AMOUNT_MINOR_MAX), asset="BRZ", scale=0) == AMOUNT_MINOR_MAX
-    with pytest.raises(InvalidAmount):
+    with pytest.raises(AmountTooLarge, match=f"limit of {AMOUNT_MINOR_MAX} minor units"):
         parse_amount(str(AMOUNT_MINOR_MAX + 1), asset="BRZ", scale=0)
 
 

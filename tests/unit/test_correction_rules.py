@@ -25,7 +25,7 @@ from domain.events import FundsDeposited, TransactionReversed
 from domain.state import LedgerState
 from tests.unit.test_rules import assert_recorded_rejection, assert_refused
 from tests.unit.test_settlement_rules import settle
-from tests.world import apply, built_world, trading_world
+from tests.world import accept, apply, built_world, reject, trading_world
 
 
 @pytest.fixture
@@ -51,22 +51,26 @@ def test_a_reversal_records_the_exact_opposite_postings_beside_the_original(stat
 
 
 def test_a_transaction_is_reversed_only_once(state: LedgerState) -> None:
-    apply(state, reverse("fund-byn"))
+    accept(state, reverse("fund-byn"))
     event = assert_recorded_rejection(state, reverse("fund-byn", key="again"), "ALREADY_REVERSED")
     assert event.details["reversal"] == "reversal"
 
 
 def test_a_rejection_a_command_without_postings_and_a_reversal_are_not_reversible(state: LedgerState) -> None:
-    apply(state, Withdraw(key="too-much", client_id="alesia", asset="BYN", amount="500", reference="out"))
+    reject(
+        state,
+        Withdraw(key="too-much", client_id="alesia", asset="BYN", amount="500", reference="out"),
+        "INSUFFICIENT_FUNDS",
+    )
     assert_recorded_rejection(state, reverse("too-much", key="r1"), "NOT_REVERSIBLE")
     assert_recorded_rejection(state, reverse("kyc-alesia", key="r2"), "NOT_REVERSIBLE")
-    apply(state, reverse("fund-byn", key="r3"))
+    accept(state, reverse("fund-byn", key="r3"))
     assert_recorded_rejection(state, reverse("r3", key="r4"), "NOT_REVERSIBLE")
 
 
 def test_a_settlement_step_is_not_reversed_by_postings() -> None:
     state = trading_world()
-    apply(state, SetReferenceRate(key="r-usd", code="USD", byn_per_unit="3.2000", effective_on=date(2026, 1, 1)))
+    accept(state, SetReferenceRate(key="r-usd", code="USD", byn_per_unit="3.2000", effective_on=date(2026, 1, 1)))
     assert apply(state, settle(amount="10")).violation is None
     event = assert_recorded_rejection(state, reverse("init-s1"), "NOT_REVERSIBLE")
     assert "status machine" in event.reason
@@ -77,20 +81,20 @@ def test_an_unknown_key_is_invalid_input(state: LedgerState) -> None:
 
 
 def test_a_reversal_that_would_drive_a_balance_negative_names_the_account(state: LedgerState) -> None:
-    apply(state, Withdraw(key="w", client_id="alesia", asset="BYN", amount="0.01", reference="out"))
+    accept(state, Withdraw(key="w", client_id="alesia", asset="BYN", amount="0.01", reference="out"))
     event = assert_recorded_rejection(state, reverse("fund-byn"), "INSUFFICIENT_FUNDS")
     assert event.details == {"account": "client:alesia", "asset": "BYN", "requested": "100.00", "available": "99.99"}
 
 
 def test_the_last_minor_unit_lets_a_reversal_through(state: LedgerState) -> None:
-    apply(state, Withdraw(key="w", client_id="alesia", asset="BYN", amount="99.99", reference="out"))
-    apply(state, reverse("w", key="undo-w"))
+    accept(state, Withdraw(key="w", client_id="alesia", asset="BYN", amount="99.99", reference="out"))
+    accept(state, reverse("w", key="undo-w"))
     assert apply(state, reverse("fund-byn")).violation is None
     assert state.balance("client:alesia", "BYN") == 0
 
 
 def test_the_treasury_floor_holds_for_a_reversal(state: LedgerState) -> None:
-    apply(state, FundTreasury(key="fund", asset="BYN", amount="11", reference="capital"))
+    accept(state, FundTreasury(key="fund", asset="BYN", amount="11", reference="capital"))
     trade = ExecuteTrade(
         key="sell",
         seller_client_id="alesia",
@@ -100,9 +104,9 @@ def test_the_treasury_floor_holds_for_a_reversal(state: LedgerState) -> None:
         quote_amount="11.00",
     )
     assert apply(state, trade).violation is None  # the treasury paid all it held
-    apply(state, Transfer(key="t", source_client_id="alesia", target_client_id="nord", asset="SVT", amount="295"))
+    accept(state, Transfer(key="t", source_client_id="alesia", target_client_id="nord", asset="SVT", amount="295"))
     # Alesia has the BYN to give back but only 0.00 SVT... the treasury must give its SVT back too.
-    apply(state, Transfer(key="t2", source_client_id="nord", target_client_id="alesia", asset="SVT", amount="5"))
+    accept(state, Transfer(key="t2", source_client_id="nord", target_client_id="alesia", asset="SVT", amount="5"))
     trade_back = ExecuteTrade(
         key="buy-back",
         buyer_client_id="alesia",
@@ -117,30 +121,30 @@ def test_the_treasury_floor_holds_for_a_reversal(state: LedgerState) -> None:
 
 
 def test_reversing_an_issuance_lowers_the_supply(state: LedgerState) -> None:
-    apply(state, reverse("fund-svt"))
+    accept(state, reverse("fund-svt"))
     assert state.supply("SVT") == 0
     assert state.holdings("SVT") == 0
 
 
 def test_reversing_a_redemption_raises_the_supply_within_the_cap(state: LedgerState) -> None:
-    apply(state, RedeemTokens(key="redeem", issuer_id="svislach", asset="SVT", client_id="alesia", amount="100.00"))
-    apply(state, IssueTokens(key="fill", issuer_id="svislach", asset="SVT", client_id="nord", amount="800.00"))
+    accept(state, RedeemTokens(key="redeem", issuer_id="svislach", asset="SVT", client_id="alesia", amount="100.00"))
+    accept(state, IssueTokens(key="fill", issuer_id="svislach", asset="SVT", client_id="nord", amount="800.00"))
     assert state.supply("SVT") == 100000  # the cap, 1000.00
     assert_recorded_rejection(state, reverse("redeem"), "SUPPLY_CAP_EXCEEDED")
-    apply(state, reverse("fill", key="undo-fill"))
+    accept(state, reverse("fill", key="undo-fill"))
     assert apply(state, reverse("redeem")).violation is None
     assert state.supply("SVT") == 30000 == state.holdings("SVT")
 
 
 def test_a_redemption_is_not_reversed_once_the_issuers_licence_was_revoked(state: LedgerState) -> None:
-    apply(state, RedeemTokens(key="redeem", issuer_id="svislach", asset="SVT", client_id="alesia", amount="1.00"))
-    apply(state, RevokeIssuerLicence(key="revoke", issuer_id="svislach", reason="HTP decision"))
+    accept(state, RedeemTokens(key="redeem", issuer_id="svislach", asset="SVT", client_id="alesia", amount="1.00"))
+    accept(state, RevokeIssuerLicence(key="revoke", issuer_id="svislach", reason="HTP decision"))
     assert_recorded_rejection(state, reverse("redeem"), "ISSUER_LICENCE_REVOKED")
 
 
 def test_a_reversed_trade_is_taken_off_its_days_volume() -> None:
     state = trading_world()
-    apply(state, SetVolumeCap(key="cap", client_id="nord", asset="USDT", daily_cap="100"))
+    accept(state, SetVolumeCap(key="cap", client_id="nord", asset="USDT", daily_cap="100"))
     trade = ExecuteTrade(
         key="t1",
         venue_id="minsk-htp",
@@ -157,17 +161,17 @@ def test_a_reversed_trade_is_taken_off_its_days_volume() -> None:
     second = trade.model_copy(update={"key": "t2"})
     assert_recorded_rejection(state, second, "CLIENT_VOLUME_CAP_EXCEEDED")
     later = datetime(2026, 2, 3, 9, tzinfo=UTC)  # the reversal's own day does not matter: the trade's does
-    apply(state, reverse("t1").model_copy(update={"ledger_time": later}))
+    accept(state, reverse("t1").model_copy(update={"ledger_time": later}))
     assert state.volume("nord", "USDT", day) == 0 == state.volume("jan", "USDT", day) == state.volume("", "USDT", day)
     assert apply(state, second).violation is None
 
 
 def test_a_reversal_touching_a_frozen_client_is_refused(state: LedgerState) -> None:
-    apply(state, FreezeClient(key="freeze", client_id="alesia", reason="court order"))
+    accept(state, FreezeClient(key="freeze", client_id="alesia", reason="court order"))
     assert_recorded_rejection(state, reverse("fund-byn"), "CLIENT_FROZEN")
 
 
 def test_a_reversal_needs_no_kyc_of_the_client(state: LedgerState) -> None:
-    apply(state, VerifyKyc(key="review", client_id="alesia", expires_on=datetime(2026, 2, 3).date()))
+    accept(state, VerifyKyc(key="review", client_id="alesia", expires_on=datetime(2026, 2, 3).date()))
     late = reverse("fund-byn").model_copy(update={"ledger_time": datetime(2026, 2, 5, tzinfo=UTC)})
     assert apply(state, late).violation is None

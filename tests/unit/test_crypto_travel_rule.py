@@ -14,7 +14,7 @@ from domain.events import FundsWithdrawn, WalletOwnershipVerified
 from domain.ivms101 import IdentityPayload
 from domain.state import LedgerState
 from tests.unit.test_rules import assert_recorded_rejection, assert_refused
-from tests.world import LEDGER_TIME, apply, trading_world
+from tests.world import LEDGER_TIME, accept, apply, trading_world
 
 WALLET = example_address(Network.EVM, "jan's own wallet")
 DAY = LEDGER_TIME.date()
@@ -46,9 +46,9 @@ def complete(**changes: Any) -> dict[str, Any]:
 def state() -> LedgerState:
     state = trading_world()
     for code, rate in RATES:
-        apply(state, SetReferenceRate(key=f"rate-{code}", code=code, byn_per_unit=rate, effective_on=DAY))
+        accept(state, SetReferenceRate(key=f"rate-{code}", code=code, byn_per_unit=rate, effective_on=DAY))
     for client in ("jan", "ivan"):
-        apply(state, Deposit(key=f"more-{client}", client_id=client, asset="USDT", amount="10000", reference="in"))
+        accept(state, Deposit(key=f"more-{client}", client_id=client, asset="USDT", amount="10000", reference="in"))
     return state
 
 
@@ -147,7 +147,7 @@ def test_fiat_withdrawals_are_not_crypto_transfers(state: LedgerState) -> None:
 
 def test_without_a_usd_rate_an_incomplete_transfer_is_refused_outright() -> None:
     state = trading_world()
-    apply(state, SetReferenceRate(key="r", code="USDT", byn_per_unit="3.2", effective_on=DAY))
+    accept(state, SetReferenceRate(key="r", code="USDT", byn_per_unit="3.2", effective_on=DAY))
     assert_refused(state, withdraw("1000"), MissingRate, "no reference rate for USD")
 
 
@@ -208,24 +208,24 @@ def test_a_wallet_hosted_by_a_vasp_needs_no_proof(state: LedgerState) -> None:
 
 def test_a_proof_is_recorded_once(state: LedgerState) -> None:
     proof = VerifyWalletOwnership(key="p", client_id="jan", wallet_address=WALLET, method="satoshi_test", reference="t")
-    apply(state, proof)
+    accept(state, proof)
     assert_refused(state, proof.model_copy(update={"key": "p2"}), AlreadyExists)
 
 
 def test_the_eur_threshold_is_a_setting(state: LedgerState) -> None:
-    apply(state, SetComplianceSettings(key="s", self_hosted_proof_threshold_eur="0"))
+    accept(state, SetComplianceSettings(key="s", self_hosted_proof_threshold_eur="0"))
     assert_recorded_rejection(state, withdraw("1", complete()), "SELF_HOSTED_WALLET_UNVERIFIED")
 
 
 def test_without_a_eur_rate_a_self_hosted_transfer_is_refused_outright() -> None:
     state = trading_world()
     for code, rate in RATES[:2]:
-        apply(state, SetReferenceRate(key=f"rate-{code}", code=code, byn_per_unit=rate, effective_on=DAY))
+        accept(state, SetReferenceRate(key=f"rate-{code}", code=code, byn_per_unit=rate, effective_on=DAY))
     assert_refused(state, withdraw("1", complete()), MissingRate, "no reference rate for EUR")
 
 
 def test_proofs_are_carried_by_the_snapshot(state: LedgerState) -> None:
-    apply(state, VerifyWalletOwnership(key="p", client_id="jan", wallet_address=WALLET, method="other", reference="t"))
+    accept(state, VerifyWalletOwnership(key="p", client_id="jan", wallet_address=WALLET, method="other", reference="t"))
     restored = LedgerState.restored(state.snapshot())
     assert restored.verified_wallets == {("jan", WALLET): "other"}
     assert restored.snapshot() == state.snapshot()
@@ -233,6 +233,6 @@ def test_proofs_are_carried_by_the_snapshot(state: LedgerState) -> None:
 
 def test_a_proof_is_rolled_back_with_its_batch(state: LedgerState) -> None:
     state.begin()
-    apply(state, VerifyWalletOwnership(key="p", client_id="jan", wallet_address=WALLET, method="other", reference="t"))
+    accept(state, VerifyWalletOwnership(key="p", client_id="jan", wallet_address=WALLET, method="other", reference="t"))
     state.rollback()
     assert state.verified_wallets == {}

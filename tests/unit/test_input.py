@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from domain.commands import COMMAND_ADAPTER
-from domain.errors import InvalidAmount
+from domain.errors import AmountNotDecimal
 from domain.money import parse_amount
 from ledger.input import (
     JSON_DEPTH_MAX,
@@ -117,5 +117,5 @@ def test_awkward_but_valid_text_is_accepted_whole() -> None:
 
 @pytest.mark.parametrize("text", ["10\n", "1\n0", "\u0661", "12.5\u0660", "1 "])
 def test_the_domain_parses_only_a_whole_plain_ascii_decimal(text: str) -> None:
-    with pytest.raises(InvalidAmount, match="plain decimal"):
+    with pytest.raises(AmountNotDecimal, match="not a plain decimal number"):
         parse_amount(text, asset="BYN", scale=2)

@@ -37,7 +37,7 @@ from domain.events import ClientOffboarded
 from domain.parties import KycStatus
 from domain.state import LedgerState
 from tests.unit.test_rules import assert_recorded_rejection, assert_refused
-from tests.world import LEDGER_TIME, apply, built_world
+from tests.world import LEDGER_TIME, accept, apply, built_world
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def deposit(key: str, client: str = "alesia", amount: str = "1.00", at: datetime
 
 
 def test_a_client_whose_kyc_was_revoked_can_move_nothing(state: LedgerState) -> None:
-    apply(state, RevokeKyc(key="revoke", client_id="alesia", reason="forged passport"))
+    accept(state, RevokeKyc(key="revoke", client_id="alesia", reason="forged passport"))
     assert state.clients["alesia"].kyc == KycStatus.REVOKED
     assert_recorded_rejection(state, deposit("d"), "KYC_REVOKED")
     withdrawal = Withdraw(key="w", client_id="alesia", asset="BYN", amount="1", reference="out")
@@ -70,8 +70,8 @@ def test_a_client_whose_kyc_was_revoked_can_move_nothing(state: LedgerState) -> 
 
 
 def test_a_revoked_client_is_verified_again_and_moves_again(state: LedgerState) -> None:
-    apply(state, RevokeKyc(key="revoke", client_id="alesia", reason="forged passport"))
-    apply(state, VerifyKyc(key="again", client_id="alesia"))
+    accept(state, RevokeKyc(key="revoke", client_id="alesia", reason="forged passport"))
+    accept(state, VerifyKyc(key="again", client_id="alesia"))
     assert apply(state, deposit("d")).violation is None
 
 
@@ -84,7 +84,7 @@ def test_only_a_verification_is_revoked(state: LedgerState) -> None:
 
 def test_a_verification_holds_until_the_day_before_its_expiry(state: LedgerState) -> None:
     expiry = date(2026, 3, 1)
-    apply(state, VerifyKyc(key="renew", client_id="alesia", expires_on=expiry))
+    accept(state, VerifyKyc(key="renew", client_id="alesia", expires_on=expiry))
     assert apply(state, deposit("last-day", at=on(date(2026, 2, 28)))).violation is None
     late_evening = datetime(2026, 2, 28, 23, 59, 59, tzinfo=state.zone)  # the bank's day, not UTC's
     assert apply(state, deposit("last-second", at=late_evening)).violation is None
@@ -92,16 +92,16 @@ def test_a_verification_holds_until_the_day_before_its_expiry(state: LedgerState
 
 
 def test_from_its_expiry_day_on_a_client_counts_as_not_verified(state: LedgerState) -> None:
-    apply(state, VerifyKyc(key="renew", client_id="alesia", expires_on=date(2026, 3, 1)))
+    accept(state, VerifyKyc(key="renew", client_id="alesia", expires_on=date(2026, 3, 1)))
     midnight = datetime(2026, 3, 1, tzinfo=state.zone)
     event = assert_recorded_rejection(state, deposit("expired", at=midnight), "KYC_EXPIRED")
     assert event.details["expired_on"] == "2026-03-01"
 
 
 def test_an_expired_client_is_verified_again(state: LedgerState) -> None:
-    apply(state, VerifyKyc(key="renew", client_id="alesia", expires_on=date(2026, 3, 1)))
+    accept(state, VerifyKyc(key="renew", client_id="alesia", expires_on=date(2026, 3, 1)))
     later = on(date(2026, 3, 2))
-    apply(state, VerifyKyc(key="again", client_id="alesia", ledger_time=later))
+    accept(state, VerifyKyc(key="again", client_id="alesia", ledger_time=later))
     assert apply(state, deposit("d", at=later)).violation is None
 
 
@@ -125,7 +125,7 @@ def test_a_stored_verify_kyc_command_digests_as_before_expiry_existed() -> None:
 
 
 def test_a_frozen_client_cannot_move_value_of_any_kind(state: LedgerState) -> None:
-    apply(state, FreezeClient(key="freeze", client_id="alesia", reason="court order 12/7"))
+    accept(state, FreezeClient(key="freeze", client_id="alesia", reason="court order 12/7"))
     event = assert_recorded_rejection(state, deposit("d"), "CLIENT_FROZEN")
     assert event.details["reason"] == "court order 12/7"
     assert event.client_id == "alesia"
@@ -138,14 +138,14 @@ def test_a_frozen_client_cannot_move_value_of_any_kind(state: LedgerState) -> No
 
 
 def test_an_unfrozen_client_moves_again(state: LedgerState) -> None:
-    apply(state, FreezeClient(key="freeze", client_id="alesia", reason="court order"))
-    apply(state, UnfreezeClient(key="unfreeze", client_id="alesia", reason="order lifted"))
+    accept(state, FreezeClient(key="freeze", client_id="alesia", reason="court order"))
+    accept(state, UnfreezeClient(key="unfreeze", client_id="alesia", reason="order lifted"))
     assert apply(state, deposit("d")).violation is None
 
 
 def test_freezing_twice_or_unfreezing_a_free_client_is_invalid(state: LedgerState) -> None:
     assert_refused(state, UnfreezeClient(key="u", client_id="alesia", reason="x"), ClientNotFrozen)
-    apply(state, FreezeClient(key="freeze", client_id="alesia", reason="court order"))
+    accept(state, FreezeClient(key="freeze", client_id="alesia", reason="court order"))
     assert_refused(state, FreezeClient(key="again", client_id="alesia", reason="x"), ClientAlreadyFrozen)
 
 
@@ -160,19 +160,19 @@ def test_a_client_holding_value_is_not_offboarded(state: LedgerState) -> None:
 
 
 def test_one_minor_unit_left_keeps_a_client_from_offboarding(state: LedgerState) -> None:
-    apply(state, RedeemTokens(key="r", issuer_id="svislach", asset="SVT", client_id="alesia", amount="300.00"))
-    apply(state, Withdraw(key="w", client_id="alesia", asset="BYN", amount="99.99", reference="out"))
+    accept(state, RedeemTokens(key="r", issuer_id="svislach", asset="SVT", client_id="alesia", amount="300.00"))
+    accept(state, Withdraw(key="w", client_id="alesia", asset="BYN", amount="99.99", reference="out"))
     event = assert_recorded_rejection(
         state, OffboardClient(key="off", client_id="alesia", reason="left"), "BALANCE_NOT_ZERO"
     )
     assert event.details["balances"] == "0.01 BYN"
-    apply(state, Withdraw(key="w2", client_id="alesia", asset="BYN", amount="0.01", reference="out"))
+    accept(state, Withdraw(key="w2", client_id="alesia", asset="BYN", amount="0.01", reference="out"))
     (offboarded,) = apply(state, OffboardClient(key="off2", client_id="alesia", reason="left")).events
     assert isinstance(offboarded, ClientOffboarded)
 
 
 def test_nothing_happens_to_an_offboarded_client(state: LedgerState) -> None:
-    apply(state, OffboardClient(key="off", client_id="pending", reason="never completed KYC"))
+    accept(state, OffboardClient(key="off", client_id="pending", reason="never completed KYC"))
     assert state.clients["pending"].offboarded
     assert_recorded_rejection(state, deposit("d", client="pending"), "CLIENT_OFFBOARDED")
     assert_recorded_rejection(state, VerifyKyc(key="v", client_id="pending"), "CLIENT_OFFBOARDED")
@@ -184,13 +184,13 @@ def test_nothing_happens_to_an_offboarded_client(state: LedgerState) -> None:
 
 
 def test_an_issuer_whose_licence_was_revoked_issues_no_more(state: LedgerState) -> None:
-    apply(state, RevokeIssuerLicence(key="revoke", issuer_id="svislach", reason="HTP supervisory board decision"))
+    accept(state, RevokeIssuerLicence(key="revoke", issuer_id="svislach", reason="HTP supervisory board decision"))
     issue = IssueTokens(key="i", issuer_id="svislach", asset="SVT", client_id="alesia", amount="1")
     assert_recorded_rejection(state, issue, "ISSUER_LICENCE_REVOKED")
 
 
 def test_an_issuer_whose_licence_was_revoked_still_redeems(state: LedgerState) -> None:
-    apply(state, RevokeIssuerLicence(key="revoke", issuer_id="svislach", reason="HTP decision"))
+    accept(state, RevokeIssuerLicence(key="revoke", issuer_id="svislach", reason="HTP decision"))
     redeem = RedeemTokens(key="r", issuer_id="svislach", asset="SVT", client_id="alesia", amount="300.00")
     assert apply(state, redeem).violation is None
     assert state.supply("SVT") == 0
@@ -198,7 +198,7 @@ def test_an_issuer_whose_licence_was_revoked_still_redeems(state: LedgerState) -
 
 def test_a_licence_is_revoked_once_and_only_if_held(state: LedgerState) -> None:
     assert_refused(state, RevokeIssuerLicence(key="r", issuer_id="grey-mint", reason="x"), LicenceNotRevocable)
-    apply(state, RevokeIssuerLicence(key="revoke", issuer_id="svislach", reason="x"))
+    accept(state, RevokeIssuerLicence(key="revoke", issuer_id="svislach", reason="x"))
     assert_refused(state, RevokeIssuerLicence(key="r2", issuer_id="svislach", reason="x"), LicenceNotRevocable)
 
 

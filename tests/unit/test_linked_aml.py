@@ -10,7 +10,7 @@ from domain.aml import WINDOW_OPERATIONS_MAX
 from domain.commands import BaseCommand, Deposit, SetComplianceSettings, SetReferenceRate, Transfer, Withdraw
 from domain.events import AmlNotificationRecorded
 from domain.state import LedgerState
-from tests.world import LEDGER_TIME, apply, trading_world
+from tests.world import LEDGER_TIME, accept, apply, trading_world
 
 # Two days after the world's own deposits: nothing of theirs is in the window.
 T = LEDGER_TIME + timedelta(days=2)
@@ -20,7 +20,7 @@ THRESHOLD = "90000.00"  # an individual's: 2,000 base units of 45 BYN
 @pytest.fixture
 def state() -> LedgerState:
     state = trading_world()
-    apply(state, SetReferenceRate(key="r-usdt", code="USDT", byn_per_unit="3.2500", effective_on=T.date()))
+    accept(state, SetReferenceRate(key="r-usdt", code="USDT", byn_per_unit="3.2500", effective_on=T.date()))
     return state
 
 
@@ -103,7 +103,7 @@ def test_a_withdrawal_completes_a_linked_notice(state: LedgerState) -> None:
 
 
 def test_the_window_is_a_setting(state: LedgerState) -> None:
-    apply(state, SetComplianceSettings(key="s", aml_window_hours=1))
+    accept(state, SetComplianceSettings(key="s", aml_window_hours=1))
     notices(state, deposit("p1", "50000.00"))
     assert notices(state, deposit("p2", "40000.00", T + timedelta(hours=1))) == []
     (notice,) = notices(state, deposit("p3", "50000.00", T + timedelta(hours=1, minutes=59)))

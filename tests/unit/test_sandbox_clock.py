@@ -8,13 +8,13 @@ import pytest
 from pydantic import ValidationError
 
 from domain.commands import SetSandboxClock
-from domain.errors import InvalidCommand
+from domain.errors import ClockMovesForwardOnly
 from domain.events import SandboxClockSet, SettlementOverdue
 from domain.snapshot import StateSnapshot
 from domain.state import LedgerState
 from tests.unit.test_settlement_rules import settle
 from tests.unit.test_settlement_rules import state as settlement_state  # noqa: F401 (a fixture)
-from tests.world import LEDGER_TIME, apply, built_world
+from tests.world import LEDGER_TIME, accept, apply, built_world
 
 FROZEN = LEDGER_TIME + timedelta(days=3)
 
@@ -31,23 +31,23 @@ def test_freezing_the_clock_records_the_time_it_reads() -> None:
 
 def test_advancing_a_frozen_clock_moves_it_on_from_where_it_stood() -> None:
     state = built_world()
-    apply(state, SetSandboxClock(key="freeze", frozen_at=FROZEN))
-    apply(state, SetSandboxClock(key="advance", advance_seconds=3600))
+    accept(state, SetSandboxClock(key="freeze", frozen_at=FROZEN))
+    accept(state, SetSandboxClock(key="advance", advance_seconds=3600))
     assert state.sandbox_clock == FROZEN + timedelta(hours=1)
 
 
 def test_releasing_the_clock_lets_it_run_with_real_time_again() -> None:
     state = built_world()
-    apply(state, SetSandboxClock(key="freeze", frozen_at=FROZEN))
-    apply(state, SetSandboxClock(key="release", release=True))
+    accept(state, SetSandboxClock(key="freeze", frozen_at=FROZEN))
+    accept(state, SetSandboxClock(key="release", release=True))
     assert state.sandbox_clock is None
 
 
 def test_the_clock_moves_forward_only() -> None:
     state = built_world()
-    apply(state, SetSandboxClock(key="freeze", frozen_at=FROZEN))
-    with pytest.raises(InvalidCommand, match="moves forward only"):
-        apply(state, SetSandboxClock(key="back", frozen_at=FROZEN - timedelta(seconds=1)))
+    accept(state, SetSandboxClock(key="freeze", frozen_at=FROZEN))
+    with pytest.raises(ClockMovesForwardOnly, match="moves forward only"):
+        accept(state, SetSandboxClock(key="back", frozen_at=FROZEN - timedelta(seconds=1)))
     assert state.sandbox_clock == FROZEN
 
 
@@ -70,7 +70,7 @@ def test_moving_the_clock_past_a_deadline_flags_the_settlement_overdue(settlemen
 
 def test_a_snapshot_keeps_the_frozen_clock_and_one_from_before_the_clock_has_none() -> None:
     state = built_world()
-    apply(state, SetSandboxClock(key="freeze", frozen_at=FROZEN))
+    accept(state, SetSandboxClock(key="freeze", frozen_at=FROZEN))
     assert LedgerState.restored(state.snapshot()).sandbox_clock == FROZEN
     older = state.snapshot().model_dump()
     del older["sandbox_clock"]
@@ -79,8 +79,8 @@ def test_a_snapshot_keeps_the_frozen_clock_and_one_from_before_the_clock_has_non
 
 def test_a_released_clock_cannot_be_frozen_behind_the_furthest_it_has_read() -> None:
     state = built_world()
-    apply(state, SetSandboxClock(key="far", frozen_at=FROZEN + timedelta(days=365)))
-    apply(state, SetSandboxClock(key="release", release=True))
-    with pytest.raises(InvalidCommand, match="moves forward only"):
-        apply(state, SetSandboxClock(key="back", frozen_at=FROZEN))
+    accept(state, SetSandboxClock(key="far", frozen_at=FROZEN + timedelta(days=365)))
+    accept(state, SetSandboxClock(key="release", release=True))
+    with pytest.raises(ClockMovesForwardOnly, match="moves forward only"):
+        accept(state, SetSandboxClock(key="back", frozen_at=FROZEN))
     assert state.clock_high_water == FROZEN + timedelta(days=365)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from fractions import Fraction
 
 import pytest
 
@@ -23,7 +24,14 @@ from domain.commands import (
     Withdraw,
 )
 from domain.crossborder import ComplianceSettings, Direction, PartyInfo, SettlementStatus
-from domain.errors import InvalidCommand, MissingRate, UnknownSettlement
+from domain.errors import (
+    DeadlineNotLater,
+    DeliveryClosesImportsOnly,
+    MissingRate,
+    ReturnExceedsOutstanding,
+    SettlementNotOutstanding,
+    UnknownSettlement,
+)
 from domain.events import (
     AmlNotificationRecorded,
     SettlementDeadlineExtended,
@@ -34,7 +42,7 @@ from domain.money import AssetKind
 from domain.parties import ClientKind
 from domain.state import LedgerState
 from tests.unit.test_rules import assert_recorded_rejection, assert_refused
-from tests.world import LEDGER_TIME, apply, trading_world
+from tests.world import LEDGER_TIME, accept, apply, assert_moves, reject, trading_world
 
 ORIGINATOR = PartyInfo(name="Nord Timber JSC", account="client:nord", customer_id="C-42", country="BY")
 BENEFICIARY = PartyInfo(
@@ -95,42 +103,42 @@ def test_an_export_sends_value_to_in_transit_with_a_180_day_deadline(state: Ledg
 
 
 def test_an_import_has_a_90_day_deadline_unless_told_otherwise(state: LedgerState) -> None:
-    apply(state, settle(direction=Direction.IMPORT))
-    apply(state, settle("s2", direction=Direction.IMPORT, deadline_days=30, key="init-s2b"))
+    accept(state, settle(direction=Direction.IMPORT))
+    accept(state, settle("s2", direction=Direction.IMPORT, deadline_days=30, key="init-s2b"))
     assert state.settlements["s1"].deadline == DAY + timedelta(days=90)
     assert state.settlements["s2"].deadline == DAY + timedelta(days=30)
 
 
 def test_funds_returned_in_parts_then_in_full_end_the_settlement(state: LedgerState) -> None:
-    apply(state, settle())
-    apply(state, ReturnSettlementFunds(key="r1", settlement_id="s1", amount="1000", reference="swift-1"))
+    accept(state, settle())
+    accept(state, ReturnSettlementFunds(key="r1", settlement_id="s1", amount="1000", reference="swift-1"))
     assert state.settlements["s1"].status == SettlementStatus.OPEN
     assert state.settlements["s1"].outstanding_minor == 200000
-    apply(state, ReturnSettlementFunds(key="r2", settlement_id="s1", amount="2000", reference="swift-2"))
+    accept(state, ReturnSettlementFunds(key="r2", settlement_id="s1", amount="2000", reference="swift-2"))
     assert state.settlements["s1"].status == SettlementStatus.RETURNED
     assert state.balance("system:in_transit", "BYN") == 0
     assert_refused(
         state,
         ReturnSettlementFunds(key="r3", settlement_id="s1", amount="1", reference="x"),
-        InvalidCommand,
+        SettlementNotOutstanding,
         "returned already",
     )
 
 
 def test_more_cannot_come_back_than_is_outstanding(state: LedgerState) -> None:
-    apply(state, settle())
+    accept(state, settle())
     assert_refused(
         state,
         ReturnSettlementFunds(key="r", settlement_id="s1", amount="3000.01", reference="x"),
-        InvalidCommand,
+        ReturnExceedsOutstanding,
         "3000.00 BYN outstanding",
     )
 
 
 def test_an_import_closes_by_delivery_and_an_export_cannot(state: LedgerState) -> None:
-    apply(state, settle(direction=Direction.IMPORT))
-    apply(state, ReturnSettlementFunds(key="r", settlement_id="s1", amount="500", reference="refund"))
-    apply(state, CloseSettlementByDelivery(key="c", settlement_id="s1", delivery_reference="CMR-991"))
+    accept(state, settle(direction=Direction.IMPORT))
+    accept(state, ReturnSettlementFunds(key="r", settlement_id="s1", amount="500", reference="refund"))
+    accept(state, CloseSettlementByDelivery(key="c", settlement_id="s1", delivery_reference="CMR-991"))
     settlement = state.settlements["s1"]
     assert settlement.status == SettlementStatus.CLOSED
     assert (settlement.returned_minor, settlement.delivered_minor, settlement.outstanding_minor) == (
@@ -138,17 +146,17 @@ def test_an_import_closes_by_delivery_and_an_export_cannot(state: LedgerState) -
         250000,
         0,
     )
-    apply(state, settle("s2", key="init-s2"))
+    accept(state, settle("s2", key="init-s2"))
     assert_refused(
         state,
         CloseSettlementByDelivery(key="c2", settlement_id="s2", delivery_reference="x"),
-        InvalidCommand,
+        DeliveryClosesImportsOnly,
         "only imports",
     )
 
 
 def test_a_settlement_is_overdue_only_once_ledger_time_passes_its_deadline(state: LedgerState) -> None:
-    apply(state, settle(deadline_days=10))
+    accept(state, settle(deadline_days=10))
     assert apply(state, later(CheckDeadlines(key="d10"), 10)).events == []
     (event,) = apply(state, later(CheckDeadlines(key="d11"), 11)).events
     assert isinstance(event, SettlementOverdue)
@@ -158,21 +166,21 @@ def test_a_settlement_is_overdue_only_once_ledger_time_passes_its_deadline(state
 
 
 def test_a_late_return_ends_an_overdue_settlement(state: LedgerState) -> None:
-    apply(state, settle(deadline_days=10))
-    apply(state, later(CheckDeadlines(key="d"), 11))
-    apply(state, later(ReturnSettlementFunds(key="r", settlement_id="s1", amount="3000", reference="late"), 40))
+    accept(state, settle(deadline_days=10))
+    accept(state, later(CheckDeadlines(key="d"), 11))
+    accept(state, later(ReturnSettlementFunds(key="r", settlement_id="s1", amount="3000", reference="late"), 40))
     assert state.settlements["s1"].status == SettlementStatus.RETURNED
 
 
 def test_returned_and_closed_settlements_are_never_overdue(state: LedgerState) -> None:
-    apply(state, settle(deadline_days=5))
-    apply(state, ReturnSettlementFunds(key="r", settlement_id="s1", amount="3000", reference="back"))
+    accept(state, settle(deadline_days=5))
+    accept(state, ReturnSettlementFunds(key="r", settlement_id="s1", amount="3000", reference="back"))
     assert apply(state, later(CheckDeadlines(key="d"), 30)).events == []
 
 
 def test_a_permit_extends_the_deadline(state: LedgerState) -> None:
-    apply(state, settle(deadline_days=10))
-    apply(
+    accept(state, settle(deadline_days=10))
+    accept(
         state,
         ExtendSettlementDeadline(
             key="x", settlement_id="s1", new_deadline=DAY + timedelta(days=60), permit_reference="NBRB-P-17"
@@ -182,14 +190,14 @@ def test_a_permit_extends_the_deadline(state: LedgerState) -> None:
     assert_refused(
         state,
         ExtendSettlementDeadline(key="x2", settlement_id="s1", new_deadline=DAY, permit_reference="P"),
-        InvalidCommand,
+        DeadlineNotLater,
         "not after",
     )
 
 
 def test_an_overdue_settlement_extended_under_a_permit_is_outstanding_again(state: LedgerState) -> None:
-    apply(state, settle(deadline_days=10))
-    apply(state, later(CheckDeadlines(key="d11"), 11))
+    accept(state, settle(deadline_days=10))
+    accept(state, later(CheckDeadlines(key="d11"), 11))
     extend = ExtendSettlementDeadline(
         key="x", settlement_id="s1", new_deadline=DAY + timedelta(days=60), permit_reference="NBRB-P-17"
     )
@@ -203,15 +211,15 @@ def test_an_overdue_settlement_extended_under_a_permit_is_outstanding_again(stat
 
 
 def test_a_return_to_a_frozen_client_is_refused_and_recorded(state: LedgerState) -> None:
-    apply(state, settle())
-    apply(state, FreezeClient(key="freeze", client_id="nord", reason="AML investigation"))
+    accept(state, settle())
+    accept(state, FreezeClient(key="freeze", client_id="nord", reason="AML investigation"))
     back = ReturnSettlementFunds(key="r", settlement_id="s1", amount="3000", reference="back")
     assert_recorded_rejection(state, back, "CLIENT_FROZEN")
     assert state.settlements["s1"].returned_minor == 0
 
 
 def test_a_client_with_value_in_transit_is_not_offboarded(state: LedgerState) -> None:
-    apply(state, settle())
+    accept(state, settle())
     for command in (
         Withdraw(key="w-byn", client_id="nord", asset="BYN", amount="47050", reference="out"),
         # In two, each below the travel-rule threshold (a crypto withdrawal above it needs IVMS101 data).
@@ -240,19 +248,19 @@ def test_below_the_threshold_incomplete_data_passes_and_is_marked(state: LedgerS
 
 
 def test_a_zero_threshold_requires_travel_rule_data_always(state: LedgerState) -> None:
-    apply(state, SetComplianceSettings(key="eu-tfr", travel_rule_threshold_usd="0"))
+    accept(state, SetComplianceSettings(key="eu-tfr", travel_rule_threshold_usd="0"))
     assert_recorded_rejection(state, settle(amount="0.01", beneficiary=PartyInfo(name="B")), "TRAVEL_RULE_INCOMPLETE")
 
 
 def test_without_a_rate_an_incomplete_settlement_cannot_be_valued(state: LedgerState) -> None:
-    apply(state, RegisterAsset(key="asset-btc", code="BTC", scale=8, kind=AssetKind.CRYPTO))
-    apply(state, Deposit(key="btc", client_id="nord", asset="BTC", amount="5", reference="r"))
+    accept(state, RegisterAsset(key="asset-btc", code="BTC", scale=8, kind=AssetKind.CRYPTO))
+    accept(state, Deposit(key="btc", client_id="nord", asset="BTC", amount="5", reference="r"))
     command = settle(asset="BTC", amount="1", beneficiary=PartyInfo(name="B"))
     assert_refused(state, command, MissingRate, "no reference rate for BTC")
 
 
 def test_a_blocked_jurisdiction_is_refused(state: LedgerState) -> None:
-    apply(state, BlockJurisdiction(key="b", country="KP", reason="FATF call for action"))
+    accept(state, BlockJurisdiction(key="b", country="KP", reason="FATF call for action"))
     assert_recorded_rejection(state, settle(country="KP"), "BLOCKED_JURISDICTION")
 
 
@@ -263,7 +271,7 @@ def test_individuals_do_not_settle_abroad_by_default(state: LedgerState) -> None
 
 def test_a_blacklisted_beneficiary_wallet_is_refused(state: LedgerState) -> None:
     wallet = "TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE"
-    apply(state, BlacklistAddress(key="bl", address=wallet, listed_on=DAY - timedelta(days=1), reason="mixer"))
+    accept(state, BlacklistAddress(key="bl", address=wallet, listed_on=DAY - timedelta(days=1), reason="mixer"))
     assert_recorded_rejection(state, settle(beneficiary_wallet=wallet), "BLACKLISTED_ADDRESS")
 
 
@@ -305,8 +313,8 @@ def test_aml_values_crypto_at_the_reference_rate(state: LedgerState) -> None:
 
 
 def test_settings_are_recorded_and_applied(state: LedgerState) -> None:
-    apply(state, SetComplianceSettings(key="s", export_deadline_days=120, settling_kinds=[ClientKind.COMPANY]))
-    apply(state, settle())
+    accept(state, SetComplianceSettings(key="s", export_deadline_days=120, settling_kinds=[ClientKind.COMPANY]))
+    accept(state, settle())
     assert state.settlements["s1"].deadline == date.fromordinal(DAY.toordinal() + 120)
     assert_recorded_rejection(state, settle("s2", client="ivan", amount="1", key="init-s2"), "SETTLEMENT_NOT_PERMITTED")
 
@@ -317,3 +325,117 @@ def test_an_aml_threshold_follows_the_base_unit_even_in_a_copy_of_the_settings()
     raised = settings.model_copy(update={"base_unit_byn": settings.base_unit_byn * 2})
     assert raised.aml_threshold_byn(ClientKind.INDIVIDUAL) == 2 * before
     assert settings.aml_threshold_byn(ClientKind.INDIVIDUAL) == before
+
+
+NORD, IN_TRANSIT, EXTERNAL = "client:nord", "system:in_transit", "system:external"
+
+
+def test_a_settlement_its_return_and_its_delivery_move_exactly_the_client_in_transit_and_external(
+    state: LedgerState,
+) -> None:
+    assert_moves(state, settle(), {(NORD, "BYN"): -300000, (IN_TRANSIT, "BYN"): 300000})
+    back = ReturnSettlementFunds(key="r1", settlement_id="s1", amount="1000.00", reference="x")
+    assert_moves(state, back, {(NORD, "BYN"): 100000, (IN_TRANSIT, "BYN"): -100000})
+    assert_moves(state, settle("s2", direction=Direction.IMPORT), {(NORD, "BYN"): -300000, (IN_TRANSIT, "BYN"): 300000})
+    delivered = CloseSettlementByDelivery(key="c2", settlement_id="s2", delivery_reference="CMR-1")
+    assert_moves(state, delivered, {(IN_TRANSIT, "BYN"): -300000, (EXTERNAL, "BYN"): 300000})
+    assert state.settlements["s1"].outstanding_minor == 200000
+    assert state.settlements["s2"].outstanding_minor == 0
+
+
+def test_gaps_in_the_originators_travel_rule_data_are_refused_at_the_threshold(state: LedgerState) -> None:
+    originator = PartyInfo(name="Nord Timber JSC", country="BY")
+    event = reject(state, settle(amount="3200.00", originator=originator), "TRAVEL_RULE_INCOMPLETE")
+    assert event.details == {
+        "value_usd": "1000.00",
+        "threshold_usd": "1000.00",
+        "missing": "originator account; originator address, national_id, customer_id or birth_date and birth_place",
+    }
+
+
+def test_gaps_on_both_sides_are_all_named_originator_first(state: LedgerState) -> None:
+    command = settle(amount="3200.00", originator=PartyInfo(name="N", account="a"), beneficiary=PartyInfo(name="B"))
+    event = reject(state, command, "TRAVEL_RULE_INCOMPLETE")
+    assert event.details["missing"] == (
+        "originator country; originator address, national_id, customer_id or birth_date and birth_place; "
+        "beneficiary account; beneficiary country; "
+        "beneficiary address, national_id, customer_id or birth_date and birth_place"
+    )
+
+
+def test_incomplete_data_one_cent_below_the_threshold_is_accepted_and_marked_incomplete(state: LedgerState) -> None:
+    (event,) = assert_moves(
+        state,
+        settle(amount="3199.99", originator=PartyInfo(name="N")),
+        {(NORD, "BYN"): -319999, (IN_TRANSIT, "BYN"): 319999},
+    )
+    assert isinstance(event, SettlementInitiated)
+    assert not event.travel_rule_complete
+
+
+def test_a_reference_rate_taking_effect_today_values_todays_operations(state: LedgerState) -> None:
+    accept(state, SetReferenceRate(key="r-usd-today", code="USD", byn_per_unit="3.2100", effective_on=DAY))
+    # 3200.00 BYN was exactly 1000 USD at 3.20; at 3.21 it is below the threshold.
+    accept(state, settle(amount="3200.00", beneficiary=PartyInfo(name="B")))
+    event = reject(state, settle("s2", amount="3210.00", beneficiary=PartyInfo(name="B")), "TRAVEL_RULE_INCOMPLETE")
+    assert event.details["value_usd"] == "1000.00"
+
+
+def test_a_new_rate_keeps_the_assets_earlier_rates(state: LedgerState) -> None:
+    accept(state, SetReferenceRate(key="r-usdt-2", code="USDT", byn_per_unit="3.3000", effective_on=DAY))
+    accept(state, SetReferenceRate(key="r-usdt-3", code="USDT", byn_per_unit="3.4000", effective_on=DAY + timedelta(1)))
+    assert state.rate("USDT", DAY - timedelta(days=30)) == Fraction(13, 4)
+    assert state.rate("USDT", DAY - timedelta(days=1)) == Fraction(13, 4)
+    assert state.rate("USDT", DAY) == Fraction(33, 10)
+    assert state.rate("USDT", DAY + timedelta(days=5)) == Fraction(34, 10)
+    assert state.rate("USDT", DAY - timedelta(days=31)) is None
+    assert state.rate("BYN", DAY) == 1
+
+
+def test_every_compliance_setting_is_changed_by_the_command(state: LedgerState) -> None:
+    command = SetComplianceSettings(
+        key="s",
+        travel_rule_threshold_usd="1500.5",
+        aml_individual_base_units="2100",
+        aml_company_base_units="21000",
+        base_unit_byn="42",
+        export_deadline_days=120,
+        import_deadline_days=60,
+        aml_window_hours=48,
+        self_hosted_proof_threshold_eur="700",
+        settling_kinds=[ClientKind.SELF_EMPLOYED, ClientKind.INDIVIDUAL],
+    )
+    accept(state, command)
+    assert state.settings == ComplianceSettings(
+        travel_rule_threshold_usd=Fraction(3001, 2),
+        aml_individual_base_units=Fraction(2100),
+        aml_company_base_units=Fraction(21000),
+        base_unit_byn=Fraction(42),
+        export_deadline_days=120,
+        import_deadline_days=60,
+        aml_window_hours=48,
+        self_hosted_proof_threshold_eur=Fraction(700),
+        settling_kinds=(ClientKind.INDIVIDUAL, ClientKind.SELF_EMPLOYED),
+    )
+    assert state.settings.aml_threshold_byn(ClientKind.INDIVIDUAL) == 2100 * 42
+    assert state.settings.aml_threshold_byn(ClientKind.COMPANY) == 21000 * 42
+
+
+def test_the_default_compliance_settings_have_their_documented_values() -> None:
+    settings = ComplianceSettings()
+    assert settings.travel_rule_threshold_usd == 1000
+    assert (settings.aml_individual_base_units, settings.aml_company_base_units) == (2000, 20000)
+    assert settings.base_unit_byn == 45
+    assert (settings.export_deadline_days, settings.import_deadline_days) == (180, 90)
+    assert settings.aml_window_hours == 24
+    assert settings.self_hosted_proof_threshold_eur == 1000
+    assert settings.settling_kinds == (ClientKind.COMPANY, ClientKind.SELF_EMPLOYED)
+    assert settings.aml_threshold_byn(ClientKind.INDIVIDUAL) == 90000
+    assert settings.aml_threshold_byn(ClientKind.COMPANY) == 900000
+
+
+def test_a_compliance_command_leaving_out_the_newer_settings_keeps_their_defaults(state: LedgerState) -> None:
+    accept(state, SetComplianceSettings(key="s", base_unit_byn="40"))
+    assert state.settings.aml_window_hours == 24
+    assert state.settings.self_hosted_proof_threshold_eur == 1000
+    assert state.settings.base_unit_byn == 40

@@ -43,7 +43,7 @@ from domain.parties import VenueKind
 from domain.state import LedgerState, as_of, with_entry
 from ledger.views import BANK_ESTABLISHED_TOPIC
 from tests.unit.test_rules import assert_recorded_rejection, assert_refused
-from tests.world import LEDGER_TIME, apply, funding_commands, setup_commands, trading_commands, trading_world
+from tests.world import LEDGER_TIME, accept, apply, funding_commands, setup_commands, trading_commands, trading_world
 
 MINSK = zone_named("Europe/Minsk")
 ADDRESS = example_address(Network.EVM, "time-rules")
@@ -53,7 +53,7 @@ def rated_world() -> LedgerState:
     """The trading world with the rates a crypto withdrawal is valued by (the travel rule, self-hosted wallets)."""
     state = trading_world()
     for code, rate in (("USDT", "3.2"), ("USD", "3.2"), ("EUR", "3.5")):
-        apply(state, SetReferenceRate(key=f"rate-{code}", code=code, byn_per_unit=rate, effective_on=date(2026, 1, 1)))
+        accept(state, SetReferenceRate(key=f"rate-{code}", code=code, byn_per_unit=rate, effective_on=date(2026, 1, 1)))
     return state
 
 
@@ -83,7 +83,7 @@ def world_in(time_zone: str) -> LedgerState:
     """The trading world of a bank in `time_zone`."""
     state = LedgerState()
     bank = EstablishBank(key="bank", name="Zubr", htp_resident=True, nbrb_register_entry="CB-1", time_zone=time_zone)
-    apply(state, bank)
+    accept(state, bank)
     for command in [*setup_commands()[1:], *funding_commands(), *trading_commands()]:
         assert apply(state, command).violation is None
     return state
@@ -100,7 +100,7 @@ def test_half_past_one_in_minsk_is_the_second_of_march_there_and_the_first_in_ut
 
 def test_a_bank_is_in_minsk_unless_told_otherwise() -> None:
     state = LedgerState()
-    apply(state, EstablishBank(key="bank", name="Zubr", htp_resident=True, nbrb_register_entry="CB-1"))
+    accept(state, EstablishBank(key="bank", name="Zubr", htp_resident=True, nbrb_register_entry="CB-1"))
     assert state.bank is not None
     assert state.bank.time_zone == "Europe/Minsk"
     assert state.day(datetime(2026, 3, 1, 22, 30, tzinfo=UTC)) == date(2026, 3, 2)
@@ -124,7 +124,7 @@ def test_an_unknown_time_zone_is_refused_and_nothing_is_written() -> None:
         key="bank", name="Zubr", htp_resident=True, nbrb_register_entry="CB-1", time_zone="Mars/Olympus"
     )
     with pytest.raises(UnknownTimeZone, match="Mars/Olympus"):
-        apply(state, bank)
+        accept(state, bank)
     assert state.bank is None
 
 
@@ -134,7 +134,7 @@ def test_the_views_name_the_stored_topic_of_the_bank_s_establishment() -> None:
 
 def test_a_client_s_daily_cap_resets_at_minsk_midnight_not_utc_midnight() -> None:
     state = world_in("Europe/Minsk")
-    apply(state, SetVolumeCap(key="cap", client_id="alesia", asset="BYN", daily_cap="40.00"))
+    accept(state, SetVolumeCap(key="cap", client_id="alesia", asset="BYN", daily_cap="40.00"))
     evening = datetime(2026, 3, 1, 20, 30, tzinfo=UTC)  # 23:30 in Minsk
     after_minsk_midnight = datetime(2026, 3, 1, 21, 30, tzinfo=UTC)  # 00:30 on 2 March in Minsk
     assert apply(state, at(usdt_trade("t1"), evening)).violation is None
@@ -146,7 +146,7 @@ def test_a_client_s_daily_cap_resets_at_minsk_midnight_not_utc_midnight() -> Non
 
 def test_in_a_utc_bank_the_same_trades_fall_on_one_day() -> None:
     state = world_in("UTC")
-    apply(state, SetVolumeCap(key="cap", client_id="alesia", asset="BYN", daily_cap="40.00"))
+    accept(state, SetVolumeCap(key="cap", client_id="alesia", asset="BYN", daily_cap="40.00"))
     assert apply(state, at(usdt_trade("t1"), datetime(2026, 3, 1, 20, 30, tzinfo=UTC))).violation is None
     event = assert_recorded_rejection(
         state, at(usdt_trade("t3"), datetime(2026, 3, 1, 21, 30, tzinfo=UTC)), "CLIENT_VOLUME_CAP_EXCEEDED"
@@ -156,7 +156,7 @@ def test_in_a_utc_bank_the_same_trades_fall_on_one_day() -> None:
 
 def with_usd_rate(state: LedgerState) -> LedgerState:
     """Settlements value their amount in USD for the travel rule."""
-    apply(state, SetReferenceRate(key="usd", code="USD", byn_per_unit="3.2000", effective_on=date(2026, 1, 1)))
+    accept(state, SetReferenceRate(key="usd", code="USD", byn_per_unit="3.2000", effective_on=date(2026, 1, 1)))
     return state
 
 
@@ -185,7 +185,7 @@ def test_a_settlement_deadline_counts_from_the_minsk_day(state: LedgerState) -> 
 
 def test_a_trade_reported_late_from_before_a_delisting_is_accepted(state: LedgerState) -> None:
     delisted_at = LEDGER_TIME + timedelta(hours=2)
-    apply(state, at(DelistVenue(key="delist", venue_id="minsk-htp", reason="licence withdrawn"), delisted_at))
+    accept(state, at(DelistVenue(key="delist", venue_id="minsk-htp", reason="licence withdrawn"), delisted_at))
     outcome = apply(state, at(usdt_trade("late"), delisted_at - timedelta(minutes=1)))
     assert outcome.violation is None
     assert isinstance(outcome.events[0], TradeExecuted)
@@ -194,20 +194,20 @@ def test_a_trade_reported_late_from_before_a_delisting_is_accepted(state: Ledger
 
 def test_a_trade_dated_after_the_delisting_is_refused(state: LedgerState) -> None:
     delisted_at = LEDGER_TIME + timedelta(hours=2)
-    apply(state, at(DelistVenue(key="delist", venue_id="minsk-htp", reason="licence withdrawn"), delisted_at))
+    accept(state, at(DelistVenue(key="delist", venue_id="minsk-htp", reason="licence withdrawn"), delisted_at))
     assert_recorded_rejection(state, at(usdt_trade("after"), delisted_at), "VENUE_NOT_LISTED")
 
 
 def test_a_trade_dated_before_a_venue_was_first_listed_is_refused(state: LedgerState) -> None:
     listing = ListVenue(key="l", venue_id="brest", name="Brest", kind=VenueKind.HTP_PLATFORM, assets=["BYN", "USDT"])
-    apply(state, at(listing, LEDGER_TIME + timedelta(hours=1)))
+    accept(state, at(listing, LEDGER_TIME + timedelta(hours=1)))
     assert_recorded_rejection(state, at(usdt_trade("early", venue="brest"), LEDGER_TIME), "VENUE_NOT_LISTED")
 
 
 def test_a_trade_is_judged_by_the_trading_policy_of_its_ledger_time(state: LedgerState) -> None:
     changed_at = LEDGER_TIME + timedelta(hours=1)
     policy = SetTradingPolicy(key="p", non_residents_on_foreign_venues=False, resident_companies_on_foreign_venues=True)
-    apply(state, at(policy, changed_at))
+    accept(state, at(policy, changed_at))
     before = ExecuteTrade(
         key="before",
         venue_id="offshore",
@@ -237,10 +237,10 @@ def blacklisted_world() -> LedgerState:
     """ADDRESS listed on 1 March (refused from 2 March), removed from 10 March;
     commands may be dated 30 days back."""
     state = rated_world()
-    apply(state, SetBackdatingWindow(key="window", days=30))
-    apply(state, at(BlacklistAddress(key="bl", address=ADDRESS, listed_on=date(2026, 3, 1), reason="OFAC"), noon(1)))
+    accept(state, SetBackdatingWindow(key="window", days=30))
+    accept(state, at(BlacklistAddress(key="bl", address=ADDRESS, listed_on=date(2026, 3, 1), reason="OFAC"), noon(1)))
     removal = RemoveFromBlacklist(key="rm", address=ADDRESS, removed_on=date(2026, 3, 10), reason="delisted by OFAC")
-    apply(state, at(removal, noon(10)))
+    accept(state, at(removal, noon(10)))
     return state
 
 
@@ -262,7 +262,7 @@ def test_the_last_day_of_a_listing_is_the_minsk_day_before_the_removal() -> None
 def test_an_address_listed_again_keeps_its_history() -> None:
     state = blacklisted_world()
     again = BlacklistAddress(key="bl2", address=ADDRESS, listed_on=date(2026, 3, 12), reason="relisted")
-    apply(state, at(again, noon(12)))
+    accept(state, at(again, noon(12)))
     assert_recorded_rejection(state, withdrawal("w13", noon(13)), "BLACKLISTED_ADDRESS")
     assert apply(state, withdrawal("w11", noon(11))).violation is None
     assert_recorded_rejection(state, withdrawal("w9", noon(9)), "BLACKLISTED_ADDRESS")
@@ -270,7 +270,7 @@ def test_an_address_listed_again_keeps_its_history() -> None:
 
 def test_an_address_listed_now_is_not_listed_twice() -> None:
     state = rated_world()
-    apply(state, BlacklistAddress(key="bl", address=ADDRESS, listed_on=date(2026, 3, 1), reason="OFAC"))
+    accept(state, BlacklistAddress(key="bl", address=ADDRESS, listed_on=date(2026, 3, 1), reason="OFAC"))
     assert_refused(
         state, BlacklistAddress(key="bl2", address=ADDRESS, listed_on=date(2026, 3, 2), reason="x"), AlreadyExists
     )
@@ -283,7 +283,7 @@ def test_an_address_not_on_the_blacklist_is_not_removed(state: LedgerState) -> N
 
 
 def test_a_removal_is_dated_after_the_listing(state: LedgerState) -> None:
-    apply(state, BlacklistAddress(key="bl", address=ADDRESS, listed_on=date(2026, 3, 1), reason="OFAC"))
+    accept(state, BlacklistAddress(key="bl", address=ADDRESS, listed_on=date(2026, 3, 1), reason="OFAC"))
     on_the_day = RemoveFromBlacklist(key="rm", address=ADDRESS, removed_on=date(2026, 3, 1), reason="x")
     assert_refused(state, on_the_day, RemovalNotAfterListing)
     next_day = on_the_day.model_copy(update={"key": "rm2", "removed_on": date(2026, 3, 2)})
@@ -308,8 +308,8 @@ def settlement(key: str, moment: datetime, country: str = "RU") -> InitiateSettl
 def test_a_jurisdiction_is_blocked_from_its_blocking_until_its_unblocking(state: LedgerState) -> None:
     with_usd_rate(state)
     blocked_at, unblocked_at = LEDGER_TIME + timedelta(hours=1), LEDGER_TIME + timedelta(hours=3)
-    apply(state, at(BlockJurisdiction(key="b", country="RU", reason="sanctions"), blocked_at))
-    apply(state, at(UnblockJurisdiction(key="u", country="RU", reason="lifted"), unblocked_at))
+    accept(state, at(BlockJurisdiction(key="b", country="RU", reason="sanctions"), blocked_at))
+    accept(state, at(UnblockJurisdiction(key="u", country="RU", reason="lifted"), unblocked_at))
     assert apply(state, settlement("S-after", unblocked_at)).violation is None
     assert apply(state, settlement("S-before", blocked_at - timedelta(seconds=1))).violation is None
     assert_recorded_rejection(
@@ -319,8 +319,8 @@ def test_a_jurisdiction_is_blocked_from_its_blocking_until_its_unblocking(state:
 
 def test_a_jurisdiction_not_blocked_is_not_unblocked(state: LedgerState) -> None:
     assert_refused(state, UnblockJurisdiction(key="u", country="RU", reason="x"), JurisdictionNotBlocked)
-    apply(state, BlockJurisdiction(key="b", country="RU", reason="sanctions"))
-    apply(state, UnblockJurisdiction(key="u", country="RU", reason="lifted"))
+    accept(state, BlockJurisdiction(key="b", country="RU", reason="sanctions"))
+    accept(state, UnblockJurisdiction(key="u", country="RU", reason="lifted"))
     assert_refused(state, UnblockJurisdiction(key="u2", country="RU", reason="x"), JurisdictionNotBlocked)
     assert apply(state, BlockJurisdiction(key="b2", country="RU", reason="again")).violation is None
 
@@ -347,10 +347,10 @@ def test_a_command_dated_beyond_the_window_is_refused_naming_both_times(state: L
 
 
 def test_the_window_is_a_setting(state: LedgerState) -> None:
-    apply(state, SetBackdatingWindow(key="w", days=1))
+    accept(state, SetBackdatingWindow(key="w", days=1))
     assert_refused(state, at(cash_out("t"), LEDGER_TIME - timedelta(days=1, seconds=1)), BackdatedBeyondWindow)
     assert apply(state, at(cash_out("t2"), LEDGER_TIME - timedelta(days=1))).violation is None
-    apply(state, SetBackdatingWindow(key="w0", days=0))
+    accept(state, SetBackdatingWindow(key="w0", days=0))
     assert_refused(state, at(cash_out("t3"), LEDGER_TIME - timedelta(microseconds=1)), BackdatedBeyondWindow)
 
 
@@ -360,7 +360,7 @@ def test_a_command_at_or_after_the_ledger_s_time_is_not_late(state: LedgerState)
 
 
 def test_a_late_rejection_is_marked_late_too(state: LedgerState) -> None:
-    apply(state, at(DelistVenue(key="delist", venue_id="minsk-htp", reason="x"), LEDGER_TIME + timedelta(hours=1)))
+    accept(state, at(DelistVenue(key="delist", venue_id="minsk-htp", reason="x"), LEDGER_TIME + timedelta(hours=1)))
     event = assert_recorded_rejection(
         state, at(usdt_trade("t"), LEDGER_TIME + timedelta(minutes=90)), "VENUE_NOT_LISTED"
     )
@@ -386,10 +386,10 @@ def test_a_history_is_read_as_of_a_moment_and_equal_times_keep_their_order() -> 
 
 def test_a_snapshot_carries_every_history() -> None:
     state = blacklisted_world()
-    apply(state, at(BlockJurisdiction(key="b", country="RU", reason="sanctions"), noon(11)))
-    apply(state, at(UnblockJurisdiction(key="u", country="RU", reason="lifted"), noon(12)))
-    apply(state, at(DelistVenue(key="d", venue_id="grodno-x", reason="x"), noon(12)))
-    apply(
+    accept(state, at(BlockJurisdiction(key="b", country="RU", reason="sanctions"), noon(11)))
+    accept(state, at(UnblockJurisdiction(key="u", country="RU", reason="lifted"), noon(12)))
+    accept(state, at(DelistVenue(key="d", venue_id="grodno-x", reason="x"), noon(12)))
+    accept(
         state,
         at(
             SetTradingPolicy(
@@ -398,7 +398,7 @@ def test_a_snapshot_carries_every_history() -> None:
             noon(12),
         ),
     )
-    apply(state, SetBackdatingWindow(key="w", days=3))
+    accept(state, SetBackdatingWindow(key="w", days=3))
     restored = LedgerState.restored(state.snapshot())
     assert restored.snapshot() == state.snapshot()
     assert restored.blacklisted(ADDRESS, date(2026, 3, 5)) == date(2026, 3, 2)
@@ -412,8 +412,8 @@ def test_a_rolled_back_batch_leaves_the_histories_as_they_were() -> None:
     state = blacklisted_world()
     before = state.snapshot()
     state.begin()
-    apply(state, at(BlacklistAddress(key="bl2", address=ADDRESS, listed_on=date(2026, 3, 12), reason="x"), noon(12)))
-    apply(state, at(BlockJurisdiction(key="b", country="RU", reason="sanctions"), noon(12)))
+    accept(state, at(BlacklistAddress(key="bl2", address=ADDRESS, listed_on=date(2026, 3, 12), reason="x"), noon(12)))
+    accept(state, at(BlockJurisdiction(key="b", country="RU", reason="sanctions"), noon(12)))
     state.rollback()
     assert state.snapshot() == before
 
@@ -431,7 +431,7 @@ def test_a_policy_dated_before_the_last_policy_is_refused(state: LedgerState) ->
     policy = SetTradingPolicy(
         key="p", non_residents_on_foreign_venues=False, resident_companies_on_foreign_venues=False
     )
-    apply(state, at(policy, LEDGER_TIME + timedelta(hours=1)))
+    accept(state, at(policy, LEDGER_TIME + timedelta(hours=1)))
     earlier = policy.model_copy(update={"key": "p2", "ledger_time": LEDGER_TIME + timedelta(minutes=59)})
     assert_refused(state, earlier, ChangedBeforeLastChange)
 
@@ -445,6 +445,6 @@ def test_an_address_listed_again_before_its_removal_took_effect_is_refused() -> 
 
 
 def test_an_unblocking_dated_before_the_blocking_is_refused(state: LedgerState) -> None:
-    apply(state, at(BlockJurisdiction(key="b", country="RU", reason="sanctions"), LEDGER_TIME + timedelta(hours=1)))
+    accept(state, at(BlockJurisdiction(key="b", country="RU", reason="sanctions"), LEDGER_TIME + timedelta(hours=1)))
     unblocking = at(UnblockJurisdiction(key="u", country="RU", reason="x"), LEDGER_TIME + timedelta(minutes=30))
     assert_refused(state, unblocking, ChangedBeforeLastChange)

@@ -20,7 +20,7 @@ from domain.errors import AlreadyExists
 from domain.events import AddressBlacklisted, stream_id
 from domain.state import LedgerState
 from tests.unit.test_rules import assert_recorded_rejection, assert_refused
-from tests.world import LEDGER_TIME, apply, trading_world
+from tests.world import LEDGER_TIME, accept, apply, trading_world
 
 EVM = example_address(Network.EVM, "mixer")
 TRON = example_address(Network.TRON, "mixer")
@@ -30,7 +30,7 @@ TRON = example_address(Network.TRON, "mixer")
 def state() -> LedgerState:
     state = trading_world()
     for code, rate in (("USD", "3.2000"), ("EUR", "3.5000"), ("USDT", "3.2500")):
-        apply(
+        accept(
             state, SetReferenceRate(key=f"rate-{code}", code=code, byn_per_unit=rate, effective_on=LEDGER_TIME.date())
         )
     return state
@@ -103,7 +103,7 @@ def test_a_beneficiary_wallet_of_a_settlement_is_checked_too() -> None:
 
 def test_an_evm_address_blacklisted_checksummed_is_refused_in_lower_case(state: LedgerState) -> None:
     listed_on = LEDGER_TIME.date() - timedelta(days=1)
-    apply(state, BlacklistAddress(key="bl", address=EVM, listed_on=listed_on, reason="mixer"))
+    accept(state, BlacklistAddress(key="bl", address=EVM, listed_on=listed_on, reason="mixer"))
     assert_recorded_rejection(state, withdraw(EVM.lower()), "BLACKLISTED_ADDRESS")
 
 
@@ -118,7 +118,7 @@ def test_an_evm_address_blacklisted_in_lower_case_is_refused_checksummed(state: 
 
 
 def test_an_address_blacklisted_again_in_another_spelling_already_exists(state: LedgerState) -> None:
-    apply(state, BlacklistAddress(key="bl", address=EVM, listed_on=LEDGER_TIME.date(), reason="mixer"))
+    accept(state, BlacklistAddress(key="bl", address=EVM, listed_on=LEDGER_TIME.date(), reason="mixer"))
     again = BlacklistAddress(key="bl2", address=EVM.lower(), listed_on=LEDGER_TIME.date(), reason="mixer")
     assert_refused(state, again, AlreadyExists)
 
@@ -152,7 +152,9 @@ def test_an_old_event_with_text_that_is_no_address_replays_keyed_by_its_raw_text
 
 
 def test_a_tron_address_is_compared_exactly(state: LedgerState) -> None:
-    apply(state, BlacklistAddress(key="bl", address=TRON, listed_on=LEDGER_TIME.date() - timedelta(days=1), reason="m"))
+    accept(
+        state, BlacklistAddress(key="bl", address=TRON, listed_on=LEDGER_TIME.date() - timedelta(days=1), reason="m")
+    )
     assert_recorded_rejection(state, withdraw(TRON), "BLACKLISTED_ADDRESS")
     other = example_address(Network.TRON, "someone else")
     assert apply(state, withdraw(other, key="w2")).violation is None
