@@ -20,7 +20,7 @@ from tests.world import LEDGER_TIME
 WALLET = example_address(Network.EVM, "a wallet of the rejection cases")
 DAY = LEDGER_TIME.date()
 FULL = PartyInfo(name="N", account="A", customer_id="C", country="DE")
-RATES = [
+RATES: list[c.BaseCommand] = [
     c.SetReferenceRate(key=f"rate-{code}", code=code, byn_per_unit=rate, effective_on=DAY)
     for code, rate in (("USD", "3.2000"), ("USDT", "3.2000"), ("EUR", "3.5200"))
 ]

@@ -144,7 +144,7 @@ class Steps:
         buyer, seller = self.pick([*TRADERS, None, None]), self.pick([*TRADERS, None, None])
         base, quote = self.pick([("USDT", "BYN"), ("USDT", "BYN"), ("SVT", "BYN"), ("BYN", "USDT"), ("SVT", "USDT")])
         quote_amount = self.amount(quote, 60)
-        if self.draw(st.booleans()):
+        if self.pick([True, True, False]):
             quote_amount = self.at_cap(buyer, seller, quote, moment) or quote_amount
         fee = self.pick(["0", "0", text(1, quote), self.amount(quote, 2)])
         return c.ExecuteTrade(
@@ -159,21 +159,43 @@ class Steps:
             fee=fee,
         )
 
+    def capped_trade(self, key: str, moment: datetime) -> c.BaseCommand:
+        """A trade of a capped client (Nord in BYN, Jan in USDT) on either side, at its cap or one unit past it."""
+        client, base, quote = self.pick([("nord", "USDT", "BYN"), ("jan", "BYN", "USDT")])
+        other = self.pick([None, None, "alesia", "ivan"])
+        buyer, seller = (client, other) if self.draw(st.booleans()) else (other, client)
+        day = moment.astimezone(self.oracle.zone).date()
+        cap = self.oracle.caps.get((client, quote), 0)
+        minor = max(1, cap - self.oracle.volumes[(client, quote, day)] + self.pick([0, 1]))
+        if self.draw(st.booleans()):
+            minor = max(1, minor // 2)  # half way: the next one reaches the cap
+        return c.ExecuteTrade(
+            key=key,
+            venue_id=self.pick([None, None, "minsk-htp"]),
+            buyer_client_id=buyer,
+            seller_client_id=seller,
+            base_asset=base,
+            base_amount=self.amount(base, 5),
+            quote_asset=quote,
+            quote_amount=text(minor, quote),
+            fee=self.pick(["0", text(1, quote)]),
+        )
+
     def at_cap(self, buyer: str | None, seller: str | None, quote: str, moment: datetime) -> str | None:
         """A quote amount that brings a capped scope's day exactly to its cap, or one minor unit past it."""
         day = moment.astimezone(self.oracle.zone).date()
-        scopes = [scope for scope in ("bank", buyer, seller) if (scope, quote) in self.oracle.caps]
+        scopes = [scope for scope in ("bank", buyer, buyer, seller, seller) if (scope, quote) in self.oracle.caps]
         if not scopes:
             return None
         scope = self.pick(scopes)
         remaining = self.oracle.caps[(scope, quote)] - self.oracle.volumes[(scope, quote, day)]
-        minor = remaining + self.pick([0, 0, 1])
+        minor = remaining + self.pick([0, 1])
         return text(minor, quote) if minor > 0 else None
 
     def volume_cap(self, key: str, _: datetime) -> c.BaseCommand:
         asset = self.pick(["BYN", "USDT"])
         client = self.pick([None, None, *CLIENTS[:4]])
-        return c.SetVolumeCap(key=key, client_id=client, asset=asset, daily_cap=self.amount(asset, 150))
+        return c.SetVolumeCap(key=key, client_id=client, asset=asset, daily_cap=self.amount(asset, 80))
 
     def venue(self, key: str, _: datetime) -> c.BaseCommand:
         venue = self.pick(VENUES)
@@ -266,7 +288,8 @@ KINDS = (
     ["deposit"] * 3
     + ["withdraw"] * 3
     + ["transfer"] * 2
-    + ["trade"] * 6
+    + ["trade"] * 5
+    + ["capped_trade"] * 3
     + ["volume_cap"] * 2
     + ["issue", "fund_treasury", "venue", "policy", "blacklist", "wallet_proof", "rate", "compliance"]
     + ["client_status", "licence", "jurisdiction", "settlement", "settlement", "reversal", "reversal"]
@@ -287,7 +310,9 @@ def preamble() -> list[c.BaseCommand]:
         c.FundTreasury(key="treasury-byn", asset="BYN", amount="500", reference="capital"),
         c.FundTreasury(key="treasury-usdt", asset="USDT", amount="500", reference="capital"),
         c.BlacklistAddress(key="listed", address=LISTED[0], listed_on=day - timedelta(days=1), reason="sanctions"),
-        c.SetVolumeCap(key="bank-cap", asset="BYN", daily_cap="60.00"),
+        c.SetVolumeCap(key="bank-cap", asset="BYN", daily_cap="150.00"),
+        c.SetVolumeCap(key="nord-cap", client_id="nord", asset="BYN", daily_cap="30.00"),
+        c.SetVolumeCap(key="jan-cap", client_id="jan", asset="USDT", daily_cap="100"),
         c.SetComplianceSettings(key="settings", travel_rule_threshold_usd="500", self_hosted_proof_threshold_eur="300"),
     ]
 
@@ -333,18 +358,18 @@ def test_every_balance_after_random_commands_is_what_the_oracle_predicts(data: s
 
 
 def test_the_oracle_sees_a_trade_at_the_bank_cap_accepted_and_one_unit_past_it_rejected() -> None:
-    """A check of the oracle itself, on the preamble's bank cap of 60.00 BYN."""
+    """A check of the oracle itself, on the preamble's bank cap of 150.00 BYN."""
     oracle = Oracle()
     for command in preamble():
         assert oracle.step(command, LEDGER_TIME) is None, command
 
     def trade(key: str, quote: str) -> c.ExecuteTrade:
         return c.ExecuteTrade(
-            key=key, seller_client_id="nord", base_asset="USDT", base_amount="1", quote_asset="BYN", quote_amount=quote
+            key=key, seller_client_id="jan", base_asset="USDT", base_amount="1", quote_asset="BYN", quote_amount=quote
         )
 
-    assert oracle.step(trade("at-cap", "60.00"), LEDGER_TIME) is None
-    assert oracle.balances[("system:treasury", "BYN")] == 500_00 - 60_00
+    assert oracle.step(trade("at-cap", "150.00"), LEDGER_TIME) is None
+    assert oracle.balances[("system:treasury", "BYN")] == 500_00 - 150_00
     assert oracle.step(trade("past-cap", "0.01"), LEDGER_TIME) == "BANK_VOLUME_CAP_EXCEEDED"
     assert oracle.step(trade("next-day", "0.01"), LEDGER_TIME + timedelta(days=1)) is None
 
