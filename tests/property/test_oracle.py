@@ -146,7 +146,7 @@ class Steps:
         quote_amount = self.amount(quote, 60)
         if self.pick([True, True, False]):
             quote_amount = self.at_cap(buyer, seller, quote, moment) or quote_amount
-        fee = self.pick(["0", "0", text(1, quote), self.amount(quote, 2)])
+        fee = self.pick(["0", "0.0", text(1, quote), self.amount(quote, 2)])
         return c.ExecuteTrade(
             key=key,
             venue_id=venue,
