@@ -9,6 +9,15 @@ command changes neither. The sequences hold clean and blacklisted wallets,
 every compliance setting that decides an outcome, reference rates changing
 over ledger days, the trading policy, and trades exactly at a volume cap and
 one minor unit past it.
+
+Checked by hand against mutations of the domain (each made the test fail): a
+fee-less trade charging one minor unit; the buyer's side dropped from the
+client volume cap, or the buyer's volume never counted; a trade exactly at the
+bank's cap refused; deposits not checked against the blacklist; the travel
+rule blind to the originator's gaps (withdrawals, settlements); the
+resident-companies policy flag dropped; a venue's far side booked to the
+treasury. The blacklist check with `or` turned into `and` is equivalent here
+(an address never listed has no history to refuse it by).
 """
 
 from __future__ import annotations
