@@ -30,7 +30,7 @@ from domain.events import (
     VolumeCapSet,
     stream_id,
 )
-from domain.money import Asset, AssetKind
+from domain.money import Asset, AssetKind, decimal_digits
 from domain.parties import Client, TradingPolicy, Venue
 from domain.rules.base import (
     Deciders,
@@ -136,10 +136,17 @@ def _read_trade(state: LedgerState, command: ExecuteTrade) -> _Trade:
     base, quote = find_asset(state, command.base_asset), find_asset(state, command.quote_asset)
     if base.code == quote.code:
         raise SameAssetOnBothSides(asset=base.code)
-    fee_minor = 0 if command.fee in ("0", "0." + "0" * quote.scale) else quote.parse(command.fee)
+    fee_minor = 0 if _zero(command.fee) else quote.parse(command.fee)
     return _Trade(
         venue, buyer, seller, base, quote, base.parse(command.base_amount), quote.parse(command.quote_amount), fee_minor
     )
+
+
+def _zero(text: str) -> bool:
+    """A fee of zero in any spelling ('0', '0.0', '0.00'): no fee, where a
+    positive amount is what `parse` demands of every other."""
+    digits = decimal_digits(text)
+    return digits is not None and not (digits[0] + digits[1]).strip("0")
 
 
 def _check_venue(state: LedgerState, trade: _Trade, stamp: Stamp) -> None:
