@@ -2,32 +2,44 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+# Two stamps: the demo needs the package alone (no extras); the tests, lint and
+# types need the development tools and every extra. The dev install is a
+# superset, so it stamps the demo's too: `make demo` after `make test` installs
+# nothing, and `make test` after `make demo` installs the rest.
+DEMO_STAMP := $(VENV)/.demo-stamp
+DEV_STAMP := $(VENV)/.dev-stamp
 DEMO_HOME := demo-sandbox
 
 .PHONY: demo test lint typecheck bench clean
 
-$(STAMP): pyproject.toml
+# The pip that comes with Python 3.11+ installs an editable pyproject package:
+# no upgrade (and no download) needed.
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-demo: $(STAMP)
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	touch $(DEMO_STAMP)
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(DEV_STAMP) $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	rm -rf $(DEMO_HOME)
 	$(BIN)/ledger demo --home $(DEMO_HOME)
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check domain ledger tests scripts
 	$(BIN)/ruff format --check domain ledger tests scripts
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy domain ledger
 
 test: lint typecheck
 	$(BIN)/pytest -n 2  # two workers: most tests wait on processes they start
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/ledger bench --json
 
 clean:

@@ -223,7 +223,13 @@ _PERMANENT_CONNECT_FAILURES = (
 
 def internal_error(error: BaseException) -> NoReturn:
     """A bug: one line on standard error, the traceback in a file of its own
-    (mode 0600) that the line names, exit 70."""
+    (mode 0600) that the line names, exit 70. An optional part that is not
+    installed is no bug: one line names the extra to install, exit 2."""
+    from ledger.extras import missing_extra_line
+
+    if (missing := missing_extra_line(error)) is not None:
+        err.print(f"[red]error:[/] {escape(missing)}", highlight=False, soft_wrap=True)
+        raise SystemExit(EXIT_USER_ERROR)
     import tempfile
     import time
     import traceback
@@ -251,6 +257,10 @@ def describe_failure(error: Exception) -> str | None:
     """The one line for an expected failure; None for a bug."""
     from eventsourcing.persistence import PersistenceError
 
+    from ledger.extras import missing_extra_line
+
+    if (missing := missing_extra_line(error)) is not None:
+        return missing
     if isinstance(error, ValidationError):
         return describe_validation_error(error)
     if isinstance(error, PersistenceError | sqlite3.Error | OSError):
