@@ -52,7 +52,7 @@ def missing_extra(error: BaseException | None) -> tuple[str, Extra] | None:
 
 
 def missing_extra_line(error: BaseException | None) -> str | None:
-    """"psycopg is not installed: install the PostgreSQL extra: pip install ...", or None."""
+    """ "psycopg is not installed: install the PostgreSQL extra: pip install ...", or None."""
     missing = missing_extra(error)
     if missing is None:
         return None

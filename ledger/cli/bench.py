@@ -72,5 +72,7 @@ def bench(
         table.add_column(column)
     for name, figure in report["figures"].items():
         references = ", ".join(f"{k} {v}" for k, v in figure["references"].items())
+        if figure.get("unavailable"):
+            references = f"skipped: {figure['unavailable']}"
         table.add_row(name, str(figure["value"]), figure["unit"], references)
     out.print(table)

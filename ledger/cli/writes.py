@@ -125,10 +125,10 @@ def parse_commands(source: str, lines: list[tuple[int, bytes]]) -> list[tuple[in
 @app.command()
 def demo(home: HomeOption = Path("demo-sandbox"), database_url: DatabaseUrlOption = None) -> None:
     """The main job: a full scenario end to end, then export and verify the audit bundle."""
-    from ledger.demo import run_demo
+    from ledger.demo import Invocation, run_demo
 
     with user_errors():
-        run_demo(sandbox_for(home, database_url), out)
+        run_demo(sandbox_for(home, database_url), out, Invocation.current(home, database_url))
 
 
 @venues_app.command("add")
