@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from domain.commands import (
@@ -365,18 +366,19 @@ def next_commands(invocation: Invocation, bundle: Path, verifier_key: str) -> li
 def _show_next(console: Console, invocation: Invocation, bundle: Path, verifier_key: str) -> None:
     console.print("\n[bold underline]Try next[/], from this folder:")
     for command, what in next_commands(invocation, bundle, verifier_key):
-        console.print(f"  {command}  [dim]# {what}[/]", soft_wrap=True, markup=True, highlight=False)
+        console.print(f"  {escape(command)}  [dim]# {what}[/]", soft_wrap=True, highlight=False)
     if not _service_installed():
         pip = Path(invocation.program).parent / "pip" if invocation.activate else Path("pip")
         console.print(
             f"  (serve needs the HTTP service extra: {shlex.quote(str(pip))} install 'crypto-bank-ledger[service]')",
             soft_wrap=True,
             highlight=False,
+            markup=False,  # [service] is text
         )
     if invocation.activate:
-        console.print(f"  (or `source {invocation.activate}` first and type `ledger ...`)", highlight=False)
+        console.print(f"  (or `source {escape(invocation.activate)}` first and type `ledger ...`)", highlight=False)
     home = shlex.quote(str(invocation.home))
-    console.print(f"  (export LEDGER_HOME={home} to leave out --home {home})", highlight=False, soft_wrap=True)
+    console.print(f"  (export LEDGER_HOME={home} to leave out --home {home})", highlight=False, markup=False)
 
 
 def _export_and_verify(console: Console, sandbox: Sandbox, ledger: Ledger) -> tuple[Path, str]:

@@ -257,10 +257,6 @@ def describe_failure(error: Exception) -> str | None:
     """The one line for an expected failure; None for a bug."""
     from eventsourcing.persistence import PersistenceError
 
-    from ledger.extras import missing_extra_line
-
-    if (missing := missing_extra_line(error)) is not None:
-        return missing
     if isinstance(error, ValidationError):
         return describe_validation_error(error)
     if isinstance(error, PersistenceError | sqlite3.Error | OSError):
