@@ -411,7 +411,7 @@ def audit_witness_submit(home: HomeOption = DEFAULT_HOME, database_url: Database
     with user_errors():
         witnesses = configured(home)
         if not witnesses:
-            raise UserError(f"no witnesses for {home}: add one with 'ledger audit witness add URL KEY'")
+            raise UserError(f"no witnesses for {home}: add one first: run 'ledger audit witness add URL KEY'")
         sandbox = sandbox_for(home, database_url)
         with sandbox.open(auto_checkpoint=False) as ledger:
             latest = ledger.audit.checkpoint(sandbox.signer(), ledger.clock.now())

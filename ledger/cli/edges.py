@@ -131,6 +131,9 @@ def refused(rejected: BatchRejected, message: str, as_json: bool) -> UserError:
 
 
 def fail(message: str, code: int = EXIT_USER_ERROR) -> NoReturn:
+    from ledger.cli.hints import exact
+
+    message = exact(message)  # a hint to run a command carries the options the user gave
     err.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)  # a message may quote user text
     raise typer.Exit(code)
 
