@@ -409,6 +409,8 @@ def audit_witness_submit(home: HomeOption = DEFAULT_HOME, database_url: Database
     from ledger.audit.witnessing import configured, cosigned_sizes, submit_latest
 
     with user_errors():
+        if not (home / "bank.json").exists():
+            raise UserError(f"{home} is not initialised: run 'ledger init' first")
         witnesses = configured(home)
         if not witnesses:
             raise UserError(f"no witnesses for {home}: add one first: run 'ledger audit witness add URL KEY'")
