@@ -43,4 +43,4 @@ bench: $(DEV_STAMP)
 	$(BIN)/ledger bench --json
 
 clean:
-	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(DEMO_HOME) demo-report .pytest_cache .mypy_cache .ruff_cache .hypothesis
