@@ -2,26 +2,38 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+# Two stamps: the demo needs the package alone (no extras); the tests, lint and
+# types need the development tools and every extra. The dev install is a
+# superset, so it stamps the demo's too: `make demo` after `make test` installs
+# nothing, and `make test` after `make demo` installs the rest.
+DEMO_STAMP := $(VENV)/.demo-stamp
+DEV_STAMP := $(VENV)/.dev-stamp
 DEMO_HOME := demo-sandbox
 
 .PHONY: demo test lint typecheck bench clean mutation
 
-$(STAMP): pyproject.toml
+# The pip that comes with Python 3.11+ installs an editable pyproject package:
+# no upgrade (and no download) needed.
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-demo: $(STAMP)
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	touch $(DEMO_STAMP)
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(DEV_STAMP) $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	rm -rf $(DEMO_HOME)
 	$(BIN)/ledger demo --home $(DEMO_HOME)
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check domain ledger tests scripts
 	$(BIN)/ruff format --check domain ledger tests scripts
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy domain ledger
 
 test: lint typecheck
@@ -37,7 +49,7 @@ MODULES ?= domain/money.py domain/decide.py domain/state.py \
 	$(filter-out domain/__init__.py domain/money.py domain/decide.py domain/state.py,$(wildcard domain/*.py)) \
 	$(filter-out domain/rules/__init__.py,$(wildcard domain/rules/*.py))
 
-$(MUTATION_STAMP): $(STAMP)
+$(MUTATION_STAMP): $(DEV_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,mutation]'
 	touch $(MUTATION_STAMP)
 
@@ -51,8 +63,8 @@ mutation: $(MUTATION_STAMP)
 	$(BIN)/python scripts/mutation_score.py mutants $(foreach m,$(MODULES),$(subst /,.,$(m:.py=)))
 	$(BIN)/mutmut results
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/ledger bench --json
 
 clean:
-	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(DEMO_HOME) demo-report .pytest_cache .mypy_cache .ruff_cache .hypothesis

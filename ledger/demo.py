@@ -9,10 +9,18 @@ are fixed, so running it again in the same home changes nothing.
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import shlex
+import shutil
+import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from domain.commands import (
@@ -248,7 +256,65 @@ def story_start(ledger: Ledger) -> datetime:
     return datetime.combine(day + timedelta(days=1), DEMO_START.timetz())
 
 
-def run_demo(sandbox: Sandbox, console: Console) -> int:
+@dataclass(frozen=True)
+class Invocation:
+    """How the user ran `ledger`, so that the next commands the demo prints run
+    exactly as printed: the program as they typed it (`ledger` when that is the
+    one on the PATH, else its path, relative to the current folder when it is
+    under it) and the options naming the demo's store."""
+
+    program: str
+    home: Path
+    database_url: str | None = None  # given on the command line (one from the environment is inherited)
+    activate: str | None = None  # the venv's activate script, when `program` is a path into a venv
+
+    @classmethod
+    def current(cls, home: Path, database_url: str | None) -> Invocation:
+        program = _program_as_typed(sys.argv[0])
+        if os.environ.get("LEDGER_DATABASE_URL") == database_url:
+            database_url = None
+        activate = Path(program).parent / "activate"
+        return cls(program, home, database_url, str(activate) if "/" in program and activate.exists() else None)
+
+    @property
+    def options(self) -> str:
+        """The options naming the store, shell-quoted."""
+        options = ["--home", str(self.home)]
+        if self.database_url:
+            options += ["--database-url", self.database_url]
+        return shlex.join(options)
+
+
+def _program_as_typed(argv0: str) -> str:
+    if argv0.endswith("__main__.py"):  # python -m ledger
+        return f"{shlex.quote(_shortest(Path(sys.executable)))} -m ledger"
+    on_path = shutil.which("ledger")
+    if on_path is not None and Path(on_path).resolve() == Path(argv0).resolve():
+        return "ledger"
+    return shlex.quote(_shortest(Path(argv0)))
+
+
+def _shortest(path: Path) -> str:
+    """The path relative to the current folder when it is under it, else absolute."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return str(absolute.relative_to(Path.cwd()))
+    except ValueError:
+        return str(absolute)
+
+
+SERVICE_MODULES = ("fastapi", "uvicorn")
+
+
+def _service_installed() -> bool:
+    try:
+        return all(importlib.util.find_spec(module) is not None for module in SERVICE_MODULES)
+    except ImportError:
+        return False
+
+
+def run_demo(sandbox: Sandbox, console: Console, invocation: Invocation | None = None) -> int:
+    """Runs the story; with `invocation`, ends with the next commands to try, as the user would type them."""
     if not sandbox.home.is_initialised():
         key = sandbox.init(allow_unencrypted_key=True, ledger_clock=ManualClock(DEMO_START - timedelta(days=1)))
         console.print(f"[bold]Initialised[/] a sandbox in {sandbox.home.root} (unencrypted sandbox key)")
@@ -275,11 +341,47 @@ def run_demo(sandbox: Sandbox, console: Console) -> int:
         console.print()
         print_settlements(settlement_report(ledger.read_model), console)
         console.print(f"\nEvents in the log: {ledger.state.position}; recorded rejections: {ledger.state.rejections}")
-        _export_and_verify(console, sandbox, ledger)
+        bundle, verifier_key = _export_and_verify(console, sandbox, ledger)
+    if invocation is not None:
+        _show_next(console, invocation, bundle, verifier_key)
     return 0
 
 
-def _export_and_verify(console: Console, sandbox: Sandbox, ledger: Ledger) -> None:
+def next_commands(invocation: Invocation, bundle: Path, verifier_key: str) -> list[tuple[str, str]]:
+    """The commands to try after the demo, each with what it shows."""
+    ledger, options = invocation.program, invocation.options
+    report = shlex.quote(str(invocation.home / "report"))
+    return [
+        (f"{ledger} balances {options}", "balances per account and asset"),
+        (f"{ledger} transactions {options} --limit 5", "the latest transactions and rejections"),
+        (f"{ledger} report supervisor {options} --out {report}", "the supervisor's signed HTML report"),
+        (
+            f"{ledger} audit verify {shlex.quote(str(bundle))} --key {shlex.quote(verifier_key)}",
+            "the bundle, verified offline",
+        ),
+        (f"{ledger} serve {options}", "the HTTP service; docs at http://127.0.0.1:8080/docs, Ctrl-C stops"),
+    ]
+
+
+def _show_next(console: Console, invocation: Invocation, bundle: Path, verifier_key: str) -> None:
+    console.print("\n[bold underline]Try next[/], from this folder:")
+    for command, what in next_commands(invocation, bundle, verifier_key):
+        console.print(f"  {escape(command)}  [dim]# {what}[/]", soft_wrap=True, highlight=False)
+    if not _service_installed():
+        pip = Path(invocation.program).parent / "pip" if invocation.activate else Path("pip")
+        console.print(
+            f"  (serve needs the HTTP service extra: {shlex.quote(str(pip))} install 'crypto-bank-ledger[service]')",
+            soft_wrap=True,
+            highlight=False,
+            markup=False,  # [service] is text
+        )
+    if invocation.activate:
+        console.print(f"  (or `source {escape(invocation.activate)}` first and type `ledger ...`)", highlight=False)
+    home = shlex.quote(str(invocation.home))
+    console.print(f"  (export LEDGER_HOME={home} to leave out --home {home})", highlight=False, markup=False)
+
+
+def _export_and_verify(console: Console, sandbox: Sandbox, ledger: Ledger) -> tuple[Path, str]:
     """Exports the audit bundle and verifies it offline, as the supervisor would."""
     signer = sandbox.signer()
     size = ledger.audit.checkpoint(signer, ledger.clock.now()).size
@@ -294,6 +396,7 @@ def _export_and_verify(console: Console, sandbox: Sandbox, ledger: Ledger) -> No
             console.print(f"  [red]FAIL[/] {finding}", soft_wrap=True)
         raise AssertionError("the demo's own bundle does not verify")
     console.print(f"  [green]verified offline[/]: {size} leaves, every checkpoint signed and consistent")
+    return directory, signer.verifier.encode()
 
 
 def _show_batch(console: Console, title: str, batch: Sequence[BaseCommand], results: list[CommandResult]) -> None:

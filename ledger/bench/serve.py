@@ -21,13 +21,19 @@ from pathlib import Path
 from typing import Any
 
 from ledger.bench.http_load import run_load
-from ledger.bench.write import BATCH_SIZE, figure, setup_commands, to_command, workload
+from ledger.bench.write import BATCH_SIZE, figure, setup_commands, to_command, unavailable, workload
+from ledger.extras import missing_extra_line
 
 CONCURRENCY = 64
 WARMUP = 500
 
 
 def run_serve_benchmark(requests: int) -> dict[str, Any]:
+    try:
+        import fastapi  # noqa: F401, PLC0415 (the HTTP service extra's: skipped without it, as PostgreSQL is)
+        import uvicorn  # noqa: F401, PLC0415
+    except ImportError as error:
+        return {"serve.http": unavailable("commands/s", missing_extra_line(error) or str(error))}
     moves = workload(requests + WARMUP, seed=11)
     commands = [to_command(index, move) for index, move in enumerate(moves)]
     bodies = [command.model_dump_json(exclude_none=True) for command in commands]

@@ -354,12 +354,14 @@ def measure_postgres(moves: list[Move]) -> dict[str, Any]:
 
 
 def _unavailable(error: Exception) -> dict[str, Any]:
-    return {
-        "value": None,
-        "unit": "tx/s",
-        "references": {},
-        "unavailable": f"no PostgreSQL at {POSTGRES_URL_ENV}: {error}",
-    }
+    from ledger.extras import missing_extra_line  # noqa: PLC0415
+
+    return unavailable("tx/s", missing_extra_line(error) or f"no PostgreSQL at {POSTGRES_URL_ENV}: {error}")
+
+
+def unavailable(unit: str, reason: str) -> dict[str, Any]:
+    """A figure that could not be measured here, and why (it is skipped, not failed)."""
+    return {"value": None, "unit": unit, "references": {}, "unavailable": reason}
 
 
 def run_benchmarks(transactions: int, *, postgres: bool = True) -> dict[str, Any]:

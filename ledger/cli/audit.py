@@ -506,9 +506,11 @@ def audit_witness_submit(
     from ledger.audit.witnessing import configured, cosigned_sizes, submit_latest
 
     with user_errors():
+        if not (home / "bank.json").exists():
+            raise UserError(f"{home} is not initialised: run 'ledger init' first")
         witnesses = configured(home)
         if not witnesses:
-            raise UserError(f"no witnesses for {home}: add one with 'ledger audit witness add URL KEY'")
+            raise UserError(f"no witnesses for {home}: add one first: run 'ledger audit witness add URL KEY'")
         sandbox = sandbox_for(home, database_url)
         with sandbox.open(auto_checkpoint=False) as ledger:
             latest = ledger.audit.checkpoint(sandbox.signer(), ledger.clock.now())

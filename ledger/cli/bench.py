@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -80,5 +81,7 @@ def bench(
         table.add_column(column)
     for name, figure in report["figures"].items():
         references = ", ".join(f"{k} {v}" for k, v in figure["references"].items())
+        if figure.get("unavailable"):
+            references = escape(f"skipped: {figure['unavailable']}")  # an install hint's [extra] is no markup
         table.add_row(name, str(figure["value"]), figure["unit"], references)
     out.print(table)

@@ -250,6 +250,9 @@ _HINTS = {
 
 def fail(message: str, code: int = EXIT_USER_ERROR, *, kind: str | None = None, **details: Any) -> NoReturn:
     """One line on standard error (a JSON object with --json), and exit `code`."""
+    from ledger.cli.hints import exact
+
+    message = exact(message)  # a hint to run a command carries the options the user gave
     if OUTPUT.json:
         print_error(message, code, kind=kind, **details)
     else:
@@ -371,7 +374,13 @@ _PERMANENT_CONNECT_FAILURES = (
 
 def internal_error(error: BaseException) -> NoReturn:
     """A bug: one line on standard error, the traceback in a file of its own
-    (mode 0600) that the line names, exit 70."""
+    (mode 0600) that the line names, exit 70. An optional part that is not
+    installed is no bug: one line names the extra to install, exit 2."""
+    from ledger.extras import missing_extra_line
+
+    if (missing := missing_extra_line(error)) is not None:
+        err.print(f"[red]error:[/] {escape(missing)}", highlight=False, soft_wrap=True)
+        raise SystemExit(EXIT_USER_ERROR)
     import tempfile
     import time
     import traceback

@@ -35,7 +35,9 @@ def serve(
     home: HomeOption = DEFAULT_HOME,
     database_url: DatabaseUrlOption = None,
     host: Annotated[str, typer.Option(help="Address to listen on (127.0.0.1: this machine only).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free one, printed).")] = 8080,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, envvar="LEDGER_PORT", help="Port (0: any free one, printed).")
+    ] = 8080,
     no_coalescing: Annotated[
         bool, typer.Option("--no-coalescing", help="One transaction per request (for comparison only).")
     ] = False,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -148,12 +147,12 @@ def demo(
     home: HomeOption = Path("demo-sandbox"), database_url: DatabaseUrlOption = None, as_json: JsonOption = False
 ) -> None:
     """The main job: a full scenario end to end, then export and verify the audit bundle."""
-    from ledger.demo import run_demo
+    from ledger.demo import Invocation, run_demo
 
     with user_errors():
         sandbox = sandbox_for(home, database_url)
         if not as_json:
-            run_demo(sandbox, out)
+            run_demo(sandbox, out, Invocation.current(home, database_url))
             return
         from rich.console import Console
 
@@ -163,6 +162,7 @@ def demo(
 
 def demo_outcome(sandbox: Any, home: Path, database_url: str | None) -> dict[str, Any]:
     """What a script needs after the demo: where it is, its bundle and key, its counts, what to run next."""
+    from ledger.demo import Invocation, next_commands
     from ledger.reports import compliance
 
     key = sandbox.verifier_key()
@@ -173,21 +173,14 @@ def demo_outcome(sandbox: Any, home: Path, database_url: str | None) -> dict[str
             "recorded_rejections": compliance(reader)["total"],
             "accounts_with_balances": len(reader.balances()),
         }
-    flags = f"--home {shlex.quote(str(home))}" + (
-        f" --database-url {shlex.quote(database_url)}" if database_url else ""
-    )
+    commands = next_commands(Invocation.current(home, database_url), bundle, key)
     return {
         "home": str(home),
         "bundle": str(bundle),
         "tree_size": int(bundle.name.rsplit("-", 1)[1]),
         "verifier_key": key,
         "counts": counts,
-        "next_commands": [
-            f"ledger balances {flags}",
-            f"ledger report settlements {flags}",
-            f"ledger audit verify {shlex.quote(str(bundle))} --key {shlex.quote(key)}",
-            f"ledger serve {flags}",
-        ],
+        "next_commands": [command for command, _ in commands],
     }
 
 

@@ -107,7 +107,9 @@ def parse_postgres_url(url: str) -> PostgresTarget:
     try:
         from ledger.store.pgconninfo import PostgresTarget  # noqa: PLC0415 (the PostgreSQL driver is optional)
     except ImportError as error:
-        raise StoreConfigError(f"a PostgreSQL database URL needs the postgres extra: {error}") from None
+        from ledger.extras import POSTGRES  # noqa: PLC0415 (only on this path)
+
+        raise StoreConfigError(f"a PostgreSQL database URL needs psycopg ({error}): {POSTGRES.install_hint}") from None
     return PostgresTarget.parse(url)
 
 

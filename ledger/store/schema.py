@@ -63,7 +63,7 @@ def check(backend: Backend) -> StoreFacts:
     where = backend.describe()
     facts = stored_facts(backend)
     if facts is None:
-        raise StoreNotReady(f"no ledger at {where}: run 'ledger init' to create one (check the name if it exists)")
+        raise StoreNotReady(f"no ledger at {where} (check the name if it exists): run 'ledger init' first")
     if facts.schema_version > SCHEMA_VERSION:
         raise StoreNotReady(
             f"{where} is at schema version {facts.schema_version}; this release knows versions up to "
@@ -72,7 +72,7 @@ def check(backend: Backend) -> StoreFacts:
     if facts.schema_version < SCHEMA_VERSION:
         raise StoreNotReady(
             f"{where} is at schema version {facts.schema_version}, this release needs {SCHEMA_VERSION}: "
-            "run 'ledger migrate'"
+            "run 'ledger migrate' first"
         )
     backend.facts = facts
     return facts
@@ -113,7 +113,7 @@ def migrate_store(location: StoreLocation, progress: ProgressStart = no_progress
     backend = open_backend(location)
     try:
         if stored_facts(backend) is None:
-            raise StoreNotReady(f"no ledger at {backend.describe()}: run 'ledger init' to create one")
+            raise StoreNotReady(f"no ledger at {backend.describe()}: run 'ledger init' first")
     finally:
         backend.close()
     backend = open_backend(location, create_tables=True)
@@ -130,7 +130,7 @@ def migrate(backend: Backend, progress: ProgressStart = no_progress) -> list[int
     hears of the events applied (`ledger.progress`)."""
     facts = stored_facts(backend)
     if facts is None:
-        raise StoreNotReady(f"no ledger at {backend.describe()}: run 'ledger init' to create one")
+        raise StoreNotReady(f"no ledger at {backend.describe()}: run 'ledger init' first")
     version = facts.schema_version
     if version > SCHEMA_VERSION:
         raise StoreNotReady(f"{backend.describe()} is at schema version {version}, newer than this release")
