@@ -1,0 +1,67 @@
+"""What each event leaves in the decision state, exactly, and the events no
+decider makes (a corrupt or tampered log) that the state refuses to apply."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from domain.commands import (
+    CheckDeadlines,
+    OffboardClient,
+    RevokeKyc,
+    SetReferenceRate,
+    VerifyKyc,
+    Withdraw,
+)
+from domain.crossborder import SettlementStatus
+from domain.events import ClientOffboarded, SettlementOverdue
+from domain.state import LedgerState
+from tests.unit.test_settlement_rules import settle
+from tests.world import LEDGER_TIME, accept, trading_world
+
+
+def test_a_revoked_verification_keeps_no_expiry_day() -> None:
+    state = trading_world()
+    accept(state, VerifyKyc(key="again", client_id="alesia", expires_on=date(2027, 1, 1)))
+    assert state.clients["alesia"].kyc_expires_on == date(2027, 1, 1)
+    accept(state, RevokeKyc(key="revoke", client_id="alesia", reason="forged passport"))
+    assert state.clients["alesia"].kyc_expires_on is None
+
+
+def test_an_offboarding_of_a_client_still_holding_value_is_not_applied() -> None:
+    emptied = trading_world()
+    for code in ("USD", "USDT", "EUR"):
+        accept(
+            emptied, SetReferenceRate(key=f"r-{code}", code=code, byn_per_unit="3.25", effective_on=LEDGER_TIME.date())
+        )
+    for half in ("1", "2"):  # each below the travel rule's threshold
+        accept(emptied, Withdraw(key=f"out-{half}", client_id="ivan", asset="USDT", amount="500", reference="out"))
+    (offboarded,) = accept(emptied, OffboardClient(key="off", client_id="ivan", reason="left"))
+    assert isinstance(offboarded, ClientOffboarded)
+    holding = trading_world()  # ivan still holds 1000 USDT here
+    with pytest.raises(AssertionError):
+        holding.evolve(offboarded)
+    assert not holding.clients["ivan"].offboarded
+
+
+def test_a_settlement_of_one_minor_unit_past_its_deadline_is_overdue() -> None:
+    state: LedgerState = trading_world()
+    accept(state, settle(amount="0.01", deadline_days=10))
+    check = CheckDeadlines(key="d11").model_copy(update={"ledger_time": LEDGER_TIME + timedelta(days=11)})
+    (overdue,) = accept(state, check)
+    assert isinstance(overdue, SettlementOverdue)
+    assert overdue.outstanding_minor == 1
+    assert state.settlements["s1"].status == SettlementStatus.OVERDUE
+
+
+def test_a_snapshot_is_not_taken_and_no_batch_begun_while_a_batch_is_open() -> None:
+    state = trading_world()
+    state.begin()
+    with pytest.raises(AssertionError, match=r"^a batch is open$"):
+        state.snapshot()
+    with pytest.raises(AssertionError, match=r"^a batch is already open$"):
+        state.begin()
+    state.rollback()
+    assert state.snapshot().position == state.position
