@@ -94,6 +94,18 @@ def test_transfers_and_crypto_at_its_rate_are_linked_for_the_client_they_come_fr
     assert "x" not in [operation.command_key for operation in state.aml_windows["nord"].operations]
 
 
+def test_a_transfer_stays_in_its_source_s_window_and_counts_towards_a_later_notice(state: LedgerState) -> None:
+    notices(state, deposit("in", "50000.00"))
+    transfer = Transfer(
+        key="x", source_client_id="alesia", target_client_id="nord", asset="BYN", amount="30000.00", ledger_time=T
+    )
+    assert notices(state, transfer) == []
+    assert [operation.command_key for operation in state.aml_windows["alesia"].operations] == ["in", "x"]
+    (notice,) = notices(state, deposit("last", "10000.00", T + timedelta(hours=1)))
+    assert notice.operations == ("in", "x", "last")
+    assert notice.value_byn == THRESHOLD
+
+
 def test_a_withdrawal_completes_a_linked_notice(state: LedgerState) -> None:
     notices(state, deposit("in", "89999.99"))
     withdraw = Withdraw(key="w", client_id="alesia", asset="BYN", amount="0.01", reference="w", ledger_time=T)
