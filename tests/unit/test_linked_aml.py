@@ -106,6 +106,15 @@ def test_a_transfer_stays_in_its_source_s_window_and_counts_towards_a_later_noti
     assert notice.value_byn == THRESHOLD
 
 
+def test_a_withdrawal_stays_in_its_client_s_window_and_counts_towards_a_later_notice(state: LedgerState) -> None:
+    notices(state, deposit("in", "50000.00"))
+    withdraw = Withdraw(key="w", client_id="alesia", asset="BYN", amount="30000.00", reference="w", ledger_time=T)
+    assert notices(state, withdraw) == []
+    assert [operation.command_key for operation in state.aml_windows["alesia"].operations] == ["in", "w"]
+    (notice,) = notices(state, deposit("last", "10000.00", T + timedelta(hours=1)))
+    assert notice.operations == ("in", "w", "last")
+
+
 def test_a_withdrawal_completes_a_linked_notice(state: LedgerState) -> None:
     notices(state, deposit("in", "89999.99"))
     withdraw = Withdraw(key="w", client_id="alesia", asset="BYN", amount="0.01", reference="w", ledger_time=T)

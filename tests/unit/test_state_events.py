@@ -12,11 +12,13 @@ from domain.commands import (
     OffboardClient,
     RevokeKyc,
     SetReferenceRate,
+    SetTradingPolicy,
     VerifyKyc,
     Withdraw,
 )
 from domain.crossborder import SettlementStatus
 from domain.events import ClientOffboarded, SettlementOverdue
+from domain.parties import TradingPolicy
 from domain.state import LedgerState
 from tests.unit.test_settlement_rules import settle
 from tests.world import LEDGER_TIME, accept, trading_world
@@ -65,3 +67,27 @@ def test_a_snapshot_is_not_taken_and_no_batch_begun_while_a_batch_is_open() -> N
         state.begin()
     state.rollback()
     assert state.snapshot().position == state.position
+
+
+def test_a_new_trading_policy_keeps_the_earlier_one_in_force_before_it() -> None:
+    state = trading_world()
+    later = LEDGER_TIME + timedelta(hours=1)
+    accept(
+        state,
+        SetTradingPolicy(key="p1", non_residents_on_foreign_venues=False, resident_companies_on_foreign_venues=False),
+    )
+    second = SetTradingPolicy(key="p2", non_residents_on_foreign_venues=True, resident_companies_on_foreign_venues=True)
+    accept(state, second.model_copy(update={"ledger_time": later}))
+    first_policy = TradingPolicy(non_residents_on_foreign_venues=False, resident_companies_on_foreign_venues=False)
+    second_policy = TradingPolicy(non_residents_on_foreign_venues=True, resident_companies_on_foreign_venues=True)
+    assert state.policy_history == ((LEDGER_TIME, first_policy), (later, second_policy))
+    assert state.policy_at(later - timedelta(seconds=1)) == first_policy
+    assert state.policy_at(later) == state.policy == second_policy
+
+
+def test_a_settlement_sent_abroad_is_linked_into_its_client_s_aml_window_at_its_value() -> None:
+    state = trading_world()
+    accept(state, settle(amount="10.00"))
+    window = state.aml_windows["nord"].operations
+    assert [operation.command_key for operation in window] == ["fund-nord-byn", "init-s1"]
+    assert window[-1].value == 1000 * 10**28  # 10.00 BYN in 10^-30 BYN
