@@ -91,3 +91,12 @@ def test_a_settlement_sent_abroad_is_linked_into_its_client_s_aml_window_at_its_
     window = state.aml_windows["nord"].operations
     assert [operation.command_key for operation in window] == ["fund-nord-byn", "init-s1"]
     assert window[-1].value == 1000 * 10**28  # 10.00 BYN in 10^-30 BYN
+
+
+def test_a_venue_never_listed_is_none_at_every_moment() -> None:
+    state = trading_world()
+    assert state.venue_at("nowhere", LEDGER_TIME) is None
+    assert state.venue_at("minsk-htp", LEDGER_TIME - timedelta(seconds=1)) is None
+    venue = state.venue_at("minsk-htp", LEDGER_TIME)
+    assert venue is not None
+    assert (venue.venue_id, venue.listed) == ("minsk-htp", True)
