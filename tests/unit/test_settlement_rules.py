@@ -493,3 +493,9 @@ def test_every_event_of_a_settlement_is_on_its_pinned_stream(state: LedgerState)
     accept(state, later(ReturnSettlementFunds(key="r", settlement_id="s1", amount="1000", reference="x"), 12))
     accept(state, later(CloseSettlementByDelivery(key="c", settlement_id="s1", delivery_reference="x"), 12))
     assert state.version(S1_STREAM) == 5
+
+
+def test_with_no_kind_of_client_settling_abroad_the_refusal_says_nobody_may(state: LedgerState) -> None:
+    accept(state, SetComplianceSettings(key="s", settling_kinds=[]))
+    event = reject(state, settle(), "SETTLEMENT_NOT_PERMITTED")
+    assert event.details == {"client": "nord", "kind": "company", "permitted": "nobody"}
