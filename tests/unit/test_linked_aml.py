@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 
 import pytest
 
-from domain.aml import WINDOW_OPERATIONS_MAX
+from domain.aml import VALUE_PLACES, VALUE_UNIT, WINDOW_OPERATIONS_MAX, AmlOperation, AmlWindow, value_units
 from domain.commands import BaseCommand, Deposit, SetComplianceSettings, SetReferenceRate, Transfer, Withdraw
 from domain.events import AmlNotificationRecorded
 from domain.state import LedgerState
@@ -63,6 +64,7 @@ def test_the_operations_a_notice_covers_are_not_notified_again(state: LedgerStat
 def test_an_operation_exactly_a_window_earlier_is_out_of_it(state: LedgerState) -> None:
     notices(state, deposit("p1", "50000.00"))
     assert notices(state, deposit("p2", "40000.00", T + timedelta(hours=24))) == []
+    assert [operation.command_key for operation in state.aml_windows["alesia"].operations] == ["p2"]
     (notice,) = notices(state, deposit("p3", "50000.00", T + timedelta(hours=48) - timedelta(microseconds=1)))
     assert notice.operations == ("p2", "p3")
 
@@ -148,8 +150,30 @@ def test_a_rolled_back_batch_leaves_the_window_as_it_was(state: LedgerState) -> 
     state.rollback()
     assert state.aml_windows == before
     assert state.aml_windows["alesia"] == window
+    assert state.aml_windows["alesia"].total == window.total == 50_000 * VALUE_UNIT
     (notice,) = notices(state, deposit("p4", "40000.00"))
     assert notice.operations == ("p1", "p4")
+    assert notice.value_byn == THRESHOLD
+
+
+def test_a_rolled_back_batch_puts_back_what_its_operation_pushed_out_of_the_window(state: LedgerState) -> None:
+    notices(state, deposit("p1", "50000.00"))
+    state.begin()
+    notices(state, deposit("late", "100.00", T + timedelta(hours=25)))
+    assert [operation.command_key for operation in state.aml_windows["alesia"].operations] == ["late"]
+    state.rollback()
+    assert state.aml_windows["alesia"].total == 50_000 * VALUE_UNIT
+    (notice,) = notices(state, deposit("p2", "40000.00", T + timedelta(hours=1)))
+    assert (notice.operations, notice.value_byn) == (("p1", "p2"), THRESHOLD)
+
+
+def test_a_notice_leaves_out_every_operation_that_has_left_the_window_since(state: LedgerState) -> None:
+    notices(state, deposit("p1", "10000.00"))
+    notices(state, deposit("p2", "10000.00", T + timedelta(hours=1)))
+    notices(state, deposit("p3", "60000.00", T + timedelta(hours=2)))
+    # 24 hours back from p4 is an hour and a half after p1: p1 and p2 are out, p3 is in.
+    (notice,) = notices(state, deposit("p4", "30000.00", T + timedelta(hours=25, minutes=30)))
+    assert (notice.operations, notice.value_byn) == (("p3", "p4"), THRESHOLD)
 
 
 def test_a_snapshot_restores_the_windows(state: LedgerState) -> None:
@@ -168,3 +192,33 @@ def test_a_window_holds_at_most_its_limit_of_operations(state: LedgerState) -> N
     assert len(window.operations) == WINDOW_OPERATIONS_MAX
     assert window.operations[0].command_key == "tiny-5"
     assert window.total == sum(operation.value for operation in window.operations)
+
+
+def test_windows_holding_different_operations_are_not_equal() -> None:
+    first = AmlOperation(T, "p1", 5 * VALUE_UNIT)
+    second = AmlOperation(T, "p2", 5 * VALUE_UNIT)
+    assert AmlWindow([first]) == AmlWindow([first])
+    assert AmlWindow([first]) != AmlWindow([second])
+    assert AmlWindow([first]) != [first]
+
+
+def test_a_copied_window_keeps_its_total_and_moves_on_its_own() -> None:
+    window = AmlWindow([AmlOperation(T, "p1", 5 * VALUE_UNIT)])
+    copied = window.copy()
+    copied.add(AmlOperation(T + timedelta(hours=1), "p2", 2 * VALUE_UNIT), T - timedelta(hours=24))
+    assert (copied.total, window.total) == (7 * VALUE_UNIT, 5 * VALUE_UNIT)
+    assert [operation.command_key for operation in window.operations] == ["p1"]
+
+
+def test_a_window_shows_its_operations() -> None:
+    window = AmlWindow([AmlOperation(datetime(2026, 2, 4, 9, 0, tzinfo=UTC), "p1", 5)])
+    assert repr(window) == (
+        "AmlWindow([AmlOperation(ledger_time=datetime.datetime(2026, 2, 4, 9, 0, tzinfo=datetime.timezone.utc),"
+        " command_key='p1', value=5)])"
+    )
+
+
+def test_values_are_counted_in_units_of_ten_to_the_minus_thirty_byn() -> None:
+    assert (VALUE_PLACES, VALUE_UNIT) == (30, 1_000_000_000_000_000_000_000_000_000_000)
+    # One wei at a rate of 12 decimals is still a whole number of units.
+    assert value_units(1, 18, Fraction(1, 10**12)) == 1

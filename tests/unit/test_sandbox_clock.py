@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import time
+from collections.abc import Iterator
+from datetime import timedelta, timezone
 
 import pytest
 from pydantic import ValidationError
@@ -84,3 +86,44 @@ def test_a_released_clock_cannot_be_frozen_behind_the_furthest_it_has_read() -> 
     with pytest.raises(ClockMovesForwardOnly, match="moves forward only"):
         accept(state, SetSandboxClock(key="back", frozen_at=FROZEN))
     assert state.clock_high_water == FROZEN + timedelta(days=365)
+
+
+def test_the_clock_can_be_frozen_again_exactly_where_it_has_read_furthest() -> None:
+    state = built_world()
+    accept(state, SetSandboxClock(key="freeze", frozen_at=FROZEN))
+    accept(state, SetSandboxClock(key="release", release=True))
+    (event,) = accept(state, SetSandboxClock(key="again", frozen_at=FROZEN))
+    assert isinstance(event, SandboxClockSet)
+    assert state.sandbox_clock == FROZEN
+
+
+def test_a_refused_move_back_names_the_furthest_time_and_the_target() -> None:
+    state = built_world()
+    accept(state, SetSandboxClock(key="freeze", frozen_at=FROZEN))
+    with pytest.raises(ClockMovesForwardOnly) as refused:
+        accept(state, SetSandboxClock(key="back", frozen_at=FROZEN - timedelta(seconds=1)))
+    assert refused.value.context == {
+        "furthest": "2026-02-05T09:00:00+00:00",
+        "target": "2026-02-05T08:59:59+00:00",
+    }
+
+
+@pytest.fixture
+def tokyo_machine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A machine whose local time zone is not UTC."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("tokyo_machine")
+def test_the_frozen_time_is_recorded_in_utc_whatever_the_machines_time_zone() -> None:
+    state = built_world()
+    minsk = timezone(timedelta(hours=3))
+    (event,) = accept(state, SetSandboxClock(key="freeze", frozen_at=FROZEN.astimezone(minsk)))
+    assert isinstance(event, SandboxClockSet)
+    assert event.frozen_at is not None
+    assert event.frozen_at.isoformat() == "2026-02-05T09:00:00+00:00"
+    assert event.ledger_time.isoformat() == "2026-02-05T09:00:00+00:00"

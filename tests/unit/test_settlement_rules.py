@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from fractions import Fraction
+from uuid import UUID
 
 import pytest
 
 from domain.commands import (
+    BaseCommand,
     BlacklistAddress,
     BlockJurisdiction,
     CheckDeadlines,
@@ -27,8 +29,10 @@ from domain.crossborder import ComplianceSettings, Direction, PartyInfo, Settlem
 from domain.errors import (
     DeadlineNotLater,
     DeliveryClosesImportsOnly,
+    LedgerError,
     MissingRate,
     ReturnExceedsOutstanding,
+    SettlementNotExtendable,
     SettlementNotOutstanding,
     UnknownSettlement,
 )
@@ -439,3 +443,59 @@ def test_a_compliance_command_leaving_out_the_newer_settings_keeps_their_default
     assert state.settings.aml_window_hours == 24
     assert state.settings.self_hosted_proof_threshold_eur == 1000
     assert state.settings.base_unit_byn == 40
+
+
+def refusal(state: LedgerState, command: BaseCommand, error: type[LedgerError]) -> dict[str, object]:
+    """The context of the exact `error` refusing `command`, which changes nothing."""
+    versions = dict(state.versions)
+    with pytest.raises(error) as refused:
+        accept(state, command)
+    assert type(refused.value) is error
+    assert state.versions == versions
+    return refused.value.context
+
+
+def test_refusals_of_a_settlement_move_name_the_settlement_and_what_was_wrong(state: LedgerState) -> None:
+    accept(state, settle(deadline_days=10))
+    too_much = ReturnSettlementFunds(key="r", settlement_id="s1", amount="3000.01", reference="x")
+    assert refusal(state, too_much, ReturnExceedsOutstanding) == {
+        "settlement": "s1",
+        "outstanding": "3000.00",
+        "asset": "BYN",
+        "returned": "3000.01",
+    }
+    deliver = CloseSettlementByDelivery(key="c", settlement_id="s1", delivery_reference="x")
+    assert refusal(state, deliver, DeliveryClosesImportsOnly) == {"settlement": "s1"}
+    same_day = ExtendSettlementDeadline(
+        key="x", settlement_id="s1", new_deadline=DAY + timedelta(days=10), permit_reference="P"
+    )
+    assert refusal(state, same_day, DeadlineNotLater) == {
+        "new_deadline": DAY + timedelta(days=10),
+        "deadline": DAY + timedelta(days=10),
+    }
+    accept(state, ReturnSettlementFunds(key="r-all", settlement_id="s1", amount="3000", reference="x"))
+    again = ReturnSettlementFunds(key="r2", settlement_id="s1", amount="1", reference="x")
+    assert refusal(state, again, SettlementNotOutstanding) == {"settlement": "s1", "status": "returned"}
+    extend = same_day.model_copy(update={"new_deadline": DAY + timedelta(days=60)})
+    assert refusal(state, extend, SettlementNotExtendable) == {"settlement": "s1", "status": "returned"}
+
+
+S1_STREAM = UUID("9a313b79-bdfa-558f-b413-0b06cd64cc1c")  # stream_id("settlement", "s1"), pinned in test_stream_ids
+
+
+def test_every_event_of_a_settlement_is_on_its_pinned_stream(state: LedgerState) -> None:
+    accept(state, settle(direction=Direction.IMPORT, deadline_days=10))
+    accept(state, later(CheckDeadlines(key="d11"), 11))
+    extend = ExtendSettlementDeadline(
+        key="x", settlement_id="s1", new_deadline=DAY + timedelta(days=60), permit_reference="P"
+    )
+    accept(state, later(extend, 12))
+    accept(state, later(ReturnSettlementFunds(key="r", settlement_id="s1", amount="1000", reference="x"), 12))
+    accept(state, later(CloseSettlementByDelivery(key="c", settlement_id="s1", delivery_reference="x"), 12))
+    assert state.version(S1_STREAM) == 5
+
+
+def test_with_no_kind_of_client_settling_abroad_the_refusal_says_nobody_may(state: LedgerState) -> None:
+    accept(state, SetComplianceSettings(key="s", settling_kinds=[]))
+    event = reject(state, settle(), "SETTLEMENT_NOT_PERMITTED")
+    assert event.details == {"client": "nord", "kind": "company", "permitted": "nobody"}

@@ -8,15 +8,26 @@ that a token's supply is always what clients and the bank hold.
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import pytest
 
-from domain.commands import Deposit, ExecuteTrade, FundTreasury, InitiateSettlement, IssueTokens, Withdraw
+from domain.commands import (
+    Deposit,
+    ExecuteTrade,
+    FundTreasury,
+    InitiateSettlement,
+    IssueTokens,
+    RegisterIssuer,
+    RevokeIssuerLicence,
+    Withdraw,
+)
 from domain.crossborder import Direction, PartyInfo
-from domain.errors import TokenOutsideIssuance
+from domain.errors import AlreadyExists, LicenceNotRevocable, TokenOutsideIssuance
 from domain.events import TreasuryFunded
 from domain.state import LedgerState
 from tests.unit.test_rules import assert_recorded_rejection, assert_refused
-from tests.world import accept, apply, assert_moves, trading_world
+from tests.world import accept, apply, assert_moves, built_world, trading_world
 
 TREASURY = "system:treasury"
 
@@ -194,3 +205,34 @@ def test_withdrawals_still_never_take_tokens_out(state: LedgerState) -> None:
     assert_refused(
         state, Withdraw(key="w", client_id="alesia", asset="SVT", amount="1.00", reference="out"), TokenOutsideIssuance
     )
+
+
+def test_registering_twice_and_revoking_an_unlicensed_issuer_are_refused_naming_what_and_why() -> None:
+    state = built_world()
+    cases = [
+        (RegisterIssuer(key="i", issuer_id="svislach", name="S", licensed=True), AlreadyExists),
+        (RevokeIssuerLicence(key="r", issuer_id="grey-mint", reason="x"), LicenceNotRevocable),
+    ]
+    contexts = []
+    for command, error in cases:
+        with pytest.raises(error) as refused:
+            accept(state, command)
+        assert type(refused.value) is error
+        contexts.append(refused.value.context)
+    assert contexts == [
+        {"kind": "issuer", "key": "svislach"},
+        {"issuer": "grey-mint", "status": "never licensed"},
+    ]
+
+
+def test_an_issuers_registration_and_revocation_are_on_its_pinned_stream() -> None:
+    state = built_world()
+    svislach = UUID(
+        "08e41a95-10e5-5336-a8d6-e64861b76e9d"
+    )  # stream_id("issuer", "svislach"), pinned in test_stream_ids
+    assert state.version(svislach) == 1
+    accept(state, RevokeIssuerLicence(key="r", issuer_id="svislach", reason="licence withdrawn"))
+    assert state.version(svislach) == 2
+    with pytest.raises(LicenceNotRevocable) as refused:
+        accept(state, RevokeIssuerLicence(key="r2", issuer_id="svislach", reason="again"))
+    assert refused.value.context == {"issuer": "svislach", "status": "revoked already"}

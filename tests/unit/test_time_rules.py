@@ -9,7 +9,7 @@ import pytest
 from eventsourcing.utils import get_topic
 
 from domain.addresses import Network, example_address
-from domain.calendar import ledger_day, zone_named
+from domain.calendar import day_start, ledger_day, zone_named
 from domain.commands import (
     BaseCommand,
     BlacklistAddress,
@@ -448,3 +448,10 @@ def test_an_unblocking_dated_before_the_blocking_is_refused(state: LedgerState) 
     accept(state, at(BlockJurisdiction(key="b", country="RU", reason="sanctions"), LEDGER_TIME + timedelta(hours=1)))
     unblocking = at(UnblockJurisdiction(key="u", country="RU", reason="x"), LEDGER_TIME + timedelta(minutes=30))
     assert_refused(state, unblocking, ChangedBeforeLastChange)
+
+
+def test_a_minsk_day_starts_at_nine_in_the_evening_utc_the_day_before() -> None:
+    start = day_start(date(2026, 3, 2), zone_named("Europe/Minsk"))
+    assert start == datetime(2026, 3, 1, 21, 0, tzinfo=UTC)
+    assert start.tzinfo is UTC
+    assert day_start(date(2026, 3, 2), UTC) == datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
