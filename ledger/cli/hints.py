@@ -14,8 +14,10 @@ import shlex
 from typing import Any
 from urllib.parse import urlparse
 
-# 'ledger' and its subcommand's words, then any placeholders (URL KEY) the user fills in.
-HINT = re.compile(r"'ledger(?P<words>(?: [a-z][a-z-]*)+)(?P<placeholders>(?: [A-Z][A-Z_]*)*)'")
+# A command to run ("run 'ledger init' first", "see 'ledger api-key list'"): 'ledger'
+# and its subcommand's words, then any placeholders (URL KEY) the user fills in. A
+# command named for another reason ("a 'ledger serve' is serving ...") is left as it is.
+HINT = re.compile(r"(?:(?<=run )|(?<=see ))'ledger(?P<words>(?: [a-z][a-z-]*)+)(?P<placeholders>(?: [A-Z][A-Z_]*)*)'")
 # The options that name where things are, in the order they are added.
 WHERE_OPTIONS = ("home", "database_url", "witness_home")
 URL_PLACEHOLDER = "URL"  # for a database URL that holds a password
