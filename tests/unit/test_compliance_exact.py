@@ -3,7 +3,7 @@ spelling escapes, and the streams its events are stored in (a stored contract)."
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from uuid import UUID
 
 import pytest
@@ -23,14 +23,16 @@ from domain.errors import (
     AddressNotBlacklisted,
     AlreadyExists,
     BynRateFixed,
+    ChangedBeforeLastChange,
     InvalidSetting,
     JurisdictionNotBlocked,
     RemovalNotAfterListing,
 )
 from domain.state import LedgerState
 from tests.unit.test_rules import assert_refused
-from tests.world import accept, trading_world
+from tests.world import LEDGER_TIME, accept, trading_world
 
+HOUR = timedelta(hours=1)
 ADDRESS = "T9yD14Nj9j7xAB4dbGeiX9h8unkKHxuWwb"
 WALLET = example_address(Network.EVM, "a proven wallet")
 ADDRESS_STREAM = UUID("18f663dd-a4c3-5d9d-835b-e6b67e4e5400")  # stream_id("address", ADDRESS)
@@ -146,3 +148,16 @@ def test_a_setting_of_more_whole_digits_than_a_rate_holds_is_refused_naming_the_
     command = SetComplianceSettings.model_validate({"key": "s", name: too_long})
     message = rf"^invalid command: {name} '{too_long}' is not a plain decimal like '1000'$"
     assert_refused(state, command, InvalidSetting, message)
+
+
+def test_a_jurisdiction_s_change_dated_before_its_last_change_is_refused_naming_it(state: LedgerState) -> None:
+    accept(state, BlockJurisdiction(key="b1", country="RU", reason="sanctions", ledger_time=LEDGER_TIME + HOUR))
+    early = UnblockJurisdiction(key="u1", country="RU", reason="lifted", ledger_time=LEDGER_TIME + HOUR / 2)
+    message = (
+        r"^invalid command: jurisdiction RU last changed with effect from 2026-02-02T10:00:00\+00:00; "
+        r"a change with effect from 2026-02-02T09:30:00\+00:00 would come before it$"
+    )
+    assert_refused(state, early, ChangedBeforeLastChange, message)
+    accept(state, UnblockJurisdiction(key="u2", country="RU", reason="lifted", ledger_time=LEDGER_TIME + 2 * HOUR))
+    again = BlockJurisdiction(key="b2", country="RU", reason="sanctions", ledger_time=LEDGER_TIME + 1.5 * HOUR)
+    assert_refused(state, again, ChangedBeforeLastChange, r"^invalid command: jurisdiction RU last changed")
