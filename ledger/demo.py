@@ -9,7 +9,6 @@ are fixed, so running it again in the same home changes nothing.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shlex
 import shutil
@@ -51,6 +50,7 @@ from domain.parties import ClientKind, Residency, VenueKind
 from ledger.audit.bundle import export_bundle
 from ledger.audit.verify import verify_bundle
 from ledger.clock import ManualClock
+from ledger.extras import SERVICE
 from ledger.reports import compliance, print_settlements
 from ledger.reports import settlements as settlement_report
 from ledger.sandbox import ESTABLISH_BANK_KEY, Sandbox
@@ -303,16 +303,6 @@ def _shortest(path: Path) -> str:
         return str(absolute)
 
 
-SERVICE_MODULES = ("fastapi", "uvicorn")
-
-
-def _service_installed() -> bool:
-    try:
-        return all(importlib.util.find_spec(module) is not None for module in SERVICE_MODULES)
-    except ImportError:
-        return False
-
-
 def run_demo(sandbox: Sandbox, console: Console, invocation: Invocation | None = None) -> int:
     """Runs the story; with `invocation`, ends with the next commands to try, as the user would type them."""
     if not sandbox.home.is_initialised():
@@ -367,10 +357,11 @@ def _show_next(console: Console, invocation: Invocation, bundle: Path, verifier_
     console.print("\n[bold underline]Try next[/], from this folder:")
     for command, what in next_commands(invocation, bundle, verifier_key):
         console.print(f"  {escape(command)}  [dim]# {what}[/]", soft_wrap=True, highlight=False)
-    if not _service_installed():
+    if not SERVICE.installed():
         pip = Path(invocation.program).parent / "pip" if invocation.activate else Path("pip")
+        install = f"{shlex.quote(str(pip))} install {shlex.quote(SERVICE.requirement)}"
         console.print(
-            f"  (serve needs the HTTP service extra: {shlex.quote(str(pip))} install 'crypto-bank-ledger[service]')",
+            f"  (serve needs the {SERVICE.what} extra: {install})",
             soft_wrap=True,
             highlight=False,
             markup=False,  # [service] is text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 
 DISTRIBUTION = "crypto-bank-ledger"
@@ -13,8 +14,20 @@ class Extra:
     what: str  # what it gives, as a user would say it
 
     @property
+    def requirement(self) -> str:
+        return f"{DISTRIBUTION}[{self.name}]"
+
+    @property
     def install_hint(self) -> str:
-        return f"install the {self.what} extra: pip install '{DISTRIBUTION}[{self.name}]'"
+        return f"install the {self.what} extra: pip install '{self.requirement}'"
+
+    def installed(self) -> bool:
+        """Every module this extra brings can be imported (found, not imported: cheap)."""
+        modules = [module for module, extra in EXTRA_OF_MODULE.items() if extra == self and module != "psycopg_binary"]
+        try:
+            return all(importlib.util.find_spec(module) is not None for module in modules)
+        except ImportError:
+            return False
 
 
 POSTGRES = Extra("postgres", "PostgreSQL")
