@@ -232,7 +232,8 @@ def remove_from_blacklist(state: LedgerState, command: RemoveFromBlacklist, stam
         raise RemovalNotAfterListing(
             address=command.address, listed_on=listed_on.isoformat(), removed_on=command.removed_on.isoformat()
         )
-    check_after_last_change(f"address {command.address!r}", state.blacklist[command.address], command.removed_on)
+    # No check_after_last_change: the address's last change is its listing, in
+    # force from the day after `listed_on`, and the removal is dated after it.
     stream = stream_id("address", command.address)
     return [
         AddressRemovedFromBlacklist(

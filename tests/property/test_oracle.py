@@ -38,7 +38,7 @@ from domain.errors import InvalidCommand
 from domain.money import AssetKind
 from domain.parties import ClientKind, VenueKind
 from domain.state import LedgerState, RememberedHistory
-from tests.oracle import Oracle
+from tests.oracle import Oracle, Refused
 from tests.world import LEDGER_TIME, funding_commands, setup_commands, trading_commands
 
 CLIENTS = ["alesia", "nord", "jan", "ivan", "pending"]
@@ -117,11 +117,13 @@ class Steps:
         client, amount = self.pick(TRADERS), self.amount(asset)
         return c.Deposit(key=key, client_id=client, asset=asset, amount=amount, reference="in", wallet_address=wallet)
 
-    def withdraw(self, key: str, _: datetime) -> c.BaseCommand:
+    def withdraw(self, key: str, moment: datetime) -> c.BaseCommand:
         asset = self.pick(["BYN", "USDT", "USDT"])
         client, amount = self.pick(TRADERS), self.amount(asset, 1200 if asset == "USDT" else 100)
         if asset == "BYN":
             return c.Withdraw(key=key, client_id=client, asset=asset, amount=amount, reference="out")
+        if self.draw(st.booleans()):
+            amount = self.at_threshold(asset, moment) or amount
         wallet = self.pick(ALL_WALLETS)
         payload = ivms101(self.pick(["none", "complete", "vasp", "originator gap", "other wallet"]), wallet)
         fields = {"client_id": client, "asset": asset, "amount": amount, "reference": "out"}
@@ -200,6 +202,20 @@ class Steps:
         remaining = self.oracle.caps[(scope, quote)] - self.oracle.volumes[(scope, quote, day)]
         minor = remaining + self.pick([0, 1])
         return text(minor, quote) if minor > 0 else None
+
+    def at_threshold(self, asset: str, moment: datetime) -> str | None:
+        """An amount worth exactly a crypto withdrawal's threshold (the travel rule's in USD, the
+        self-hosted wallet's in EUR) at the day's rates, or one minor unit past it; None where
+        the rates are missing or make no whole number of minor units of it."""
+        day = moment.astimezone(self.oracle.zone).date()
+        currency, threshold = self.pick([("USD", self.oracle.travel_rule_usd), ("EUR", self.oracle.self_hosted_eur)])
+        try:
+            minor = threshold / self.oracle.value_in(currency, asset, 1, day)
+        except Refused:
+            return None
+        if minor.denominator != 1 or minor <= 0:
+            return None
+        return text(int(minor) + self.pick([0, 1]), asset)
 
     def volume_cap(self, key: str, _: datetime) -> c.BaseCommand:
         asset = self.pick(["BYN", "USDT"])

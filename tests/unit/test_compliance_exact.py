@@ -24,6 +24,7 @@ from domain.errors import (
     AlreadyExists,
     BynRateFixed,
     ChangedBeforeLastChange,
+    InvalidRate,
     InvalidSetting,
     JurisdictionNotBlocked,
     RemovalNotAfterListing,
@@ -161,3 +162,20 @@ def test_a_jurisdiction_s_change_dated_before_its_last_change_is_refused_naming_
     accept(state, UnblockJurisdiction(key="u2", country="RU", reason="lifted", ledger_time=LEDGER_TIME + 2 * HOUR))
     again = BlockJurisdiction(key="b2", country="RU", reason="sanctions", ledger_time=LEDGER_TIME + 1.5 * HOUR)
     assert_refused(state, again, ChangedBeforeLastChange, r"^invalid command: jurisdiction RU last changed")
+
+
+def test_a_zero_reference_rate_is_refused_saying_why(state: LedgerState) -> None:
+    command = SetReferenceRate(key="r0", code="USD", byn_per_unit="0.0000", effective_on=date(2026, 2, 2))
+    assert_refused(state, command, InvalidRate, r"^invalid command: rate '0.0000' must be greater than zero$")
+
+
+def test_an_address_listed_again_with_effect_before_its_removal_is_refused_naming_it(state: LedgerState) -> None:
+    accept(state, blacklisting())
+    accept(state, removal(removed_on=date(2026, 2, 10)))
+    early = BlacklistAddress(key="bl2", address=ADDRESS, listed_on=date(2026, 2, 5), reason="sanctions again")
+    message = (
+        rf"^invalid command: address '{ADDRESS}' last changed with effect from 2026-02-10; "
+        r"a change with effect from 2026-02-06 would come before it$"
+    )
+    assert_refused(state, early, ChangedBeforeLastChange, message)
+    accept(state, early.model_copy(update={"key": "bl3", "listed_on": date(2026, 2, 9)}))

@@ -148,7 +148,11 @@ def test_fiat_withdrawals_are_not_crypto_transfers(state: LedgerState) -> None:
 def test_without_a_usd_rate_an_incomplete_transfer_is_refused_outright() -> None:
     state = trading_world()
     accept(state, SetReferenceRate(key="r", code="USDT", byn_per_unit="3.2", effective_on=DAY))
-    assert_refused(state, withdraw("1000"), MissingRate, "no reference rate for USD")
+    message = (
+        f"^no reference rate for USD on {DAY}: record one with set_reference_rate "
+        "before valuing USD against a threshold$"
+    )
+    assert_refused(state, withdraw("1000"), MissingRate, message)
 
 
 @pytest.mark.parametrize(
@@ -183,6 +187,18 @@ def test_a_self_hosted_wallet_above_eur_1000_without_proof_is_a_recorded_rejecti
     event = assert_recorded_rejection(state, withdraw("1100.000001", complete()), "SELF_HOSTED_WALLET_UNVERIFIED")
     assert (event.details["wallet"], event.details["client"]) == (WALLET, "jan")
     assert event.details["threshold_eur"] == "1000.00"
+
+
+def test_a_self_hosted_transfer_naming_no_wallet_is_refused_saying_none_was_given(state: LedgerState) -> None:
+    # Above the EUR threshold, below the USD one (raised for the test): only the wallet's proof is missing.
+    accept(state, SetComplianceSettings(key="s", travel_rule_threshold_usd="100000"))
+    nowhere = withdraw("1100.000001", wallet_address=None)
+    event = assert_recorded_rejection(state, nowhere, "SELF_HOSTED_WALLET_UNVERIFIED")
+    assert event.details["wallet"] == "(none given)"
+    assert event.reason == (
+        "a transfer worth 1000.00 EUR (threshold 1000.00) to the self-hosted wallet (none given) "
+        "needs a recorded proof that client 'jan' controls it (verify_wallet_ownership)"
+    )
 
 
 def test_exactly_eur_1000_to_a_self_hosted_wallet_needs_no_proof(state: LedgerState) -> None:
