@@ -237,6 +237,25 @@ def test_a_client_with_value_in_transit_is_not_offboarded(state: LedgerState) ->
     assert event.details["balances"] == "3000.00 BYN in transit (s1)"
 
 
+def test_offboarding_names_each_settlement_still_in_transit_in_id_order_and_no_settled_one(
+    state: LedgerState,
+) -> None:
+    accept(state, settle("s2", amount="1000.00"))
+    accept(state, settle("s1", amount="2000.00"))
+    accept(state, settle("s3", amount="500.00"))
+    accept(state, ReturnSettlementFunds(key="back-s3", settlement_id="s3", amount="500.00", reference="swift"))
+    for command in (
+        Withdraw(key="w-byn", client_id="nord", asset="BYN", amount="47050", reference="out"),
+        Withdraw(key="w-usdt-1", client_id="nord", asset="USDT", amount="500", reference="out"),
+        Withdraw(key="w-usdt-2", client_id="nord", asset="USDT", amount="500", reference="out"),
+    ):
+        accept(state, command)
+    event = assert_recorded_rejection(
+        state, OffboardClient(key="off", client_id="nord", reason="x"), "BALANCE_NOT_ZERO"
+    )
+    assert event.details["balances"] == "2000.00 BYN in transit (s1), 1000.00 BYN in transit (s2)"
+
+
 def test_travel_rule_data_must_be_complete_at_or_above_the_threshold(state: LedgerState) -> None:
     # 3200.00 BYN is exactly 1000 USD at 3.20.
     incomplete = PartyInfo(name="Baltic Wood GmbH", country="DE")
