@@ -10,7 +10,7 @@ from uuid import uuid4
 from eventsourcing.persistence import JSONTranscoder, StoredEvent
 from eventsourcing.utils import get_topic
 
-from domain.events import FundsDeposited, LedgerEvent, Posting
+from domain.events import CommandRejected, FundsDeposited, LedgerEvent, Posting
 from ledger.audit.leaves import event_data
 from ledger.store.codec import PydanticMapper
 
@@ -122,3 +122,42 @@ def test_a_late_event_stores_its_lateness_and_signs_it_in_its_leaf() -> None:
     assert json.loads(stored.state)["late_by_seconds"] == 90
     assert event_data(event.model_dump(mode="json"))["late_by_seconds"] == 90
     assert mapper().to_domain_event(stored) == event
+
+
+def stored_v1_rejection(command: dict[str, Any], details: dict[str, str]) -> StoredEvent:
+    """A CommandRejected as version 1 stored it: no client_id, no venue_id."""
+    originator_id = str(uuid4())
+    state = {
+        "originator_id": originator_id,
+        "originator_version": 1,
+        "timestamp": NOW.isoformat(),
+        "ledger_time": NOW.isoformat(),
+        "command_key": "t1",
+        "command_type": "execute_trade",
+        "rule": "FOREIGN_VENUE",
+        "reason": "refused",
+        "details": details,
+        "command": command,
+    }
+    return StoredEvent(
+        originator_id=originator_id,
+        originator_version=1,
+        topic=get_topic(CommandRejected),
+        state=json.dumps(state).encode(),
+    )
+
+
+def test_a_version_1_rejection_reads_back_with_the_client_its_rule_named_and_the_venue_its_command_named() -> None:
+    command = {"type": "execute_trade", "venue_id": "binance", "buyer_client_id": "alesia"}
+    event = mapper().to_domain_event(stored_v1_rejection(command, {"client": "nord", "venue": "binance"}))
+    assert isinstance(event, CommandRejected)
+    assert (event.client_id, event.venue_id) == ("nord", "binance")
+    assert event.details == {"client": "nord", "venue": "binance"}
+    assert event.command == command
+
+
+def test_a_version_1_rejection_whose_rule_names_no_client_reads_back_with_the_command_s_first_client() -> None:
+    command = {"type": "execute_trade", "buyer_client_id": None, "seller_client_id": "nord"}
+    event = mapper().to_domain_event(stored_v1_rejection(command, {}))
+    assert isinstance(event, CommandRejected)
+    assert (event.client_id, event.venue_id) == ("nord", None)
