@@ -27,6 +27,7 @@ from domain.commands import (
 )
 from domain.crossborder import ComplianceSettings, Direction, PartyInfo, SettlementStatus
 from domain.errors import (
+    AlreadyExists,
     DeadlineNotLater,
     DeliveryClosesImportsOnly,
     LedgerError,
@@ -518,3 +519,70 @@ def test_with_no_kind_of_client_settling_abroad_the_refusal_says_nobody_may(stat
     accept(state, SetComplianceSettings(key="s", settling_kinds=[]))
     event = reject(state, settle(), "SETTLEMENT_NOT_PERMITTED")
     assert event.details == {"client": "nord", "kind": "company", "permitted": "nobody"}
+
+
+# Exactly: the refusal of a repeated id, what the initiating event keeps, its AML notice, and the order of overdue ones.
+
+S2_STREAM = UUID("a2b59923-c4ee-5b07-90b6-00404c122781")  # stream_id("settlement", "s2")
+S1_AML_STREAM = UUID("2ca88c0e-7f00-5160-87ae-5a50f533bb9d")  # stream_id("aml", "init-s1:nord")
+BENEFICIARY_WALLET = "TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE"
+
+
+def test_a_settlement_id_used_again_is_refused_naming_the_settlement(state: LedgerState) -> None:
+    accept(state, settle())
+    again = settle(amount="1.00").model_copy(update={"key": "init-s1-again"})
+    assert_refused(state, again, AlreadyExists, r"^settlement 's1' already exists$")
+
+
+def test_a_crypto_settlement_is_valued_at_the_rate_in_force_on_its_day(state: LedgerState) -> None:
+    later_rate = SetReferenceRate(
+        key="r-usdt-later", code="USDT", byn_per_unit="4.0000", effective_on=DAY + timedelta(days=1)
+    )
+    accept(state, later_rate)
+    moves = {("client:nord", "USDT"): -100_000_000, ("system:in_transit", "USDT"): 100_000_000}
+    (event,) = assert_moves(state, settle(asset="USDT", amount="100"), moves)
+    assert isinstance(event, SettlementInitiated)
+    assert (event.asset_code, event.amount_minor, event.value_byn) == ("USDT", 100_000_000, "325.00")  # 100 at 3.25
+
+
+def test_a_settlement_of_an_asset_without_a_rate_and_with_complete_data_is_accepted_unvalued(
+    state: LedgerState,
+) -> None:
+    accept(state, RegisterAsset(key="asset-btc", code="BTC", scale=8, kind=AssetKind.CRYPTO))
+    accept(state, Deposit(key="btc", client_id="nord", asset="BTC", amount="5", reference="r"))
+    moves = {("client:nord", "BTC"): -100_000_000, ("system:in_transit", "BTC"): 100_000_000}
+    (event,) = assert_moves(state, settle(asset="BTC", amount="1"), moves)
+    assert isinstance(event, SettlementInitiated)
+    assert (event.asset_code, event.travel_rule_complete, event.value_byn) == ("BTC", True, None)
+
+
+def test_a_settlement_keeps_the_beneficiary_s_wallet(state: LedgerState) -> None:
+    (event,) = accept(state, settle(beneficiary_wallet=BENEFICIARY_WALLET))
+    assert isinstance(event, SettlementInitiated)
+    assert (event.beneficiary_wallet, event.originator_id) == (BENEFICIARY_WALLET, S1_STREAM)
+
+
+def test_a_settlement_at_the_company_threshold_raises_an_aml_notice_naming_the_settlement(state: LedgerState) -> None:
+    accept(state, Deposit(key="fund-nord-huge", client_id="nord", asset="BYN", amount="900000.00", reference="in-10"))
+    initiated, notice = accept(state, settle(amount="900000.00"))
+    assert isinstance(initiated, SettlementInitiated)
+    assert isinstance(notice, AmlNotificationRecorded)
+    assert (notice.originator_id, notice.client_id, notice.operation) == (S1_AML_STREAM, "nord", "initiate_settlement")
+    assert (notice.asset_code, notice.amount_minor) == ("BYN", 90_000_000)
+    assert (notice.value_byn, notice.threshold_byn, notice.operations) == ("900000.00", "900000.00", ("init-s1",))
+
+
+def test_settlements_past_their_deadline_are_flagged_in_id_order_not_in_the_order_they_began(
+    state: LedgerState,
+) -> None:
+    accept(state, settle("s2", amount="20.00", deadline_days=10))
+    accept(state, settle("s1", amount="10.00", deadline_days=10))
+    events = accept(state, later(CheckDeadlines(key="d11"), 11))
+    assert [type(event) for event in events] == [SettlementOverdue, SettlementOverdue]
+    flagged = [
+        (event.settlement_id, event.originator_id, event.deadline, event.outstanding_minor)
+        for event in events
+        if isinstance(event, SettlementOverdue)
+    ]
+    deadline = date(2026, 2, 12)  # 2026-02-02 and 10 days
+    assert flagged == [("s1", S1_STREAM, deadline, 1000), ("s2", S2_STREAM, deadline, 2000)]
