@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from domain import aml, calendar, commands, crossborder, events, ivms101, parties
+from domain import aml, calendar, commands, crossborder, events, ivms101, parties, state
 from domain.commands import COMMAND_ADAPTER
 from domain.crossborder import parse_rate
+from domain.rules import compliance
 
 
 def test_the_limits_have_their_documented_values() -> None:
@@ -33,6 +34,26 @@ def test_the_limits_have_their_documented_values() -> None:
     assert events.POSTINGS_PER_TRANSACTION_MAX == 16
     assert (ivms101.PERSONS_MAX, ivms101.ACCOUNTS_MAX, ivms101.ADDRESSES_MAX) == (4, 4, 3)
     assert parties.NAME_LENGTH_MAX == 200
+
+
+def test_the_input_patterns_have_their_documented_values() -> None:
+    # Each is a stored and published contract: the OpenAPI schema and the JSON Schema of scenarios carry them.
+    assert commands.IDEMPOTENCY_KEY_PATTERN == r"^[\x21-\x7e]{1,128}$"
+    assert commands.METADATA_KEY_PATTERN == r"^[A-Za-z0-9_.:-]{1,40}$"
+    assert commands.WALLET_ADDRESS_PATTERN == (
+        r"^(0[xX][0-9a-fA-F]{40}|[bBtT][cCbB]1[0-9A-Za-z]{6,87}|[13T][1-9A-HJ-NP-Za-km-z]{24,34})$"
+    )
+    assert crossborder.COUNTRY_PATTERN == r"^[A-Z]{2}$"
+    assert crossborder.RATE_SCHEMA_PATTERN == r"^[0-9]{1,12}(?:\.[0-9]{1,12})?$"
+    assert parties.PARTY_ID_PATTERN == r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+def test_the_defaults_have_their_documented_values() -> None:
+    assert (calendar.DEFAULT_TIME_ZONE, calendar.UNRECORDED_TIME_ZONE) == ("Europe/Minsk", "UTC")
+    assert state.BANK_SCOPE == ""
+    assert state.BYN_RATE == 1
+    assert compliance.OTHER_RATE_CODES == ("USD", "EUR")
+    assert crossborder.SETTLEMENT_INITIAL_STATUS == crossborder.SettlementStatus.OPEN
 
 
 DEPOSIT: dict[str, Any] = {"type": "deposit", "key": "d", "client_id": "a", "asset": "BYN", "amount": "1"}
