@@ -10,13 +10,17 @@ from uuid import UUID
 import pytest
 
 from domain.commands import (
+    BaseCommand,
     CheckDeadlines,
     Deposit,
     ExecuteTrade,
+    FundTreasury,
+    IssueTokens,
     RedeemTokens,
     ReverseTransaction,
     RevokeIssuerLicence,
     SetReferenceRate,
+    Transfer,
     Withdraw,
 )
 from domain.errors import UnknownTransaction
@@ -45,8 +49,8 @@ def not_reversible(state: LedgerState, command: ReverseTransaction, message: str
 
 
 class RecordsNothingFor(RememberedHistory):
-    """A history that knows a command which recorded no event (as the store
-    knows a check of deadlines with nothing overdue): its key gives no events."""
+    """A history that gives `events` (by default none) for one command's key,
+    as the store gives none for a check of deadlines that found nothing overdue."""
 
     def __init__(self, key: str, events: Sequence[LedgerEvent] = ()) -> None:
         super().__init__()
@@ -71,6 +75,34 @@ def test_a_reversed_deposit_takes_the_value_back_out_of_the_client_on_the_revers
         "booked twice",
         "TICKET-7",
     )
+
+
+@pytest.mark.parametrize(
+    ("original", "moves"),
+    [
+        (
+            IssueTokens(key="o", issuer_id="svislach", asset="SVT", client_id="alesia", amount="2.50"),
+            {("client:alesia", "SVT"): -250, ("system:issuance", "SVT"): 250},
+        ),
+        (
+            Withdraw(key="o", client_id="alesia", asset="BYN", amount="3.25", reference="out"),
+            {("client:alesia", "BYN"): 325, ("system:external", "BYN"): -325},
+        ),
+        (
+            Transfer(key="o", source_client_id="alesia", target_client_id="nord", asset="SVT", amount="4.00"),
+            {("client:alesia", "SVT"): 400, ("client:nord", "SVT"): -400},
+        ),
+        (
+            FundTreasury(key="o", asset="BYN", amount="7.00", reference="capital"),
+            {("system:treasury", "BYN"): -700, ("system:external", "BYN"): 700},
+        ),
+    ],
+)
+def test_a_reversal_moves_back_exactly_what_its_original_moved(
+    state: LedgerState, original: BaseCommand, moves: dict[tuple[str, str], int]
+) -> None:
+    accept(state, original)
+    assert_moves(state, reverse("o"), moves)
 
 
 def test_a_reversed_redemption_gives_the_units_back_to_the_client_from_issuance(state: LedgerState) -> None:
