@@ -252,3 +252,15 @@ def test_a_proof_is_rolled_back_with_its_batch(state: LedgerState) -> None:
     accept(state, VerifyWalletOwnership(key="p", client_id="jan", wallet_address=WALLET, method="other", reference="t"))
     state.rollback()
     assert state.verified_wallets == {}
+
+
+def test_a_transfer_without_a_beneficiary_names_the_beneficiary_as_missing(state: LedgerState) -> None:
+    event = assert_recorded_rejection(state, withdraw("1000", {"originator": ORIGINATOR}), "TRAVEL_RULE_INCOMPLETE")
+    assert event.details["missing"] == "beneficiary"
+
+
+def test_a_transfer_naming_no_wallet_asks_for_the_wallet_of_the_withdrawal(state: LedgerState) -> None:
+    event = assert_recorded_rejection(
+        state, withdraw("1000", complete() | VASP, wallet_address=None), "TRAVEL_RULE_INCOMPLETE"
+    )
+    assert event.details["missing"] == "beneficiary.account_number (the wallet of the withdrawal)"
